@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 echo "== cargo fmt --check"
 cargo fmt --check
 echo "== cargo clippy"
-cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --all-targets -- -D warnings
 echo "== cargo test"
-cargo test --locked
+cargo test
