@@ -1,1 +1,975 @@
-//! The VRRP state machine (RFC 9568 §6.4 with keepalived's semantics).
+//! The VRRP state machine: one [`VirtualRouter`] per instance.
+//!
+//! Read next to RFC 9568 §6.4 (and RFC 3768 §6.4 for v2). Where keepalived's
+//! behaviour differs from the RFC text and users depend on it, keepalived's
+//! behaviour is followed and the comment says so.
+//!
+//! The machine is sans-IO: [`VirtualRouter::handle`] takes the caller's `now`
+//! and an [`Input`], and returns the [`Action`]s to execute, in order.
+//! [`VirtualRouter::poll_at`] is the next deadline; at that time the driver
+//! calls `handle(now, Input::Timeout)`.
+
+use std::cmp::Ordering;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::timers::{master_down_interval, skew_time, Centis, Instant, IntervalError};
+use super::types::{Family, Priority, Version, Vrid};
+use super::wire::{AdvertRepr, Auth};
+
+/// RFC 9568 §6.4 states, plus keepalived's FAULT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum State {
+    /// Not started, or stopped.
+    Initialize,
+    Backup,
+    Master,
+    /// keepalived's extra state: a tracked interface or check failed; the
+    /// router does not participate (no adverts, no addresses).
+    Fault,
+}
+
+impl State {
+    /// keepalived's upper-case name, as in "Entering MASTER STATE".
+    pub const fn keepalived_name(self) -> &'static str {
+        match self {
+            State::Initialize => "INIT",
+            State::Backup => "BACKUP",
+            State::Master => "MASTER",
+            State::Fault => "FAULT",
+        }
+    }
+}
+
+/// When gratuitous ARPs / unsolicited NAs are sent (keepalived's `garp_*`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnnounceSchedule {
+    /// Announcements per address on becoming Master (`garp_master_repeat`).
+    pub master_repeat: u32,
+    /// Delay of the second burst after becoming Master; zero means none
+    /// (`garp_master_delay`).
+    pub master_delay: Duration,
+    /// Period of refresh bursts while Master (`garp_master_refresh`).
+    pub master_refresh: Option<Duration>,
+    /// Announcements per address in a refresh burst (`garp_master_refresh_repeat`).
+    pub master_refresh_repeat: u32,
+    /// Announcements per address when a lower-priority advert is received
+    /// while Master (`garp_lower_prio_repeat`).
+    pub lower_prio_repeat: u32,
+    /// Delay of the second lower-priority burst; zero means none
+    /// (`garp_lower_prio_delay`).
+    pub lower_prio_delay: Duration,
+}
+
+impl Default for AnnounceSchedule {
+    /// keepalived 2.2's defaults.
+    fn default() -> Self {
+        AnnounceSchedule {
+            master_repeat: 5,
+            master_delay: Duration::from_secs(5),
+            master_refresh: None,
+            master_refresh_repeat: 1,
+            lower_prio_repeat: 5,
+            lower_prio_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Everything the state machine needs to know about its instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Params {
+    pub version: Version,
+    pub vrid: Vrid,
+    /// Configured (base) priority; trackers adjust it (see [`Priority::adjusted`]).
+    pub priority: Priority,
+    /// Our Advertisement_Interval.
+    pub advert_interval: Centis,
+    /// Our primary address: the source of our adverts, and the tie-break
+    /// between equal priorities (RFC 9568 §6.4.3).
+    pub source: IpAddr,
+    /// The virtual addresses carried in adverts.
+    pub addresses: Vec<IpAddr>,
+    /// Addresses held while Master but not advertised (keepalived's
+    /// `virtual_ipaddress_excluded`); may mix families.
+    pub excluded_addresses: Vec<IpAddr>,
+    /// VRRPv2 authentication; must be `Auth::None` for v3.
+    pub auth: Auth,
+    /// Preempt_Mode (false = keepalived's `nopreempt`).
+    pub preempt: bool,
+    /// keepalived's `preempt_delay`: after the first lower-priority advert,
+    /// keep accepting the Master for this long before preempting.
+    pub preempt_delay: Duration,
+    /// keepalived's `down_timer_adverts`: Master_Down_Interval in adverts.
+    pub down_timer_adverts: u32,
+    pub announce: AnnounceSchedule,
+    /// Send one advert at our priority when yielding to a higher-priority
+    /// Master (keepalived's `higher_prio_send_advert`, on by default in vrrpd):
+    /// the survivor of a dual-master episode sees it as a lower-priority
+    /// advert and re-announces, so ARP caches poisoned by our announcements
+    /// are corrected (keepalived issue #166).
+    pub step_down_advert: bool,
+}
+
+impl Params {
+    /// keepalived's defaults for an instance, given what has no default.
+    pub fn new(version: Version, vrid: Vrid, source: IpAddr, addresses: Vec<IpAddr>) -> Self {
+        Params {
+            version,
+            vrid,
+            priority: Priority::DEFAULT,
+            advert_interval: Centis::ONE_SECOND,
+            source,
+            addresses,
+            excluded_addresses: Vec::new(),
+            auth: Auth::None,
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            down_timer_adverts: super::timers::DEFAULT_DOWN_TIMER_ADVERTS,
+            announce: AnnounceSchedule::default(),
+            step_down_advert: true,
+        }
+    }
+
+    pub fn family(&self) -> Family {
+        Family::of(&self.source)
+    }
+
+    /// Checks the combinations the protocol forbids.
+    pub fn validate(&self) -> Result<(), ParamsError> {
+        self.advert_interval.validate(self.version)?;
+        let family = self.family();
+        if self.version == Version::V2 && family == Family::Ipv6 {
+            return Err(ParamsError::V2OverIpv6);
+        }
+        if let Some(addr) = self.addresses.iter().find(|a| Family::of(a) != family) {
+            return Err(ParamsError::MixedFamilies(*addr));
+        }
+        if self.version == Version::V3 && self.auth != Auth::None {
+            return Err(ParamsError::AuthWithV3);
+        }
+        if !(1..=100).contains(&self.down_timer_adverts) {
+            return Err(ParamsError::DownTimerAdverts(self.down_timer_adverts));
+        }
+        Ok(())
+    }
+}
+
+/// Why a [`Params`] cannot drive a virtual router.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParamsError {
+    #[error(transparent)]
+    Interval(#[from] IntervalError),
+    #[error("VRRPv2 carries IPv4 only")]
+    V2OverIpv6,
+    #[error("virtual address {0} is not of the instance's address family")]
+    MixedFamilies(IpAddr),
+    #[error("VRRPv3 has no authentication")]
+    AuthWithV3,
+    #[error("down_timer_adverts must be 1..=100, got {0}")]
+    DownTimerAdverts(u32),
+}
+
+/// What happened to the router, with `now`, from the driver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Input {
+    /// Start participating (RFC 9568 §6.4.1).
+    Startup,
+    /// Stop participating: a Master resigns with priority 0.
+    Shutdown,
+    /// A valid advert for our VRID arrived from `src` (IP checks done by the
+    /// socket layer, wire checks by the codec).
+    Advert { src: IpAddr, repr: AdvertRepr },
+    /// A deadline from [`VirtualRouter::poll_at`] may have passed.
+    Timeout,
+    /// The sum of tracker weights changed (keepalived's `total_priority`
+    /// minus base priority).
+    PriorityChanged { adjustment: i32 },
+    /// A tracked interface or check failed (true) or every fault cleared (false).
+    Fault(bool),
+    /// New parameters for the same instance (SIGHUP).
+    Reload(Box<Params>),
+}
+
+/// Why the router changed state; shown in status and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reason {
+    /// Normal start-up into Backup.
+    Startup,
+    /// Start-up of the address owner (priority 255): Master at once.
+    AddressOwner,
+    /// Master_Down_Timer expired: no advert from a Master in time.
+    MasterDown,
+    /// Master_Down_Timer expired after the Master resigned (priority 0).
+    MasterResigned,
+    /// As Master, an advert with a higher priority (or equal priority and a
+    /// higher address) arrived.
+    HigherPriorityAdvert {
+        src: IpAddr,
+        priority: Priority,
+    },
+    Shutdown,
+    FaultRaised,
+    FaultCleared,
+    /// A reload changed the VRID, version or family: restarted.
+    Reload,
+}
+
+/// Why announcements are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AnnounceReason {
+    BecameMaster,
+    /// `garp_master_delay` after becoming Master.
+    MasterDelayed,
+    /// `garp_master_refresh`.
+    Refresh,
+    /// A lower-priority advert (or priority 0) arrived while Master: another
+    /// router may have poisoned ARP caches.
+    LowerPriorityAdvert,
+    LowerPriorityDelayed,
+    /// A reload added addresses while Master.
+    Reload,
+}
+
+/// Things the driver logs or counts; no action on the network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    /// keepalived: "Backup received priority 0 advertisement".
+    BackupReceivedPriorityZero { src: IpAddr },
+    /// A Master received priority 0: another router was Master too.
+    MasterReceivedPriorityZero { src: IpAddr },
+    /// keepalived: "received lower priority (P) advert from X - discarding".
+    LowerPriorityDiscarded { src: IpAddr, priority: Priority },
+    /// A lower-priority Master is accepted until `until` (`preempt_delay`).
+    PreemptDelayed { src: IpAddr, until: Instant },
+    /// keepalived: "Received advert from X with lower priority P, ours Q, forcing new election".
+    ForcingNewElection {
+        src: IpAddr,
+        priority: Priority,
+        ours: Priority,
+    },
+    /// keepalived: "Master received advert from X with higher priority P, ours Q".
+    HigherPriorityReceived {
+        src: IpAddr,
+        priority: Priority,
+        ours: Priority,
+    },
+    /// keepalived: "Master received advert from X with same priority P but higher IP address than ours".
+    SamePriorityHigherAddress { src: IpAddr, priority: Priority },
+    /// keepalived: "WARNING - equal priority advert received from remote host with our IP address."
+    EqualPriorityOwnAddress { src: IpAddr },
+    /// The advert's address list differs from ours; accepted anyway, as
+    /// keepalived ≥ 2.3.3 does (2.2 rejected it and caused dual masters).
+    AddressListMismatch {
+        src: IpAddr,
+        count: usize,
+        expected: usize,
+    },
+    /// The advert's interval differs from ours: dropped for v2 (RFC 3768
+    /// §7.1), learned by a v3 Backup (RFC 9568 §6.4.2).
+    IntervalMismatch {
+        src: IpAddr,
+        theirs: Centis,
+        ours: Centis,
+        dropped: bool,
+    },
+    /// Dropped: authentication differs (RFC 3768 §7.1).
+    AuthMismatch { src: IpAddr },
+    /// Dropped: version differs.
+    VersionMismatch { src: IpAddr, version: Version },
+    /// Dropped: not our VRID (the driver dispatches by VRID; a bug if seen).
+    VridMismatch { src: IpAddr, vrid: Vrid },
+    /// keepalived: "Changing effective priority from A to B".
+    EffectivePriorityChanged { from: Priority, to: Priority },
+}
+
+/// What the driver must do, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Action {
+    /// Log the state change (keepalived: "(VI_1) Entering MASTER STATE").
+    /// Emitted before the actions it causes.
+    Transition {
+        from: State,
+        to: State,
+        reason: Reason,
+    },
+    /// Send this advert (multicast, or to each unicast peer).
+    SendAdvert(AdvertRepr),
+    /// Add these addresses to the interface.
+    AddVips(Vec<IpAddr>),
+    /// Remove these addresses from the interface.
+    RemoveVips(Vec<IpAddr>),
+    /// Send `repeat` gratuitous ARPs / unsolicited NAs for each address.
+    Announce {
+        addresses: Vec<IpAddr>,
+        repeat: u32,
+        reason: AnnounceReason,
+    },
+    Event(Event),
+}
+
+/// The actions of one call to [`VirtualRouter::handle`].
+pub type Actions = Vec<Action>;
+
+/// Counters for status and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub adverts_received: u64,
+    pub adverts_sent: u64,
+    pub priority_zero_received: u64,
+    pub priority_zero_sent: u64,
+    pub became_master: u64,
+    pub released_master: u64,
+    pub dropped_version: u64,
+    pub dropped_vrid: u64,
+    pub dropped_auth: u64,
+    pub dropped_interval: u64,
+    pub address_list_mismatch: u64,
+    pub lower_priority_discarded: u64,
+    pub announcements: u64,
+}
+
+/// The Master we last accepted an advert from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MasterInfo {
+    pub address: IpAddr,
+    pub priority: Priority,
+    pub advert_interval: Centis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PendingAnnounce {
+    at: Instant,
+    repeat: u32,
+    reason: AnnounceReason,
+}
+
+/// One VRRP instance.
+#[derive(Debug, Clone)]
+pub struct VirtualRouter {
+    params: Params,
+    state: State,
+    state_reason: Reason,
+    /// Sum of tracker weights.
+    adjustment: i32,
+    fault: bool,
+    /// Master_Adver_Interval (RFC 9568 §6.1): ours, or learned from the
+    /// Master in v3.
+    master_adver_interval: Centis,
+    master: Option<MasterInfo>,
+    /// Backup: Master_Down_Timer.
+    master_down_at: Option<Instant>,
+    /// Why the Master_Down_Timer runs: silence, or a priority-0 advert.
+    master_resigned: bool,
+    /// Master: Adver_Timer.
+    advert_at: Option<Instant>,
+    /// Backup with `preempt_delay`: accept lower priorities until then.
+    preempt_until: Option<Instant>,
+    announcements: Vec<PendingAnnounce>,
+    refresh_at: Option<Instant>,
+    stats: Stats,
+}
+
+impl VirtualRouter {
+    /// A router in Initialize; nothing happens before [`Input::Startup`].
+    pub fn new(params: Params) -> Result<Self, ParamsError> {
+        params.validate()?;
+        Ok(VirtualRouter {
+            master_adver_interval: params.advert_interval,
+            params,
+            state: State::Initialize,
+            state_reason: Reason::Startup,
+            adjustment: 0,
+            fault: false,
+            master: None,
+            master_down_at: None,
+            master_resigned: false,
+            advert_at: None,
+            preempt_until: None,
+            announcements: Vec::new(),
+            refresh_at: None,
+            stats: Stats::default(),
+        })
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Why the router is in its current state.
+    pub fn state_reason(&self) -> Reason {
+        self.state_reason
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The priority we advertise and compare with: base plus tracker
+    /// weights, clamped; an owner stays 255.
+    pub fn effective_priority(&self) -> Priority {
+        self.params.priority.adjusted(self.adjustment)
+    }
+
+    /// The Master we follow while Backup (None when Master ourselves or
+    /// nothing heard yet).
+    pub fn master(&self) -> Option<MasterInfo> {
+        self.master
+    }
+
+    pub fn master_adver_interval(&self) -> Centis {
+        self.master_adver_interval
+    }
+
+    /// Whether the router currently holds its virtual addresses.
+    pub fn holds_addresses(&self) -> bool {
+        self.state == State::Master
+    }
+
+    /// The next time [`Input::Timeout`] has something to do.
+    pub fn poll_at(&self) -> Option<Instant> {
+        [self.master_down_at, self.advert_at, self.refresh_at]
+            .into_iter()
+            .chain(self.announcements.iter().map(|a| Some(a.at)))
+            .flatten()
+            .min()
+    }
+
+    /// The advert this router sends with `priority`.
+    pub fn advert(&self, priority: Priority) -> AdvertRepr {
+        AdvertRepr {
+            version: self.params.version,
+            vrid: self.params.vrid,
+            priority,
+            max_advert_int: self.params.advert_interval,
+            addresses: self.params.addresses.clone(),
+            auth: self.params.auth,
+        }
+    }
+
+    /// Feeds one input; returns what to do, in order.
+    pub fn handle(&mut self, now: Instant, input: Input) -> Actions {
+        let mut out = Actions::new();
+        match input {
+            Input::Startup => self.startup(now, &mut out),
+            Input::Shutdown => self.shutdown(&mut out),
+            Input::Advert { src, repr } => self.receive(now, src, &repr, &mut out),
+            Input::Timeout => self.timeout(now, &mut out),
+            Input::PriorityChanged { adjustment } => {
+                let before = self.effective_priority();
+                self.adjustment = adjustment;
+                let after = self.effective_priority();
+                if before != after {
+                    out.push(Action::Event(Event::EffectivePriorityChanged {
+                        from: before,
+                        to: after,
+                    }));
+                }
+            }
+            Input::Fault(true) => self.raise_fault(&mut out),
+            Input::Fault(false) => self.clear_fault(now, &mut out),
+            Input::Reload(params) => self.reload(now, *params, &mut out),
+        }
+        out
+    }
+
+    // RFC 9568 §6.4.1.
+    fn startup(&mut self, now: Instant, out: &mut Actions) {
+        if self.state != State::Initialize {
+            return;
+        }
+        if self.fault {
+            self.transition(State::Fault, Reason::FaultRaised, out);
+            // keepalived removes the instance's addresses at start whatever
+            // the state, clearing what a killed predecessor left behind.
+            out.push(Action::RemoveVips(self.all_addresses()));
+            return;
+        }
+        if self.effective_priority().is_owner() {
+            self.become_master(now, Reason::AddressOwner, out);
+        } else {
+            self.master_adver_interval = self.params.advert_interval;
+            self.transition(State::Backup, Reason::Startup, out);
+            out.push(Action::RemoveVips(self.all_addresses()));
+            self.start_master_down(now, self.master_down_interval(), false);
+        }
+    }
+
+    // RFC 9568 §6.4.2/§6.4.3 "If a Shutdown event is received".
+    fn shutdown(&mut self, out: &mut Actions) {
+        match self.state {
+            State::Initialize => {}
+            State::Master => {
+                self.transition(State::Initialize, Reason::Shutdown, out);
+                self.resign(out);
+            }
+            State::Backup | State::Fault => {
+                self.transition(State::Initialize, Reason::Shutdown, out);
+            }
+        }
+        self.clear_timers();
+        self.master = None;
+    }
+
+    fn raise_fault(&mut self, out: &mut Actions) {
+        self.fault = true;
+        match self.state {
+            State::Initialize | State::Fault => {}
+            State::Master => {
+                // keepalived §2.7: a Master entering FAULT resigns with priority 0.
+                self.transition(State::Fault, Reason::FaultRaised, out);
+                self.resign(out);
+            }
+            State::Backup => self.transition(State::Fault, Reason::FaultRaised, out),
+        }
+        if self.state == State::Fault {
+            self.clear_timers();
+            self.master = None;
+        }
+    }
+
+    fn clear_fault(&mut self, now: Instant, out: &mut Actions) {
+        self.fault = false;
+        if self.state != State::Fault {
+            return;
+        }
+        // Leaving FAULT always goes through BACKUP (keepalived §2.7). An
+        // owner waits one interval plus skew rather than the full interval.
+        self.master_adver_interval = self.params.advert_interval;
+        self.transition(State::Backup, Reason::FaultCleared, out);
+        let wait = if self.effective_priority().is_owner() {
+            self.master_down_interval_with(1)
+        } else {
+            self.master_down_interval()
+        };
+        self.start_master_down(now, wait, false);
+    }
+
+    fn receive(&mut self, now: Instant, src: IpAddr, adv: &AdvertRepr, out: &mut Actions) {
+        self.stats.adverts_received += 1;
+        if !self.accept_advert(src, adv, out) {
+            return;
+        }
+        match self.state {
+            State::Initialize | State::Fault => {}
+            State::Backup => self.backup_receive(now, src, adv, out),
+            State::Master => self.master_receive(now, src, adv, out),
+        }
+    }
+
+    /// The per-instance checks of RFC 9568 §7.1 (and RFC 3768 §7.1) that the
+    /// codec cannot do because they depend on our configuration. Dropped
+    /// adverts do not touch any timer.
+    fn accept_advert(&mut self, src: IpAddr, adv: &AdvertRepr, out: &mut Actions) -> bool {
+        if adv.version != self.params.version {
+            self.stats.dropped_version += 1;
+            out.push(Action::Event(Event::VersionMismatch {
+                src,
+                version: adv.version,
+            }));
+            return false;
+        }
+        if adv.vrid != self.params.vrid {
+            self.stats.dropped_vrid += 1;
+            out.push(Action::Event(Event::VridMismatch {
+                src,
+                vrid: adv.vrid,
+            }));
+            return false;
+        }
+        if self.params.version == Version::V2 && adv.auth != self.params.auth {
+            self.stats.dropped_auth += 1;
+            out.push(Action::Event(Event::AuthMismatch { src }));
+            return false;
+        }
+        if adv.max_advert_int != self.params.advert_interval {
+            // v2 MUST drop (RFC 3768 §7.1); v3 learns it in Backup (RFC 9568 §6.4.2).
+            let dropped = self.params.version == Version::V2;
+            out.push(Action::Event(Event::IntervalMismatch {
+                src,
+                theirs: adv.max_advert_int,
+                ours: self.params.advert_interval,
+                dropped,
+            }));
+            if dropped {
+                self.stats.dropped_interval += 1;
+                return false;
+            }
+        }
+        if !self.same_address_set(&adv.addresses) {
+            // keepalived ≥ 2.3.3: warn and accept (RFC 9568 §7.1 says MAY log).
+            self.stats.address_list_mismatch += 1;
+            out.push(Action::Event(Event::AddressListMismatch {
+                src,
+                count: adv.addresses.len(),
+                expected: self.params.addresses.len(),
+            }));
+        }
+        true
+    }
+
+    fn same_address_set(&self, theirs: &[IpAddr]) -> bool {
+        let ours = &self.params.addresses;
+        theirs.len() == ours.len() && ours.iter().all(|a| theirs.contains(a))
+    }
+
+    // RFC 9568 §6.4.2, with keepalived's preempt_delay.
+    fn backup_receive(&mut self, now: Instant, src: IpAddr, adv: &AdvertRepr, out: &mut Actions) {
+        if adv.priority.is_resign() {
+            self.stats.priority_zero_received += 1;
+            out.push(Action::Event(Event::BackupReceivedPriorityZero { src }));
+            let skew = skew_time(
+                self.params.version,
+                self.effective_priority(),
+                self.master_adver_interval,
+            );
+            self.start_master_down(now, skew, true);
+            return;
+        }
+        let ours = self.effective_priority();
+        let accept = if !self.params.preempt || adv.priority >= ours {
+            self.preempt_until = None;
+            true
+        } else if !self.params.preempt_delay.is_zero() {
+            let until = *self
+                .preempt_until
+                .get_or_insert(now + self.params.preempt_delay);
+            if now < until {
+                out.push(Action::Event(Event::PreemptDelayed { src, until }));
+            }
+            now < until
+        } else {
+            false
+        };
+        if !accept {
+            self.stats.lower_priority_discarded += 1;
+            out.push(Action::Event(Event::LowerPriorityDiscarded {
+                src,
+                priority: adv.priority,
+            }));
+            return;
+        }
+        self.follow(now, src, adv);
+    }
+
+    /// Accepts `src` as our Master: learn its interval (v3) and reset the
+    /// Master_Down_Timer.
+    fn follow(&mut self, now: Instant, src: IpAddr, adv: &AdvertRepr) {
+        if self.params.version == Version::V3 {
+            self.master_adver_interval = adv.max_advert_int;
+        }
+        self.master = Some(MasterInfo {
+            address: src,
+            priority: adv.priority,
+            advert_interval: adv.max_advert_int,
+        });
+        self.start_master_down(now, self.master_down_interval(), false);
+    }
+
+    // RFC 9568 §6.4.3, with keepalived's announcements on lower priority.
+    fn master_receive(&mut self, now: Instant, src: IpAddr, adv: &AdvertRepr, out: &mut Actions) {
+        let ours = self.effective_priority();
+        if adv.priority.is_resign() {
+            self.stats.priority_zero_received += 1;
+            out.push(Action::Event(Event::MasterReceivedPriorityZero { src }));
+            self.send_advert(now, ours, out);
+            // Another router believed it was Master and is now leaving: it
+            // may have announced our addresses, so we re-announce (a dual
+            // master episode ends here; keepalived stays silent, #166).
+            self.announce_lower_priority(now, out);
+            return;
+        }
+        let ordering = adv
+            .priority
+            .cmp(&ours)
+            .then_with(|| compare_addresses(&src, &self.params.source));
+        match ordering {
+            Ordering::Greater => {
+                if adv.priority > ours {
+                    out.push(Action::Event(Event::HigherPriorityReceived {
+                        src,
+                        priority: adv.priority,
+                        ours,
+                    }));
+                } else {
+                    out.push(Action::Event(Event::SamePriorityHigherAddress {
+                        src,
+                        priority: adv.priority,
+                    }));
+                }
+                self.transition(
+                    State::Backup,
+                    Reason::HigherPriorityAdvert {
+                        src,
+                        priority: adv.priority,
+                    },
+                    out,
+                );
+                if self.params.step_down_advert {
+                    self.send_advert(now, ours, out);
+                }
+                self.leave_master(out);
+                self.follow(now, src, adv);
+            }
+            Ordering::Equal => {
+                out.push(Action::Event(Event::EqualPriorityOwnAddress { src }));
+            }
+            Ordering::Less => {
+                out.push(Action::Event(Event::ForcingNewElection {
+                    src,
+                    priority: adv.priority,
+                    ours,
+                }));
+                self.send_advert(now, ours, out);
+                self.announce_lower_priority(now, out);
+            }
+        }
+    }
+
+    fn timeout(&mut self, now: Instant, out: &mut Actions) {
+        if self.master_down_at.is_some_and(|t| t <= now) {
+            self.master_down_at = None;
+            let reason = if self.master_resigned {
+                Reason::MasterResigned
+            } else {
+                Reason::MasterDown
+            };
+            self.become_master(now, reason, out);
+        }
+        if self.advert_at.is_some_and(|t| t <= now) {
+            self.send_advert(now, self.effective_priority(), out);
+        }
+        let mut due = Vec::new();
+        self.announcements.retain(|a| {
+            if a.at <= now {
+                due.push((a.repeat, a.reason));
+                false
+            } else {
+                true
+            }
+        });
+        for (repeat, reason) in due {
+            self.announce(repeat, reason, out);
+        }
+        if let Some(period) = self.params.announce.master_refresh {
+            if self.refresh_at.is_some_and(|t| t <= now) {
+                self.refresh_at = Some(now + period);
+                self.announce(
+                    self.params.announce.master_refresh_repeat,
+                    AnnounceReason::Refresh,
+                    out,
+                );
+            }
+        }
+    }
+
+    // keepalived §2.12: an instance with the same identity keeps its state;
+    // addresses are added or removed to match, other settings apply to the
+    // next advert or timer.
+    fn reload(&mut self, now: Instant, new: Params, out: &mut Actions) {
+        if new.validate().is_err() {
+            // The config layer validates before reloading; keep running on
+            // the old parameters rather than act on invalid ones.
+            return;
+        }
+        let identity_changed = new.vrid != self.params.vrid
+            || new.version != self.params.version
+            || new.family() != self.params.family();
+        if identity_changed {
+            let was_running = self.state != State::Initialize;
+            self.shutdown(out);
+            self.params = new;
+            if was_running {
+                self.startup(now, out);
+            }
+            self.state_reason = Reason::Reload;
+            return;
+        }
+        let old_addresses = self.all_addresses();
+        let old = std::mem::replace(&mut self.params, new);
+        if self.state == State::Master {
+            let new_addresses = self.all_addresses();
+            let removed: Vec<IpAddr> = old_addresses
+                .iter()
+                .filter(|a| !new_addresses.contains(a))
+                .copied()
+                .collect();
+            let added: Vec<IpAddr> = new_addresses
+                .iter()
+                .filter(|a| !old_addresses.contains(a))
+                .copied()
+                .collect();
+            if !removed.is_empty() {
+                out.push(Action::RemoveVips(removed));
+            }
+            if !added.is_empty() {
+                out.push(Action::AddVips(added.clone()));
+                let repeat = self.params.announce.master_repeat;
+                self.announce_addresses(added, repeat, AnnounceReason::Reload, out);
+            }
+            if old.announce.master_refresh != self.params.announce.master_refresh {
+                self.refresh_at = self.params.announce.master_refresh.map(|p| now + p);
+            }
+        }
+        if self.state == State::Backup && self.params.version == Version::V2 {
+            self.master_adver_interval = self.params.advert_interval;
+        }
+        if self.params.preempt_delay.is_zero() {
+            self.preempt_until = None;
+        }
+    }
+
+    /// Becoming Master (RFC 9568 §6.4.2 "(+) If the Master_Down_Timer
+    /// fires"): advert first, then the addresses, then the announcements,
+    /// keepalived's order (the old Master drops the addresses before our
+    /// announcements arrive).
+    fn become_master(&mut self, now: Instant, reason: Reason, out: &mut Actions) {
+        self.transition(State::Master, reason, out);
+        self.stats.became_master += 1;
+        self.master = None;
+        self.master_down_at = None;
+        self.preempt_until = None;
+        self.send_advert(now, self.effective_priority(), out);
+        out.push(Action::AddVips(self.all_addresses()));
+        let schedule = self.params.announce.clone();
+        self.announce(schedule.master_repeat, AnnounceReason::BecameMaster, out);
+        if !schedule.master_delay.is_zero() {
+            self.announcements.push(PendingAnnounce {
+                at: now + schedule.master_delay,
+                repeat: schedule.master_repeat,
+                reason: AnnounceReason::MasterDelayed,
+            });
+        }
+        self.refresh_at = schedule.master_refresh.map(|period| now + period);
+    }
+
+    /// A Master leaving for Backup: addresses go, no priority 0 (keepalived §2.4).
+    fn leave_master(&mut self, out: &mut Actions) {
+        self.stats.released_master += 1;
+        self.advert_at = None;
+        self.announcements.clear();
+        self.refresh_at = None;
+        out.push(Action::RemoveVips(self.all_addresses()));
+    }
+
+    /// A Master leaving for Initialize or Fault: priority 0, then addresses go.
+    fn resign(&mut self, out: &mut Actions) {
+        self.stats.priority_zero_sent += 1;
+        self.stats.adverts_sent += 1;
+        out.push(Action::SendAdvert(self.advert(Priority::RESIGN)));
+        self.leave_master(out);
+    }
+
+    fn send_advert(&mut self, now: Instant, priority: Priority, out: &mut Actions) {
+        self.stats.adverts_sent += 1;
+        out.push(Action::SendAdvert(self.advert(priority)));
+        if self.state == State::Master {
+            self.advert_at = Some(now + self.params.advert_interval.as_duration());
+        }
+    }
+
+    fn announce_lower_priority(&mut self, now: Instant, out: &mut Actions) {
+        let schedule = &self.params.announce;
+        let (repeat, delay) = (schedule.lower_prio_repeat, schedule.lower_prio_delay);
+        if repeat == 0 {
+            return;
+        }
+        self.announce(repeat, AnnounceReason::LowerPriorityAdvert, out);
+        if !delay.is_zero() {
+            // A newer lower-priority burst replaces a pending one.
+            self.announcements
+                .retain(|a| a.reason != AnnounceReason::LowerPriorityDelayed);
+            self.announcements.push(PendingAnnounce {
+                at: now + delay,
+                repeat,
+                reason: AnnounceReason::LowerPriorityDelayed,
+            });
+        }
+    }
+
+    fn announce(&mut self, repeat: u32, reason: AnnounceReason, out: &mut Actions) {
+        self.announce_addresses(self.all_addresses(), repeat, reason, out);
+    }
+
+    fn announce_addresses(
+        &mut self,
+        addresses: Vec<IpAddr>,
+        repeat: u32,
+        reason: AnnounceReason,
+        out: &mut Actions,
+    ) {
+        if repeat == 0 || addresses.is_empty() {
+            return;
+        }
+        self.stats.announcements += 1;
+        out.push(Action::Announce {
+            addresses,
+            repeat,
+            reason,
+        });
+    }
+
+    fn transition(&mut self, to: State, reason: Reason, out: &mut Actions) {
+        let from = self.state;
+        self.state = to;
+        self.state_reason = reason;
+        out.push(Action::Transition { from, to, reason });
+    }
+
+    fn start_master_down(&mut self, now: Instant, after: Duration, resigned: bool) {
+        self.advert_at = None;
+        self.master_down_at = Some(now + after);
+        self.master_resigned = resigned;
+    }
+
+    fn clear_timers(&mut self) {
+        self.master_down_at = None;
+        self.advert_at = None;
+        self.preempt_until = None;
+        self.announcements.clear();
+        self.refresh_at = None;
+    }
+
+    fn master_down_interval(&self) -> Duration {
+        self.master_down_interval_with(self.params.down_timer_adverts)
+    }
+
+    fn master_down_interval_with(&self, adverts: u32) -> Duration {
+        master_down_interval(
+            self.params.version,
+            self.effective_priority(),
+            self.master_adver_interval,
+            adverts,
+        )
+    }
+
+    fn all_addresses(&self) -> Vec<IpAddr> {
+        let mut all = self.params.addresses.clone();
+        all.extend(
+            self.params
+                .excluded_addresses
+                .iter()
+                .filter(|a| !self.params.addresses.contains(a)),
+        );
+        all
+    }
+}
+
+/// Numeric comparison of two addresses of one family, as keepalived's
+/// `inet_inaddrcmp` (RFC 9568 §6.4.3: "the primary IPvX Address of the sender
+/// is greater than the local primary IPvX Address"). Mixed families cannot
+/// meet on one instance; they compare v4 < v6 to stay total.
+pub fn compare_addresses(a: &IpAddr, b: &IpAddr) -> Ordering {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => u32::from(*a).cmp(&u32::from(*b)),
+        (IpAddr::V6(a), IpAddr::V6(b)) => u128::from(*a).cmp(&u128::from(*b)),
+        (IpAddr::V4(_), IpAddr::V6(_)) => Ordering::Less,
+        (IpAddr::V6(_), IpAddr::V4(_)) => Ordering::Greater,
+    }
+}

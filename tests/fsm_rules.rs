@@ -1,0 +1,815 @@
+//! One test per state-machine rule (RFC 9568 §6.4, RFC 3768 §6.4, and
+//! keepalived's semantics), each on a manual clock.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use vrrpd::proto::fsm::{
+    Action, AnnounceReason, Event, Input, Params, Reason, State, VirtualRouter,
+};
+use vrrpd::proto::wire::{AdvertRepr, Auth};
+use vrrpd::proto::{Centis, Instant, Priority, Version, Vrid};
+
+const OURS: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+const LOWER_PEER: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 0));
+const HIGHER_PEER: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 30));
+
+fn vrid() -> Vrid {
+    Vrid::new(101).unwrap()
+}
+
+fn v2(priority: u8) -> Params {
+    let mut p = Params::new(Version::V2, vrid(), OURS, vec![VIP]);
+    p.priority = Priority(priority);
+    p.auth = Auth::SimpleText(*b"password");
+    p
+}
+
+fn v3(priority: u8, interval: Centis) -> Params {
+    let mut p = Params::new(Version::V3, vrid(), OURS, vec![VIP]);
+    p.priority = Priority(priority);
+    p.advert_interval = interval;
+    p
+}
+
+fn ms(millis: u64) -> Instant {
+    Instant::from_millis(millis)
+}
+
+fn router(params: Params) -> VirtualRouter {
+    VirtualRouter::new(params).expect("valid params")
+}
+
+/// A router started at t=0.
+fn started(params: Params) -> VirtualRouter {
+    let mut r = router(params);
+    r.handle(ms(0), Input::Startup);
+    r
+}
+
+/// A router that became Master through the Master_Down timer; returns the time.
+fn master(params: Params) -> (VirtualRouter, Instant) {
+    let mut r = started(params);
+    let t = r.poll_at().unwrap();
+    r.handle(t, Input::Timeout);
+    assert_eq!(r.state(), State::Master);
+    (r, t)
+}
+
+fn advert_from(r: &VirtualRouter, priority: u8) -> AdvertRepr {
+    r.advert(Priority(priority))
+}
+
+fn receive(r: &mut VirtualRouter, now: Instant, src: IpAddr, priority: u8) -> Vec<Action> {
+    let repr = advert_from(r, priority);
+    r.handle(now, Input::Advert { src, repr })
+}
+
+fn sent_priorities(actions: &[Action]) -> Vec<u8> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::SendAdvert(repr) => Some(repr.priority.get()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn has_event(actions: &[Action], pred: impl Fn(&Event) -> bool) -> bool {
+    actions
+        .iter()
+        .any(|a| matches!(a, Action::Event(e) if pred(e)))
+}
+
+fn announces(actions: &[Action]) -> Vec<(u32, AnnounceReason)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Announce { repeat, reason, .. } => Some((*repeat, *reason)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn kinds(actions: &[Action]) -> Vec<&'static str> {
+    actions
+        .iter()
+        .map(|a| match a {
+            Action::Transition { .. } => "transition",
+            Action::SendAdvert(_) => "advert",
+            Action::AddVips(_) => "add",
+            Action::RemoveVips(_) => "remove",
+            Action::Announce { .. } => "announce",
+            Action::Event(_) => "event",
+        })
+        .collect()
+}
+
+// ---- start-up (RFC 9568 §6.4.1) ----
+
+#[test]
+fn startup_owner_becomes_master_at_once() {
+    let mut r = router(v2(255));
+    let actions = r.handle(ms(0), Input::Startup);
+    assert_eq!(r.state(), State::Master);
+    assert_eq!(r.state_reason(), Reason::AddressOwner);
+    assert_eq!(kinds(&actions), ["transition", "advert", "add", "announce"]);
+    assert_eq!(sent_priorities(&actions), [255]);
+    assert_eq!(
+        r.poll_at(),
+        Some(ms(1000)),
+        "next advert one interval later"
+    );
+}
+
+#[test]
+fn startup_non_owner_enters_backup_with_master_down_timer() {
+    let mut r = router(v2(150));
+    let actions = r.handle(ms(0), Input::Startup);
+    assert_eq!(r.state(), State::Backup);
+    assert!(sent_priorities(&actions).is_empty());
+    // 3 × 1 s + (256 − 150)/256 s: keepalived's lab figure of 3.4 s.
+    assert_eq!(r.poll_at(), Some(Instant::from_micros(3_414_062)));
+}
+
+#[test]
+fn startup_below_owner_waits_even_when_configured_master() {
+    // `state MASTER` with priority < 255 is only a wish: it still waits.
+    let mut r = router(v2(254));
+    r.handle(ms(0), Input::Startup);
+    assert_eq!(r.state(), State::Backup);
+    assert_eq!(r.poll_at(), Some(Instant::from_micros(3_007_812)));
+}
+
+#[test]
+fn startup_removes_stale_addresses_left_by_a_predecessor() {
+    let mut r = router(v2(100));
+    let actions = r.handle(ms(0), Input::Startup);
+    assert!(actions.contains(&Action::RemoveVips(vec![VIP])));
+}
+
+#[test]
+fn startup_with_fault_enters_fault() {
+    let mut r = router(v2(255));
+    r.handle(ms(0), Input::Fault(true));
+    let actions = r.handle(ms(0), Input::Startup);
+    assert_eq!(r.state(), State::Fault);
+    assert!(sent_priorities(&actions).is_empty());
+    assert_eq!(r.poll_at(), None);
+}
+
+// ---- Backup (RFC 9568 §6.4.2) ----
+
+#[test]
+fn backup_becomes_master_when_master_down_timer_expires() {
+    let mut r = started(v2(100));
+    let deadline = r.poll_at().unwrap();
+    let just_before = Instant::from_micros(deadline.as_micros() - 1);
+    assert!(r.handle(just_before, Input::Timeout).is_empty());
+    assert_eq!(r.state(), State::Backup);
+    r.handle(deadline, Input::Timeout);
+    assert_eq!(r.state(), State::Master);
+    assert_eq!(r.state_reason(), Reason::MasterDown);
+}
+
+#[test]
+fn becoming_master_sends_advert_then_addresses_then_announcements() {
+    let mut r = started(v2(100));
+    let t = r.poll_at().unwrap();
+    let actions = r.handle(t, Input::Timeout);
+    assert_eq!(
+        kinds(&actions),
+        ["transition", "advert", "add", "announce"],
+        "keepalived's order, visible in the fixtures"
+    );
+    assert_eq!(announces(&actions), [(5, AnnounceReason::BecameMaster)]);
+    assert!(actions.contains(&Action::AddVips(vec![VIP])));
+}
+
+#[test]
+fn backup_priority_zero_sets_timer_to_skew_time() {
+    let mut r = started(v2(100));
+    let actions = receive(&mut r, ms(1000), HIGHER_PEER, 0);
+    assert!(has_event(&actions, |e| matches!(
+        e,
+        Event::BackupReceivedPriorityZero { .. }
+    )));
+    // keepalived lab: takeover 0.61 s after the master's SIGTERM at prio 100.
+    assert_eq!(r.poll_at(), Some(ms(1000) + Duration::from_micros(609_375)));
+    r.handle(r.poll_at().unwrap(), Input::Timeout);
+    assert_eq!(r.state(), State::Master);
+    assert_eq!(r.state_reason(), Reason::MasterResigned);
+}
+
+#[test]
+fn backup_accepts_higher_priority_and_resets_timer() {
+    let mut r = started(v2(100));
+    receive(&mut r, ms(2000), LOWER_PEER, 150);
+    assert_eq!(
+        r.poll_at(),
+        Some(ms(2000) + Duration::from_micros(3_609_375))
+    );
+    assert_eq!(r.master().map(|m| m.address), Some(LOWER_PEER));
+    assert_eq!(r.master().map(|m| m.priority), Some(Priority(150)));
+}
+
+#[test]
+fn backup_accepts_equal_priority_without_tie_break() {
+    // keepalived §2.3: equal priority is accepted in Backup whatever the address.
+    let mut r = started(v2(100));
+    receive(&mut r, ms(2000), LOWER_PEER, 100);
+    assert_eq!(
+        r.poll_at(),
+        Some(ms(2000) + Duration::from_micros(3_609_375))
+    );
+    assert_eq!(r.state(), State::Backup);
+}
+
+#[test]
+fn backup_v3_adopts_master_interval() {
+    let mut r = started(v3(100, Centis(100)));
+    let mut repr = advert_from(&r, 200);
+    repr.max_advert_int = Centis(10);
+    let actions = r.handle(
+        ms(500),
+        Input::Advert {
+            src: HIGHER_PEER,
+            repr,
+        },
+    );
+    assert!(has_event(&actions, |e| matches!(
+        e,
+        Event::IntervalMismatch { dropped: false, .. }
+    )));
+    assert_eq!(r.master_adver_interval(), Centis(10));
+    // 3 × 0.1 s + (256 − 100) × 0.1 s / 256, not 3 × 1 s.
+    assert_eq!(r.poll_at(), Some(ms(500) + Duration::from_micros(360_937)));
+}
+
+#[test]
+fn backup_v2_drops_interval_mismatch_and_counts_it() {
+    let mut r = started(v2(100));
+    let before = r.poll_at();
+    let mut repr = advert_from(&r, 200);
+    repr.max_advert_int = Centis(200);
+    let actions = r.handle(
+        ms(1000),
+        Input::Advert {
+            src: HIGHER_PEER,
+            repr,
+        },
+    );
+    assert!(has_event(&actions, |e| matches!(
+        e,
+        Event::IntervalMismatch { dropped: true, .. }
+    )));
+    assert_eq!(
+        r.poll_at(),
+        before,
+        "a dropped advert does not reset the timer"
+    );
+    assert_eq!(r.stats().dropped_interval, 1);
+    assert_eq!(r.master(), None);
+}
+
+#[test]
+fn backup_discards_lower_priority_when_preempting() {
+    let mut r = started(v2(150));
+    let deadline = r.poll_at().unwrap();
+    let actions = receive(&mut r, ms(1000), HIGHER_PEER, 100);
+    assert!(has_event(&actions, |e| matches!(
+        e,
+        Event::LowerPriorityDiscarded {
+            priority: Priority(100),
+            ..
+        }
+    )));
+    assert_eq!(r.poll_at(), Some(deadline), "the timer keeps running");
+    receive(&mut r, ms(2000), HIGHER_PEER, 100);
+    receive(&mut r, ms(3000), HIGHER_PEER, 100);
+    r.handle(deadline, Input::Timeout);
+    assert_eq!(r.state(), State::Master, "preemption at Master_Down expiry");
+    assert_eq!(r.stats().lower_priority_discarded, 3);
+}
+
+#[test]
+fn backup_nopreempt_accepts_lower_priority() {
+    let mut p = v2(150);
+    p.preempt = false;
+    let mut r = started(p);
+    receive(&mut r, ms(1000), HIGHER_PEER, 100);
+    assert_eq!(
+        r.poll_at(),
+        Some(ms(1000) + Duration::from_micros(3_414_062))
+    );
+    for t in (2000..20_000).step_by(1000) {
+        receive(&mut r, ms(t), HIGHER_PEER, 100);
+        r.handle(ms(t), Input::Timeout);
+    }
+    assert_eq!(r.state(), State::Backup, "the incumbent stays");
+}
+
+#[test]
+fn backup_preempt_delay_accepts_lower_priority_until_delay_expires() {
+    let mut p = v2(150);
+    p.preempt_delay = Duration::from_secs(5);
+    let mut r = started(p);
+    // Adverts every second from a lower-priority master starting at t=1 s.
+    let mut t = 1000;
+    let mut took_over = None;
+    while t < 30_000 {
+        if let Some(deadline) = r.poll_at().filter(|d| *d <= ms(t)) {
+            r.handle(deadline, Input::Timeout);
+            took_over = Some(deadline);
+            break;
+        }
+        receive(&mut r, ms(t), HIGHER_PEER, 100);
+        t += 1000;
+    }
+    assert_eq!(r.state(), State::Master);
+    // Accepted until 6 s (1 s + 5 s); from the 6 s advert on they are
+    // discarded, so the timer reset at 5 s expires at 5 s + 3.414 s.
+    assert_eq!(took_over, Some(ms(5000) + Duration::from_micros(3_414_062)));
+    assert_eq!(r.stats().lower_priority_discarded, 3, "6, 7, 8 s adverts");
+}
+
+#[test]
+fn backup_ignores_priority_changes_until_next_reset() {
+    // keepalived §2.6: a priority change does not trigger an election; it
+    // changes the skew used at the next timer reset.
+    let mut r = started(v2(100));
+    let deadline = r.poll_at();
+    r.handle(ms(100), Input::PriorityChanged { adjustment: 50 });
+    assert_eq!(r.poll_at(), deadline);
+    receive(&mut r, ms(1000), HIGHER_PEER, 200);
+    assert_eq!(
+        r.poll_at(),
+        Some(ms(1000) + Duration::from_micros(3_414_062)),
+        "skew of priority 150"
+    );
+}
+
+// ---- Master (RFC 9568 §6.4.3) ----
+
+#[test]
+fn master_sends_advert_every_interval() {
+    let (mut r, t0) = master(v3(100, Centis(10)));
+    let mut sent = 0;
+    let mut now = t0;
+    while now < t0 + Duration::from_secs(1) {
+        now = r.poll_at().unwrap();
+        let actions = r.handle(now, Input::Timeout);
+        sent += sent_priorities(&actions).len();
+    }
+    // 10 cs = 100 ms: exactly 10 adverts in the second after becoming master
+    // (a unit confusion gives 1 or 100).
+    assert_eq!(sent, 10);
+}
+
+#[test]
+fn master_priority_zero_advertises_at_once_and_reannounces() {
+    let (mut r, t0) = master(v2(100));
+    let now = t0 + Duration::from_millis(300);
+    let actions = receive(&mut r, now, HIGHER_PEER, 0);
+    assert_eq!(sent_priorities(&actions), [100]);
+    assert_eq!(
+        announces(&actions),
+        [(5, AnnounceReason::LowerPriorityAdvert)]
+    );
+    assert_eq!(r.state(), State::Master);
+    assert_eq!(
+        r.poll_at(),
+        Some(now + Duration::from_secs(1)),
+        "advert timer reset"
+    );
+}
+
+#[test]
+fn master_yields_to_higher_priority_without_priority_zero() {
+    let (mut r, t0) = master(v2(100));
+    let now = t0 + Duration::from_millis(200);
+    let actions = receive(&mut r, now, LOWER_PEER, 150);
+    assert_eq!(r.state(), State::Backup);
+    assert!(has_event(&actions, |e| matches!(
+        e,
+        Event::HigherPriorityReceived {
+            priority: Priority(150),
+            ours: Priority(100),
+            ..
+        }
+    )));
+    assert!(!sent_priorities(&actions).contains(&0), "no priority 0");
+    assert!(actions.contains(&Action::RemoveVips(vec![VIP])));
+    assert_eq!(
+        r.poll_at(),
+        Some(now + Duration::from_micros(3_609_375)),
+        "Master_Down timer running"
+    );
+}
+
+#[test]
+fn master_step_down_advert_carries_our_priority() {
+    let (mut r, t0) = master(v2(100));
+    let actions = receive(&mut r, t0, LOWER_PEER, 150);
+    assert_eq!(sent_priorities(&actions), [100]);
+
+    let mut p = v2(100);
+    p.step_down_advert = false;
+    let (mut quiet, t0) = master(p);
+    let actions = receive(&mut quiet, t0, LOWER_PEER, 150);
+    assert!(sent_priorities(&actions).is_empty());
+}
+
+#[test]
+fn master_yields_to_equal_priority_with_higher_address() {
+    let (mut r, t0) = master(v2(100));
+    let actions = receive(&mut r, t0, HIGHER_PEER, 100);
+    assert_eq!(r.state(), State::Backup);
+    assert!(has_event(&actions, |e| matches!(
+        e,
+        Event::SamePriorityHigherAddress { .. }
+    )));
+}
+
+#[test]
+fn master_keeps_role_against_equal_priority_lower_address() {
+    let (mut r, t0) = master(v2(100));
+    let actions = receive(&mut r, t0, LOWER_PEER, 100);
+    assert_eq!(r.state(), State::Master);
+    assert!(has_event(&actions, |e| matches!(
+        e,
+        Event::ForcingNewElection { .. }
+    )));
+}
+
+#[test]
+fn master_ipv6_tie_break_compares_whole_addresses() {
+    let ours = IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0xff, 0xfe00, 1));
+    let higher = IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0xff, 0xfe00, 2));
+    let vip = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x66));
+    let mut p = Params::new(Version::V3, vrid(), ours, vec![vip]);
+    p.advert_interval = Centis(50);
+    let (mut r, t0) = master(p);
+    let repr = r.advert(Priority(100));
+    r.handle(t0, Input::Advert { src: higher, repr });
+    assert_eq!(r.state(), State::Backup);
+}
+
+#[test]
+fn master_lower_priority_forces_election_with_advert_and_announcements() {
+    let (mut r, t0) = master(v2(150));
+    let now = t0 + Duration::from_millis(400);
+    let actions = receive(&mut r, now, HIGHER_PEER, 100);
+    assert!(has_event(&actions, |e| matches!(
+        e,
+        Event::ForcingNewElection {
+            priority: Priority(100),
+            ours: Priority(150),
+            ..
+        }
+    )));
+    assert_eq!(sent_priorities(&actions), [150]);
+    assert_eq!(
+        announces(&actions),
+        [(5, AnnounceReason::LowerPriorityAdvert)]
+    );
+    // The second lower-priority burst comes garp_lower_prio_delay later.
+    let later = r.handle(now + Duration::from_secs(5), Input::Timeout);
+    assert!(announces(&later).contains(&(5, AnnounceReason::LowerPriorityDelayed)));
+}
+
+#[test]
+fn master_equal_priority_from_our_own_address_warns() {
+    let (mut r, t0) = master(v2(100));
+    let actions = receive(&mut r, t0, OURS, 100);
+    assert_eq!(r.state(), State::Master);
+    assert!(has_event(&actions, |e| matches!(
+        e,
+        Event::EqualPriorityOwnAddress { .. }
+    )));
+}
+
+#[test]
+fn dual_master_episode_ends_with_survivor_reannouncing() {
+    // Split brain heals: the loser yields and sends its step-down advert;
+    // the survivor sees it as lower priority and re-announces (#166).
+    let mut a = router(v2(150));
+    let mut b = router(Params {
+        source: HIGHER_PEER,
+        ..v2(100)
+    });
+    a.handle(ms(0), Input::Startup);
+    b.handle(ms(0), Input::Startup);
+    let ta = a.poll_at().unwrap();
+    let tb = b.poll_at().unwrap();
+    a.handle(ta, Input::Timeout);
+    b.handle(tb, Input::Timeout);
+    assert_eq!((a.state(), b.state()), (State::Master, State::Master));
+    let heal = ms(5000);
+    let a_advert = a.advert(a.effective_priority());
+    let b_actions = b.handle(
+        heal,
+        Input::Advert {
+            src: OURS,
+            repr: a_advert,
+        },
+    );
+    assert_eq!(b.state(), State::Backup);
+    let step_down = b_actions
+        .iter()
+        .find_map(|x| match x {
+            Action::SendAdvert(repr) => Some(repr.clone()),
+            _ => None,
+        })
+        .expect("step-down advert");
+    let a_actions = a.handle(
+        heal,
+        Input::Advert {
+            src: HIGHER_PEER,
+            repr: step_down,
+        },
+    );
+    assert_eq!(a.state(), State::Master);
+    assert_eq!(
+        announces(&a_actions),
+        [(5, AnnounceReason::LowerPriorityAdvert)]
+    );
+}
+
+// ---- shutdown and fault ----
+
+#[test]
+fn shutdown_from_master_sends_priority_zero_then_removes_addresses() {
+    let (mut r, t0) = master(v2(100));
+    let actions = r.handle(t0, Input::Shutdown);
+    assert_eq!(kinds(&actions), ["transition", "advert", "remove"]);
+    assert_eq!(sent_priorities(&actions), [0]);
+    assert_eq!(r.state(), State::Initialize);
+    assert_eq!(r.poll_at(), None);
+}
+
+#[test]
+fn shutdown_from_backup_is_silent() {
+    let mut r = started(v2(100));
+    let actions = r.handle(ms(10), Input::Shutdown);
+    assert_eq!(kinds(&actions), ["transition"]);
+    assert_eq!(r.poll_at(), None);
+}
+
+#[test]
+fn fault_from_master_sends_priority_zero_then_removes_addresses() {
+    let (mut r, t0) = master(v2(100));
+    let actions = r.handle(t0, Input::Fault(true));
+    assert_eq!(r.state(), State::Fault);
+    assert_eq!(kinds(&actions), ["transition", "advert", "remove"]);
+    assert_eq!(sent_priorities(&actions), [0]);
+    assert_eq!(r.poll_at(), None, "no adverts, no pending announcements");
+}
+
+#[test]
+fn fault_does_not_participate() {
+    let mut r = started(v2(100));
+    r.handle(ms(10), Input::Fault(true));
+    assert_eq!(r.state(), State::Fault);
+    let actions = receive(&mut r, ms(20), HIGHER_PEER, 0);
+    assert!(sent_priorities(&actions).is_empty());
+    assert_eq!(r.poll_at(), None);
+    assert!(r.handle(ms(100_000), Input::Timeout).is_empty());
+}
+
+#[test]
+fn leaving_fault_goes_through_backup() {
+    let (mut r, t0) = master(v2(100));
+    r.handle(t0, Input::Fault(true));
+    let now = t0 + Duration::from_secs(1);
+    let actions = r.handle(now, Input::Fault(false));
+    assert_eq!(r.state(), State::Backup);
+    assert_eq!(kinds(&actions), ["transition"]);
+    assert_eq!(
+        r.poll_at(),
+        Some(now + Duration::from_micros(3_609_375)),
+        "a full Master_Down wait"
+    );
+}
+
+#[test]
+fn owner_leaving_fault_waits_one_interval_plus_skew() {
+    let mut r = started(v2(255));
+    r.handle(ms(0), Input::Fault(true));
+    r.handle(ms(1000), Input::Fault(false));
+    assert_eq!(r.state(), State::Backup);
+    assert_eq!(r.poll_at(), Some(ms(2000) + Duration::from_micros(3906)));
+}
+
+// ---- priority ----
+
+#[test]
+fn effective_priority_is_base_plus_tracker_weights() {
+    let (mut r, t0) = master(v2(100));
+    let actions = r.handle(t0, Input::PriorityChanged { adjustment: -30 });
+    assert!(has_event(&actions, |e| matches!(
+        e,
+        Event::EffectivePriorityChanged {
+            from: Priority(100),
+            to: Priority(70)
+        }
+    )));
+    let next = r.handle(r.poll_at().unwrap(), Input::Timeout);
+    assert_eq!(
+        sent_priorities(&next),
+        [70],
+        "takes effect in the next advert"
+    );
+    r.handle(t0, Input::PriorityChanged { adjustment: 500 });
+    assert_eq!(r.effective_priority(), Priority(254));
+    r.handle(t0, Input::PriorityChanged { adjustment: -500 });
+    assert_eq!(r.effective_priority(), Priority(1));
+}
+
+#[test]
+fn owner_priority_is_never_adjusted() {
+    let mut r = started(v2(255));
+    let actions = r.handle(ms(0), Input::PriorityChanged { adjustment: -100 });
+    assert!(actions.is_empty());
+    assert_eq!(r.effective_priority(), Priority::OWNER);
+}
+
+// ---- announcements ----
+
+#[test]
+fn announcement_second_burst_after_master_delay() {
+    let (mut r, t0) = master(v3(100, Centis(100)));
+    let mut bursts = Vec::new();
+    let end = t0 + Duration::from_secs(12);
+    while let Some(t) = r.poll_at().filter(|t| *t <= end) {
+        for (repeat, reason) in announces(&r.handle(t, Input::Timeout)) {
+            bursts.push((t - t0, repeat, reason));
+        }
+    }
+    assert_eq!(
+        bursts,
+        [(Duration::from_secs(5), 5, AnnounceReason::MasterDelayed)]
+    );
+}
+
+#[test]
+fn announcement_refresh_is_periodic_while_master() {
+    let mut p = v3(100, Centis(100));
+    p.announce.master_delay = Duration::ZERO;
+    p.announce.master_refresh = Some(Duration::from_secs(10));
+    let (mut r, t0) = master(p);
+    let mut refreshes = Vec::new();
+    let end = t0 + Duration::from_secs(35);
+    while let Some(t) = r.poll_at().filter(|t| *t <= end) {
+        if announces(&r.handle(t, Input::Timeout)).contains(&(1, AnnounceReason::Refresh)) {
+            refreshes.push(t - t0);
+        }
+    }
+    assert_eq!(refreshes, [10, 20, 30].map(Duration::from_secs).to_vec());
+}
+
+#[test]
+fn leaving_master_cancels_pending_announcements() {
+    let (mut r, t0) = master(v2(100));
+    receive(&mut r, t0, LOWER_PEER, 200);
+    assert_eq!(r.state(), State::Backup);
+    // Keep the Master alive; no announcement may fire from the old schedule.
+    for s in 1..=10 {
+        let actions = receive(&mut r, t0 + Duration::from_secs(s), LOWER_PEER, 200);
+        assert!(announces(&actions).is_empty());
+        assert!(announces(&r.handle(t0 + Duration::from_secs(s), Input::Timeout)).is_empty());
+    }
+}
+
+// ---- advert validation that depends on our configuration ----
+
+#[test]
+fn address_list_mismatch_is_accepted_with_a_counter() {
+    let mut r = started(v2(100));
+    let mut repr = advert_from(&r, 200);
+    repr.addresses
+        .push(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 31)));
+    let actions = r.handle(
+        ms(1000),
+        Input::Advert {
+            src: HIGHER_PEER,
+            repr,
+        },
+    );
+    assert!(has_event(&actions, |e| matches!(
+        e,
+        Event::AddressListMismatch {
+            count: 2,
+            expected: 1,
+            ..
+        }
+    )));
+    assert_eq!(r.stats().address_list_mismatch, 1);
+    assert_eq!(
+        r.poll_at(),
+        Some(ms(1000) + Duration::from_micros(3_609_375)),
+        "accepted: the timer was reset (keepalived 2.2 rejected it: dual master)"
+    );
+}
+
+#[test]
+fn v2_auth_mismatch_is_dropped() {
+    let mut r = started(v2(100));
+    let before = r.poll_at();
+    let mut repr = advert_from(&r, 200);
+    repr.auth = Auth::SimpleText(*b"passw0rd");
+    r.handle(
+        ms(1000),
+        Input::Advert {
+            src: HIGHER_PEER,
+            repr,
+        },
+    );
+    assert_eq!(r.poll_at(), before);
+    assert_eq!(r.stats().dropped_auth, 1);
+}
+
+#[test]
+fn version_mismatch_is_dropped() {
+    let mut r = started(v3(100, Centis(100)));
+    let before = r.poll_at();
+    let mut repr = advert_from(&r, 200);
+    repr.version = Version::V2;
+    r.handle(
+        ms(1000),
+        Input::Advert {
+            src: HIGHER_PEER,
+            repr,
+        },
+    );
+    assert_eq!(r.poll_at(), before);
+    assert_eq!(r.stats().dropped_version, 1);
+}
+
+// ---- reload ----
+
+#[test]
+fn reload_keeps_master_and_reconciles_addresses() {
+    let (mut r, t0) = master(v2(100));
+    let new_vip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 31));
+    let mut p = v2(100);
+    p.addresses = vec![new_vip];
+    let actions = r.handle(t0, Input::Reload(Box::new(p)));
+    assert_eq!(r.state(), State::Master);
+    assert_eq!(
+        actions,
+        [
+            Action::RemoveVips(vec![VIP]),
+            Action::AddVips(vec![new_vip]),
+            Action::Announce {
+                addresses: vec![new_vip],
+                repeat: 5,
+                reason: AnnounceReason::Reload
+            }
+        ]
+    );
+    let next = r.handle(r.poll_at().unwrap(), Input::Timeout);
+    assert!(matches!(&next[0], Action::SendAdvert(repr) if repr.addresses == [new_vip]));
+}
+
+#[test]
+fn reload_changing_identity_restarts_the_router() {
+    let (mut r, t0) = master(v2(100));
+    let mut p = v2(100);
+    p.vrid = Vrid::new(102).unwrap();
+    let actions = r.handle(t0, Input::Reload(Box::new(p)));
+    assert_eq!(sent_priorities(&actions), [0], "old instance resigns");
+    assert_eq!(r.state(), State::Backup);
+    assert_eq!(r.params().vrid.get(), 102);
+}
+
+#[test]
+fn reload_with_invalid_params_keeps_running() {
+    let (mut r, t0) = master(v2(100));
+    let mut p = v2(100);
+    p.advert_interval = Centis(150);
+    assert!(r.handle(t0, Input::Reload(Box::new(p))).is_empty());
+    assert_eq!(r.params().advert_interval, Centis(100));
+    assert_eq!(r.state(), State::Master);
+}
+
+#[test]
+fn invalid_params_are_refused() {
+    assert!(VirtualRouter::new(Params {
+        advert_interval: Centis(50),
+        ..v2(100)
+    })
+    .is_err());
+    let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+    assert!(VirtualRouter::new(Params::new(Version::V2, vrid(), v6, vec![v6])).is_err());
+    assert!(VirtualRouter::new(Params::new(Version::V3, vrid(), OURS, vec![v6])).is_err());
+    assert!(
+        VirtualRouter::new(Params {
+            version: Version::V3,
+            ..v2(100)
+        })
+        .is_err(),
+        "auth with v3"
+    );
+}
