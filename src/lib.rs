@@ -4,4 +4,5 @@
 //! reads no clock and touches no socket. Linux adapters and the driver build
 //! on it.
 
+pub mod net;
 pub mod proto;

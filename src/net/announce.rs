@@ -1,0 +1,1 @@
+//! Gratuitous ARP and unsolicited NA frames over AF_PACKET.

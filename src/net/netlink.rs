@@ -1,0 +1,1 @@
+//! rtnetlink: VIP add/del, link and address events.

@@ -1,0 +1,1 @@
+//! Raw IP-protocol-112 sockets carrying VRRP adverts.
