@@ -854,3 +854,18 @@ fn a_recorded_run_replays_to_the_same_actions() {
         .flatten()
         .any(|a| matches!(a, Action::SendAdvert(r) if r.priority == Priority(0))));
 }
+
+#[test]
+fn master_losing_an_address_resigns_to_backup() {
+    let (mut r, t0) = master(v2(100));
+    let actions = r.handle(t0, Input::AddressLost { addr: VIP });
+    assert_eq!(r.state(), State::Backup);
+    assert_eq!(kinds(&actions), ["transition", "advert", "remove"]);
+    assert_eq!(sent_priorities(&actions), [0]);
+    // Alone, it takes the role back after Master_Down_Interval.
+    assert_eq!(r.poll_at(), Some(t0 + Duration::from_micros(3_609_375)));
+    let other = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 99));
+    let (mut r, t0) = master(v2(100));
+    assert!(r.handle(t0, Input::AddressLost { addr: other }).is_empty());
+    assert_eq!(r.state(), State::Master, "not one of ours");
+}

@@ -1,1 +1,311 @@
-//! rtnetlink: VIP add/del, link and address events.
+//! rtnetlink: virtual addresses in and out, link and address events.
+//!
+//! Two netlink sockets: one for requests, one subscribed to the link and
+//! address multicast groups (as `ip monitor link address`), so events never
+//! queue behind our own requests.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use futures_util::stream::TryStreamExt;
+use futures_util::StreamExt;
+use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
+use rtnetlink::packet_route::address::{
+    AddressAttribute, AddressHeaderFlags, AddressMessage, AddressScope,
+};
+use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::{Handle, MulticastGroup};
+use tokio::sync::mpsc;
+
+/// A netlink failure, with the operation that failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetlinkError {
+    #[error("cannot open a netlink socket: {0}")]
+    Open(#[source] std::io::Error),
+    #[error("interface {0} does not exist")]
+    NoSuchInterface(String),
+    #[error("{op} {addr} on ifindex {index}: {source}")]
+    Address {
+        op: &'static str,
+        addr: IpAddr,
+        index: u32,
+        #[source]
+        source: rtnetlink::Error,
+    },
+    #[error("netlink request failed: {0}")]
+    Request(#[from] rtnetlink::Error),
+}
+
+/// What the kernel reported about an interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkInfo {
+    pub index: u32,
+    pub name: String,
+    /// Administratively up and with carrier (IFF_UP and IFF_RUNNING), the
+    /// test keepalived uses to decide FAULT.
+    pub running: bool,
+    pub mac: Option<[u8; 6]>,
+}
+
+/// A change reported by the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetEvent {
+    Link(LinkInfo),
+    LinkRemoved {
+        index: u32,
+    },
+    AddressAdded {
+        index: u32,
+        addr: IpAddr,
+        prefix: u8,
+    },
+    AddressRemoved {
+        index: u32,
+        addr: IpAddr,
+        prefix: u8,
+    },
+}
+
+/// An address as vrrpd installs it (keepalived's `virtual_ipaddress` grammar).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressSpec {
+    pub addr: IpAddr,
+    pub prefix: u8,
+    /// IPv4 broadcast; `None` lets the kernel derive nothing, as `ip addr add` without `brd`.
+    pub broadcast: Option<Ipv4Addr>,
+    pub label: Option<String>,
+    /// rtnetlink scope (0 global, 200 site, 253 link, 254 host, 255 nowhere).
+    pub scope: u8,
+    /// IPv6 without duplicate address detection: keepalived adds VIPs with
+    /// IFA_F_NODAD so a VIP moving between nodes is usable at once.
+    pub nodad: bool,
+}
+
+impl AddressSpec {
+    /// A host address (/32 or /128), global scope, NODAD for IPv6.
+    pub fn host(addr: IpAddr) -> AddressSpec {
+        AddressSpec {
+            addr,
+            prefix: if addr.is_ipv4() { 32 } else { 128 },
+            broadcast: None,
+            label: None,
+            scope: 0,
+            nodad: addr.is_ipv6(),
+        }
+    }
+
+    fn message(&self, index: u32) -> AddressMessage {
+        let mut msg = AddressMessage::default();
+        msg.header.family = match self.addr {
+            IpAddr::V4(_) => rtnetlink::packet_route::AddressFamily::Inet,
+            IpAddr::V6(_) => rtnetlink::packet_route::AddressFamily::Inet6,
+        };
+        msg.header.prefix_len = self.prefix;
+        msg.header.index = index;
+        msg.header.scope = AddressScope::from(self.scope);
+        if self.nodad {
+            msg.header.flags = AddressHeaderFlags::Nodad;
+        }
+        msg.attributes.push(AddressAttribute::Local(self.addr));
+        msg.attributes.push(AddressAttribute::Address(self.addr));
+        if let Some(brd) = self.broadcast {
+            msg.attributes.push(AddressAttribute::Broadcast(brd));
+        }
+        if let Some(label) = &self.label {
+            msg.attributes.push(AddressAttribute::Label(label.clone()));
+        }
+        msg
+    }
+}
+
+const EEXIST: i32 = 17;
+const EADDRNOTAVAIL: i32 = 99;
+const ENODEV: i32 = 19;
+
+fn errno(err: &rtnetlink::Error) -> Option<i32> {
+    match err {
+        rtnetlink::Error::NetlinkError(msg) => Some(msg.raw_code().abs()),
+        _ => None,
+    }
+}
+
+/// The request side of rtnetlink.
+#[derive(Clone)]
+pub struct Netlink {
+    handle: Handle,
+}
+
+impl Netlink {
+    /// Opens the request socket and the event socket; events arrive on the
+    /// returned channel until it is dropped. Must run inside a tokio runtime.
+    pub fn open() -> Result<(Netlink, mpsc::UnboundedReceiver<NetEvent>), NetlinkError> {
+        let (conn, handle, _) = rtnetlink::new_connection().map_err(NetlinkError::Open)?;
+        tokio::spawn(conn);
+        let (events_conn, _events_handle, mut messages) = rtnetlink::new_multicast_connection(&[
+            MulticastGroup::Link,
+            MulticastGroup::Ipv4Ifaddr,
+            MulticastGroup::Ipv6Ifaddr,
+        ])
+        .map_err(NetlinkError::Open)?;
+        tokio::spawn(events_conn);
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some((msg, _)) = messages.next().await {
+                if let Some(event) = decode_event(msg) {
+                    if tx.send(event).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        Ok((Netlink { handle }, rx))
+    }
+
+    /// The interface called `name`.
+    pub async fn link(&self, name: &str) -> Result<LinkInfo, NetlinkError> {
+        let mut links = self
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_string())
+            .execute();
+        match links.try_next().await {
+            Ok(Some(msg)) => Ok(link_info(&msg)),
+            Ok(None) => Err(NetlinkError::NoSuchInterface(name.to_string())),
+            Err(e) if errno(&e) == Some(ENODEV) => {
+                Err(NetlinkError::NoSuchInterface(name.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The interface with index `index`.
+    pub async fn link_by_index(&self, index: u32) -> Result<LinkInfo, NetlinkError> {
+        let mut links = self.handle.link().get().match_index(index).execute();
+        match links.try_next().await {
+            Ok(Some(msg)) => Ok(link_info(&msg)),
+            Ok(None) => Err(NetlinkError::NoSuchInterface(format!("#{index}"))),
+            Err(e) if errno(&e) == Some(ENODEV) => {
+                Err(NetlinkError::NoSuchInterface(format!("#{index}")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every address on interface `index`.
+    pub async fn addresses(&self, index: u32) -> Result<Vec<(IpAddr, u8)>, NetlinkError> {
+        let mut stream = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .execute();
+        let mut out = Vec::new();
+        while let Some(msg) = stream.try_next().await? {
+            if msg.header.index != index {
+                continue;
+            }
+            if let Some(addr) = address_of(&msg) {
+                out.push((addr, msg.header.prefix_len));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds `spec` to interface `index`; `Ok(false)` if it was already there.
+    pub async fn add_address(&self, index: u32, spec: &AddressSpec) -> Result<bool, NetlinkError> {
+        let mut req = self.handle.address().add(index, spec.addr, spec.prefix);
+        *req.message_mut() = spec.message(index);
+        match req.execute().await {
+            Ok(()) => Ok(true),
+            Err(e) if errno(&e) == Some(EEXIST) => Ok(false),
+            Err(source) => Err(NetlinkError::Address {
+                op: "adding",
+                addr: spec.addr,
+                index,
+                source,
+            }),
+        }
+    }
+
+    /// Removes `spec` from interface `index`; `Ok(false)` if it was not there.
+    pub async fn remove_address(
+        &self,
+        index: u32,
+        spec: &AddressSpec,
+    ) -> Result<bool, NetlinkError> {
+        match self
+            .handle
+            .address()
+            .del(spec.message(index))
+            .execute()
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(e) if matches!(errno(&e), Some(EADDRNOTAVAIL) | Some(ENODEV)) => Ok(false),
+            Err(source) => Err(NetlinkError::Address {
+                op: "removing",
+                addr: spec.addr,
+                index,
+                source,
+            }),
+        }
+    }
+}
+
+fn link_info(msg: &LinkMessage) -> LinkInfo {
+    let mut name = String::new();
+    let mut mac = None;
+    for attr in &msg.attributes {
+        match attr {
+            LinkAttribute::IfName(n) => name.clone_from(n),
+            LinkAttribute::Address(bytes) => mac = <[u8; 6]>::try_from(bytes.as_slice()).ok(),
+            _ => {}
+        }
+    }
+    let flags = msg.header.flags;
+    LinkInfo {
+        index: msg.header.index,
+        name,
+        running: flags.contains(LinkFlags::Up) && flags.contains(LinkFlags::Running),
+        mac,
+    }
+}
+
+fn address_of(msg: &AddressMessage) -> Option<IpAddr> {
+    // IFA_LOCAL is the interface's own address on point-to-point links;
+    // IFA_ADDRESS otherwise (rtnetlink(7)).
+    let mut address = None;
+    for attr in &msg.attributes {
+        match attr {
+            AddressAttribute::Local(a) => return Some(*a),
+            AddressAttribute::Address(a) => address = Some(*a),
+            _ => {}
+        }
+    }
+    address
+}
+
+fn decode_event(msg: NetlinkMessage<RouteNetlinkMessage>) -> Option<NetEvent> {
+    let NetlinkPayload::InnerMessage(inner) = msg.payload else {
+        return None;
+    };
+    match inner {
+        RouteNetlinkMessage::NewLink(link) => Some(NetEvent::Link(link_info(&link))),
+        RouteNetlinkMessage::DelLink(link) => Some(NetEvent::LinkRemoved {
+            index: link.header.index,
+        }),
+        RouteNetlinkMessage::NewAddress(a) => Some(NetEvent::AddressAdded {
+            index: a.header.index,
+            addr: address_of(&a)?,
+            prefix: a.header.prefix_len,
+        }),
+        RouteNetlinkMessage::DelAddress(a) => Some(NetEvent::AddressRemoved {
+            index: a.header.index,
+            addr: address_of(&a)?,
+            prefix: a.header.prefix_len,
+        }),
+        _ => None,
+    }
+}

@@ -191,6 +191,8 @@ pub enum Input {
     Fault(bool),
     /// New parameters for the same instance (SIGHUP).
     Reload(Box<Params>),
+    /// One of our addresses was removed by someone else while we held it.
+    AddressLost { addr: IpAddr },
 }
 
 /// Why the router changed state; shown in status and logs.
@@ -215,6 +217,10 @@ pub enum Reason {
     FaultCleared,
     /// A reload changed the VRID, version or family: restarted.
     Reload,
+    /// Someone else removed one of our addresses while we were Master.
+    AddressRemoved {
+        addr: IpAddr,
+    },
 }
 
 /// Why announcements are sent.
@@ -475,6 +481,7 @@ impl VirtualRouter {
             Input::Fault(true) => self.raise_fault(&mut out),
             Input::Fault(false) => self.clear_fault(now, &mut out),
             Input::Reload(params) => self.reload(now, *params, &mut out),
+            Input::AddressLost { addr } => self.address_lost(now, addr, &mut out),
         }
         out
     }
@@ -549,6 +556,19 @@ impl VirtualRouter {
             self.master_down_interval()
         };
         self.start_master_down(now, wait, false);
+    }
+
+    // keepalived (`set_vrrp_backup`): a Master whose address was deleted
+    // behind its back resigns to Backup with priority 0, so a peer takes
+    // over within Skew_Time; alone, it comes back after Master_Down_Interval
+    // and adds the addresses again.
+    fn address_lost(&mut self, now: Instant, addr: IpAddr, out: &mut Actions) {
+        if self.state != State::Master || !self.all_addresses().contains(&addr) {
+            return;
+        }
+        self.transition(State::Backup, Reason::AddressRemoved { addr }, out);
+        self.resign(out);
+        self.start_master_down(now, self.master_down_interval(), false);
     }
 
     fn receive(&mut self, now: Instant, src: IpAddr, adv: &AdvertRepr, out: &mut Actions) {
