@@ -4,5 +4,6 @@
 //! reads no clock and touches no socket. Linux adapters and the driver build
 //! on it.
 
+pub mod config;
 pub mod net;
 pub mod proto;

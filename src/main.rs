@@ -1,9 +1,8 @@
-//! The `vrrpd` binary. The daemon itself lands with the Linux adapters.
+//! The `vrrpd` binary: a thin clap front over the library. The daemon itself
+//! lands with the Linux adapters; `check` and `convert` work today.
+
+mod cli;
 
 fn main() {
-    eprintln!(
-        "vrrpd {}: only the protocol library exists so far; the daemon is not built yet",
-        env!("CARGO_PKG_VERSION")
-    );
-    std::process::exit(2);
+    std::process::exit(cli::run());
 }

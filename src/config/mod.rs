@@ -1,0 +1,313 @@
+//! Configuration: one validated model, two front ends (keepalived.conf and
+//! native TOML), located diagnostics, and the reload diff.
+//!
+//! Pure: the caller supplies a [`FileSource`]; only [`FsSource`] touches the
+//! disk. Typical use:
+//!
+//! ```no_run
+//! use vrrpd::config::{load, FsSource, LoadOptions};
+//! let loaded = load("/etc/keepalived/keepalived.conf".as_ref(), &FsSource, &LoadOptions::default());
+//! for d in &loaded.diagnostics { eprintln!("{d}"); }
+//! assert!(!loaded.has_errors());
+//! ```
+
+mod diff;
+mod keepalived;
+mod lexer;
+mod model;
+mod source;
+mod toml;
+mod units;
+mod validate;
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use diff::{diff, InstanceChange, ReloadPlan};
+pub use model::*;
+pub use source::{FileSource, FsSource, MemSource};
+pub use units::{pass_auth, password_text, Secs};
+
+/// A position in a configuration file (1-based line and column).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Loc {
+    pub file: Arc<str>,
+    pub line: u32,
+    pub col: u32,
+}
+
+impl Loc {
+    pub fn new(file: Arc<str>, line: u32, col: u32) -> Loc {
+        Loc { file, line, col }
+    }
+}
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// keepalived accepts this with a default or by ignoring it; vrrpd does the same.
+    Warning,
+    /// The configuration cannot be used.
+    Error,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        })
+    }
+}
+
+/// One located message: `FILE:LINE:COL: error|warning: message`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub file: String,
+    pub line: u32,
+    pub col: u32,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}: {}",
+            self.file, self.line, self.col, self.severity, self.message
+        )
+    }
+}
+
+/// Collects diagnostics, keeping at most a bounded number.
+#[derive(Debug, Default)]
+pub struct Diags {
+    list: Vec<Diagnostic>,
+    max: usize,
+    dropped: usize,
+    errors: usize,
+}
+
+impl Diags {
+    fn new(max: usize) -> Diags {
+        Diags {
+            max,
+            ..Diags::default()
+        }
+    }
+
+    fn push(&mut self, severity: Severity, loc: &Loc, message: impl Into<String>) {
+        if severity == Severity::Error {
+            self.errors += 1;
+        }
+        if self.list.len() >= self.max {
+            self.dropped += 1;
+            return;
+        }
+        self.list.push(Diagnostic {
+            severity,
+            file: loc.file.to_string(),
+            line: loc.line,
+            col: loc.col,
+            message: message.into(),
+        });
+    }
+
+    pub(crate) fn error(&mut self, loc: &Loc, message: impl Into<String>) {
+        self.push(Severity::Error, loc, message);
+    }
+
+    pub(crate) fn warning(&mut self, loc: &Loc, message: impl Into<String>) {
+        self.push(Severity::Warning, loc, message);
+    }
+
+    fn finish(mut self, file: &str) -> Vec<Diagnostic> {
+        // Stable: same-place diagnostics keep their order of discovery.
+        self.list
+            .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+        if self.dropped > 0 {
+            let severity = if self.errors > 0 {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            self.list.push(Diagnostic {
+                severity,
+                file: file.to_string(),
+                line: 1,
+                col: 1,
+                message: format!("{} more diagnostics not shown", self.dropped),
+            });
+        }
+        self.list
+    }
+}
+
+/// Bounds that keep hostile input cheap.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Bytes of all files together.
+    pub max_total_bytes: u64,
+    /// Files read, including the root.
+    pub max_files: usize,
+    /// Include nesting.
+    pub max_include_depth: usize,
+    /// `{` nesting.
+    pub max_block_depth: usize,
+    /// Length of one line after parameter expansion.
+    pub max_line_len: usize,
+    /// Diagnostics reported before the rest are counted only.
+    pub max_diagnostics: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_total_bytes: 16 << 20,
+            max_files: 1000,
+            max_include_depth: 16,
+            max_block_depth: 32,
+            max_line_len: 64 << 10,
+            max_diagnostics: 500,
+        }
+    }
+}
+
+/// Which front end reads a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Syntax {
+    /// `.toml` extension or TOML-looking content, else keepalived.
+    #[default]
+    Auto,
+    Toml,
+    Keepalived,
+}
+
+/// How to load a configuration.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub syntax: Syntax,
+    /// keepalived's config id for `@id` lines (default: short host name, chosen by the caller).
+    pub config_id: Option<String>,
+    pub limits: Limits,
+}
+
+/// The result of loading: the model (usable only without errors) and every diagnostic.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    /// The front end that was used.
+    pub syntax: Syntax,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count()
+    }
+}
+
+/// Locations of model parts, for cross-checks that run on the finished model.
+#[derive(Debug, Clone)]
+pub struct Spans {
+    pub file: Loc,
+    /// Per instance: where it starts, and where each field was set.
+    pub instances: Vec<InstanceSpans>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InstanceSpans {
+    pub block: Option<Loc>,
+    pub fields: std::collections::HashMap<&'static str, Loc>,
+}
+
+impl Spans {
+    fn instance(&self, i: usize, field: &str) -> Loc {
+        self.instances
+            .get(i)
+            .and_then(|s| s.fields.get(field).or(s.block.as_ref()))
+            .unwrap_or(&self.file)
+            .clone()
+    }
+}
+
+/// Loads, parses and validates the configuration at `path`.
+pub fn load(path: &Path, source: &dyn FileSource, opts: &LoadOptions) -> Loaded {
+    let file = path.display().to_string();
+    let mut diags = Diags::new(opts.limits.max_diagnostics);
+    let syntax = match opts.syntax {
+        Syntax::Auto => detect(path, source),
+        s => s,
+    };
+    let (config, spans) = match syntax {
+        Syntax::Toml => toml::parse(path, source, &opts.limits, &mut diags),
+        _ => keepalived::parse(path, source, opts, &mut diags),
+    };
+    validate::validate(&config, &spans, &mut diags);
+    Loaded {
+        config,
+        syntax: if syntax == Syntax::Toml {
+            Syntax::Toml
+        } else {
+            Syntax::Keepalived
+        },
+        diagnostics: diags.finish(&file),
+    }
+}
+
+/// Loads from a string, for tests and tools (`name` is used in diagnostics).
+pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Loaded {
+    let src = MemSource::new().with(name, text.as_bytes());
+    load(Path::new(name), &src, opts)
+}
+
+/// `.toml` files, or content whose first statement looks like TOML.
+fn detect(path: &Path, source: &dyn FileSource) -> Syntax {
+    if path.extension().is_some_and(|e| e == "toml") {
+        return Syntax::Toml;
+    }
+    let head = source.read(path, 64 << 10).unwrap_or_default();
+    let text = String::from_utf8_lossy(&head);
+    for line in text.lines() {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with('#') || l.starts_with('!') {
+            continue;
+        }
+        let first = l.split_whitespace().next().unwrap_or("");
+        let tomlish = l.starts_with('[')
+            || (!first.starts_with('$')
+                && l.split_once('=')
+                    .is_some_and(|(k, _)| !k.trim().is_empty() && !k.trim().contains(' ')));
+        return if tomlish {
+            Syntax::Toml
+        } else {
+            Syntax::Keepalived
+        };
+    }
+    Syntax::Keepalived
+}
+
+/// The native TOML text of a model (what `vrrpd convert` prints).
+pub fn to_toml(config: &Config) -> Result<String, ConvertError> {
+    ::toml::to_string(config).map_err(ConvertError)
+}
+
+/// The model could not be written as TOML.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write TOML: {0}")]
+pub struct ConvertError(#[from] ::toml::ser::Error);

@@ -1,0 +1,750 @@
+//! The one configuration model both front ends produce.
+//!
+//! Values are resolved: every instance carries its final settings (globals
+//! such as `vrrp_version` or `vrrp_garp_master_delay` are already folded in),
+//! so the daemon never consults defaults again. The same structs are the
+//! native TOML schema (`deny_unknown_fields`) and the JSON dump.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::proto::wire::Auth;
+use crate::proto::{Centis, Family, Priority, Version, Vrid};
+
+use super::units::{auth_text, centis_secs, is_default, is_no_auth, no_auth, Secs};
+
+/// A whole configuration: global settings, VRRP instances and what they track.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Settings that apply to the whole daemon (keepalived `global_defs`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub global: Global,
+    /// Health-check scripts (keepalived `vrrp_script`), referenced by name.
+    #[serde(default, rename = "script", skip_serializing_if = "Vec::is_empty")]
+    pub scripts: Vec<VrrpScript>,
+    /// Watched files holding a priority offset (keepalived `vrrp_track_file`).
+    #[serde(default, rename = "track_file", skip_serializing_if = "Vec::is_empty")]
+    pub track_files: Vec<TrackFile>,
+    /// Process presence trackers (keepalived `vrrp_track_process`).
+    #[serde(
+        default,
+        rename = "track_process",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub track_processes: Vec<TrackProcess>,
+    /// The virtual routers this node takes part in (keepalived `vrrp_instance`).
+    #[serde(default, rename = "instance", skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<Instance>,
+    /// Instances that change state together (keepalived `vrrp_sync_group`).
+    #[serde(default, rename = "sync_group", skip_serializing_if = "Vec::is_empty")]
+    pub sync_groups: Vec<SyncGroup>,
+}
+
+/// Daemon-wide settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Global {
+    /// Name of this node in alerts (keepalived `router_id`); informational.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router_id: Option<String>,
+    /// Alert recipients (`notification_email`); e-mail is not sent by vrrpd yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notification_email: Vec<String>,
+    /// Alert sender (`notification_email_from`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification_email_from: Option<String>,
+    /// SMTP relay as `host [port]` (`smtp_server`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_server: Option<String>,
+    /// SMTP connect timeout (`smtp_connect_timeout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_connect_timeout: Option<Secs>,
+    /// Minimum gap between gratuitous ARPs on one interface (`vrrp_garp_interval`); 0 = no pacing.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub garp_interval: Secs,
+    /// Minimum gap between unsolicited NAs on one interface (`vrrp_gna_interval`); 0 = no pacing.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub gna_interval: Secs,
+    /// IPv4 multicast group adverts go to (`vrrp_mcast_group4`).
+    #[serde(default = "default_group4", skip_serializing_if = "is_default_group4")]
+    pub mcast_group4: Ipv4Addr,
+    /// IPv6 multicast group adverts go to (`vrrp_mcast_group6`).
+    #[serde(default = "default_group6", skip_serializing_if = "is_default_group6")]
+    pub mcast_group6: Ipv6Addr,
+    /// Delay before VRRP starts after daemon start (`vrrp_startup_delay`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub startup_delay: Secs,
+    /// Default user (and group) scripts run as (`script_user USER [GROUP]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_user: Option<RunAs>,
+    /// Refuse scripts writable by non-root users (`enable_script_security`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub enable_script_security: bool,
+    /// FIFO receiving every state event (`notify_fifo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_fifo: Option<Fifo>,
+    /// Command started to read `notify_fifo` (`notify_fifo_script`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_fifo_script: Option<Command>,
+    /// FIFO receiving VRRP state events (`vrrp_notify_fifo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrrp_notify_fifo: Option<Fifo>,
+    /// Command started to read `vrrp_notify_fifo` (`vrrp_notify_fifo_script`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrrp_notify_fifo_script: Option<Command>,
+    /// Also report priority changes on the FIFOs (`vrrp_notify_priority_changes`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub notify_priority_changes: bool,
+    /// Allow interfaces that do not exist yet (`dynamic_interfaces`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub dynamic_interfaces: bool,
+    /// Interface for addresses and instances that name none (`default_interface`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_interface: Option<String>,
+    /// Log adverts for VRIDs no instance runs (`log_unknown_vrids`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub log_unknown_vrids: bool,
+}
+
+fn default_group4() -> Ipv4Addr {
+    Ipv4Addr::new(224, 0, 0, 18)
+}
+fn default_group6() -> Ipv6Addr {
+    Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12)
+}
+fn is_default_group4(a: &Ipv4Addr) -> bool {
+    *a == default_group4()
+}
+fn is_default_group6(a: &Ipv6Addr) -> bool {
+    *a == default_group6()
+}
+
+impl Default for Global {
+    fn default() -> Self {
+        Global {
+            router_id: None,
+            notification_email: Vec::new(),
+            notification_email_from: None,
+            smtp_server: None,
+            smtp_connect_timeout: None,
+            garp_interval: Secs::ZERO,
+            gna_interval: Secs::ZERO,
+            mcast_group4: default_group4(),
+            mcast_group6: default_group6(),
+            startup_delay: Secs::ZERO,
+            script_user: None,
+            enable_script_security: false,
+            notify_fifo: None,
+            notify_fifo_script: None,
+            vrrp_notify_fifo: None,
+            vrrp_notify_fifo_script: None,
+            notify_priority_changes: false,
+            dynamic_interfaces: false,
+            default_interface: None,
+            log_unknown_vrids: false,
+        }
+    }
+}
+
+/// The state an instance asks for at start; only a wish (RFC 9568 §6.4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum InitialState {
+    /// Wait for the master-down timer, as every non-owner does.
+    #[default]
+    Backup,
+    /// Go master at once if priority is 255, else like BACKUP.
+    Master,
+}
+
+/// One virtual router: keepalived's `vrrp_instance`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Instance {
+    /// Instance name, used in logs and notify arguments.
+    pub name: String,
+    /// Initial state wish (`state`).
+    #[serde(default)]
+    pub state: InitialState,
+    /// Interface adverts go out on (`interface`); optional for unicast with a source address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// Virtual router id 1..=255 (`virtual_router_id`).
+    pub vrid: Vrid,
+    /// Base priority 1..=255, 255 = address owner (`priority`).
+    #[serde(default = "default_priority")]
+    pub priority: Priority,
+    /// Advert interval in seconds (`advert_int`): v2 whole 1..=255, v3 0.01..=40.95.
+    #[serde(
+        default = "default_advert_int",
+        with = "centis_secs",
+        rename = "advert_int"
+    )]
+    pub advert_int: Centis,
+    /// Protocol version (`version`, default `vrrp_version`, IPv6 forces 3).
+    #[serde(default = "default_version")]
+    pub version: Version,
+    /// Address family of the virtual addresses.
+    #[serde(default = "default_family")]
+    pub family: Family,
+    /// VRRPv2 simple password, at most 8 bytes (`authentication { auth_pass }`).
+    #[serde(
+        default = "no_auth",
+        with = "auth_text",
+        rename = "auth_pass",
+        skip_serializing_if = "is_no_auth"
+    )]
+    pub auth: Auth,
+    /// Addresses carried in adverts and held while master (`virtual_ipaddress`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vips: Vec<Vip>,
+    /// Addresses held while master but not advertised (`virtual_ipaddress_excluded`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_vips: Vec<Vip>,
+    /// Source of unicast adverts (`unicast_src_ip`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unicast_src: Option<IpAddr>,
+    /// Unicast peers; empty means multicast (`unicast_peer`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unicast_peers: Vec<UnicastPeer>,
+    /// FAULT instead of silent multicast when no peer is set (`unicast_fault_no_peer`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub unicast_fault_no_peer: bool,
+    /// Only accept unicast adverts from configured peers (`check_unicast_src`; vrrpd default on).
+    #[serde(default = "yes")]
+    pub check_unicast_src: bool,
+    /// Source of multicast adverts (`mcast_src_ip`), default the interface's primary address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcast_src_ip: Option<IpAddr>,
+    /// Destination group overriding the global one (`mcast_dst_ip`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcast_dst_ip: Option<IpAddr>,
+    /// Do not take over from a lower-priority master (`nopreempt`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub nopreempt: bool,
+    /// Wait this long before preempting a lower-priority master (`preempt_delay`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub preempt_delay: Secs,
+    /// Gratuitous ARP / unsolicited NA schedule.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub garp: Garp,
+    /// Master-down interval in adverts (`down_timer_adverts`, 1..=100, default 3).
+    #[serde(default = "default_down_timer_adverts")]
+    pub down_timer_adverts: u32,
+    /// Accept packets to the virtual addresses while master (`accept`/`no_accept`).
+    #[serde(default = "yes")]
+    pub accept: bool,
+    /// Leave the IPv4 pseudo-header out of the VRRPv3 checksum (`v3_checksum_as_v2`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub v3_checksum_as_v2: bool,
+    /// Skip the VIP list check for adverts from the current master (`skip_check_adv_addr`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub skip_check_adv_addr: bool,
+    /// RFC-strict behaviour (`strict_mode` / `vrrp_strict`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub strict: bool,
+    /// Master does not answer lower-priority adverts (`lower_prio_no_advert`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub lower_prio_no_advert: bool,
+    /// Master sends one advert before yielding (`higher_prio_send_advert`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub higher_prio_send_advert: bool,
+    /// An address owner ignores received adverts (`owner_ignore_adverts`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub owner_ignore_adverts: bool,
+    /// Interfaces whose state changes priority or causes FAULT (`track_interface`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_interfaces: Vec<TrackInterface>,
+    /// Scripts tracked, by `vrrp_script` name (`track_script`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_scripts: Vec<TrackRef>,
+    /// Files tracked, by `vrrp_track_file` name (`track_file`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_files: Vec<TrackRef>,
+    /// Processes tracked, by `vrrp_track_process` name (`track_process`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_processes: Vec<TrackRef>,
+    /// The instance's own interface going down does not cause FAULT (`dont_track_primary`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub dont_track_primary: bool,
+    /// Notify commands.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub notify: Notify,
+    /// Report priority changes to notify/FIFO (`notify_priority_changes`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub notify_priority_changes: bool,
+    /// Send e-mail alerts on transitions (`smtp_alert`); parsed, not sent yet.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub smtp_alert: bool,
+    /// Use a macvlan with the virtual MAC (`use_vmac [NAME]`); the value is the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_vmac: Option<String>,
+    /// Send adverts from the base interface when using a VMAC (`vmac_xmit_base`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub vmac_xmit_base: bool,
+    /// Routes added while master, `ip route` syntax (`virtual_routes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_routes: Vec<String>,
+    /// Rules added while master, `ip rule` syntax (`virtual_rules`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_rules: Vec<String>,
+    /// Set `promote_secondaries` on the interface (`promote_secondaries`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub promote_secondaries: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_priority() -> Priority {
+    Priority::DEFAULT
+}
+fn default_advert_int() -> Centis {
+    Centis::ONE_SECOND
+}
+fn default_version() -> Version {
+    Version::V2
+}
+fn default_family() -> Family {
+    Family::Ipv4
+}
+fn default_down_timer_adverts() -> u32 {
+    3
+}
+
+impl Instance {
+    /// A fresh instance with keepalived's defaults.
+    pub fn new(name: impl Into<String>, vrid: Vrid) -> Instance {
+        Instance {
+            name: name.into(),
+            state: InitialState::Backup,
+            interface: None,
+            vrid,
+            priority: Priority::DEFAULT,
+            advert_int: Centis::ONE_SECOND,
+            version: Version::V2,
+            family: Family::Ipv4,
+            auth: Auth::None,
+            vips: Vec::new(),
+            excluded_vips: Vec::new(),
+            unicast_src: None,
+            unicast_peers: Vec::new(),
+            unicast_fault_no_peer: false,
+            check_unicast_src: true,
+            mcast_src_ip: None,
+            mcast_dst_ip: None,
+            nopreempt: false,
+            preempt_delay: Secs::ZERO,
+            garp: Garp::default(),
+            down_timer_adverts: 3,
+            accept: true,
+            v3_checksum_as_v2: false,
+            skip_check_adv_addr: false,
+            strict: false,
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
+            owner_ignore_adverts: false,
+            track_interfaces: Vec::new(),
+            track_scripts: Vec::new(),
+            track_files: Vec::new(),
+            track_processes: Vec::new(),
+            dont_track_primary: false,
+            notify: Notify::default(),
+            notify_priority_changes: false,
+            smtp_alert: false,
+            use_vmac: None,
+            vmac_xmit_base: false,
+            virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
+            promote_secondaries: false,
+        }
+    }
+
+    /// Unicast mode: adverts go to each peer instead of the multicast group.
+    pub fn is_unicast(&self) -> bool {
+        !self.unicast_peers.is_empty()
+    }
+
+    /// keepalived's reload identity (§2.12): what must match for a reload to
+    /// keep this instance's state.
+    pub fn identity(&self) -> InstanceId {
+        InstanceId {
+            vrid: self.vrid,
+            family: self.family,
+            interface: self.interface.clone(),
+            unicast: self.is_unicast(),
+            unicast_src: self.unicast_src,
+        }
+    }
+}
+
+/// The tuple keepalived's `vrrp_exist()` matches instances on across a reload.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct InstanceId {
+    pub vrid: Vrid,
+    pub family: Family,
+    pub interface: Option<String>,
+    pub unicast: bool,
+    pub unicast_src: Option<IpAddr>,
+}
+
+/// Gratuitous ARP / NA schedule of one instance (keepalived `garp_*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Garp {
+    /// Delay of the second burst after becoming master (`garp_master_delay`, 5 s).
+    #[serde(default = "five_secs")]
+    pub master_delay: Secs,
+    /// Announcements per address per burst (`garp_master_repeat`, 5).
+    #[serde(default = "five")]
+    pub master_repeat: u32,
+    /// Period of refresh bursts while master, 0 = off (`garp_master_refresh`).
+    #[serde(default)]
+    pub master_refresh: Secs,
+    /// Announcements per refresh burst (`garp_master_refresh_repeat`, 1).
+    #[serde(default = "one")]
+    pub master_refresh_repeat: u32,
+    /// Delay of the second burst after a lower-priority advert (`garp_lower_prio_delay`).
+    #[serde(default = "five_secs")]
+    pub lower_prio_delay: Secs,
+    /// Announcements per burst after a lower-priority advert (`garp_lower_prio_repeat`).
+    #[serde(default = "five")]
+    pub lower_prio_repeat: u32,
+}
+
+fn five_secs() -> Secs {
+    Secs::from_secs(5)
+}
+fn five() -> u32 {
+    5
+}
+fn one() -> u32 {
+    1
+}
+
+impl Default for Garp {
+    fn default() -> Self {
+        Garp {
+            master_delay: five_secs(),
+            master_repeat: 5,
+            master_refresh: Secs::ZERO,
+            master_refresh_repeat: 1,
+            lower_prio_delay: five_secs(),
+            lower_prio_repeat: 5,
+        }
+    }
+}
+
+/// A virtual address with keepalived's per-address options (§1.4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vip {
+    /// The address.
+    pub addr: IpAddr,
+    /// Prefix length; default /32 (IPv4) or /128 (IPv6).
+    pub prefix: u8,
+    /// Interface to add it on (`dev`), default the instance's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev: Option<String>,
+    /// Broadcast: an IPv4 address, `+` (host bits set) or `-` (cleared) (`brd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brd: Option<String>,
+    /// Address scope (`scope`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+    /// Interface label, IPv4 only (`label`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Peer address of a point-to-point address (`peer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<IpAddr>,
+    /// IPv6 home address flag (`home`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub home: bool,
+    /// Run duplicate address detection (`-nodad`); vrrpd, like keepalived, skips DAD by default.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub dad: bool,
+    /// IPv6 `mngtmpaddr` flag.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub mngtmpaddr: bool,
+    /// Do not add a prefix route (`noprefixroute`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub noprefixroute: bool,
+    /// Join the multicast group (`autojoin`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub autojoin: bool,
+    /// External removal of this address does not demote the master (`no_track`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub no_track: bool,
+    /// Preferred lifetime in seconds; 4294967295 = forever (`preferred_lft`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_lft: Option<u32>,
+    /// Add the address on the instance's VMAC (`use_vmac`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub use_vmac: bool,
+}
+
+impl Vip {
+    /// An address with the family's host prefix and no options.
+    pub fn host(addr: IpAddr) -> Vip {
+        let prefix = match addr {
+            IpAddr::V4(_) => 32,
+            IpAddr::V6(_) => 128,
+        };
+        Vip {
+            addr,
+            prefix,
+            dev: None,
+            brd: None,
+            scope: None,
+            label: None,
+            peer: None,
+            home: false,
+            dad: false,
+            mngtmpaddr: false,
+            noprefixroute: false,
+            autojoin: false,
+            no_track: false,
+            preferred_lft: None,
+            use_vmac: false,
+        }
+    }
+}
+
+/// `scope` of an address, as `ip addr` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Global,
+    Site,
+    Link,
+    Host,
+    Nowhere,
+}
+
+/// A unicast peer with an optional accepted TTL range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnicastPeer {
+    /// The peer's address.
+    pub addr: IpAddr,
+    /// Lowest TTL/hop limit accepted from this peer (`min_ttl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_ttl: Option<u8>,
+    /// Highest TTL/hop limit accepted from this peer (`max_ttl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ttl: Option<u8>,
+}
+
+/// An interface whose link state changes priority (weight) or causes FAULT (weight 0).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackInterface {
+    /// Interface name.
+    pub name: String,
+    /// Priority delta, -253..=253; 0 = FAULT while down.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub weight: i32,
+    /// Invert: up counts as failed.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub reverse: bool,
+}
+
+/// A reference from an instance or group to a named tracker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackRef {
+    /// Name of the `vrrp_script` / `vrrp_track_file` / `vrrp_track_process`.
+    pub name: String,
+    /// Weight overriding the tracker's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i32>,
+    /// `reverse` (true) or `noreverse` (false) overriding the tracker's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverse: Option<bool>,
+}
+
+/// A command with the user it runs as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Command {
+    /// The command line, split into argv as keepalived does.
+    pub cmd: String,
+    /// Run as this user (and group), default `script_user`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<RunAs>,
+}
+
+/// A user and optional group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunAs {
+    /// User name.
+    pub user: String,
+    /// Group name, default the user's primary group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+/// A FIFO path with its owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fifo {
+    /// Path of the FIFO.
+    pub path: String,
+    /// Owner of the FIFO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<RunAs>,
+}
+
+/// Notify commands run on transitions.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// On entering MASTER (`notify_master`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master: Option<Command>,
+    /// On entering BACKUP (`notify_backup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<Command>,
+    /// On entering FAULT (`notify_fault`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<Command>,
+    /// On stop (`notify_stop`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Command>,
+    /// On removal by a reload (`notify_deleted`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<Command>,
+    /// Every transition, with `TYPE NAME STATE PRIORITY` appended (`notify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub any: Option<Command>,
+    /// Master received a lower-priority advert (`notify_master_rx_lower_pri`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master_rx_lower_pri: Option<Command>,
+}
+
+/// A health-check script (keepalived `vrrp_script`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VrrpScript {
+    /// Name referenced by `track_script`.
+    pub name: String,
+    /// The command; exit 0 = OK.
+    pub script: Command,
+    /// Time between runs (`interval`, 1 s).
+    #[serde(default = "one_sec")]
+    pub interval: Secs,
+    /// A run longer than this fails (`timeout`, default = interval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Secs>,
+    /// Priority delta, -253..=253; 0 = FAULT on failure (`weight`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub weight: i32,
+    /// Invert the weight's sense (`weight N reverse`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub reverse: bool,
+    /// Successes needed to become OK (`rise`, 1).
+    #[serde(default = "one")]
+    pub rise: u32,
+    /// Failures needed to become failed (`fall`, 1).
+    #[serde(default = "one")]
+    pub fall: u32,
+    /// Start in the failed state (`init_fail`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub init_fail: bool,
+}
+
+fn one_sec() -> Secs {
+    Secs::from_secs(1)
+}
+
+/// A file holding an integer that is multiplied by the weight (keepalived `vrrp_track_file`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackFile {
+    /// Name referenced by `track_file`.
+    pub name: String,
+    /// Path of the watched file (`file`).
+    pub file: String,
+    /// Multiplier, -254..=254; 0 = non-zero value means FAULT (`weight`, 1).
+    #[serde(default = "one_i32")]
+    pub weight: i32,
+    /// Invert the weight's sign.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub reverse: bool,
+    /// Create the file with this value if missing (`init_file [VAL]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_file: Option<i64>,
+    /// Overwrite an existing file with the initial value (`init_file VAL overwrite`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub init_overwrite: bool,
+}
+
+fn one_i32() -> i32 {
+    1
+}
+
+/// A process presence tracker (keepalived `vrrp_track_process`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackProcess {
+    /// Name referenced by `track_process`.
+    pub name: String,
+    /// Process name, then optional arguments to match (`process`).
+    pub process: Vec<String>,
+    /// Argument matching: `initial` or `partial` (`param_match`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param_match: Option<String>,
+    /// Priority delta, -254..=254; 0 = FAULT when absent (`weight`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub weight: i32,
+    /// Invert the weight's sense.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub reverse: bool,
+    /// Processes needed to be up (`quorum`, 1).
+    #[serde(default = "one")]
+    pub quorum: u32,
+    /// More than this many processes counts as down (`quorum_max`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum_max: Option<u32>,
+    /// Delay before acting on a change (`delay`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Secs>,
+    /// Match the full command line instead of the name (`full_command`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub full_command: bool,
+}
+
+/// Instances that move between states together (keepalived `vrrp_sync_group`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncGroup {
+    /// Group name.
+    pub name: String,
+    /// Member instance names (`group { ... }`).
+    pub members: Vec<String>,
+    /// Interfaces tracked for all members.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_interfaces: Vec<TrackInterface>,
+    /// Scripts tracked for all members.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_scripts: Vec<TrackRef>,
+    /// Files tracked for all members.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_files: Vec<TrackRef>,
+    /// Processes tracked for all members.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_processes: Vec<TrackRef>,
+    /// Group notify commands.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub notify: Notify,
+    /// Keep weighted trackers on members (`sync_group_tracking_weight`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub tracking_weight: bool,
+    /// Send e-mail alerts (`smtp_alert`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub smtp_alert: bool,
+}

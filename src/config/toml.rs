@@ -1,0 +1,139 @@
+//! The native TOML front end: strict serde with `deny_unknown_fields`; a
+//! field that does not parse is an error, never a default.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::model::Config;
+use super::source::FileSource;
+use super::{Diags, InstanceSpans, Limits, Loc, Spans};
+
+pub(super) fn parse(
+    path: &Path,
+    src: &dyn FileSource,
+    limits: &Limits,
+    d: &mut Diags,
+) -> (Config, Spans) {
+    let name: Arc<str> = Arc::from(path.display().to_string());
+    let file = Loc::new(name.clone(), 1, 1);
+    let empty = |file: Loc| {
+        (
+            Config::default(),
+            Spans {
+                file,
+                instances: Vec::new(),
+            },
+        )
+    };
+    let data = match src.read(path, limits.max_total_bytes) {
+        Ok(b) => b,
+        Err(e) => {
+            d.error(&file, format!("cannot read '{}': {e}", path.display()));
+            return empty(file);
+        }
+    };
+    if data.len() as u64 > limits.max_total_bytes {
+        d.error(
+            &file,
+            format!(
+                "configuration larger than the {}-byte limit",
+                limits.max_total_bytes
+            ),
+        );
+        return empty(file);
+    }
+    let text = match std::str::from_utf8(&data) {
+        Ok(t) => t,
+        Err(e) => {
+            let (line, col) = line_col(
+                &String::from_utf8_lossy(&data[..e.valid_up_to()]),
+                e.valid_up_to(),
+            );
+            d.error(
+                &Loc::new(name, line, col),
+                "invalid UTF-8: not a text configuration file",
+            );
+            return empty(file);
+        }
+    };
+    match ::toml::from_str::<Config>(text) {
+        Ok(cfg) => {
+            let spans = spans(text, &name, cfg.instances.len());
+            (cfg, spans)
+        }
+        Err(e) => {
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            let msg = e.message().trim().replace('\n', " ");
+            d.error(&Loc::new(name, line, col), msg);
+            empty(file)
+        }
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (u32, u32) {
+    let offset = offset.min(text.len());
+    let before = &text.as_bytes()[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let col = offset
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1)
+        + 1;
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(col).unwrap_or(u32::MAX),
+    )
+}
+
+/// Locates `[[instance]]` tables and their keys by scanning the text; enough
+/// for cross-check messages to point at the right line.
+fn spans(text: &str, name: &Arc<str>, count: usize) -> Spans {
+    let mut out: Vec<InstanceSpans> = Vec::new();
+    let mut in_instance = false;
+    for (i, raw) in text.lines().enumerate() {
+        let line = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        let l = raw.trim();
+        if l.starts_with('[') {
+            in_instance = l.starts_with("[[instance]]");
+            if in_instance {
+                out.push(InstanceSpans {
+                    block: Some(Loc::new(name.clone(), line, 1)),
+                    fields: HashMap::new(),
+                });
+            }
+            continue;
+        }
+        if !in_instance {
+            continue;
+        }
+        if let (Some((key, _)), Some(cur)) = (l.split_once('='), out.last_mut()) {
+            let key = key.trim();
+            let field = match key {
+                "name" => "name",
+                "vrid" => "vrid",
+                "priority" => "priority",
+                "advert_int" => "advert_int",
+                "version" => "version",
+                "interface" => "interface",
+                "unicast_src" => "unicast_src",
+                "unicast_peers" => "unicast_peers",
+                "vips" => "vips",
+                "track_scripts" => "track_scripts",
+                "state" => "state",
+                _ => continue,
+            };
+            let col = raw.len() - raw.trim_start().len() + 1;
+            cur.fields.insert(
+                field,
+                Loc::new(name.clone(), line, u32::try_from(col).unwrap_or(1)),
+            );
+        }
+    }
+    out.resize_with(count.max(out.len()), InstanceSpans::default);
+    Spans {
+        file: Loc::new(name.clone(), 1, 1),
+        instances: out,
+    }
+}

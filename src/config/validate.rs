@@ -1,0 +1,239 @@
+//! Checks across the finished model, shared by both front ends. The
+//! keepalived front end has already applied keepalived's lenient fixes, so
+//! what fails here is an error in either syntax.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+use crate::proto::wire::Auth;
+use crate::proto::{Family, Version};
+
+use super::model::*;
+use super::{Diags, Spans};
+
+pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
+    let mut names = HashSet::new();
+    for (i, inst) in cfg.instances.iter().enumerate() {
+        let at = |f: &str| spans.instance(i, f);
+        let name = &inst.name;
+        if !names.insert(name.as_str()) {
+            d.error(&at("name"), format!("instance name '{name}' is used twice"));
+        }
+        if inst.priority.get() == 0 {
+            d.error(
+                &at("priority"),
+                format!("({name}) priority must be 1..255, got 0"),
+            );
+        }
+        if let Err(e) = inst.advert_int.validate(inst.version) {
+            d.error(&at("advert_int"), format!("({name}) {e}"));
+        }
+        if inst.family == Family::Ipv6 && inst.version == Version::V2 {
+            d.error(
+                &at("version"),
+                format!("({name}) IPv6 instances need VRRP version 3"),
+            );
+        }
+        if inst.version == Version::V3 && !matches!(inst.auth, Auth::None) {
+            d.error(
+                &at("name"),
+                format!("({name}) authentication exists in VRRPv2 only"),
+            );
+        }
+        if !(1..=100).contains(&inst.down_timer_adverts) {
+            d.error(
+                &at("name"),
+                format!(
+                    "({name}) down_timer_adverts must be 1..100, got {}",
+                    inst.down_timer_adverts
+                ),
+            );
+        }
+        for v in &inst.vips {
+            if Family::of(&v.addr) != inst.family {
+                d.error(
+                    &at("vips"),
+                    format!(
+                        "({name}) virtual address {} is not {} like the instance",
+                        v.addr, inst.family
+                    ),
+                );
+            }
+            let max = if v.addr.is_ipv4() { 32 } else { 128 };
+            if v.prefix > max {
+                d.error(
+                    &at("vips"),
+                    format!(
+                        "({name}) prefix /{} of {} is longer than {max}",
+                        v.prefix, v.addr
+                    ),
+                );
+            }
+        }
+        let check_family = |what: &str, a: &IpAddr, d: &mut Diags, field: &str| {
+            if Family::of(a) != inst.family {
+                d.error(
+                    &at(field),
+                    format!(
+                        "({name}) {what} {a} is not {} like the instance's virtual addresses",
+                        inst.family
+                    ),
+                );
+            }
+        };
+        if let Some(src) = &inst.unicast_src {
+            check_family("unicast_src_ip", src, d, "unicast_src");
+        }
+        if let Some(src) = &inst.mcast_src_ip {
+            check_family("mcast_src_ip", src, d, "name");
+        }
+        let mut peers = HashSet::new();
+        for p in &inst.unicast_peers {
+            check_family("unicast peer", &p.addr, d, "unicast_peers");
+            if Some(p.addr) == inst.unicast_src {
+                d.warning(&at("unicast_peers"), format!("({name}) unicast peer {} is this node's own unicast_src_ip: adverts would go to ourselves (were the addresses swapped when the file was copied to this node?)", p.addr));
+            }
+            if !peers.insert(p.addr) {
+                d.warning(
+                    &at("unicast_peers"),
+                    format!("({name}) unicast peer {} listed twice", p.addr),
+                );
+            }
+            if let (Some(lo), Some(hi)) = (p.min_ttl, p.max_ttl) {
+                if lo > hi {
+                    d.error(
+                        &at("unicast_peers"),
+                        format!(
+                            "({name}) unicast peer {}: min_ttl {lo} > max_ttl {hi}",
+                            p.addr
+                        ),
+                    );
+                }
+            }
+        }
+        if inst.interface.is_none() && !(inst.is_unicast() && inst.unicast_src.is_some()) {
+            d.error(&at("name"), format!("({name}) 'interface' must be set (only unicast instances with unicast_src_ip may omit it)"));
+        }
+        for t in &inst.track_interfaces {
+            if !(-253..=253).contains(&t.weight) {
+                d.error(
+                    &at("name"),
+                    format!(
+                        "({name}) track_interface {} weight must be -253..253",
+                        t.name
+                    ),
+                );
+            }
+        }
+        let kinds: [(&str, &Vec<TrackRef>, Vec<&str>); 3] = [
+            (
+                "track_script",
+                &inst.track_scripts,
+                cfg.scripts.iter().map(|s| s.name.as_str()).collect(),
+            ),
+            (
+                "track_file",
+                &inst.track_files,
+                cfg.track_files.iter().map(|s| s.name.as_str()).collect(),
+            ),
+            (
+                "track_process",
+                &inst.track_processes,
+                cfg.track_processes
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect(),
+            ),
+        ];
+        for (kind, refs, known) in kinds {
+            for t in refs {
+                if !known.contains(&t.name.as_str()) {
+                    d.error(
+                        &at("track_scripts"),
+                        format!("({name}) {kind} '{}' is not defined", t.name),
+                    );
+                }
+            }
+        }
+    }
+
+    // Duplicate VRIDs: same interface, family and mode (unicast peers overlapping).
+    let mut by_key: HashMap<(Option<&str>, Family, u8, bool), Vec<usize>> = HashMap::new();
+    for (i, inst) in cfg.instances.iter().enumerate() {
+        by_key
+            .entry((
+                inst.interface.as_deref(),
+                inst.family,
+                inst.vrid.get(),
+                inst.is_unicast(),
+            ))
+            .or_default()
+            .push(i);
+    }
+    let mut keys: Vec<_> = by_key.into_iter().filter(|(_, v)| v.len() > 1).collect();
+    keys.sort_by_key(|(_, v)| v[0]);
+    for ((iface, family, vrid, unicast), idx) in keys {
+        for w in 1..idx.len() {
+            let (a, b) = (&cfg.instances[idx[0]], &cfg.instances[idx[w]]);
+            let clash = !unicast
+                || a.unicast_peers
+                    .iter()
+                    .any(|p| b.unicast_peers.iter().any(|q| q.addr == p.addr));
+            if clash {
+                d.error(
+                    &spans.instance(idx[w], "vrid"),
+                    format!(
+                        "({}) virtual_router_id {vrid} is already used by instance '{}' on {} ({family}, {})",
+                        b.name,
+                        a.name,
+                        iface.unwrap_or("no interface"),
+                        if unicast { "unicast to the same peer" } else { "multicast" }
+                    ),
+                );
+            }
+        }
+    }
+
+    let inst_names: HashSet<&str> = cfg.instances.iter().map(|i| i.name.as_str()).collect();
+    let mut member = HashSet::new();
+    for g in &cfg.sync_groups {
+        for m in &g.members {
+            if !inst_names.contains(m.as_str()) {
+                d.error(
+                    &spans.file,
+                    format!("sync group '{}': instance '{m}' does not exist", g.name),
+                );
+            }
+            if !member.insert(m.as_str()) {
+                d.error(
+                    &spans.file,
+                    format!(
+                        "sync group '{}': instance '{m}' is in more than one group",
+                        g.name
+                    ),
+                );
+            }
+        }
+    }
+    let mut script_names = HashSet::new();
+    for s in &cfg.scripts {
+        if !script_names.insert(s.name.as_str()) {
+            d.warning(
+                &spans.file,
+                format!("vrrp_script '{}' defined twice", s.name),
+            );
+        }
+        if !(-253..=253).contains(&s.weight) {
+            d.error(
+                &spans.file,
+                format!("vrrp_script '{}' weight must be -253..253", s.name),
+            );
+        }
+        if s.rise == 0 || s.fall == 0 {
+            d.error(
+                &spans.file,
+                format!("vrrp_script '{}' rise and fall must be at least 1", s.name),
+            );
+        }
+    }
+}
