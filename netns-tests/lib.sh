@@ -453,3 +453,34 @@ seed_lab() {
     wait_master a "$VIP" 8 || fail "A did not become master with $VIP within 8 s"
     say "A holds $VIP (master after $(awk -v a="$T0" -v b="$(vip_first a add "$VIP")" 'BEGIN{printf "%.3f", b-a}') s)"
 }
+
+# conf_for NODE TEMPLATE [KEY=VALUE...]: render a template for NODE.  A is
+# priority 101 (state MASTER), B priority 100 (state BACKUP); SELF/PEER are
+# the unicast addresses.  Explicit KEY=VALUEs win over these defaults.
+conf_for() {
+    local n=$1 t=$2; shift 2
+    local prio=101 state=MASTER self=${NODE_V4[a]} peer=${NODE_V4[b]}
+    if [[ $n == b ]]; then prio=100 state=BACKUP self=${NODE_V4[b]} peer=${NODE_V4[a]}; fi
+    conf_render "$t" "$@" PRIO=$prio STATE=$state SELF="$self" PEER="$peer" NOPREEMPT= VIP2= \
+        >"$WORK/$n.conf"
+    printf '%s' "$WORK/$n.conf"
+}
+
+# fast_lab TEMPLATE [KEY=VALUE...]: lab with A and B on TEMPLATE, web
+# servers on both; A is started first and is master when this returns.
+fast_lab() {
+    local t=$1; shift
+    lab_up a b c
+    http_up a
+    http_up b
+    start_daemon a "$(conf_for a "$t" "$@")"
+    wait_master a "${FAST_VIP:-$VIP}" 5 || fail "A did not become master within 5 s"
+    start_daemon b "$(conf_for b "$t" "$@")"
+    # B must settle as backup (it listens for Master_Down_Interval first).
+    sleep 0.5
+    no_vip b "${FAST_VIP:-$VIP}" || fail "B holds ${FAST_VIP:-$VIP} too after start"
+    say "A is master with ${FAST_VIP:-$VIP}, B is backup"
+}
+
+# c_get URL: one HTTP GET from node C; prints the answer.
+c_get() { ip netns exec "$(ns c)" curl -sg --max-time 1 "$1" || true; }
