@@ -484,3 +484,23 @@ fast_lab() {
 
 # c_get URL: one HTTP GET from node C; prints the answer.
 c_get() { ip netns exec "$(ns c)" curl -sg --max-time 1 "$1" || true; }
+
+# hostile KIND [hostile.py options...]: crafted VRRP packets from node C.
+hostile() {
+    "$PY" -c 'import scapy' 2>/dev/null || skip "python3-scapy not installed"
+    ip netns exec "$(ns c)" "$PY" "$NT_DIR/tools/hostile.py" "$LAB_IF" "$@"
+}
+
+# Steady state "A master, B backup" since a baseline: no VIP event and no
+# logged transition on either node since steady_mark (a VIP that lives a
+# few milliseconds counts too).
+steady_mark() {
+    STEADY_T=$(now)
+    STEADY_TA=$(transitions a)
+    STEADY_TB=$(transitions b)
+}
+steady() {
+    has_vip a "$VIP" && no_vip b "$VIP" &&
+        [[ $(transitions a) == "$STEADY_TA" && $(transitions b) == "$STEADY_TB" ]] &&
+        [[ -z $(vip_times a del "$VIP" "$STEADY_T") && -z $(vip_times b add "$VIP" "$STEADY_T") ]]
+}
