@@ -10,3 +10,4 @@ echo "== cargo clippy"
 cargo clippy --all-targets -- -D warnings
 echo "== cargo test"
 cargo test
+echo "== keepalived differential (scripts/keepalived-diff.sh)"; scripts/keepalived-diff.sh

@@ -222,7 +222,8 @@ fn sample_vrrp_labels_auth_and_garp() {
     assert_eq!(c.instances.len(), 4);
     let i = &c.instances[0];
     assert_eq!(i.garp.master_delay, Secs::from_secs(10));
-    assert_eq!(i.garp.lower_prio_delay, Secs::from_secs(10));
+    // The lower-priority burst defaults from the global delay, not the instance's.
+    assert_eq!(i.garp.lower_prio_delay, Secs::from_secs(5));
     assert!(i.smtp_alert);
     assert_eq!(i.auth, Auth::SimpleText(*b"1111\0\0\0\0"));
     let i2 = &c.instances[1];
@@ -290,8 +291,10 @@ fn sample_routes_and_address_options() {
     assert_eq!(i.virtual_routes.len(), 7);
     assert_eq!(i.virtual_routes[6], "0.0.0.0/0 gw 192.168.0.1 table 100");
     let (c, _) = ok("conf/samples/keepalived.conf.vrrp", None);
-    let labelled = c.instances[0].vips.iter().find(|v| v.label.is_some());
-    // keepalived 2.3.3+ rejects the duplicate 192.168.200.18; the labelled copy is dropped.
-    assert!(labelled.is_none());
+    // keepalived 2.2 keeps the duplicate 192.168.200.18 (labelled copy) and advertises 4.
+    let v = &c.instances[0].vips;
+    assert_eq!(v.len(), 4);
+    assert_eq!(v[3].addr, v[2].addr);
+    assert_eq!(v[3].label.as_deref(), Some("eth0:1"));
     let _ = Scope::Link;
 }

@@ -1536,15 +1536,11 @@ impl Parser<'_> {
             self.warn(&vip_loc, format!("({name}) virtual addresses of a different family than the first ({family}) ignored; use virtual_ipaddress_excluded for them"));
         }
         let mut seen = HashSet::new();
-        let before = r.inst.vips.len();
-        r.inst.vips.retain(|v| seen.insert(v.addr));
-        if r.inst.vips.len() != before {
-            self.warn(
-                &vip_loc,
-                format!("({name}) duplicate virtual addresses ignored"),
-            );
+        if r.inst.vips.iter().any(|v| !seen.insert(v.addr)) {
+            // keepalived 2.2 keeps and advertises the duplicate (2.3.3+ drops it);
+            // vrrpd follows 2.2 so a 2.2 peer sees the address count it expects.
+            self.warn(&vip_loc, format!("({name}) a virtual address is listed twice; keepalived 2.2 advertises it twice (2.3.3+ drops the copy)"));
         }
-
         // Version: explicit, else vrrp_version, else 2; IPv6 needs 3.
         let mut version = r
             .version
@@ -1583,6 +1579,10 @@ impl Parser<'_> {
             });
         }
         let mut state = state.unwrap_or_default();
+        if in_group.is_some() && state == InitialState::Master && priority != 255 {
+            self.warn(&state_loc, format!("({name}) state MASTER in a sync group: keepalived starts sync group members that are not address owners as BACKUP"));
+            state = InitialState::Backup;
+        }
         if strict && state == InitialState::Master && priority != 255 {
             self.warn(
                 &state_loc,
@@ -1749,6 +1749,7 @@ impl Parser<'_> {
             r.inst.higher_prio_send_advert = false;
             r.inst.owner_ignore_adverts = true;
             r.inst.garp.lower_prio_repeat = 0;
+            r.inst.garp.lower_prio_delay = Secs::ZERO;
         }
 
         // Unicast.
@@ -1820,18 +1821,15 @@ impl Parser<'_> {
     fn garp(&self, r: &GarpRaw) -> Garp {
         let g = &self.g.garp;
         let min = self.g.min_garp;
-        let master_delay = r.master_delay.or(g.master_delay).unwrap_or(if min {
-            Secs::ZERO
-        } else {
-            Secs::from_secs(5)
-        });
-        let master_repeat = r
-            .master_repeat
-            .or(g.master_repeat)
-            .unwrap_or(if min { 1 } else { 5 });
+        let global_delay =
+            g.master_delay
+                .unwrap_or(if min { Secs::ZERO } else { Secs::from_secs(5) });
+        let global_repeat = g.master_repeat.unwrap_or(if min { 1 } else { 5 });
+        // keepalived defaults the lower-priority burst from the *global*
+        // settings, not from the instance's own garp_master_* (lab 2.2.7).
         Garp {
-            master_delay,
-            master_repeat,
+            master_delay: r.master_delay.unwrap_or(global_delay),
+            master_repeat: r.master_repeat.unwrap_or(global_repeat),
             master_refresh: r.master_refresh.or(g.master_refresh).unwrap_or(Secs::ZERO),
             master_refresh_repeat: r
                 .master_refresh_repeat
@@ -1840,11 +1838,11 @@ impl Parser<'_> {
             lower_prio_delay: r
                 .lower_prio_delay
                 .or(g.lower_prio_delay)
-                .unwrap_or(master_delay),
+                .unwrap_or(global_delay),
             lower_prio_repeat: r
                 .lower_prio_repeat
                 .or(g.lower_prio_repeat)
-                .unwrap_or(master_repeat),
+                .unwrap_or(global_repeat),
         }
     }
 

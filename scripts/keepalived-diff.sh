@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Differential test: what real keepalived understands of a configuration
+# versus what `vrrpd check` builds from it.
+#
+# For each seed config and keepalived sample: rewrite its addresses into the
+# documentation ranges, create a network namespace with veth links named as
+# the config's interfaces, run keepalived (VRRP only) inside it with a private
+# /tmp, take its JSON dump (signal 36) and its -d configuration dump, and
+# compare VRID, priority, state, advert interval, version, auth, VIPs,
+# unicast peers, tracker weights and more with `vrrpd check --format json`.
+#
+# Needs root, keepalived, iproute2, python3. Without them it says SKIP and
+# exits 0 (set KEEPALIVED_DIFF_REQUIRED=1 to make that a failure).
+# Touches nothing outside the namespaces it creates; cleans up on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+skip() {
+    echo "keepalived-diff: SKIP: $*"
+    [ "${KEEPALIVED_DIFF_REQUIRED:-0}" = 1 ] && exit 1
+    exit 0
+}
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
+command -v keepalived >/dev/null || skip "keepalived not installed"
+command -v ip >/dev/null || skip "iproute2 not installed"
+command -v python3 >/dev/null || skip "python3 not installed"
+command -v unshare >/dev/null && command -v nsenter >/dev/null || skip "util-linux unshare/nsenter missing"
+
+cargo build -q --bin vrrpd
+VRRPD=$ROOT/target/debug/vrrpd
+HELPER=$ROOT/scripts/keepalived_diff.py
+# Not under /tmp: keepalived runs with a private /tmp and must still see its file.
+WORK=$(mktemp -d "$ROOT/target/keepalived-diff.XXXXXX")
+NSES=()
+PIDS=()
+
+cleanup() {
+    for pid in "${PIDS[@]:-}"; do
+        [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+    done
+    for ns in "${NSES[@]:-}"; do
+        [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null || true
+    done
+    [ "${KEEP:-0}" = 1 ] && echo "keepalived-diff: work files kept in $WORK" || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_for() { # FILE TRIES LOG: the VRRP pid file, unless keepalived gives up
+    local i
+    for ((i = 0; i < $2; i++)); do
+        [ -s "$1" ] && return 0
+        grep -q "has no configuration to run" "$3" 2>/dev/null && return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+if [ $# -gt 0 ]; then
+    CASES=("$@")
+else
+    CASES=(conf/keepalived/loadbalancer1.conf conf/keepalived/loadbalancer2.conf)
+    for f in conf/samples/*; do
+        case "$f" in *.md) continue ;; esac
+        CASES+=("$f")
+    done
+fi
+
+echo "keepalived-diff: $(keepalived --version 2>&1 | head -1) against vrrpd check, ${#CASES[@]} configs"
+failed=0
+n=0
+t0=$SECONDS
+for conf in "${CASES[@]}"; do
+    n=$((n + 1))
+    name=$(basename "$conf")
+    dir=$WORK/$n
+    mkdir -p "$dir"
+    id_args=() ka_id=()
+    case "$name" in *conditional*) id_args=(--config-id high) ka_id=(-i high) ;; esac
+    echo "- $conf"
+    python3 "$HELPER" rewrite "$conf" "$dir/keepalived.conf"
+    "$VRRPD" check -f "$dir/keepalived.conf" --format json --syntax keepalived "${id_args[@]}" >"$dir/vrrpd.json" || {
+        echo "  FAIL vrrpd check rejected $conf"
+        failed=1
+        continue
+    }
+    ns="kadiff-$$-$n"
+    ip netns add "$ns"
+    NSES+=("$ns")
+    ip -n "$ns" link set lo up
+    while read -r kind a b; do
+        case "$kind" in
+            link)
+                # veth named as the config's interface; the peer stays unused.
+                ip -n "$ns" link add "$a" type veth peer name "p$n-${a:0:10}"
+                ip -n "$ns" link set "$a" up
+                ip -n "$ns" link set "p$n-${a:0:10}" up
+                ;;
+            addr) ip -n "$ns" addr add "$b" dev "$a" ;;
+        esac
+    done < <(python3 "$HELPER" plan "$dir/vrrpd.json")
+    ip netns exec "$ns" unshare -m sh -c "mount -t tmpfs tmpfs /tmp && exec keepalived -f '$dir/keepalived.conf' ${ka_id[*]} -n -l -d -G -P -p '$dir/k.pid' -r '$dir/v.pid'" \
+        >"$dir/keepalived.log" 2>&1 &
+    PIDS+=("$!")
+    disown "$!"
+    if ! wait_for "$dir/v.pid" 100 "$dir/keepalived.log"; then
+        if grep -q "has no configuration to run" "$dir/keepalived.log"; then
+            ip netns del "$ns"
+            python3 "$HELPER" compare "$name" "$dir/vrrpd.json" - "$dir/keepalived.log" || failed=1
+            continue
+        fi
+        echo "  FAIL keepalived did not start its VRRP process"
+        sed 's/^/    /' "$dir/keepalived.log" | tail -20
+        failed=1
+        continue
+    fi
+    vpid=$(cat "$dir/v.pid")
+    PIDS+=("$vpid" "$(cat "$dir/k.pid" 2>/dev/null || true)")
+    sleep 0.3
+    kill -36 "$vpid"
+    got=0
+    for ((i = 0; i < 60; i++)); do
+        if nsenter -t "$vpid" -m cat /tmp/keepalived.json >"$dir/keepalived.json" 2>/dev/null && [ -s "$dir/keepalived.json" ]; then
+            got=1
+            break
+        fi
+        sleep 0.05
+    done
+    kill -9 "$vpid" "$(cat "$dir/k.pid" 2>/dev/null || echo "$vpid")" 2>/dev/null || true
+    ip netns del "$ns"
+    if [ $got = 0 ]; then
+        echo "  FAIL no JSON dump from keepalived"
+        failed=1
+        continue
+    fi
+    python3 "$HELPER" compare "$name" "$dir/vrrpd.json" "$dir/keepalived.json" "$dir/keepalived.log" || failed=1
+done
+echo "keepalived-diff: $n configs in $((SECONDS - t0)) s: $([ $failed = 0 ] && echo 'no differences' || echo 'DIFFERENCES FOUND')"
+exit $failed

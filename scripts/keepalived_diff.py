@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""Helpers for scripts/keepalived-diff.sh.
+
+rewrite IN OUT      copy a keepalived.conf with its IPv4 addresses moved into
+                    the documentation ranges and the parts that would reach
+                    outside a namespace (routes, rules, LVS, net_namespace) cut.
+plan VRRPD_JSON     print "IFACE ADDR/PREFIX" lines: the links and addresses a
+                    namespace needs for keepalived to start the instances.
+compare NAME VRRPD_JSON KA_JSON KA_LOG
+                    compare keepalived's JSON dump (signal 36) and its -d
+                    configuration dump with `vrrpd check --format json`;
+                    print what was compared; exit 1 on any difference.
+"""
+
+import ipaddress
+import json
+import re
+import sys
+
+DOC24 = ["192.0.2", "198.51.100", "203.0.113"]
+CUT_BLOCKS = {
+    "static_routes", "static_rules", "static_ipaddress", "virtual_routes",
+    "virtual_rules", "virtual_server", "virtual_server_group",
+}
+CUT_LINES = re.compile(r"^\s*(@\^?\S+\s+)?(net_namespace|net_namespace_ipvs)\b")
+IPV4 = re.compile(r"(?<![\w.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\w.])")
+
+
+def cut_blocks(text):
+    out, depth, cutting = [], 0, 0
+    for line in text.splitlines():
+        code = re.split(r"[#!]", line, maxsplit=1)[0]
+        words = code.split()
+        if not cutting and words and words[0] in CUT_BLOCKS and "{" in code:
+            cutting = 1
+            depth = code.count("{") - code.count("}")
+            if depth <= 0:
+                cutting = 0
+            continue
+        if cutting:
+            depth += code.count("{") - code.count("}")
+            if depth <= 0:
+                cutting = 0
+            continue
+        if CUT_LINES.match(line):
+            continue
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def rewrite(src, dst):
+    text = cut_blocks(open(src).read())
+    slots = {}
+
+    def sub(m):
+        prefix = ".".join(m.group(i) for i in (1, 2, 3))
+        if prefix in DOC24 or m.group(1) in ("224", "127", "0"):
+            return m.group(0)
+        if prefix not in slots:
+            free = [d for d in DOC24 if d not in slots.values() and d not in text]
+            if not free:
+                raise SystemExit(f"{src}: more than three /24s to map")
+            slots[prefix] = free[0]
+        return f"{slots[prefix]}.{m.group(4)}"
+
+    text = IPV4.sub(sub, text)
+    with open(dst, "w") as f:
+        f.write(text)
+    for k, v in slots.items():
+        print(f"  mapped {k}.0/24 -> {v}.0/24")
+
+
+def plan(vrrpd_json):
+    cfg = json.load(open(vrrpd_json))["config"]
+    links, addrs = [], []
+
+    def link(name):
+        if name and name not in links:
+            links.append(name)
+
+    for inst in cfg.get("instance", []):
+        iface = inst.get("interface")
+        link(iface)
+        for v in inst.get("vips", []) + inst.get("excluded_vips", []):
+            link(v.get("dev"))
+        for t in inst.get("track_interfaces", []):
+            link(t["name"])
+        if inst.get("unicast_src"):
+            addrs.append((iface, inst["unicast_src"] + "/24"))
+        elif inst.get("vips") and inst.get("family", "Ipv4") == "Ipv4":
+            net = ipaddress.ip_network(inst["vips"][0]["addr"] + "/24", strict=False)
+            addrs.append((iface, f"{net.network_address + 250}/24"))
+    for g in cfg.get("sync_group", []):
+        for t in g.get("track_interfaces", []):
+            link(t["name"])
+    for name in links:
+        print(f"link {name}")
+    seen = set()
+    for iface, a in addrs:
+        if iface and (iface, a) not in seen:
+            seen.add((iface, a))
+            print(f"addr {iface} {a}")
+
+
+def topology(log):
+    """Per instance from keepalived -d: peers and tracker weights."""
+    out, cur, section = {}, None, None
+    for raw in open(log, errors="replace"):
+        line = raw.rstrip("\n")
+        m = re.search(r"^\S.*?: (\s*)(.*)$", line)
+        body = m.group(2) if m else line.strip()
+        indent = len(m.group(1)) if m else 0
+        if body.startswith("------<"):
+            cur = None
+            continue
+        im = re.match(r"VRRP Instance = (\S+)", body)
+        if im and indent == 1:
+            cur = out.setdefault(im.group(1), {"peers": [], "track_ifp": {}, "track_script": {}})
+            section = None
+            continue
+        if cur is None:
+            continue
+        if indent == 3:
+            section = {"Unicast Peer :": "peers", "Tracked interfaces :": "track_ifp",
+                       "Tracked scripts :": "track_script"}.get(body)
+            continue
+        if indent >= 5 and section:
+            parts = body.split()
+            if section == "peers":
+                cur["peers"].append(parts[0])
+            elif len(parts) >= 3 and parts[1] == "weight":
+                rev = " reverse" if "reverse" in parts[3:] else ""
+                cur[section][parts[0]] = parts[2] + rev
+    return out
+
+
+def compare(name, vrrpd_json, ka_json, ka_log):
+    cfg = json.load(open(vrrpd_json))["config"]
+    # "-": keepalived found no VRRP instance and started no VRRP process.
+    dump = [] if ka_json == "-" else json.load(open(ka_json))
+    if isinstance(dump, dict):
+        dump = dump.get("vrrp", [])
+    ka = {i["data"]["iname"]: i["data"] for i in dump}
+    topo = topology(ka_log)
+    scripts = {s["name"]: s for s in cfg.get("script", [])}
+    ours = {i["name"]: i for i in cfg.get("instance", [])}
+    diffs, fields, notes = [], 0, []
+    log_text = open(ka_log, errors="replace").read()
+    missing = {n for n, s in scripts.items()
+               if re.search(r"Disabling track script " + re.escape(n) + r"\b", log_text)
+               or (s["script"]["cmd"].split() and f"Cannot find script {s['script']['cmd'].split()[0]}" in log_text)}
+
+    def check(inst, what, mine, theirs):
+        nonlocal fields
+        fields += 1
+        if mine != theirs:
+            diffs.append(f"{inst}.{what}: vrrpd {mine!r} keepalived {theirs!r}")
+
+    check("*", "instances", sorted(ours), sorted(ka))
+    for iname in sorted(set(ours) & set(ka)):
+        o, k = ours[iname], ka[iname]
+        check(iname, "vrid", o["vrid"], k["vrid"])
+        check(iname, "priority", o["priority"], k["base_priority"])
+        check(iname, "state", o["state"], {1: "BACKUP", 2: "MASTER"}.get(k["wantstate"], k["wantstate"]))
+        check(iname, "advert_int", float(o["advert_int"]), float(k["adver_int"]))
+        check(iname, "version", o["version"], f"V{k['version']}")
+        auth = o.get("auth_pass")
+        check(iname, "auth_type", 1 if auth is not None else 0, k.get("auth_type", 0))
+        if auth is not None:
+            check(iname, "auth_pass", auth, k.get("auth_data"))
+        vips = []
+        for v in o.get("vips", []):
+            full = 32 if ":" not in v["addr"] else 128
+            s = v["addr"] + ("" if v["prefix"] == full else f"/{v['prefix']}")
+            vips.append(s)
+        check(iname, "vips", vips, [x.split()[0] for x in k.get("vips", [])])
+        # With use_vmac the addresses live on the macvlan ("vrrp.1@eth0").
+        default_dev = o.get("use_vmac") or o.get("interface")
+        devs = [v.get("dev") or default_dev for v in o.get("vips", [])]
+        check(iname, "vip_devs", devs, [x.split()[2].split("@")[0] for x in k.get("vips", [])])
+        labels = [v.get("label") for v in o.get("vips", [])]
+        kl = [x.split()[x.split().index("label") + 1] if "label" in x.split() else None for x in k.get("vips", [])]
+        check(iname, "vip_labels", labels, kl)
+        check(iname, "excluded_vips", [v["addr"] for v in o.get("excluded_vips", [])],
+              [x.split()[0].split("/")[0] for x in k.get("evips", [])])
+        check(iname, "nopreempt", o.get("nopreempt", False), k["nopreempt"])
+        check(iname, "preempt_delay", float(o.get("preempt_delay", 0)), float(k["preempt_delay"]))
+        check(iname, "accept", o["accept"], bool(k["accept"]))
+        check(iname, "strict", o.get("strict", False), bool(k["strict_mode"]))
+        check(iname, "skip_check_adv_addr", o.get("skip_check_adv_addr", False), bool(k["skip_check_adv_addr"]))
+        check(iname, "dont_track_primary", o.get("dont_track_primary", False), bool(k["dont_track_primary"]))
+        g = o.get("garp", {})
+        check(iname, "garp_master_delay", float(g.get("master_delay", 5)), float(k["garp_delay"]))
+        check(iname, "garp_master_repeat", g.get("master_repeat", 5), k["garp_rep"])
+        check(iname, "garp_master_refresh", float(g.get("master_refresh", 0)), float(k["garp_refresh"]))
+        check(iname, "garp_refresh_repeat", g.get("master_refresh_repeat", 1), k["garp_refresh_rep"])
+        check(iname, "garp_lower_prio_delay", float(g.get("lower_prio_delay", 5)), float(k["garp_lower_prio_delay"]))
+        check(iname, "garp_lower_prio_repeat", g.get("lower_prio_repeat", 5), k["garp_lower_prio_rep"])
+        check(iname, "lower_prio_no_advert", o.get("lower_prio_no_advert", False), bool(k["lower_prio_no_advert"]))
+        check(iname, "higher_prio_send_advert", o.get("higher_prio_send_advert", False), bool(k["higher_prio_send_advert"]))
+        check(iname, "smtp_alert", o.get("smtp_alert", False), bool(k["smtp_alert"]))
+        check(iname, "vmac", o.get("use_vmac") or "", k.get("vmac_ifname", ""))
+        t = topo.get(iname, {"peers": [], "track_ifp": {}, "track_script": {}})
+        check(iname, "unicast_peers", [p["addr"] for p in o.get("unicast_peers", [])], t["peers"])
+        ti = {x["name"]: str(x.get("weight", 0)) + (" reverse" if x.get("reverse") else "")
+              for x in o.get("track_interfaces", [])}
+        check(iname, "track_interface_weights", ti, t["track_ifp"])
+        ts = {}
+        for x in o.get("track_scripts", []):
+            if x["name"] in missing:
+                notes.append(f"{iname}: track_script {x['name']} not compared: its script file is absent on this host, so keepalived disabled it")
+                continue
+            s = scripts.get(x["name"], {})
+            w = x.get("weight", s.get("weight", 0))
+            rev = x.get("reverse", s.get("reverse", False))
+            ts[x["name"]] = str(w) + (" reverse" if rev else "")
+        check(iname, "track_script_weights", ts, t["track_script"])
+    status = "OK  " if not diffs else "DIFF"
+    print(f"  {status} {name}: {len(ours)} instances, {fields} fields compared, {len(diffs)} differences")
+    for d in diffs:
+        print(f"       {d}")
+    for n in notes:
+        print(f"       note: {n}")
+    return 1 if diffs else 0
+
+
+def main():
+    cmd = sys.argv[1] if len(sys.argv) > 1 else ""
+    if cmd == "rewrite" and len(sys.argv) == 4:
+        rewrite(sys.argv[2], sys.argv[3])
+    elif cmd == "plan" and len(sys.argv) == 3:
+        plan(sys.argv[2])
+    elif cmd == "compare" and len(sys.argv) == 6:
+        sys.exit(compare(*sys.argv[2:6]))
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
