@@ -8,7 +8,8 @@ title "10 SIGHUP: add a VIP without a flap; a broken config is refused"
 require_daemon
 fast_lab reload.conf.in
 sleep 0.5
-ta=$(transitions a); tb=$(transitions b)
+# shellcheck disable=SC2034 # used inside eval
+ta=$(transitions a) tb=$(transitions b)
 conf_for a reload.conf.in VIP2=192.0.2.31 >/dev/null
 cp "$WORK/a.conf" "${DCONF[a]}"
 t=$(now)

@@ -31,9 +31,10 @@ PY=/usr/bin/python3
 [[ -x $PY ]] || PY=$(command -v python3)
 
 # Node addressing (seed mapping: 10.0.0.20 -> 192.0.2.20, .21, VIP .30).
-declare -A NODE_NUM=([a]=1 [b]=2 [c]=3)
+# shellcheck disable=SC2034 # used by the scenarios
 declare -A NODE_V4=([a]=192.0.2.20 [b]=192.0.2.21 [c]=192.0.2.40)
 declare -A NODE_V6=([a]=2001:db8::20 [b]=2001:db8::21 [c]=2001:db8::40)
+# shellcheck disable=SC2034
 declare -A NODE_LL=([a]=fe80::ff:fe00:1 [b]=fe80::ff:fe00:2 [c]=fe80::ff:fe00:3)
 declare -A NODE_MAC=([a]=02:00:00:00:00:01 [b]=02:00:00:00:00:02 [c]=02:00:00:00:00:03)
 VIP=192.0.2.30
@@ -252,7 +253,7 @@ client_says() { [[ $(client_last) == "$1" ]]; }
 # client_outage FROM TO AFTER: prints "last_FROM first_TO" epochs after AFTER.
 client_outage() {
     awk -v from="$1" -v to="$2" -v after="$3" '
-        $1 >= after && $2 == from && !seen { last = $1 }
+        $2 == from && !seen { last = $1 }
         $1 >= after && $2 == to && !seen { first = $1; seen = 1 }
         END { if (seen && last) printf "%s %s\n", last, first }' "$WORK/client.txt"
 }
