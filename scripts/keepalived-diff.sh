@@ -60,15 +60,22 @@ if [ $# -gt 0 ]; then
     CASES=("$@")
 else
     CASES=(conf/keepalived/loadbalancer1.conf conf/keepalived/loadbalancer2.conf)
-    for f in conf/samples/*; do
+    for f in conf/samples/* conf/diff/*; do
         case "$f" in *.md) continue ;; esac
         CASES+=("$f")
     done
 fi
 
 echo "keepalived-diff: $(keepalived --version 2>&1 | head -1) against vrrpd check, ${#CASES[@]} configs"
+echo "  per instance: vrid, priority, state (wantstate), advert_int, version, auth type and password,"
+echo "  VIPs with prefix/dev/label, excluded VIPs, nopreempt, preempt_delay, accept, strict, skip_check_adv_addr,"
+echo "  dont_track_primary, 6 GARP settings, lower_prio_no_advert, higher_prio_send_advert, smtp_alert, vmac,"
+echo "  unicast peers with TTL range (-d dump), track_interface and track_script weights (-d dump)."
+echo "  Not compared: check_unicast_src (vrrpd turns it on by default, keepalived off)."
 failed=0
 n=0
+export KEEPALIVED_DIFF_TOTALS=$WORK/totals
+: >"$KEEPALIVED_DIFF_TOTALS"
 t0=$SECONDS
 for conf in "${CASES[@]}"; do
     n=$((n + 1))
@@ -135,5 +142,6 @@ for conf in "${CASES[@]}"; do
     fi
     python3 "$HELPER" compare "$name" "$dir/vrrpd.json" "$dir/keepalived.json" "$dir/keepalived.log" || failed=1
 done
-echo "keepalived-diff: $n configs in $((SECONDS - t0)) s: $([ $failed = 0 ] && echo 'no differences' || echo 'DIFFERENCES FOUND')"
+read -r insts fields ndiff < <(awk '{i+=$1; f+=$2; d+=$3} END {print i+0, f+0, d+0}' "$KEEPALIVED_DIFF_TOTALS")
+echo "keepalived-diff: $n configs, $insts instances, $fields fields compared, $ndiff differences, $((SECONDS - t0)) s: $([ $failed = 0 ] && echo 'PASS' || echo 'FAIL')"
 exit $failed

@@ -13,6 +13,7 @@ compare NAME VRRPD_JSON KA_JSON KA_LOG
 """
 
 import ipaddress
+import os
 import json
 import re
 import sys
@@ -127,7 +128,8 @@ def topology(log):
         if indent >= 5 and section:
             parts = body.split()
             if section == "peers":
-                cur["peers"].append(parts[0])
+                ttl = dict(zip(parts[1::2], parts[2::2]))
+                cur["peers"].append(f"{parts[0]} ttl {ttl.get('min_ttl', '0')}..{ttl.get('max_ttl', '255')}")
             elif len(parts) >= 3 and parts[1] == "weight":
                 rev = " reverse" if "reverse" in parts[3:] else ""
                 cur[section][parts[0]] = parts[2] + rev
@@ -177,7 +179,8 @@ def compare(name, vrrpd_json, ka_json, ka_log):
         # With use_vmac the addresses live on the macvlan ("vrrp.1@eth0").
         default_dev = o.get("use_vmac") or o.get("interface")
         devs = [v.get("dev") or default_dev for v in o.get("vips", [])]
-        check(iname, "vip_devs", devs, [x.split()[2].split("@")[0] for x in k.get("vips", [])])
+        kd = [x.split()[x.split().index("dev") + 1].split("@")[0] if "dev" in x.split() else None for x in k.get("vips", [])]
+        check(iname, "vip_devs", devs, kd)
         labels = [v.get("label") for v in o.get("vips", [])]
         kl = [x.split()[x.split().index("label") + 1] if "label" in x.split() else None for x in k.get("vips", [])]
         check(iname, "vip_labels", labels, kl)
@@ -201,7 +204,8 @@ def compare(name, vrrpd_json, ka_json, ka_log):
         check(iname, "smtp_alert", o.get("smtp_alert", False), bool(k["smtp_alert"]))
         check(iname, "vmac", o.get("use_vmac") or "", k.get("vmac_ifname", ""))
         t = topo.get(iname, {"peers": [], "track_ifp": {}, "track_script": {}})
-        check(iname, "unicast_peers", [p["addr"] for p in o.get("unicast_peers", [])], t["peers"])
+        peers = [f"{p['addr']} ttl {p.get('min_ttl', 0)}..{p.get('max_ttl', 255)}" for p in o.get("unicast_peers", [])]
+        check(iname, "unicast_peers", peers, t["peers"])
         ti = {x["name"]: str(x.get("weight", 0)) + (" reverse" if x.get("reverse") else "")
               for x in o.get("track_interfaces", [])}
         check(iname, "track_interface_weights", ti, t["track_ifp"])
@@ -215,6 +219,10 @@ def compare(name, vrrpd_json, ka_json, ka_log):
             rev = x.get("reverse", s.get("reverse", False))
             ts[x["name"]] = str(w) + (" reverse" if rev else "")
         check(iname, "track_script_weights", ts, t["track_script"])
+    totals = os.environ.get("KEEPALIVED_DIFF_TOTALS")
+    if totals:
+        with open(totals, "a") as f:
+            f.write(f"{len(ours)} {fields} {len(diffs)}\n")
     status = "OK  " if not diffs else "DIFF"
     print(f"  {status} {name}: {len(ours)} instances, {fields} fields compared, {len(diffs)} differences")
     for d in diffs:

@@ -11,7 +11,7 @@ fn root() -> PathBuf {
 #[test]
 fn convert_then_load_gives_the_same_model() {
     let mut n = 0;
-    for dir in ["conf/keepalived", "conf/samples"] {
+    for dir in ["conf/keepalived", "conf/samples", "conf/diff"] {
         for e in std::fs::read_dir(root().join(dir)).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "md") {
@@ -39,7 +39,7 @@ fn convert_then_load_gives_the_same_model() {
             }
         }
     }
-    assert!(n >= 28);
+    assert!(n >= 32);
 }
 
 #[test]

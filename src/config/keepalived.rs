@@ -1458,6 +1458,12 @@ impl Parser<'_> {
                 spans.instances.push(s);
             }
         }
+        if self.cfg.instances.is_empty() {
+            self.warn(
+                &spans.file,
+                "no vrrp_instance: nothing to run (keepalived: \"has no configuration to run\")",
+            );
+        }
         let mut seen: HashMap<String, String> = HashMap::new();
         for (mut g, loc, member_locs) in std::mem::take(&mut self.groups) {
             let mut kept = Vec::new();
@@ -1831,10 +1837,11 @@ impl Parser<'_> {
             master_delay: r.master_delay.unwrap_or(global_delay),
             master_repeat: r.master_repeat.unwrap_or(global_repeat),
             master_refresh: r.master_refresh.or(g.master_refresh).unwrap_or(Secs::ZERO),
+            // vrrp_min_garp zeroes the refresh repeat too (lab 2.2.7).
             master_refresh_repeat: r
                 .master_refresh_repeat
                 .or(g.master_refresh_repeat)
-                .unwrap_or(1),
+                .unwrap_or(if min { 0 } else { 1 }),
             lower_prio_delay: r
                 .lower_prio_delay
                 .or(g.lower_prio_delay)

@@ -1,0 +1,124 @@
+//! The `vrrpd` command line: `check`, `-t -f`, `convert`, exit statuses.
+
+use std::process::{Command, Output};
+
+fn vrrpd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vrrpd"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run vrrpd")
+}
+
+fn tmp(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("vrrpd-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn check_seed_warns_and_exits_zero() {
+    let o = vrrpd(&["check", "-f", "conf/keepalived/loadbalancer1.conf"]);
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("conf/keepalived/loadbalancer1.conf:9:19: warning: (loadbalancer1) Truncating auth_pass to 8 characters"), "{err}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("OK (keepalived syntax, 1 instances, 0 errors, 1 warnings)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn keepalived_spelling_and_error_exit() {
+    let o = vrrpd(&["-t", "-f", "conf/keepalived/loadbalancer2.conf"]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = vrrpd(&[
+        "--config-test",
+        "--use-file",
+        "conf/toml/loadbalancer2.toml",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let bad = tmp(
+        "bad.conf",
+        "vrrp_instance X {\n interface eth0\n virtual_router_id 0\n}\n",
+    );
+    let o = vrrpd(&["-t", "-f", &bad]);
+    assert_eq!(o.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "{bad}:3:20: error: 'virtual_router_id' expects an integer 1..255, got '0'"
+        )),
+        "{err}"
+    );
+    let o = vrrpd(&["check", "-f", "/nonexistent/keepalived.conf"]);
+    assert_eq!(o.status.code(), Some(4));
+}
+
+#[test]
+fn check_json_has_config_and_diagnostics() {
+    let o = vrrpd(&[
+        "check",
+        "-f",
+        "conf/keepalived/loadbalancer1.conf",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["syntax"], "keepalived");
+    assert_eq!(v["warnings"], 1);
+    assert_eq!(v["diagnostics"][0]["line"], 9);
+    assert_eq!(v["config"]["instance"][0]["vrid"], 101);
+    assert_eq!(v["config"]["instance"][0]["auth_pass"], "password");
+}
+
+#[test]
+fn syntax_override_and_config_id() {
+    let o = vrrpd(&[
+        "check",
+        "-f",
+        "conf/toml/loadbalancer1.toml",
+        "--syntax",
+        "keepalived",
+    ]);
+    // keepalived would only warn about every line; so does vrrpd, and says nothing runs.
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("unknown keyword '[[instance]]'"), "{err}");
+    assert!(err.contains("no vrrp_instance"), "{err}");
+    let o = vrrpd(&[
+        "check",
+        "-f",
+        "conf/samples/keepalived.conf.conditional_conf",
+        "--format",
+        "json",
+        "--config-id",
+        "low",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["config"]["instance"][0]["priority"], 85);
+}
+
+#[test]
+fn convert_prints_toml_that_checks_clean() {
+    let o = vrrpd(&["convert", "conf/samples/keepalived.conf.vrrp.localcheck"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let p = tmp("converted.toml", &text);
+    let o = vrrpd(&["check", "-f", &p]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout)
+        .contains("OK (TOML syntax, 9 instances, 0 errors, 0 warnings)"));
+}
+
+#[test]
+fn no_subcommand_is_not_a_daemon_yet() {
+    let o = vrrpd(&[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not built yet"));
+}
