@@ -348,7 +348,14 @@ daemon_bin() {
     esac
 }
 daemon_available() { [[ -x $(daemon_bin) ]]; }
-require_daemon() { daemon_available || skip "$DAEMON binary not found ($(daemon_bin))"; }
+require_daemon() {
+    daemon_available || skip "$DAEMON binary not found ($(daemon_bin))"
+    local help
+    [[ $DAEMON == vrrpd ]] && help=$("$(daemon_bin)" --help 2>&1 || true)
+    if [[ $DAEMON == vrrpd && $help != *--dont-fork* ]]; then
+        skip "$(daemon_bin) has no daemon mode yet (no -n/--dont-fork in --help)"
+    fi
+}
 
 # start_daemon NODE CONFIG_FILE: run the daemon in NODE's namespace in the
 # foreground, logging to $WORK/NODE.log, pid files in $WORK/NODE/.  It gets
