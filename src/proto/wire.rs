@@ -416,14 +416,16 @@ pub struct AdvertRepr {
 impl AdvertRepr {
     /// Parses and validates the VRRP message in `packet`, which arrived from
     /// `src` to `dst` (the IP header's addresses; they give the family and
-    /// the pseudo-header).
+    /// the pseudo-header). To accept a pre-1.3.6 keepalived unicast peer,
+    /// which summed 224.0.0.18 as the destination, retry with `dst` =
+    /// [`MULTICAST_V4`].
     ///
     /// Checks, in order: families agree, header present, version 2 or 3, v2
     /// not over IPv6, type ADVERTISEMENT, exact length, checksum, VRID ≠ 0,
     /// v2 auth type 0 or 1, interval ≠ 0. Address-list contents and the
     /// password are the state machine's business. A count of 0 is accepted
     /// (keepalived's `no_virtual_ipaddress`). v3's reserved bits and v2
-    /// type-0 auth bytes are ignored (RFC 9568 §5.2.6, RFC 3768 §5.3.6.1).
+    /// type-0 auth bytes are ignored (RFC 9568 §5.2.6, RFC 2338 §5.3.6.1).
     pub fn parse<T: AsRef<[u8]> + ?Sized>(
         packet: &Packet<&T>,
         src: IpAddr,
@@ -833,6 +835,79 @@ mod tests {
         let data = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
         assert_eq!(checksum::fold(checksum::sum(&data)), 0xddf2);
         assert_eq!(checksum::fold(checksum::sum(&[0xab])), 0xab00);
+    }
+
+    /// v2-unicast-pass.pcap, first advert: VRID 101, prio 101, 1 s, PASS.
+    static V2_PASS: [u8; 20] = [
+        0x21, 0x65, 0x65, 0x01, 0x01, 0x01, 0xe8, 0xd0, 0xc0, 0x00, 0x02, 0x1e, b'p', b'a', b's',
+        b's', b'w', b'o', b'r', b'd',
+    ];
+    /// v3-ipv4-multicast.pcap, first advert: VRID 33, prio 200, 10 cs.
+    static V3_V4: [u8; 16] = [
+        0x31, 0x21, 0xc8, 0x02, 0x00, 0x0a, 0xdf, 0x36, 0xc0, 0x00, 0x02, 0x82, 0xc0, 0x00, 0x02,
+        0x83,
+    ];
+
+    fn v3_repr() -> AdvertRepr {
+        AdvertRepr {
+            version: Version::V3,
+            vrid: Vrid::new(33).unwrap(),
+            priority: Priority(200),
+            max_advert_int: Centis(10),
+            addresses: vec![
+                IpAddr::V4(Ipv4Addr::new(192, 0, 2, 130)),
+                IpAddr::V4(Ipv4Addr::new(192, 0, 2, 131)),
+            ],
+            auth: Auth::None,
+        }
+    }
+
+    #[test]
+    fn deconstruct_v2() {
+        let p = Packet::new_checked(&V2_PASS[..]).unwrap();
+        assert_eq!(
+            (p.version(), p.msg_type(), p.vrid(), p.priority()),
+            (2, 1, 101, 101)
+        );
+        assert_eq!(
+            (p.count_ip_addrs(), p.auth_type(), p.advert_int()),
+            (1, 1, 1)
+        );
+        assert_eq!(p.checksum(), 0xe8d0);
+        assert_eq!(p.addresses(Family::Ipv4), Some(&[192, 0, 2, 30][..]));
+        assert_eq!(p.auth_data(), Some(&b"password"[..]));
+        assert_eq!(p.message_len(Family::Ipv4), 20);
+        let b4 = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+        assert!(p.verify_checksum(A4, b4, ChecksumMode::PseudoHeader));
+    }
+
+    #[test]
+    fn deconstruct_v3() {
+        let p = Packet::new_checked(&V3_V4[..]).unwrap();
+        assert_eq!(
+            (p.version(), p.msg_type(), p.vrid(), p.priority()),
+            (3, 1, 33, 200)
+        );
+        assert_eq!(
+            (p.count_ip_addrs(), p.reserved(), p.max_advert_int()),
+            (2, 0, 10)
+        );
+        assert_eq!(p.checksum(), 0xdf36);
+        assert_eq!(p.message_len(Family::Ipv4), 16);
+        assert!(p.verify_checksum(A4, M4, ChecksumMode::PseudoHeader));
+    }
+
+    #[test]
+    fn parse_and_construct_v3() {
+        let p = Packet::new_checked(&V3_V4[..]).unwrap();
+        let repr = AdvertRepr::parse(&p, A4, M4, ChecksumMode::PseudoHeader);
+        assert_eq!(repr, Ok(v3_repr()));
+        let mut out = [0xa5; 16];
+        let mut p = Packet::new_unchecked(&mut out[..]);
+        v3_repr()
+            .emit(&mut p, A4, M4, ChecksumMode::PseudoHeader)
+            .unwrap();
+        assert_eq!(out, V3_V4);
     }
 
     #[test]
