@@ -191,14 +191,14 @@ metrics=$(cat "$RES"/*.tsv 2>/dev/null | cut -f1 | awk '!seen[$0]++')
 printf '\nvrrpd failover benchmark - %s - %s, %s CPUs, kernel %s - %s runs\n\n' \
     "$(date -u '+%Y-%m-%d %H:%M UTC')" \
     "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" "$(nproc)" "$(uname -r)" "$RUNS"
-printf '| %-66s |' "metric (median / min / max)"
+printf '| %-72s |' "metric (median / min / max)"
 for d in $DAEMONS; do printf ' %-24s |' "${VERSION[$d]}"; done
-printf '\n|%s|' "$(printf -- '-%.0s' {1..68})"
+printf '\n|%s|' "$(printf -- '-%.0s' {1..74})"
 for d in $DAEMONS; do printf '%s|' "$(printf -- '-%.0s' {1..26})"; done
 printf '\n'
 while IFS= read -r m; do
     [[ $m ]] || continue
-    printf '| %-66s |' "$m"
+    printf '| %-72s |' "$m"
     for d in $DAEMONS; do
         cell=n/a
         if [[ -f $RES/$d.tsv ]]; then
