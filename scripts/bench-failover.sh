@@ -164,7 +164,7 @@ trap 'rm -rf "$RES"' EXIT
 declare -A VERSION=()
 for d in $DAEMONS; do
     case $d in
-    keepalived) VERSION[$d]="keepalived $(keepalived -v 2>&1 | head -n 1 | awk '{print $2}')" ;;
+    keepalived) VERSION[$d]="keepalived $(keepalived -v 2>&1 | awk 'NR == 1 {print $2}')" ;;
     vrrpd)
         VERSION[$d]=vrrpd
         if [[ -z ${VRRPD_BIN:-} ]] && command -v cargo >/dev/null; then

@@ -21,7 +21,12 @@ import logging
 import time
 
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
-from scapy.all import IP, Ether, Raw, conf, get_if_hwaddr, sendp  # type: ignore  # noqa: E402
+from scapy.arch import get_if_hwaddr  # type: ignore  # noqa: E402
+from scapy.config import conf  # type: ignore  # noqa: E402
+from scapy.layers.inet import IP  # type: ignore  # noqa: E402
+from scapy.layers.l2 import Ether  # type: ignore  # noqa: E402
+from scapy.packet import Raw  # type: ignore  # noqa: E402
+from scapy.sendrecv import sendp  # type: ignore  # noqa: E402
 
 conf.verb = 0
 
