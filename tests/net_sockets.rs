@@ -713,3 +713,22 @@ fn na_burst_is_captured_byte_identical_and_router_flag_follows_forwarding() {
         assert_eq!(got[0][58], 0xa0, "Router and Override");
     });
 }
+
+#[test]
+fn noarp_interface_gets_no_garp_but_still_nas() {
+    let Some(lab) = Lab::new() else { return };
+    lab.run(|lab| async move {
+        let vips: Vec<IpAddr> = vec![
+            Ipv4Addr::new(192, 0, 2, 100).into(),
+            Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x66).into(),
+        ];
+        lab.enter_a();
+        let mut announcer = Announcer::open(IF).unwrap();
+        assert_eq!(announcer.announce(&vips, 2).unwrap(), 4);
+        // keepalived sends no GARP on an IFF_NOARP interface.
+        run("ip", &["-n", &lab.a, "link", "set", IF, "arp", "off"]);
+        announcer.refresh().unwrap();
+        assert_eq!(announcer.announce(&vips, 2).unwrap(), 2);
+        assert_eq!(announcer.announce(&vips[..1], 5).unwrap(), 0);
+    });
+}

@@ -6,7 +6,7 @@
 //! binding to the group (or the unicast source) already limits what the
 //! socket receives, and with multicast loopback off it never hears itself.
 //!
-//! IPv4 adverts go out with a header we build ([`emit_ipv4_header`]: TOS
+//! IPv4 adverts go out with a header we build ([`wire::emit_ipv4_header`]: TOS
 //! 0xc0, TTL 255, incrementing IP id, DF clear, byte-identical to keepalived
 //! 2.2.7's captures). IPv6 adverts carry hop limit 255 and traffic class
 //! 0xc0; the kernel fills and verifies their checksum (`IPV6_CHECKSUM` 6).
