@@ -732,3 +732,48 @@ fn noarp_interface_gets_no_garp_but_still_nas() {
         assert_eq!(announcer.announce(&vips[..1], 5).unwrap(), 0);
     });
 }
+
+#[test]
+fn sockets_keep_working_across_a_link_flap() {
+    let Some(lab) = Lab::new() else { return };
+    lab.run(|lab| async move {
+        // The driver keeps its sockets through FAULT: memberships and the
+        // device binding must survive the interface going down and up.
+        lab.enter_b();
+        let b = multicast(Family::Ipv4);
+        let b6 = multicast(Family::Ipv6);
+        lab.enter_a();
+        let a = multicast(Family::Ipv4);
+        let a6 = multicast(Family::Ipv6);
+        let msg = advert(Version::V3, vec![A4.into()], A4.into(), MULTICAST_V4.into());
+        let msg6 = advert(
+            Version::V3,
+            vec![A6.into()],
+            A_LL.into(),
+            MULTICAST_V6.into(),
+        );
+
+        run("ip", &["-n", &lab.a, "link", "set", IF, "down"]);
+        // Down: sending may fail or vanish, but must not panic or block.
+        let _ = a.send(A4.into(), MULTICAST_V4.into(), &msg);
+        let _ = a6.send(A_LL.into(), MULTICAST_V6.into(), &msg6);
+        assert_silent(&b, "link down").await;
+        run("ip", &["-n", &lab.a, "link", "set", IF, "up"]);
+        lab.wait_for_address(&lab.a, A_LL);
+        lab.wait_for_address(&lab.b, B_LL);
+
+        // Different bodies from the ones sent while down, so nothing queued
+        // then can pass for them.
+        let msg = advert(Version::V3, vec![B4.into()], A4.into(), MULTICAST_V4.into());
+        let msg6 = advert(
+            Version::V3,
+            vec![B6.into()],
+            A_LL.into(),
+            MULTICAST_V6.into(),
+        );
+        a.send(A4.into(), MULTICAST_V4.into(), &msg).unwrap();
+        a6.send(A_LL.into(), MULTICAST_V6.into(), &msg6).unwrap();
+        assert_eq!(recv(&b).await.payload, msg);
+        assert_eq!(recv(&b6).await.payload, msg6);
+    });
+}
