@@ -248,9 +248,10 @@ impl From<WireError> for DropReason {
 }
 
 /// Checks a received message against the instance-independent rules and
-/// decodes it, in keepalived's order (`vrrp_check_packet()`): TTL, then the
-/// codec (version, type, length, checksum, VRID, auth type, interval), then
-/// multicast-vs-unicast destination.
+/// decodes it: TTL first (RFC 9568 §7.1), then the codec's checks in its
+/// order (version, type, length, checksum, VRID, auth type, interval), then
+/// the multicast-vs-unicast destination (keepalived `vrrp_check_packet()`
+/// step 10). The first failure names the drop.
 pub fn validate(inbound: &Inbound, policy: &RxPolicy) -> Result<AdvertRepr, DropReason> {
     let range = policy.ttl_range.map(|(min, max)| min..=max);
     wire::check_ttl(inbound.ttl, policy.multicast, range)?;
