@@ -78,9 +78,20 @@ if [[ ${1:-} == --one ]]; then
         wait_for 2 no_vip b "$1" || fail "B kept the VIP"
         sleep 0.3
     }
+    # outage METRIC SINCE: client's last answer from A -> first from B.
+    outage() {
+        local o last first
+        o=$(client_outage node-a node-b "$2")
+        if [[ $o ]]; then
+            read -r last first <<<"$o"
+            rec_ms "$1" "$(fcalc "$first - $last")"
+        else
+            progress "note: the client got no answer from B after $(date -u -d "@${2%.*}" +%T) ($1)"
+        fi
+    }
     # cycle LABEL VERSION ADVERT_INT CONF_A: one graceful and one crash failover.
     cycle() {
-        local label=$1 ver=$2 adv=$3 conf_a=$4 t tv tp tl last first
+        local label=$1 ver=$2 adv=$3 conf_a=$4 t tv tp tl
         # Graceful: SIGTERM -> priority 0 -> B after Skew_Time.
         t=$(now)
         stop_daemon a
@@ -91,7 +102,7 @@ if [[ ${1:-} == --one ]]; then
         tp=$(first_prio0 192.0.2.20 "$t")
         rec_ms "$label: SIGTERM -> VIP on backup (ms)" "$(fcalc "$tv - $t")"
         [[ $tp ]] && rec_ms "$label: priority-0 advert -> VIP on backup (ms) [Skew_Time $(ms "$(skew_time "$ver" 100 "$adv")")]" "$(fcalc "$tv - $tp")"
-        read -r last first < <(client_outage node-a node-b "$t") && rec_ms "$label: client outage, graceful (ms)" "$(fcalc "$first - $last")"
+        outage "$label: client outage, graceful (ms)" "$t"
         # Crash: SIGKILL + port down -> B after Master_Down_Interval.
         t=$(now)
         kill_daemon a
@@ -104,7 +115,7 @@ if [[ ${1:-} == --one ]]; then
         tl=$(last_advert 192.0.2.20 "$t")
         rec_ms "$label: SIGKILL -> VIP on backup (ms)" "$(fcalc "$tv - $t")"
         rec_ms "$label: last advert -> VIP on backup (ms) [bound $(ms "$(master_down "$ver" 100 "$adv")")]" "$(fcalc "$tv - $tl")"
-        read -r last first < <(client_outage node-a node-b "$t") && rec_ms "$label: client outage, crash (ms)" "$(fcalc "$first - $last")"
+        outage "$label: client outage, crash (ms)" "$t"
     }
 
     CLIENT_DURATION=3600
