@@ -1,12 +1,25 @@
-//! Command line: `check`, `convert`, and keepalived's `-t -f FILE` spelling.
+//! Command line: the daemon (with keepalived's flags), `check`, `convert`,
+//! `resign`, and keepalived's `-t -f FILE` spelling.
 
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use vrrpd::config::{self, FsSource, LoadOptions, Loaded, Syntax};
+use vrrpd::daemon::{self, DaemonError, Options};
 
-/// keepalived's default configuration path, so `vrrpd -t` checks what keepalived would run.
-const DEFAULT_FILE: &str = "/etc/keepalived/keepalived.conf";
+/// vrrpd's own configuration, used when present.
+const NATIVE_FILE: &str = "/etc/vrrpd/vrrpd.toml";
+/// keepalived's default configuration path, so vrrpd runs what keepalived would.
+const KEEPALIVED_FILE: &str = "/etc/keepalived/keepalived.conf";
+
+/// `/etc/vrrpd/vrrpd.toml` if present, else keepalived's file.
+fn default_file() -> PathBuf {
+    if Path::new(NATIVE_FILE).exists() {
+        NATIVE_FILE.into()
+    } else {
+        KEEPALIVED_FILE.into()
+    }
+}
 
 /// Exit status for a configuration with errors (keepalived -t's "fatal").
 const EXIT_CONFIG: i32 = 4;
@@ -27,6 +40,30 @@ struct Cli {
     /// Id selecting `@id` conditional lines (default: short host name).
     #[arg(short = 'i', long = "config-id", value_name = "ID")]
     config_id: Option<String>,
+    /// Stay in the foreground (vrrpd never forks; accepted for keepalived's unit).
+    #[arg(short = 'n', long = "dont-fork")]
+    dont_fork: bool,
+    /// Log to the console (vrrpd logs to standard error unless told otherwise).
+    #[arg(short = 'l', long = "log-console")]
+    log_console: bool,
+    /// Detailed log lines (keepalived's `-D`): adds debug detail.
+    #[arg(short = 'D', long = "log-detail")]
+    log_detail: bool,
+    /// Run the VRRP side only (all vrrpd does; accepted for compatibility).
+    #[arg(short = 'P', long = "vrrp")]
+    vrrp_only: bool,
+    /// Syslog facility 0-7 (accepted for compatibility; logs go to stderr/journald).
+    #[arg(short = 'S', long = "log-facility", value_name = "N")]
+    log_facility: Option<u8>,
+    /// Don't log via syslog (accepted for compatibility).
+    #[arg(short = 'G', long = "no-syslog")]
+    no_syslog: bool,
+    /// Pid file of the daemon.
+    #[arg(short = 'p', long = "pid", value_name = "FILE")]
+    pid_file: Option<PathBuf>,
+    /// keepalived's VRRP child pid file; vrrpd has one process and writes its pid here too.
+    #[arg(short = 'r', long = "vrrp_pid", value_name = "FILE")]
+    vrrp_pid_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -47,6 +84,14 @@ enum Cmd {
         /// Id selecting `@id` conditional lines (default: short host name).
         #[arg(long = "config-id", value_name = "ID")]
         config_id: Option<String>,
+    },
+    /// Give up the master role of every configured instance without a
+    /// running daemon: priority 0 to the peers, virtual addresses removed.
+    /// Idempotent; systemd runs it as ExecStopPost.
+    Resign {
+        /// Configuration file.
+        #[arg(short = 'f', long = "file", value_name = "FILE")]
+        file: Option<PathBuf>,
     },
     /// Print the native TOML equivalent of a configuration.
     Convert {
@@ -86,20 +131,136 @@ pub fn run() -> i32 {
                 SyntaxArg::Toml => Syntax::Toml,
                 SyntaxArg::Keepalived => Syntax::Keepalived,
             };
-            let path = file.or(cli.file).unwrap_or_else(|| DEFAULT_FILE.into());
+            let path = file.or(cli.file).unwrap_or_else(default_file);
             check(&path, format, syntax, config_id.or(cli.config_id))
         }
         Some(Cmd::Convert { file, config_id }) => convert(&file, config_id.or(cli.config_id)),
+        Some(Cmd::Resign { file }) => {
+            init_logging(cli.log_detail);
+            let path = file.or(cli.file).unwrap_or_else(default_file);
+            resign(&path, cli.config_id)
+        }
         None if cli.config_test => {
-            let path = cli.file.unwrap_or_else(|| DEFAULT_FILE.into());
+            let path = cli.file.unwrap_or_else(default_file);
             check(&path, Format::Text, Syntax::Auto, cli.config_id)
         }
         None => {
-            eprintln!(
-                "vrrpd {}: the daemon is not built yet; use `vrrpd check` or `vrrpd convert`",
-                env!("CARGO_PKG_VERSION")
-            );
-            2
+            let _ = (cli.dont_fork, cli.log_console, cli.vrrp_only, cli.no_syslog);
+            let _ = cli.log_facility;
+            init_logging(cli.log_detail);
+            let path = cli.file.unwrap_or_else(default_file);
+            let pid_file = cli.pid_file.or(cli.vrrp_pid_file);
+            run_daemon(path, cli.config_id, pid_file)
+        }
+    }
+}
+
+fn init_logging(detail: bool) {
+    let level = if detail { "debug" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VRRPD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("vrrpd={level},warn")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn daemon_options(path: PathBuf, config_id: Option<String>, pid_file: Option<PathBuf>) -> Options {
+    Options {
+        config_file: path,
+        load: LoadOptions {
+            syntax: Syntax::Auto,
+            config_id: config_id.or_else(host_id),
+            ..LoadOptions::default()
+        },
+        pid_file,
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, i32> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("vrrpd: cannot start the runtime: {e}");
+            1
+        })
+}
+
+fn run_daemon(path: PathBuf, config_id: Option<String>, pid_file: Option<PathBuf>) -> i32 {
+    install_panic_resign(&path);
+    tracing::info!(
+        "Starting vrrpd v{} with {}",
+        env!("CARGO_PKG_VERSION"),
+        path.display()
+    );
+    let opts = daemon_options(path, config_id, pid_file);
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    match rt.block_on(daemon::run(opts)) {
+        Ok(()) => 0,
+        Err(DaemonError::Config { .. }) => {
+            tracing::error!("configuration has errors; not starting");
+            EXIT_CONFIG
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            1
+        }
+    }
+}
+
+/// A panicking daemon still hands over: run `vrrpd resign` for the same
+/// file before the process dies (best effort, bounded to 2 s).
+fn install_panic_resign(path: &Path) {
+    let path = path.to_path_buf();
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        let Ok(exe) = std::env::current_exe() else {
+            return;
+        };
+        if let Ok(mut child) = std::process::Command::new(exe)
+            .arg("resign")
+            .arg("-f")
+            .arg(&path)
+            .spawn()
+        {
+            for _ in 0..20 {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            let _ = child.kill();
+        }
+    }));
+}
+
+fn resign(path: &Path, config_id: Option<String>) -> i32 {
+    let opts = daemon_options(path.to_path_buf(), config_id, None);
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    match rt.block_on(daemon::resign::resign(&opts)) {
+        Ok(report) => {
+            for r in report {
+                println!(
+                    "{}: {} priority-0 advert(s) sent, {} address(es) removed",
+                    r.instance, r.adverts_sent, r.addresses_removed
+                );
+            }
+            0
+        }
+        Err(DaemonError::Config { .. }) => EXIT_CONFIG,
+        Err(e) => {
+            eprintln!("vrrpd resign: {e}");
+            1
         }
     }
 }

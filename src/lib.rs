@@ -5,5 +5,6 @@
 //! on it.
 
 pub mod config;
+pub mod daemon;
 pub mod net;
 pub mod proto;

@@ -1,5 +1,4 @@
-//! The `vrrpd` binary: a thin clap front over the library. The daemon itself
-//! lands with the Linux adapters; `check` and `convert` work today.
+//! The `vrrpd` binary: a thin clap front over the library.
 
 mod cli;
 

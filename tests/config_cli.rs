@@ -117,8 +117,18 @@ fn convert_prints_toml_that_checks_clean() {
 }
 
 #[test]
-fn no_subcommand_is_not_a_daemon_yet() {
-    let o = vrrpd(&[]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("not built yet"));
+fn the_daemon_refuses_a_broken_config_with_located_errors() {
+    let p = tmp(
+        "broken-daemon.conf",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 300\n}\n",
+    );
+    let o = vrrpd(&["-n", "-l", "-f", &p]);
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "keepalived -t's exit code for a fatal config"
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("broken-daemon.conf:3:"), "{stderr}");
+    assert!(stderr.contains("not starting"), "{stderr}");
 }

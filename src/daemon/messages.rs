@@ -1,0 +1,153 @@
+//! keepalived 2.x's log lines, the ones operators grep for
+//! (reference: keepalived.md §3.7), produced from state-machine output.
+
+use crate::proto::fsm::{Event, Reason, State};
+
+/// The line for a transition, e.g. `(VI_1) Entering MASTER STATE`; keepalived
+/// marks the first state after start-up with "(init)", except MASTER.
+pub fn transition(instance: &str, from: State, to: State) -> String {
+    if to == State::Initialize {
+        return format!("({instance}) Stopped");
+    }
+    let init = if from == State::Initialize && to != State::Master {
+        " (init)"
+    } else {
+        ""
+    };
+    format!("({instance}) Entering {} STATE{init}", to.keepalived_name())
+}
+
+/// The line that precedes a transition in keepalived's log, if any.
+pub fn transition_cause(instance: &str, reason: Reason) -> Option<String> {
+    match reason {
+        Reason::MasterDown | Reason::MasterResigned | Reason::AddressOwner => {
+            Some(format!("({instance}) Receive advertisement timeout"))
+        }
+        Reason::AddressRemoved { addr } => Some(format!(
+            "({instance}) virtual address {addr} was removed by someone else; resigning"
+        )),
+        _ => None,
+    }
+}
+
+/// keepalived's wording for an event (vrrpd's own where keepalived has none).
+pub fn event(instance: &str, event: &Event) -> String {
+    match event {
+        Event::BackupReceivedPriorityZero { .. } => {
+            format!("({instance}) Backup received priority 0 advertisement")
+        }
+        Event::MasterReceivedPriorityZero { src } => format!(
+            "({instance}) Master received priority 0 advertisement from {src}; re-announcing"
+        ),
+        Event::LowerPriorityDiscarded { src, priority } => {
+            format!("({instance}) received lower priority ({priority}) advert from {src} - discarding")
+        }
+        Event::PreemptDelayed { src, .. } => format!(
+            "({instance}) preempt_delay running: accepting lower priority advert from {src}"
+        ),
+        Event::ForcingNewElection {
+            src,
+            priority,
+            ours,
+        } => format!(
+            "({instance}) Received advert from {src} with lower priority {priority}, ours {ours}, forcing new election"
+        ),
+        Event::HigherPriorityReceived {
+            src,
+            priority,
+            ours,
+        } => format!(
+            "({instance}) Master received advert from {src} with higher priority {priority}, ours {ours}"
+        ),
+        Event::SamePriorityHigherAddress { src, priority } => format!(
+            "({instance}) Master received advert from {src} with same priority {priority} but higher IP address than ours"
+        ),
+        Event::EqualPriorityOwnAddress { .. } => format!(
+            "({instance}) WARNING - equal priority advert received from remote host with our IP address."
+        ),
+        Event::AddressListMismatch {
+            src,
+            count,
+            expected,
+        } => format!(
+            "({instance}) received an unexpected ip number count {count}, expected {expected}! (from {src}; accepted)"
+        ),
+        Event::IntervalMismatch {
+            src,
+            theirs,
+            ours,
+            dropped,
+        } => format!(
+            "({instance}) advertisement interval mismatch mine={ours} rcv'd={theirs} from {src}{}",
+            if *dropped { " - discarding" } else { "" }
+        ),
+        Event::AuthMismatch { src } => {
+            format!("({instance}) received an invalid passwd! (from {src})")
+        }
+        Event::VersionMismatch { src, version } => {
+            format!("({instance}) wrong VRRP version {version} from {src}")
+        }
+        Event::VridMismatch { src, vrid } => {
+            format!("({instance}) advert for VRID {vrid} from {src} reached the wrong instance")
+        }
+        Event::EffectivePriorityChanged { from, to } => {
+            format!("({instance}) Changing effective priority from {from} to {to}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::Priority;
+
+    #[test]
+    fn transitions_use_keepalived_wording() {
+        assert_eq!(
+            transition("VI_1", State::Initialize, State::Backup),
+            "(VI_1) Entering BACKUP STATE (init)"
+        );
+        assert_eq!(
+            transition("VI_1", State::Backup, State::Master),
+            "(VI_1) Entering MASTER STATE"
+        );
+        assert_eq!(
+            transition("VI_1", State::Initialize, State::Fault),
+            "(VI_1) Entering FAULT STATE (init)"
+        );
+        assert_eq!(
+            transition("VI_1", State::Master, State::Fault),
+            "(VI_1) Entering FAULT STATE"
+        );
+    }
+
+    #[test]
+    fn events_use_keepalived_wording() {
+        let src = "192.0.2.2".parse().unwrap();
+        assert_eq!(
+            event(
+                "VI_1",
+                &Event::LowerPriorityDiscarded {
+                    src,
+                    priority: Priority(100)
+                }
+            ),
+            "(VI_1) received lower priority (100) advert from 192.0.2.2 - discarding"
+        );
+        assert_eq!(
+            event("VI_1", &Event::BackupReceivedPriorityZero { src }),
+            "(VI_1) Backup received priority 0 advertisement"
+        );
+        assert_eq!(
+            event(
+                "VI_1",
+                &Event::ForcingNewElection {
+                    src,
+                    priority: Priority(100),
+                    ours: Priority(150)
+                }
+            ),
+            "(VI_1) Received advert from 192.0.2.2 with lower priority 100, ours 150, forcing new election"
+        );
+    }
+}

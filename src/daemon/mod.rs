@@ -1,0 +1,727 @@
+//! The driver: one task owns every [`VirtualRouter`] and executes what they
+//! ask for.
+//!
+//! It waits on the sockets' receive channel, netlink events, signals and
+//! `sleep_until(min poll_at)`. Adverts are sent inline, before anything else
+//! the same wake-up does; address changes and announcements go, in order, to
+//! a worker task so a slow netlink reply can never delay an advert.
+
+mod instance;
+mod lateness;
+pub mod messages;
+pub mod resign;
+mod worker;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+use tracing::{debug, error, info, warn};
+
+use crate::config::{self, Config, FsSource, Instance, LoadOptions};
+use crate::net::netlink::{AddressSpec, NetEvent, Netlink, NetlinkError};
+use crate::net::socket::{self, Inbound, Mode, RxPolicy, SocketError, SocketSpec, VrrpSocket};
+use crate::proto::fsm::{Action, Input, State, VirtualRouter};
+use crate::proto::wire::{AdvertRepr, Packet};
+use crate::proto::{Family, Instant};
+
+pub use lateness::Lateness;
+use worker::{Work, Worker};
+
+/// How the daemon was started.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub config_file: PathBuf,
+    pub load: LoadOptions,
+    pub pid_file: Option<PathBuf>,
+}
+
+/// Why the daemon could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DaemonError {
+    #[error("configuration {file} has errors")]
+    Config { file: String },
+    #[error(transparent)]
+    Netlink(#[from] NetlinkError),
+    #[error(transparent)]
+    Socket(#[from] SocketError),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Loads and validates the configuration, logging every diagnostic.
+pub fn load_config(opts: &Options) -> Result<Config, DaemonError> {
+    let loaded = config::load(&opts.config_file, &FsSource, &opts.load);
+    for d in &loaded.diagnostics {
+        match d.severity {
+            config::Severity::Error => error!("{d}"),
+            _ => warn!("{d}"),
+        }
+    }
+    if loaded.has_errors() {
+        return Err(DaemonError::Config {
+            file: opts.config_file.display().to_string(),
+        });
+    }
+    Ok(loaded.config)
+}
+
+/// The driver's clock: proto [`Instant`]s are microseconds since start.
+#[derive(Clone, Copy)]
+struct Clock {
+    base: tokio::time::Instant,
+}
+
+impl Clock {
+    fn now(&self) -> Instant {
+        let micros = self.base.elapsed().as_micros();
+        Instant::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
+    }
+
+    fn deadline(&self, at: Instant) -> tokio::time::Instant {
+        self.base + Duration::from_micros(at.as_micros())
+    }
+}
+
+/// Sockets are shared by instances with the same interface, family and
+/// multicast group or unicast source (keepalived's sockpool).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SocketKey {
+    ifindex: u32,
+    family: Family,
+    unicast_source: Option<IpAddr>,
+}
+
+/// One running instance.
+struct Running {
+    cfg: Instance,
+    router: VirtualRouter,
+    ifindex: u32,
+    ifname: String,
+    socket: SocketKey,
+    /// Where each virtual address is installed.
+    addresses: HashMap<IpAddr, (u32, AddressSpec)>,
+    lateness: Lateness,
+    drops: HashMap<&'static str, u64>,
+    /// Missing source address or interface down.
+    link_fault: bool,
+    no_source: bool,
+}
+
+impl Running {
+    fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    fn faulted(&self) -> bool {
+        self.link_fault || self.no_source
+    }
+}
+
+/// What executing actions needs, apart from the instances themselves.
+struct Io {
+    sockets: HashMap<SocketKey, std::sync::Arc<VrrpSocket>>,
+    packets_tx: mpsc::Sender<(SocketKey, Result<Inbound, SocketError>)>,
+    work: mpsc::UnboundedSender<Work>,
+}
+
+struct Daemon {
+    clock: Clock,
+    netlink: Netlink,
+    config: Config,
+    instances: Vec<Running>,
+    io: Io,
+    unknown_vrid: u64,
+}
+
+/// Runs the daemon until SIGTERM/SIGINT.
+pub async fn run(opts: Options) -> Result<(), DaemonError> {
+    let config = load_config(&opts)?;
+    if let Some(path) = &opts.pid_file {
+        std::fs::write(path, format!("{}\n", std::process::id())).map_err(|source| {
+            DaemonError::Io {
+                what: format!("writing pid file {}", path.display()),
+                source,
+            }
+        })?;
+    }
+    let result = run_with(opts.clone(), config).await;
+    if let Some(path) = &opts.pid_file {
+        let _ = std::fs::remove_file(path);
+    }
+    result
+}
+
+async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
+    let mut sigterm = signal_stream(SignalKind::terminate())?;
+    let mut sigint = signal_stream(SignalKind::interrupt())?;
+    let mut sighup = signal_stream(SignalKind::hangup())?;
+
+    let (netlink, mut net_events) = Netlink::open()?;
+    let (work_tx, work_rx) = mpsc::unbounded_channel();
+    let worker = Worker::new(netlink.clone());
+    let worker_task = tokio::spawn(worker.run(work_rx));
+    let (packets_tx, mut packets_rx) = mpsc::channel(1024);
+    let mut daemon = Daemon {
+        clock: Clock {
+            base: tokio::time::Instant::now(),
+        },
+        netlink,
+        config: Config::default(),
+        instances: Vec::new(),
+        io: Io {
+            sockets: HashMap::new(),
+            packets_tx,
+            work: work_tx,
+        },
+        unknown_vrid: 0,
+    };
+    daemon.apply(config).await?;
+    info!("Startup complete");
+
+    loop {
+        let next = daemon
+            .instances
+            .iter()
+            .filter_map(|r| r.router.poll_at())
+            .min();
+        let sleep_until = next
+            .map(|t| daemon.clock.deadline(t))
+            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            biased;
+            _ = tokio::time::sleep_until(sleep_until) => daemon.timers(),
+            Some((key, received)) = packets_rx.recv() => daemon.receive(&key, received),
+            Some(event) = net_events.recv() => daemon.net_event(event).await,
+            _ = sigterm.recv() => { info!("Stopping"); break; }
+            _ = sigint.recv() => { info!("Stopping"); break; }
+            _ = sighup.recv() => daemon.reload(&opts).await,
+        }
+    }
+    daemon.shutdown().await;
+    drop(daemon);
+    let _ = worker_task.await;
+    info!("Stopped vrrpd {}", env!("CARGO_PKG_VERSION"));
+    Ok(())
+}
+
+fn signal_stream(kind: SignalKind) -> Result<tokio::signal::unix::Signal, DaemonError> {
+    signal(kind).map_err(|source| DaemonError::Io {
+        what: "installing a signal handler".into(),
+        source,
+    })
+}
+
+impl Daemon {
+    /// Brings the running set of instances to `config`: matched instances
+    /// (keepalived's identity) get a Reload, removed ones resign, new ones
+    /// start.
+    async fn apply(&mut self, config: Config) -> Result<(), DaemonError> {
+        let now = self.clock.now();
+        let mut old: Vec<Running> = std::mem::take(&mut self.instances);
+        let mut next = Vec::new();
+        for cfg in &config.instances {
+            let identity = cfg.identity();
+            if let Some(pos) = old.iter().position(|r| r.cfg.identity() == identity) {
+                let mut running = old.swap_remove(pos);
+                let params = instance::params(cfg, running.router.params().source);
+                running.addresses = self.address_map(cfg, running.ifindex).await;
+                running.cfg = cfg.clone();
+                let actions = running.router.handle(now, Input::Reload(Box::new(params)));
+                next.push(running);
+                let last = next.len() - 1;
+                self.io.execute(&mut next[last], actions);
+            } else {
+                match self.start_instance(cfg).await {
+                    Ok(running) => next.push(running),
+                    Err(e) => {
+                        error!("({}) cannot start: {e}", cfg.name);
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        for mut gone in old {
+            info!("({}) removed by reload", gone.name());
+            let actions = gone.router.handle(now, Input::Shutdown);
+            self.io.execute(&mut gone, actions);
+        }
+        self.instances = next;
+        self.config = config;
+        let now = self.clock.now();
+        for i in 0..self.instances.len() {
+            if self.instances[i].router.state() == State::Initialize {
+                self.feed(i, now, Input::Startup);
+            }
+        }
+        Ok(())
+    }
+
+    async fn address_map(
+        &self,
+        cfg: &Instance,
+        ifindex: u32,
+    ) -> HashMap<IpAddr, (u32, AddressSpec)> {
+        let mut map = HashMap::new();
+        for vip in cfg.vips.iter().chain(&cfg.excluded_vips) {
+            let index = match &vip.dev {
+                Some(dev) => match self.netlink.link(dev).await {
+                    Ok(link) => link.index,
+                    Err(e) => {
+                        warn!("({}) {}: {e}; using {}", cfg.name, vip.addr, ifindex);
+                        ifindex
+                    }
+                },
+                None => ifindex,
+            };
+            map.insert(vip.addr, (index, instance::address_spec(vip)));
+        }
+        map
+    }
+
+    async fn start_instance(&mut self, cfg: &Instance) -> Result<Running, DaemonError> {
+        let ifname = cfg.interface.clone().unwrap_or_default();
+        let link = self.netlink.link(&ifname).await?;
+        let present = self.netlink.addresses(link.index).await?;
+        let vips: Vec<IpAddr> = cfg.vips.iter().map(|v| v.addr).collect();
+        let configured = instance::configured_source(cfg);
+        let source = configured.or_else(|| instance::primary_address(cfg.family, &present, &vips));
+        if let Some(src) = configured {
+            if !present.iter().any(|(a, _)| *a == src) {
+                warn!(
+                    "({}) source address {src} is not an address of {ifname}: peers will not recognise our adverts (see the seed README: were the unicast addresses flipped?)",
+                    cfg.name
+                );
+            }
+        }
+        for peer in &cfg.unicast_peers {
+            if present.iter().any(|(a, _)| *a == peer.addr) {
+                warn!(
+                    "({}) unicast peer {} is one of our own addresses on {ifname}",
+                    cfg.name, peer.addr
+                );
+            }
+        }
+        let key = SocketKey {
+            ifindex: link.index,
+            family: cfg.family,
+            unicast_source: if cfg.is_unicast() { source } else { None },
+        };
+        self.io.ensure_socket(&key, &ifname, cfg)?;
+        let placeholder = match cfg.family {
+            Family::Ipv4 => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            Family::Ipv6 => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        };
+        let params = instance::params(cfg, source.unwrap_or(placeholder));
+        let router = VirtualRouter::new(params).map_err(|e| {
+            error!("({}) {e}", cfg.name);
+            DaemonError::Config {
+                file: cfg.name.clone(),
+            }
+        })?;
+        let mut running = Running {
+            cfg: cfg.clone(),
+            router,
+            ifindex: link.index,
+            ifname: ifname.clone(),
+            socket: key,
+            addresses: self.address_map(cfg, link.index).await,
+            lateness: Lateness::default(),
+            drops: HashMap::new(),
+            link_fault: !link.running && !cfg.dont_track_primary,
+            no_source: source.is_none(),
+        };
+        if running.no_source {
+            warn!(
+                "({}) no {} address on {ifname}: FAULT until one appears",
+                cfg.name, cfg.family
+            );
+        }
+        if running.link_fault {
+            info!("({}) interface {ifname} is down", cfg.name);
+        }
+        if running.faulted() {
+            let now = self.clock.now();
+            let actions = running.router.handle(now, Input::Fault(true));
+            self.io.execute(&mut running, actions);
+        }
+        Ok(running)
+    }
+
+    fn feed(&mut self, i: usize, now: Instant, input: Input) {
+        let r = &mut self.instances[i];
+        let actions = r.router.handle(now, input);
+        self.io.execute(r, actions);
+    }
+
+    fn timers(&mut self) {
+        let now = self.clock.now();
+        for i in 0..self.instances.len() {
+            let r = &mut self.instances[i];
+            let Some(deadline) = r.router.poll_at().filter(|t| *t <= now) else {
+                continue;
+            };
+            let actions = r.router.handle(now, Input::Timeout);
+            if r.router.state() == State::Master
+                && actions.iter().any(|a| matches!(a, Action::SendAdvert(_)))
+            {
+                let late = now.saturating_since(deadline);
+                r.lateness.record(late);
+                let quarter = r.cfg.advert_int.as_duration() / 4;
+                if late > quarter {
+                    warn!(
+                        instance = %r.cfg.name,
+                        "({}) advert sent {:.1} ms late (more than a quarter interval)",
+                        r.cfg.name,
+                        late.as_secs_f64() * 1000.0
+                    );
+                }
+            }
+            self.io.execute(r, actions);
+        }
+    }
+
+    fn receive(&mut self, key: &SocketKey, received: Result<Inbound, SocketError>) {
+        let inbound = match received {
+            Ok(inbound) => inbound,
+            Err(e) => {
+                warn!("receive on ifindex {}: {e}", key.ifindex);
+                return;
+            }
+        };
+        let Some(vrid) = Packet::new_checked(&inbound.payload[..])
+            .ok()
+            .map(|p| p.vrid())
+        else {
+            debug!("truncated packet from {}", inbound.src);
+            return;
+        };
+        let Some(i) = self
+            .instances
+            .iter()
+            .position(|r| r.socket == *key && r.cfg.vrid.get() == vrid)
+        else {
+            self.unknown_vrid += 1;
+            if self.config.global.log_unknown_vrids {
+                info!("advert for unknown VRID {vrid} from {}", inbound.src);
+            }
+            return;
+        };
+        let r = &mut self.instances[i];
+        if Some(inbound.src) == r.router.params().source.into() && !r.no_source {
+            *r.drops.entry("own_address").or_default() += 1;
+            return;
+        }
+        let peer = r.cfg.unicast_peers.iter().find(|p| p.addr == inbound.src);
+        if r.cfg.is_unicast() && r.cfg.check_unicast_src && peer.is_none() {
+            *r.drops.entry("not_a_peer").or_default() += 1;
+            debug!(
+                "({}) advert from {} which is not a unicast peer - discarding",
+                r.cfg.name, inbound.src
+            );
+            return;
+        }
+        let ttl_range = peer.and_then(|p| match (p.min_ttl, p.max_ttl) {
+            (None, None) => None,
+            (min, max) => Some((min.unwrap_or(0), max.unwrap_or(255))),
+        });
+        let policy = RxPolicy {
+            multicast: !r.cfg.is_unicast(),
+            ttl_range,
+            checksum: instance::checksum_mode(&r.cfg),
+        };
+        match socket::validate(&inbound, &policy) {
+            Ok(repr) => {
+                let now = self.clock.now();
+                self.feed(
+                    i,
+                    now,
+                    Input::Advert {
+                        src: inbound.src,
+                        repr,
+                    },
+                );
+            }
+            Err(reason) => {
+                *r.drops.entry(reason.as_str()).or_default() += 1;
+                debug!(
+                    "({}) dropped advert from {}: {}",
+                    r.cfg.name,
+                    inbound.src,
+                    reason.as_str()
+                );
+            }
+        }
+    }
+
+    async fn net_event(&mut self, event: NetEvent) {
+        let now = self.clock.now();
+        match event {
+            NetEvent::Link(link) => {
+                for i in 0..self.instances.len() {
+                    let r = &mut self.instances[i];
+                    if r.ifindex != link.index || r.cfg.dont_track_primary {
+                        continue;
+                    }
+                    let fault = !link.running;
+                    if fault == r.link_fault {
+                        continue;
+                    }
+                    info!(
+                        "Netlink reports {} {}",
+                        link.name,
+                        if fault { "down" } else { "up" }
+                    );
+                    let was = r.faulted();
+                    r.link_fault = fault;
+                    let is = r.faulted();
+                    if was != is {
+                        self.feed(i, now, Input::Fault(is));
+                    }
+                }
+            }
+            NetEvent::LinkRemoved { index } => {
+                for i in 0..self.instances.len() {
+                    if self.instances[i].ifindex == index && !self.instances[i].link_fault {
+                        self.instances[i].link_fault = true;
+                        self.feed(i, now, Input::Fault(true));
+                    }
+                }
+            }
+            NetEvent::AddressRemoved { index, addr, .. } => {
+                for i in 0..self.instances.len() {
+                    let r = &self.instances[i];
+                    let ours = r.addresses.get(&addr).is_some_and(|(ix, _)| *ix == index);
+                    if ours && r.router.holds_addresses() {
+                        warn!(
+                            "({}) virtual address {addr} was deleted by someone else",
+                            r.cfg.name
+                        );
+                        self.feed(i, now, Input::AddressLost { addr });
+                    }
+                }
+            }
+            NetEvent::AddressAdded { index, .. } => {
+                // An instance waiting for a source address (IPv6 link-local
+                // after DAD, say) can start now.
+                for i in 0..self.instances.len() {
+                    if self.instances[i].ifindex != index || !self.instances[i].no_source {
+                        continue;
+                    }
+                    let cfg = self.instances[i].cfg.clone();
+                    let Ok(present) = self.netlink.addresses(index).await else {
+                        continue;
+                    };
+                    let vips: Vec<IpAddr> = cfg.vips.iter().map(|v| v.addr).collect();
+                    if let Some(source) = instance::primary_address(cfg.family, &present, &vips) {
+                        info!("({}) using source address {source}", cfg.name);
+                        self.instances[i].no_source = false;
+                        let params = instance::params(&cfg, source);
+                        self.feed(i, now, Input::Reload(Box::new(params)));
+                        if !self.instances[i].faulted() {
+                            self.feed(i, now, Input::Fault(false));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn reload(&mut self, opts: &Options) {
+        info!("Reloading");
+        let config = match load_config(opts) {
+            Ok(config) => config,
+            Err(e) => {
+                error!("Reload failed, keeping the running configuration: {e}");
+                return;
+            }
+        };
+        let plan = config::diff(&self.config, &config);
+        info!("Reload plan: {plan:?}");
+        if let Err(e) = self.apply(config).await {
+            error!("Reload incomplete: {e}");
+        }
+        info!("Reload complete");
+    }
+
+    async fn shutdown(&mut self) {
+        let now = self.clock.now();
+        for i in 0..self.instances.len() {
+            self.feed(i, now, Input::Shutdown);
+            let r = &self.instances[i];
+            info!(
+                "({}) adverts sent {}, lateness {}",
+                r.cfg.name,
+                r.router.stats().adverts_sent,
+                r.lateness
+            );
+        }
+        // Wait for the address removals to complete before exiting.
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        if self.io.work.send(Work::Barrier(done_tx)).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_millis(800), done_rx).await;
+        }
+    }
+}
+
+impl Io {
+    fn ensure_socket(
+        &mut self,
+        key: &SocketKey,
+        ifname: &str,
+        cfg: &Instance,
+    ) -> Result<(), DaemonError> {
+        if self.sockets.contains_key(key) {
+            return Ok(());
+        }
+        let mode = match key.unicast_source {
+            Some(source) => Mode::Unicast { source },
+            None => Mode::Multicast {
+                group: instance::multicast_group(cfg),
+            },
+        };
+        let spec = SocketSpec {
+            ifname: ifname.to_string(),
+            ifindex: key.ifindex,
+            family: key.family,
+            mode,
+        };
+        let sock = std::sync::Arc::new(VrrpSocket::open(&spec)?);
+        let reader = sock.clone();
+        let tx = self.packets_tx.clone();
+        let reader_key = key.clone();
+        tokio::spawn(async move {
+            loop {
+                let received = reader.recv().await;
+                let failed = received.is_err();
+                if tx.send((reader_key.clone(), received)).await.is_err() {
+                    break;
+                }
+                if failed {
+                    // Do not spin on a persistent error.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        });
+        self.sockets.insert(key.clone(), sock);
+        Ok(())
+    }
+
+    fn execute(&self, r: &mut Running, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::Transition { from, to, reason } => {
+                    if let Some(line) = messages::transition_cause(r.name(), reason) {
+                        info!("{line}");
+                    }
+                    info!(
+                        instance = %r.cfg.name,
+                        vrid = r.cfg.vrid.get(),
+                        from = from.keepalived_name(),
+                        to = to.keepalived_name(),
+                        reason = ?reason,
+                        "{}",
+                        messages::transition(r.name(), from, to)
+                    );
+                }
+                Action::SendAdvert(repr) => self.send_advert(r, &repr),
+                Action::AddVips(addrs) => {
+                    info!("({}) setting VIPs.", r.name());
+                    self.address_work(r, &addrs, true);
+                }
+                Action::RemoveVips(addrs) => {
+                    info!("({}) removing VIPs.", r.name());
+                    self.address_work(r, &addrs, false);
+                }
+                Action::Announce {
+                    addresses,
+                    repeat,
+                    reason,
+                } => {
+                    debug!(
+                        "({}) announcing {addresses:?} x{repeat} ({reason:?})",
+                        r.name()
+                    );
+                    let mut by_interface: HashMap<u32, Vec<IpAddr>> = HashMap::new();
+                    for addr in addresses {
+                        let index = r.addresses.get(&addr).map_or(r.ifindex, |(ix, _)| *ix);
+                        by_interface.entry(index).or_default().push(addr);
+                    }
+                    for (ifindex, addrs) in by_interface {
+                        for addr in &addrs {
+                            info!(
+                                "({}) Sending/queueing gratuitous ARPs on {} for {addr}",
+                                r.name(),
+                                r.ifname
+                            );
+                        }
+                        let _ = self.work.send(Work::Announce {
+                            ifindex,
+                            addresses: addrs,
+                            repeat,
+                        });
+                    }
+                }
+                Action::Event(event) => {
+                    let line = messages::event(r.name(), &event);
+                    match event {
+                        crate::proto::fsm::Event::IntervalMismatch { .. }
+                        | crate::proto::fsm::Event::AuthMismatch { .. }
+                        | crate::proto::fsm::Event::VersionMismatch { .. }
+                        | crate::proto::fsm::Event::AddressListMismatch { .. }
+                        | crate::proto::fsm::Event::EqualPriorityOwnAddress { .. } => {
+                            warn!("{line}")
+                        }
+                        _ => info!("{line}"),
+                    }
+                }
+            }
+        }
+    }
+
+    fn address_work(&self, r: &Running, addrs: &[IpAddr], add: bool) {
+        for addr in addrs {
+            let (ifindex, spec) = r
+                .addresses
+                .get(addr)
+                .cloned()
+                .unwrap_or_else(|| (r.ifindex, AddressSpec::host(*addr)));
+            let item = if add {
+                Work::Add { ifindex, spec }
+            } else {
+                Work::Remove { ifindex, spec }
+            };
+            let _ = self.work.send(item);
+        }
+    }
+
+    fn send_advert(&self, r: &mut Running, repr: &AdvertRepr) {
+        let Some(sock) = self.sockets.get(&r.socket) else {
+            return;
+        };
+        let src = r.router.params().source;
+        if repr.priority.is_resign() {
+            info!("({}) sent 0 priority", r.name());
+        }
+        for dst in instance::destinations(&r.cfg) {
+            let mut buf = vec![0u8; repr.buffer_len()];
+            let mut packet = Packet::new_unchecked(&mut buf[..]);
+            if let Err(e) = repr.emit(&mut packet, src, dst, instance::checksum_mode(&r.cfg)) {
+                error!("({}) cannot build advert: {e}", r.name());
+                return;
+            }
+            if let Err(e) = sock.send(src, dst, &buf) {
+                *r.drops.entry("send_error").or_default() += 1;
+                warn!("({}) sending advert to {dst}: {e}", r.name());
+            }
+        }
+    }
+}
