@@ -1,13 +1,51 @@
 #!/usr/bin/env bash
-# The test command: formatting, lints, unit/property/simulation tests.
-# End-to-end scenarios (netns-tests/) join here as they land.
+# The test command (what CI runs through .ci/run):
+#   formatting and lints, the cargo tests (unit, golden, property, simulation,
+#   privileged socket tests), the differential test against keepalived's own
+#   parser, and every end-to-end scenario in netns-tests/ against vrrpd.
+# Needs root for the namespaces; installs the Debian packages it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$EPOCHREALTIME
+
+need=(iproute2 keepalived python3 python3-scapy tcpdump tshark curl psmisc util-linux procps)
+if command -v apt-get >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
+    missing=()
+    for p in "${need[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if ((${#missing[@]})); then
+        echo "== installing ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq || true
+        apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+fi
 
 echo "== cargo fmt --check"
 cargo fmt --check
 echo "== cargo clippy"
 cargo clippy --all-targets -- -D warnings
 echo "== cargo test"
-cargo test
-echo "== keepalived differential (scripts/keepalived-diff.sh)"; scripts/keepalived-diff.sh
+log=$(mktemp)
+rc=0
+cargo test >"$log" 2>&1 || rc=$?
+grep -E "^(test result|     Running)|panicked|^failures:|^---- " "$log" || true
+tests=$(awk '/^test result/ {n += $4} END {print n + 0}' "$log")
+if ((rc != 0)); then
+    tail -n 60 "$log"
+    rm -f "$log"
+    echo "cargo test failed"
+    exit 1
+fi
+rm -f "$log"
+echo "== cargo build --release (the binary the scenarios run)"
+cargo build --release --quiet
+echo "== keepalived differential (scripts/keepalived-diff.sh)"
+scripts/keepalived-diff.sh
+echo "== end-to-end scenarios (netns-tests/run.sh, DAEMON=vrrpd)"
+DAEMON=vrrpd netns-tests/run.sh | tee /tmp/vrrpd-netns.$$
+summary=$(tail -n 1 /tmp/vrrpd-netns.$$)
+rm -f /tmp/vrrpd-netns.$$
+took=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b-a}')
+echo "tests: cargo ${tests} passed; ${summary}; ${took} s"
