@@ -233,7 +233,13 @@ impl Daemon {
             if let Some(pos) = old.iter().position(|r| r.cfg.identity() == identity) {
                 let mut running = old.swap_remove(pos);
                 let params = instance::params(cfg, running.router.params().source);
-                running.addresses = self.address_map(cfg, running.ifindex).await;
+                // Keep the old specs of addresses the reload removes: the
+                // kernel deletes an address only with its own prefix.
+                let mut addresses = self.address_map(cfg, running.ifindex).await;
+                for (addr, spec) in running.addresses.drain() {
+                    addresses.entry(addr).or_insert(spec);
+                }
+                running.addresses = addresses;
                 running.cfg = cfg.clone();
                 let actions = running.router.handle(now, Input::Reload(Box::new(params)));
                 next.push(running);
@@ -557,12 +563,23 @@ impl Daemon {
         for i in 0..self.instances.len() {
             self.feed(i, now, Input::Shutdown);
             let r = &self.instances[i];
+            let mut drops: Vec<String> = r
+                .drops
+                .iter()
+                .map(|(why, n)| format!("{why}={n}"))
+                .collect();
+            drops.sort();
             info!(
-                "({}) adverts sent {}, lateness {}",
+                "({}) adverts sent {}, received {}, dropped [{}], lateness {}",
                 r.cfg.name,
                 r.router.stats().adverts_sent,
+                r.router.stats().adverts_received,
+                drops.join(" "),
                 r.lateness
             );
+        }
+        if self.unknown_vrid > 0 {
+            info!("adverts for unknown VRIDs: {}", self.unknown_vrid);
         }
         // Wait for the address removals to complete before exiting.
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
