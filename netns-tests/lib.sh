@@ -342,9 +342,11 @@ daemon_bin() {
     case $DAEMON in
     keepalived) command -v keepalived || echo /usr/sbin/keepalived ;;
     vrrpd)
+        # VRRPD_BIN, else the newer of the release and debug builds.
+        local rel=$REPO/target/release/vrrpd dbg=$REPO/target/debug/vrrpd
         if [[ ${VRRPD_BIN:-} ]]; then echo "$VRRPD_BIN"
-        elif [[ -x $REPO/target/release/vrrpd ]]; then echo "$REPO/target/release/vrrpd"
-        else echo "$REPO/target/debug/vrrpd"; fi ;;
+        elif [[ -x $rel && (! -x $dbg || $rel -nt $dbg) ]]; then echo "$rel"
+        else echo "$dbg"; fi ;;
     *) fail "DAEMON must be keepalived or vrrpd, not '$DAEMON'" ;;
     esac
 }
