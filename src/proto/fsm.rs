@@ -603,7 +603,7 @@ impl VirtualRouter {
             }));
             return false;
         }
-        if self.params.version == Version::V2 && adv.auth != self.params.auth {
+        if self.params.version == Version::V2 && !auth_matches(&adv.auth, &self.params.auth) {
             self.stats.dropped_auth += 1;
             out.push(Action::Event(Event::AuthMismatch { src }));
             return false;
@@ -978,6 +978,18 @@ impl VirtualRouter {
                 .filter(|a| !self.params.addresses.contains(a)),
         );
         all
+    }
+}
+
+/// Compares v2 authentication without an early exit, so the time taken does
+/// not tell an attacker how much of a guessed password was right.
+fn auth_matches(received: &Auth, ours: &Auth) -> bool {
+    match (received, ours) {
+        (Auth::None, Auth::None) => true,
+        (Auth::SimpleText(a), Auth::SimpleText(b)) => {
+            a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+        }
+        _ => false,
     }
 }
 
