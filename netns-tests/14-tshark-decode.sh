@@ -15,9 +15,10 @@ stop_daemon a
 check "B takes over" wait_for 3 eval 'has_vip b 192.0.2.30 && has_vip b 192.0.2.31 && has_vip b 192.0.2.32 && has_vip b 2001:db8::66'
 start_daemon a "$WORK/a.conf"
 check "A preempts every instance" wait_for 6 eval 'has_vip a 192.0.2.30 && has_vip a 192.0.2.31 && has_vip a 192.0.2.32 && has_vip a 2001:db8::66'
-sleep 0.5
-# Count over a fixed window: the capture keeps growing while tshark runs.
+# Count over a fixed window: the capture keeps growing while tshark runs,
+# and the last packets before the cut need a moment to reach the file.
 tcut=$(now)
+sleep 0.5
 ours="frame.time_epoch <= $tcut && (eth.src == ${NODE_MAC[a]} || eth.src == ${NODE_MAC[b]})"
 total=$(tsh "$ours && (ip.proto == 112 || ipv6.nxt == 112)" frame.number | wc -l)
 decoded=$(tsh "$ours && vrrp" frame.number | wc -l)
