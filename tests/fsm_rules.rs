@@ -869,3 +869,68 @@ fn master_losing_an_address_resigns_to_backup() {
     assert!(r.handle(t0, Input::AddressLost { addr: other }).is_empty());
     assert_eq!(r.state(), State::Master, "not one of ours");
 }
+
+// ---- fast handover (opt-in deviation from RFC 9568 §6.4.2) ----
+
+fn fast(mut p: Params) -> Params {
+    p.fast_handover = true;
+    p
+}
+
+#[test]
+fn fast_handover_master_advertises_at_once_when_its_priority_drops() {
+    let (mut r, t0) = master(fast(v2(150)));
+    let now = t0 + Duration::from_millis(300);
+    let actions = r.handle(now, Input::PriorityChanged { adjustment: -100 });
+    assert_eq!(sent_priorities(&actions), [50]);
+    assert_eq!(
+        r.poll_at(),
+        Some(now + Duration::from_secs(1)),
+        "advert timer reset"
+    );
+    // A rise waits for the next advert, as without fast handover.
+    let actions = r.handle(now, Input::PriorityChanged { adjustment: 0 });
+    assert!(sent_priorities(&actions).is_empty());
+    // Off by default: the drop shows in the next regular advert only.
+    let (mut plain, t0) = master(v2(150));
+    let actions = plain.handle(t0, Input::PriorityChanged { adjustment: -100 });
+    assert!(sent_priorities(&actions).is_empty());
+}
+
+#[test]
+fn fast_handover_backup_takes_over_from_its_master_below_our_priority() {
+    let mut r = started(fast(v2(100)));
+    receive(&mut r, ms(1000), HIGHER_PEER, 150);
+    let actions = receive(&mut r, ms(1500), HIGHER_PEER, 50);
+    assert_eq!(
+        r.state(),
+        State::Master,
+        "at once, not after Master_Down_Interval"
+    );
+    assert!(has_event(&actions, |e| matches!(
+        e,
+        Event::FastHandover { .. }
+    )));
+    assert_eq!(
+        kinds(&actions)[1..],
+        ["transition", "advert", "add", "announce"]
+    );
+}
+
+#[test]
+fn fast_handover_ignores_lower_priority_from_a_router_we_do_not_follow() {
+    let mut r = started(fast(v2(100)));
+    receive(&mut r, ms(1000), HIGHER_PEER, 150);
+    receive(&mut r, ms(1200), LOWER_PEER, 50);
+    assert_eq!(r.state(), State::Backup);
+}
+
+#[test]
+fn fast_handover_respects_nopreempt() {
+    let mut p = fast(v2(100));
+    p.preempt = false;
+    let mut r = started(p);
+    receive(&mut r, ms(1000), HIGHER_PEER, 150);
+    receive(&mut r, ms(1500), HIGHER_PEER, 50);
+    assert_eq!(r.state(), State::Backup);
+}

@@ -28,6 +28,7 @@ struct Config {
     version: Version,
     interval: Centis,
     preempt: bool,
+    fast_handover: bool,
     ipv6: bool,
     nodes: usize,
     min_delay: Duration,
@@ -100,6 +101,7 @@ impl Sim {
             version,
             interval,
             preempt: rng.u8(0..4) != 0,
+            fast_handover: rng.bool(),
             ipv6,
             nodes: rng.usize(2..=5),
             min_delay: Duration::from_micros(rng.u64(50..500)),
@@ -115,6 +117,7 @@ impl Sim {
                 );
                 p.advert_interval = cfg.interval;
                 p.preempt = cfg.preempt;
+                p.fast_handover = cfg.fast_handover;
                 if cfg.version == Version::V2 {
                     p.auth = Auth::SimpleText(*b"secret\0\0");
                 }

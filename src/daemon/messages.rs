@@ -90,6 +90,9 @@ pub fn event(instance: &str, event: &Event) -> String {
         Event::VridMismatch { src, vrid } => {
             format!("({instance}) advert for VRID {vrid} from {src} reached the wrong instance")
         }
+        Event::FastHandover { src, priority } => format!(
+            "({instance}) fast handover: master {src} now advertises priority {priority}, below ours - taking over"
+        ),
         Event::EffectivePriorityChanged { from, to } => {
             format!("({instance}) Changing effective priority from {from} to {to}")
         }

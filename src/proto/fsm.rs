@@ -110,6 +110,12 @@ pub struct Params {
     /// advert and re-announces, so ARP caches poisoned by our announcements
     /// are corrected (keepalived issue #166).
     pub step_down_advert: bool,
+    /// vrrpd's fast handover (opt-in, a deliberate deviation from RFC 9568
+    /// §6.4.2): a Master whose effective priority drops advertises at once,
+    /// and a preempting Backup that sees the Master it follows advertise
+    /// below its own priority takes over at once instead of waiting for
+    /// Master_Down_Interval.
+    pub fast_handover: bool,
 }
 
 impl Params {
@@ -129,6 +135,7 @@ impl Params {
             down_timer_adverts: super::timers::DEFAULT_DOWN_TIMER_ADVERTS,
             announce: AnnounceSchedule::default(),
             step_down_advert: true,
+            fast_handover: false,
         }
     }
 
@@ -221,6 +228,11 @@ pub enum Reason {
     AddressRemoved {
         addr: IpAddr,
     },
+    /// Fast handover: the Master we followed advertised below our priority.
+    FastHandover {
+        src: IpAddr,
+        priority: Priority,
+    },
 }
 
 /// Why announcements are sent.
@@ -289,6 +301,8 @@ pub enum Event {
     VridMismatch { src: IpAddr, vrid: Vrid },
     /// keepalived: "Changing effective priority from A to B".
     EffectivePriorityChanged { from: Priority, to: Priority },
+    /// Fast handover: taking over from a Master now below our priority.
+    FastHandover { src: IpAddr, priority: Priority },
 }
 
 /// What the driver must do, in the order given.
@@ -476,6 +490,11 @@ impl VirtualRouter {
                         from: before,
                         to: after,
                     }));
+                }
+                // Fast handover: tell the Backups now rather than at the
+                // next advert, so a preempting one can take over at once.
+                if self.params.fast_handover && self.state == State::Master && after < before {
+                    self.send_advert(now, after, &mut out);
                 }
             }
             Input::Fault(true) => self.raise_fault(&mut out),
@@ -667,6 +686,24 @@ impl VirtualRouter {
         } else {
             false
         };
+        let from_our_master = self.master.is_some_and(|m| m.address == src);
+        if !accept && self.params.fast_handover && from_our_master {
+            // The Master we follow now ranks below us and we preempt: take
+            // over now instead of after Master_Down_Interval.
+            out.push(Action::Event(Event::FastHandover {
+                src,
+                priority: adv.priority,
+            }));
+            self.become_master(
+                now,
+                Reason::FastHandover {
+                    src,
+                    priority: adv.priority,
+                },
+                out,
+            );
+            return;
+        }
         if !accept {
             self.stats.lower_priority_discarded += 1;
             out.push(Action::Event(Event::LowerPriorityDiscarded {
