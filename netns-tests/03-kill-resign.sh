@@ -43,4 +43,12 @@ if has_vip a "$VIP" && has_vip b "$VIP"; then
     say "both A and B hold $VIP now (split ownership of the floating IP)"
 fi
 check "client answered by B" wait_for 3 client_says node-b
+# The unit restarts the daemon: A preempts, B drops the VIP, and the
+# client follows A again.
+t_start=$(now)
+start_daemon a "$WORK/lb1.conf"
+check "restarted A preempts" wait_master a "$VIP" "$(fcalc "$(master_down 2 101 1) + 3")"
+check "B dropped $VIP" wait_for 1 no_vip b "$VIP"
+say "measured: restart -> A holds VIP $(ms "$(fcalc "$(vip_first a add "$VIP" "$t_start") - $t_start")")"
+check "client answered by A again" wait_for 3 client_says node-a
 finish

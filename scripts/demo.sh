@@ -84,7 +84,8 @@ explain "Both start as BACKUP and listen. A, with the higher priority, times out
 A's adverts and stays BACKUP."
 wait_master a "$VIP" 8 || fail "A did not become master"
 say "A: ${G}$(state_of a loadbalancer1)${N} holds $VIP    B: $(state_of b loadbalancer2), no VIP"
-grep -aE '\(loadbalancer[12]\) Entering' "$WORK/a.log" "$WORK/b.log" | sed "s|$WORK/||; s/^/     /"
+grep -aE '\(loadbalancer[12]\) Entering' "$WORK/a.log" "$WORK/b.log" \
+    | sed -E "s|$WORK/||; s/(STATE( \(init\))?).*/\1/; s/^/     /"
 client_start "http://$VIP/" 0.05
 sleep 1.5
 say "the client polls http://$VIP/ every 50 ms: $(tail -n 20 "$WORK/client.txt" | awk '{print $2}' | sort | uniq -c | awk '{printf "%s x%s ", $2, $1}')"
@@ -151,7 +152,33 @@ fi
 printf '   %smeasured%s: restart -> A master %s; %s\n' "$B" "$N" "$(ms "$(fcalc "$t_add - $t_start")")" "$overlap"
 pause 4
 
-step "5. Planned maintenance: A is stopped gracefully (SIGTERM, as systemctl stop does)"
+if [[ $DAEMON == vrrpd ]]; then
+    step "5. A crashes again, but this time systemd is there: ExecStopPost=vrrpd resign"
+    explain "When the daemon dies (SIGKILL, OOM kill, panic) on a host that is still up, \
+its floating IP would stay on A while B takes it too. vrrpd's unit runs 'vrrpd resign' \
+after any stop: it sends priority 0 for the configured instances and removes their \
+addresses, so B takes over after Skew_Time instead of Master_Down_Interval."
+    t_kill=$(now)
+    kill_daemon a
+    resign_daemon a || fail "vrrpd resign failed"
+    wait_master b "$VIP" 3 || fail "B did not take over"
+    sleep 1
+    t_vip=$(vip_first b add "$VIP" "$t_kill")
+    echo "   the client's answers:"
+    timeline "$(fcalc "$t_kill - 0.3")"
+    outage "$t_kill"
+    printf '   %smeasured%s: kill -> VIP on B %s; A holds the VIP: %s\n' "$B" "$N" \
+        "$(ms "$(fcalc "$t_vip - $t_kill")")" "$(has_vip a "$VIP" && echo "yes" || echo "no")"
+    t_start=$(now)
+    start_daemon a "$WORK/lb1.conf"
+    wait_master a "$VIP" 8 || fail "A did not preempt"
+    wait_for 2 no_vip b "$VIP" || fail "B kept the VIP"
+    wait_for 3 client_says node-a || fail "the client did not come back to A"
+    say "A restarted and preempted again; the client is answered by A"
+    pause 3
+fi
+
+step "6. Planned maintenance: A is stopped gracefully (SIGTERM, as systemctl stop does)"
 explain "A sends one advert with priority 0 ('I am leaving') and removes the address. \
 B then waits only its Skew_Time, (256-100)/256 = 0.609 s, not the full 3.6 s."
 t_term=$(now)
@@ -171,7 +198,7 @@ too; vrrpd ships 'vrrpd resign' as the unit's ExecStopPost for exactly that case
 fi
 pause 2
 
-step "6. Tear down"
+step "7. Tear down"
 client_stop
 stop_daemon b
 say "all daemons stopped; namespaces are removed on exit"
