@@ -84,6 +84,9 @@ enum Cmd {
         /// Id selecting `@id` conditional lines (default: short host name).
         #[arg(long = "config-id", value_name = "ID")]
         config_id: Option<String>,
+        /// Also check against this host: interfaces exist, unicast_src_ip is ours, peers are not.
+        #[arg(long)]
+        host: bool,
     },
     /// Give up the master role of every configured instance without a
     /// running daemon: priority 0 to the peers, virtual addresses removed.
@@ -125,6 +128,7 @@ pub fn run() -> i32 {
             format,
             syntax,
             config_id,
+            host,
         }) => {
             let syntax = match syntax {
                 SyntaxArg::Auto => Syntax::Auto,
@@ -132,7 +136,7 @@ pub fn run() -> i32 {
                 SyntaxArg::Keepalived => Syntax::Keepalived,
             };
             let path = file.or(cli.file).unwrap_or_else(default_file);
-            check(&path, format, syntax, config_id.or(cli.config_id))
+            check(&path, format, syntax, config_id.or(cli.config_id), host)
         }
         Some(Cmd::Convert { file, config_id }) => convert(&file, config_id.or(cli.config_id)),
         Some(Cmd::Resign { file }) => {
@@ -142,7 +146,7 @@ pub fn run() -> i32 {
         }
         None if cli.config_test => {
             let path = cli.file.unwrap_or_else(default_file);
-            check(&path, Format::Text, Syntax::Auto, cli.config_id)
+            check(&path, Format::Text, Syntax::Auto, cli.config_id, false)
         }
         None => {
             let _ = (cli.dont_fork, cli.log_console, cli.vrrp_only, cli.no_syslog);
@@ -281,8 +285,39 @@ fn load(path: &Path, syntax: Syntax, config_id: Option<String>) -> Loaded {
     config::load(path, &FsSource, &opts)
 }
 
-fn check(path: &Path, format: Format, syntax: Syntax, config_id: Option<String>) -> i32 {
-    let loaded = load(path, syntax, config_id);
+/// This host's interfaces and addresses.
+fn host_addrs() -> config::HostAddrs {
+    let mut host = config::HostAddrs::default();
+    let Ok(addrs) = nix::ifaddrs::getifaddrs() else {
+        return host;
+    };
+    for a in addrs {
+        let list = host.interfaces.entry(a.interface_name.clone()).or_default();
+        let ip = a.address.as_ref().and_then(|s| {
+            s.as_sockaddr_in()
+                .map(|v4| std::net::IpAddr::V4(v4.ip()))
+                .or_else(|| s.as_sockaddr_in6().map(|v6| std::net::IpAddr::V6(v6.ip())))
+        });
+        list.extend(ip);
+    }
+    host
+}
+
+fn check(
+    path: &Path,
+    format: Format,
+    syntax: Syntax,
+    config_id: Option<String>,
+    host: bool,
+) -> i32 {
+    let mut loaded = load(path, syntax, config_id);
+    if host && !loaded.has_errors() {
+        let extra = config::host_checks(&loaded.config, &loaded.spans, &host_addrs());
+        loaded.diagnostics.extend(extra);
+        loaded
+            .diagnostics
+            .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+    }
     let errors = loaded.diagnostics.len() - loaded.warnings();
     match format {
         Format::Text => {

@@ -132,3 +132,34 @@ fn the_daemon_refuses_a_broken_config_with_located_errors() {
     assert!(stderr.contains("broken-daemon.conf:3:"), "{stderr}");
     assert!(stderr.contains("not starting"), "{stderr}");
 }
+
+#[test]
+fn host_check_flags_foreign_source_and_missing_interface() {
+    let text = "vrrp_instance X {\n interface vrrpd-no-such0\n virtual_router_id 9\n unicast_src_ip 192.0.2.254\n unicast_peer {\n  127.0.0.1\n }\n virtual_ipaddress {\n  192.0.2.9\n }\n}\n";
+    let p = tmp("host.conf", text);
+    let o = vrrpd(&["check", "-f", &p]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "pure check knows nothing of the host"
+    );
+    let o = vrrpd(&["check", "-f", &p, "--host"]);
+    assert_eq!(o.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "{p}:2:2: error: (X) interface 'vrrpd-no-such0' does not exist on this host"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{p}:4:2: warning: (X) unicast_src_ip 192.0.2.254 is not an address of this host"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("unicast peer 127.0.0.1 is an address of this host (lo)"),
+        "{err}"
+    );
+}

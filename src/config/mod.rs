@@ -12,6 +12,7 @@
 //! ```
 
 mod diff;
+mod host;
 mod keepalived;
 mod lexer;
 mod model;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use diff::{diff, InstanceChange, ReloadPlan};
+pub use host::{host_checks, HostAddrs};
 pub use model::*;
 pub use source::{FileSource, FsSource, MemSource};
 pub use units::{pass_auth, password_text, Secs};
@@ -205,6 +207,8 @@ pub struct Loaded {
     /// The front end that was used.
     pub syntax: Syntax,
     pub diagnostics: Vec<Diagnostic>,
+    /// Where instances and their fields were written, for later located messages.
+    pub spans: Spans,
 }
 
 impl Loaded {
@@ -237,7 +241,8 @@ pub struct InstanceSpans {
 }
 
 impl Spans {
-    fn instance(&self, i: usize, field: &str) -> Loc {
+    /// Where field `field` of instance `i` was set, else the instance, else the file.
+    pub fn instance(&self, i: usize, field: &str) -> Loc {
         self.instances
             .get(i)
             .and_then(|s| s.fields.get(field).or(s.block.as_ref()))
@@ -267,6 +272,7 @@ pub fn load(path: &Path, source: &dyn FileSource, opts: &LoadOptions) -> Loaded 
             Syntax::Keepalived
         },
         diagnostics: diags.finish(&file),
+        spans,
     }
 }
 
