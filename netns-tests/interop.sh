@@ -111,9 +111,9 @@ announces() {
 
 RESULTS=()
 # row MODE EVENT MEASURED BOUND VERDICT: one line of the scenario's table.
-row() { RESULTS+=("$(printf '%-16s %-44s %10s %11s  %s' "$@")"); }
+row() { RESULTS+=("$(printf '%-21s %-42s %10s %11s  %s' "$@")"); }
 print_table() {
-    printf '  %-16s %-44s %10s %11s  %s\n' mode event measured bound verdict
+    printf '  %-21s %-42s %10s %11s  %s\n' mode event measured bound verdict
     local r
     for r in "${RESULTS[@]}"; do printf '  %s\n' "$r"; done
 }
