@@ -10,6 +10,7 @@ mod instance;
 mod lateness;
 pub mod messages;
 pub mod resign;
+mod tracking;
 mod worker;
 
 use std::collections::HashMap;
@@ -49,6 +50,8 @@ pub enum DaemonError {
     Netlink(#[from] NetlinkError),
     #[error(transparent)]
     Socket(#[from] SocketError),
+    #[error("no configured instance could start")]
+    NothingToRun,
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -114,6 +117,9 @@ struct Running {
     /// Missing source address or interface down.
     link_fault: bool,
     no_source: bool,
+    /// A weight-0 tracker failed; `track_adjustment` is the weights' sum.
+    track_fault: bool,
+    track_adjustment: i32,
 }
 
 impl Running {
@@ -122,7 +128,7 @@ impl Running {
     }
 
     fn faulted(&self) -> bool {
-        self.link_fault || self.no_source
+        self.link_fault || self.no_source || self.track_fault
     }
 }
 
@@ -131,6 +137,7 @@ struct Io {
     sockets: HashMap<SocketKey, std::sync::Arc<VrrpSocket>>,
     packets_tx: mpsc::Sender<(SocketKey, Result<Inbound, SocketError>)>,
     work: mpsc::UnboundedSender<Work>,
+    notifier: crate::track::notify::Notifier,
 }
 
 struct Daemon {
@@ -140,6 +147,7 @@ struct Daemon {
     instances: Vec<Running>,
     io: Io,
     unknown_vrid: u64,
+    tracking: tracking::Tracking,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT.
@@ -170,6 +178,11 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
     let worker = Worker::new(netlink.clone());
     let worker_task = tokio::spawn(worker.run(work_rx));
     let (packets_tx, mut packets_rx) = mpsc::channel(1024);
+    let (tracking, mut track_rx) = tracking::Tracking::new();
+    let notifier = crate::track::notify::Notifier::start().map_err(|source| DaemonError::Io {
+        what: "starting the notification thread".into(),
+        source,
+    })?;
     let mut daemon = Daemon {
         clock: Clock {
             base: tokio::time::Instant::now(),
@@ -181,10 +194,15 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             sockets: HashMap::new(),
             packets_tx,
             work: work_tx,
+            notifier,
         },
         unknown_vrid: 0,
+        tracking,
     };
     daemon.apply(config).await?;
+    if daemon.instances.is_empty() && !daemon.config.instances.is_empty() {
+        return Err(DaemonError::NothingToRun);
+    }
     info!("Startup complete");
 
     loop {
@@ -201,6 +219,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             _ = tokio::time::sleep_until(sleep_until) => daemon.timers(),
             Some((key, received)) = packets_rx.recv() => daemon.receive(&key, received),
             Some(event) = net_events.recv() => daemon.net_event(event).await,
+            Some(update) = track_rx.recv() => daemon.track_update(update),
             _ = sigterm.recv() => { info!("Stopping"); break; }
             _ = sigint.recv() => { info!("Stopping"); break; }
             _ = sighup.recv() => daemon.reload(&opts).await,
@@ -225,6 +244,7 @@ impl Daemon {
     /// (keepalived's identity) get a Reload, removed ones resign, new ones
     /// start.
     async fn apply(&mut self, config: Config) -> Result<(), DaemonError> {
+        self.io.notifier.configure(&config);
         let now = self.clock.now();
         let mut old: Vec<Running> = std::mem::take(&mut self.instances);
         let mut next = Vec::new();
@@ -246,12 +266,11 @@ impl Daemon {
                 let last = next.len() - 1;
                 self.io.execute(&mut next[last], actions);
             } else {
+                // One instance that cannot start (its interface is missing,
+                // say) must not take the others down, at start or on reload.
                 match self.start_instance(cfg).await {
                     Ok(running) => next.push(running),
-                    Err(e) => {
-                        error!("({}) cannot start: {e}", cfg.name);
-                        return Err(e);
-                    }
+                    Err(e) => error!("({}) cannot start, skipped: {e}", cfg.name),
                 }
             }
         }
@@ -262,6 +281,7 @@ impl Daemon {
         }
         self.instances = next;
         self.config = config;
+        self.start_tracking().await;
         let now = self.clock.now();
         for i in 0..self.instances.len() {
             if self.instances[i].router.state() == State::Initialize {
@@ -344,6 +364,8 @@ impl Daemon {
             drops: HashMap::new(),
             link_fault: !link.running && !cfg.dont_track_primary,
             no_source: source.is_none(),
+            track_fault: false,
+            track_adjustment: 0,
         };
         if running.no_source {
             warn!(
@@ -422,7 +444,7 @@ impl Daemon {
             return;
         };
         let r = &mut self.instances[i];
-        if Some(inbound.src) == r.router.params().source.into() && !r.no_source {
+        if inbound.src == r.router.params().source && !r.no_source {
             *r.drops.entry("own_address").or_default() += 1;
             return;
         }
@@ -472,6 +494,7 @@ impl Daemon {
         let now = self.clock.now();
         match event {
             NetEvent::Link(link) => {
+                self.track_link(&link.name, link.running);
                 for i in 0..self.instances.len() {
                     let r = &mut self.instances[i];
                     if r.ifindex != link.index || r.cfg.dont_track_primary {
@@ -586,6 +609,8 @@ impl Daemon {
         if self.io.work.send(Work::Barrier(done_tx)).is_ok() {
             let _ = tokio::time::timeout(Duration::from_millis(800), done_rx).await;
         }
+        // STOP notifications are always delivered (bounded wait).
+        self.io.notifier.finish(Duration::from_secs(15)).await;
     }
 }
 
@@ -648,6 +673,9 @@ impl Io {
                         "{}",
                         messages::transition(r.name(), from, to)
                     );
+                    let priority = r.router.effective_priority().0;
+                    self.notifier
+                        .event(r.name(), tracking::notify_state(to), priority);
                 }
                 Action::SendAdvert(repr) => self.send_advert(r, &repr),
                 Action::AddVips(addrs) => {
