@@ -8,3 +8,4 @@ pub mod config;
 pub mod daemon;
 pub mod net;
 pub mod proto;
+pub mod track;

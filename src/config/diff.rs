@@ -84,6 +84,7 @@ pub fn diff(old: &Config, new: &Config) -> ReloadPlan {
             "track_process",
             json(&old.track_processes) != json(&new.track_processes),
         ),
+        ("probe", json(&old.probes) != json(&new.probes)),
         (
             "sync_group",
             json(&old.sync_groups) != json(&new.sync_groups),

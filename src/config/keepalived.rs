@@ -452,6 +452,8 @@ impl Parser<'_> {
             "vrrp_script" => self.script(n),
             "vrrp_track_file" | "track_file" => self.track_file(n),
             "vrrp_track_process" => self.track_process(n),
+            "vrrpd_http_check" => self.probe(n, ProbeKind::Http),
+            "vrrpd_tcp_check" => self.probe(n, ProbeKind::Tcp),
             "vrrp_sync_group" => self.sync_group(n),
             kw if TOP_IGNORED.contains(&kw) => self.ignored(n),
             _ => self.unknown(n, "the top level"),
@@ -793,6 +795,10 @@ impl Parser<'_> {
             "track_process" => {
                 let list = self.track_refs(n, 254);
                 r.inst.track_processes.extend(list);
+            }
+            "track_probe" => {
+                let list = self.track_refs(n, 253);
+                r.inst.track_probes.extend(list);
             }
             "dont_track_primary" => r.inst.dont_track_primary = self.boolean(n),
             "nopreempt" => {
@@ -1374,6 +1380,51 @@ impl Parser<'_> {
         self.cfg.track_processes.push(p);
     }
 
+    /// vrrpd's extension blocks `vrrpd_http_check NAME { ... }` and
+    /// `vrrpd_tcp_check NAME { ... }` (keepalived warns about and skips them).
+    fn probe(&mut self, n: &Node, kind: ProbeKind) {
+        let Some(name) = self.name_of(n) else { return };
+        let mut p = Probe::new(name, kind);
+        for c in self.block(n) {
+            match (c.kw.text.as_str(), kind) {
+                ("url", ProbeKind::Http) => p.url = self.string(c),
+                ("status_code", ProbeKind::Http) => {
+                    self.no_block(c);
+                    p.status = c.args.iter().map(|t| t.text.clone()).collect();
+                }
+                ("body_contains", ProbeKind::Http) => p.body_contains = self.string(c),
+                ("host", ProbeKind::Http) => p.host = self.string(c),
+                ("tls_verify", ProbeKind::Http) => p.tls_verify = self.boolean(c),
+                ("connect", ProbeKind::Tcp) => p.connect = self.string(c),
+                ("interval", _) => {
+                    if let Some(v) = self.secs(c) {
+                        p.interval = v;
+                    }
+                }
+                ("timeout", _) => p.timeout = self.secs(c),
+                ("weight", _) => {
+                    if let Some((w, r)) = self.weight(c, 253) {
+                        p.weight = w;
+                        p.reverse = r;
+                    }
+                }
+                ("rise", _) => {
+                    if let Some(v) = self.u32_of(c, 1, 1_000_000) {
+                        p.rise = v;
+                    }
+                }
+                ("fall", _) => {
+                    if let Some(v) = self.u32_of(c, 1, 1_000_000) {
+                        p.fall = v;
+                    }
+                }
+                ("init_fail", _) => p.init_fail = self.boolean(c),
+                _ => self.unknown(c, &n.kw.text),
+            }
+        }
+        self.cfg.probes.push(p);
+    }
+
     fn sync_group(&mut self, n: &Node) {
         let Some(name) = self.name_of(n) else { return };
         let mut g = SyncGroup {
@@ -1873,6 +1924,12 @@ impl Parser<'_> {
             .iter()
             .map(|s| (s.name.clone(), s.weight))
             .collect();
+        let probes: HashMap<String, i32> = self
+            .cfg
+            .probes
+            .iter()
+            .map(|s| (s.name.clone(), s.weight))
+            .collect();
         let drop_weights = owner || in_group == Some(false);
         let why = if owner {
             "an address owner (priority 255)"
@@ -1883,6 +1940,7 @@ impl Parser<'_> {
             ("track_script", &mut r.inst.track_scripts, &scripts),
             ("track_file", &mut r.inst.track_files, &files),
             ("track_process", &mut r.inst.track_processes, &procs),
+            ("track_probe", &mut r.inst.track_probes, &probes),
         ] {
             let mut kept = Vec::new();
             for t in list.drain(..) {

@@ -34,6 +34,9 @@ pub struct Config {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub track_processes: Vec<TrackProcess>,
+    /// Native HTTP(S)/TCP health probes (vrrpd extension), referenced by name.
+    #[serde(default, rename = "probe", skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<Probe>,
     /// The virtual routers this node takes part in (keepalived `vrrp_instance`).
     #[serde(default, rename = "instance", skip_serializing_if = "Vec::is_empty")]
     pub instances: Vec<Instance>,
@@ -266,6 +269,9 @@ pub struct Instance {
     /// Processes tracked, by `vrrp_track_process` name (`track_process`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub track_processes: Vec<TrackRef>,
+    /// Native probes tracked, by `probe` name (`track_probe`, vrrpd extension).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_probes: Vec<TrackRef>,
     /// The instance's own interface going down does not cause FAULT (`dont_track_primary`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub dont_track_primary: bool,
@@ -350,6 +356,7 @@ impl Instance {
             track_scripts: Vec::new(),
             track_files: Vec::new(),
             track_processes: Vec::new(),
+            track_probes: Vec::new(),
             dont_track_primary: false,
             notify: Notify::default(),
             notify_priority_changes: false,
@@ -747,4 +754,107 @@ pub struct SyncGroup {
     /// Send e-mail alerts (`smtp_alert`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub smtp_alert: bool,
+}
+
+/// What a native probe does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeKind {
+    /// HTTP or HTTPS GET of `url`.
+    Http,
+    /// TCP connect to `connect`.
+    Tcp,
+}
+
+/// A native health probe (vrrpd extension; keepalived.conf `vrrpd_http_check`
+/// / `vrrpd_tcp_check`): no fork, no shell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Probe {
+    /// Name referenced by `track_probe`.
+    pub name: String,
+    /// `http` or `tcp`.
+    #[serde(rename = "type")]
+    pub kind: ProbeKind,
+    /// URL to GET, `http://` or `https://` (http probes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `HOST:PORT` to connect to (tcp probes); IPv6 as `[ADDR]:PORT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect: Option<String>,
+    /// Accepted status codes, each `200` or `200-299`; default `200-299`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub status: Vec<String>,
+    /// The body must contain this text (first 64 KiB are read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_contains: Option<String>,
+    /// `Host` header (and TLS server name), default the URL's host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Verify the HTTPS certificate against the web PKI roots (default on).
+    #[serde(default = "yes")]
+    pub tls_verify: bool,
+    /// Time between probes (1 s).
+    #[serde(default = "one_sec")]
+    pub interval: Secs,
+    /// A probe longer than this fails (default = interval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Secs>,
+    /// Priority delta, -253..=253; 0 = FAULT on failure.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub weight: i32,
+    /// Invert the weight's sense.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub reverse: bool,
+    /// Successes needed to become OK (1).
+    #[serde(default = "one")]
+    pub rise: u32,
+    /// Failures needed to become failed (1).
+    #[serde(default = "one")]
+    pub fall: u32,
+    /// Start in the failed state.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub init_fail: bool,
+}
+
+impl Probe {
+    /// A probe of `kind` with the defaults.
+    pub fn new(name: impl Into<String>, kind: ProbeKind) -> Probe {
+        Probe {
+            name: name.into(),
+            kind,
+            url: None,
+            connect: None,
+            status: Vec::new(),
+            body_contains: None,
+            host: None,
+            tls_verify: true,
+            interval: one_sec(),
+            timeout: None,
+            weight: 0,
+            reverse: false,
+            rise: 1,
+            fall: 1,
+            init_fail: false,
+        }
+    }
+
+    /// The accepted status ranges (inclusive), or the entry that does not parse.
+    pub fn status_ranges(&self) -> Result<Vec<(u16, u16)>, String> {
+        if self.status.is_empty() {
+            return Ok(vec![(200, 299)]);
+        }
+        self.status
+            .iter()
+            .map(|s| {
+                let (lo, hi) = s.split_once('-').unwrap_or((s, s));
+                match (lo.trim().parse::<u16>(), hi.trim().parse::<u16>()) {
+                    (Ok(lo), Ok(hi)) if (100..=599).contains(&lo) && lo <= hi && hi <= 599 => {
+                        Ok((lo, hi))
+                    }
+                    _ => Err(s.clone()),
+                }
+            })
+            .collect()
+    }
 }

@@ -125,7 +125,7 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
                 );
             }
         }
-        let kinds: [(&str, &Vec<TrackRef>, Vec<&str>); 3] = [
+        let kinds: [(&str, &Vec<TrackRef>, Vec<&str>); 4] = [
             (
                 "track_script",
                 &inst.track_scripts,
@@ -143,6 +143,11 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
                     .iter()
                     .map(|s| s.name.as_str())
                     .collect(),
+            ),
+            (
+                "track_probe",
+                &inst.track_probes,
+                cfg.probes.iter().map(|s| s.name.as_str()).collect(),
             ),
         ];
         for (kind, refs, known) in kinds {
@@ -234,6 +239,55 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
                 &spans.file,
                 format!("vrrp_script '{}' rise and fall must be at least 1", s.name),
             );
+        }
+    }
+    let mut probe_names = HashSet::new();
+    for p in &cfg.probes {
+        let what = format!("probe '{}'", p.name);
+        if !probe_names.insert(p.name.as_str()) {
+            d.error(&spans.file, format!("{what} defined twice"));
+        }
+        if !(-253..=253).contains(&p.weight) {
+            d.error(&spans.file, format!("{what} weight must be -253..253"));
+        }
+        if p.rise == 0 || p.fall == 0 {
+            d.error(
+                &spans.file,
+                format!("{what} rise and fall must be at least 1"),
+            );
+        }
+        if p.interval == super::Secs::ZERO {
+            d.error(&spans.file, format!("{what} interval must be above 0"));
+        }
+        if let Err(bad) = p.status_ranges() {
+            d.error(
+                &spans.file,
+                format!("{what}: status '{bad}' is not a code or range within 100-599"),
+            );
+        }
+        match p.kind {
+            ProbeKind::Http => match p.url.as_deref() {
+                None => d.error(&spans.file, format!("{what} needs a 'url'")),
+                Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => d.error(
+                    &spans.file,
+                    format!("{what}: url '{u}' must start with http:// or https://"),
+                ),
+                Some(_) => {}
+            },
+            ProbeKind::Tcp => match p.connect.as_deref() {
+                None => d.error(&spans.file, format!("{what} needs 'connect' (HOST:PORT)")),
+                Some(c)
+                    if !c.rsplit_once(':').is_some_and(|(h, port)| {
+                        !h.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+                    }) =>
+                {
+                    d.error(
+                        &spans.file,
+                        format!("{what}: connect '{c}' is not HOST:PORT"),
+                    )
+                }
+                Some(_) => {}
+            },
         }
     }
 }

@@ -1,0 +1,146 @@
+//! Glue between [`crate::track`] and the driver: tracker readings in,
+//! `PriorityChanged` / `Fault` inputs out; transitions to notifications.
+
+use std::collections::HashMap;
+
+use tokio::sync::mpsc;
+use tracing::{error, info};
+
+use super::Daemon;
+use crate::proto::fsm::{Input, State};
+use crate::track::notify::NotifyState;
+use crate::track::{self, Kind, Reading, TrackerKey, TrackerSet, Update, Weighted};
+
+/// Tracker state kept by the driver.
+pub struct Tracking {
+    plan: HashMap<String, Vec<Weighted>>,
+    readings: HashMap<TrackerKey, Reading>,
+    set: Option<TrackerSet>,
+    tx: mpsc::UnboundedSender<Update>,
+}
+
+impl Tracking {
+    /// An idle tracking state and the receiver the driver selects on.
+    pub fn new() -> (Tracking, mpsc::UnboundedReceiver<Update>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (
+            Tracking {
+                plan: HashMap::new(),
+                readings: HashMap::new(),
+                set: None,
+                tx,
+            },
+            rx,
+        )
+    }
+}
+
+/// The notification for entering `to`, if any (Initialize = stopped).
+pub fn notify_state(to: State) -> NotifyState {
+    match to {
+        State::Master => NotifyState::Master,
+        State::Backup => NotifyState::Backup,
+        State::Fault => NotifyState::Fault,
+        State::Initialize => NotifyState::Stop,
+    }
+}
+
+impl Daemon {
+    /// (Re)starts the trackers of the current configuration and applies
+    /// what they already know (readings survive a reload).
+    pub(super) async fn start_tracking(&mut self) {
+        // Stop the old set first: no two runs of one script at a time.
+        self.tracking.set = None;
+        self.tracking.plan = track::plan(&self.config);
+        let used: std::collections::HashSet<TrackerKey> = self
+            .tracking
+            .plan
+            .values()
+            .flatten()
+            .map(|w| w.key.clone())
+            .collect();
+        self.tracking.readings.retain(|k, _| used.contains(k));
+        for key in used.iter().filter(|k| k.kind == Kind::Interface) {
+            // A missing interface counts as down, as in keepalived.
+            let up = matches!(self.netlink.link(&key.name).await, Ok(l) if l.running);
+            let r = if up { Reading::Ok } else { Reading::Failed };
+            self.tracking.readings.insert(key.clone(), r);
+        }
+        match TrackerSet::start(
+            &self.config,
+            &self.tracking.readings,
+            self.tracking.tx.clone(),
+        ) {
+            Ok(set) => self.tracking.set = Some(set),
+            Err(e) => error!("trackers not started: {e}"),
+        }
+        self.retrack();
+    }
+
+    /// A tracker reported.
+    pub(super) fn track_update(&mut self, u: Update) {
+        if self.tracking.readings.insert(u.key, u.reading) != Some(u.reading) {
+            self.retrack();
+        }
+    }
+
+    /// Link state of a tracked interface (`track_interface`).
+    pub(super) fn track_link(&mut self, name: &str, up: bool) {
+        let key = TrackerKey::new(Kind::Interface, name);
+        if !self.tracking.plan.values().flatten().any(|w| w.key == key) {
+            return;
+        }
+        self.track_update(Update {
+            key,
+            reading: if up { Reading::Ok } else { Reading::Failed },
+        });
+    }
+
+    /// Feeds each instance whose tracked adjustment or fault changed.
+    fn retrack(&mut self) {
+        let now = self.clock.now();
+        for i in 0..self.instances.len() {
+            let list = self
+                .tracking
+                .plan
+                .get(self.instances[i].name())
+                .map_or(&[][..], |l| &l[..]);
+            let effect = track::evaluate(list, &self.tracking.readings);
+            let failing: Vec<String> = list
+                .iter()
+                .filter(|w| {
+                    self.tracking
+                        .readings
+                        .get(&w.key)
+                        .is_some_and(|r| w.effect(*r).fault)
+                })
+                .map(|w| w.key.name.clone())
+                .collect();
+            let r = &mut self.instances[i];
+            if effect.adjustment != r.track_adjustment {
+                r.track_adjustment = effect.adjustment;
+                self.feed(
+                    i,
+                    now,
+                    Input::PriorityChanged {
+                        adjustment: effect.adjustment,
+                    },
+                );
+            }
+            let r = &mut self.instances[i];
+            if effect.fault != r.track_fault {
+                if effect.fault {
+                    info!("({}) tracker fault: {}", r.name(), failing.join(", "));
+                } else {
+                    info!("({}) tracker faults cleared", r.name());
+                }
+                let was = r.faulted();
+                r.track_fault = effect.fault;
+                let is = r.faulted();
+                if was != is {
+                    self.feed(i, now, Input::Fault(is));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! Notifications: `notify_master|backup|fault|stop`, `notify` (keepalived's
+//! arguments `INSTANCE NAME STATE PRIORITY`) and the notify FIFOs
+//! (`INSTANCE "NAME" STATE PRIORITY` lines).
+//!
+//! Unlike keepalived (fire-and-forget), an instance's commands run one at a
+//! time in transition order, each with [`NOTIFY_TIMEOUT`] and its exit
+//! status logged; FIFO lines are written in event order. Everything runs on
+//! a thread of its own, so a slow script never touches the advert path.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tracing::{error, info, warn};
+
+use super::script::{run_once, Exec, Outcome};
+use crate::config::{Command, Config, Global, Notify};
+
+/// Longest a notify command may run before its process group is killed.
+pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The state reported to notify commands and FIFOs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyState {
+    Master,
+    Backup,
+    Fault,
+    Stop,
+}
+
+impl NotifyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyState::Master => "MASTER",
+            NotifyState::Backup => "BACKUP",
+            NotifyState::Fault => "FAULT",
+            NotifyState::Stop => "STOP",
+        }
+    }
+}
+
+/// keepalived's FIFO line for an instance event: `INSTANCE "VI_1" MASTER 150`.
+pub fn fifo_line(instance: &str, state: NotifyState, priority: u8) -> String {
+    format!("INSTANCE \"{instance}\" {} {priority}\n", state.as_str())
+}
+
+/// The commands for one event, in keepalived's order: the state's own
+/// command, then `notify` with `INSTANCE NAME STATE PRIORITY` appended.
+pub fn commands(
+    notify: &Notify,
+    instance: &str,
+    state: NotifyState,
+    priority: u8,
+) -> Vec<(&'static str, Command)> {
+    let mut out = Vec::new();
+    let specific = match state {
+        NotifyState::Master => ("notify_master", &notify.master),
+        NotifyState::Backup => ("notify_backup", &notify.backup),
+        NotifyState::Fault => ("notify_fault", &notify.fault),
+        NotifyState::Stop => ("notify_stop", &notify.stop),
+    };
+    if let (what, Some(c)) = specific {
+        out.push((what, c.clone()));
+    }
+    if let Some(c) = &notify.any {
+        let mut c = c.clone();
+        c.cmd = format!(
+            "{} INSTANCE {} {} {priority}",
+            c.cmd,
+            quote(instance),
+            state.as_str()
+        );
+        out.push(("notify", c));
+    }
+    out
+}
+
+fn quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-.:@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', ""))
+    }
+}
+
+enum Msg {
+    Configure(Box<Config>),
+    Event {
+        instance: String,
+        state: NotifyState,
+        priority: u8,
+    },
+    Finish(oneshot::Sender<()>),
+}
+
+/// Handle to the notification thread.
+pub struct Notifier {
+    tx: mpsc::UnboundedSender<Msg>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Notifier {
+    /// Starts the notification thread.
+    pub fn start() -> std::io::Result<Notifier> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let thread = std::thread::Builder::new()
+            .name("vrrpd-notify".into())
+            .spawn(move || worker_thread(rx))?;
+        Ok(Notifier {
+            tx,
+            thread: Some(thread),
+        })
+    }
+
+    /// Uses `config`'s notify settings for the events that follow.
+    pub fn configure(&self, config: &Config) {
+        let _ = self.tx.send(Msg::Configure(Box::new(config.clone())));
+    }
+
+    /// Queues the notifications for an instance entering `state`.
+    pub fn event(&self, instance: &str, state: NotifyState, priority: u8) {
+        let _ = self.tx.send(Msg::Event {
+            instance: instance.to_string(),
+            state,
+            priority,
+        });
+    }
+
+    /// Waits, at most `wait`, for every queued notification to finish.
+    pub async fn finish(&mut self, wait: Duration) {
+        let (done_tx, done_rx) = oneshot::channel();
+        if self.tx.send(Msg::Finish(done_tx)).is_ok()
+            && tokio::time::timeout(wait, done_rx).await.is_err()
+        {
+            warn!("notifications still running after {wait:?}; not waiting longer");
+        }
+    }
+}
+
+impl Drop for Notifier {
+    fn drop(&mut self) {
+        // The thread exits when the channel closes; do not block on it.
+        self.thread.take();
+    }
+}
+
+struct Fifo {
+    path: String,
+    file: Option<std::fs::File>,
+}
+
+impl Fifo {
+    fn open(path: &str) -> Fifo {
+        let p = std::path::Path::new(path);
+        if !p.exists() {
+            if let Err(e) = nix::unistd::mkfifo(p, nix::sys::stat::Mode::from_bits_truncate(0o644))
+            {
+                error!("cannot create notify FIFO {path}: {e}");
+            }
+        }
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(p);
+        match file {
+            Ok(f) => Fifo {
+                path: path.to_string(),
+                file: Some(f),
+            },
+            Err(e) => {
+                error!("cannot open notify FIFO {path}: {e}");
+                Fifo {
+                    path: path.to_string(),
+                    file: None,
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, line: &str) {
+        if let Some(f) = self.file.as_mut() {
+            // A full FIFO drops the line, as keepalived does (EAGAIN).
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
+}
+
+struct Job {
+    what: &'static str,
+    exec: Exec,
+    instance: String,
+}
+
+fn worker_thread(rx: mpsc::UnboundedReceiver<Msg>) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("cannot start the notification runtime: {e}");
+            return;
+        }
+    };
+    rt.block_on(dispatch(rx));
+}
+
+async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
+    let mut notify: HashMap<String, Notify> = HashMap::new();
+    let mut global = Global::default();
+    let mut fifos: Vec<Fifo> = Vec::new();
+    let mut queues: HashMap<String, mpsc::UnboundedSender<Job>> = HashMap::new();
+    let mut workers = tokio::task::JoinSet::new();
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            Msg::Configure(cfg) => {
+                notify = cfg
+                    .instances
+                    .iter()
+                    .map(|i| (i.name.clone(), i.notify.clone()))
+                    .collect();
+                let wanted: Vec<String> = [&cfg.global.vrrp_notify_fifo, &cfg.global.notify_fifo]
+                    .into_iter()
+                    .flatten()
+                    .map(|f| f.path.clone())
+                    .collect();
+                fifos.retain(|f| wanted.contains(&f.path));
+                for w in wanted {
+                    if !fifos.iter().any(|f| f.path == w) {
+                        fifos.push(Fifo::open(&w));
+                    }
+                }
+                global = cfg.global.clone();
+            }
+            Msg::Event {
+                instance,
+                state,
+                priority,
+            } => {
+                let line = fifo_line(&instance, state, priority);
+                for f in &mut fifos {
+                    f.write(&line);
+                }
+                let Some(n) = notify.get(&instance) else {
+                    continue;
+                };
+                for (what, cmd) in commands(n, &instance, state, priority) {
+                    let exec = match Exec::resolve(&cmd, &global) {
+                        Ok(e) => e,
+                        Err(e) => {
+                            error!("({instance}) {what} `{}`: {e}", cmd.cmd);
+                            continue;
+                        }
+                    };
+                    let q = queues.entry(instance.clone()).or_insert_with(|| {
+                        let (tx, rx) = mpsc::unbounded_channel();
+                        workers.spawn(run_queue(rx));
+                        tx
+                    });
+                    let _ = q.send(Job {
+                        what,
+                        exec,
+                        instance: instance.clone(),
+                    });
+                }
+            }
+            Msg::Finish(done) => {
+                queues.clear();
+                while workers.join_next().await.is_some() {}
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+/// One instance's notifications, strictly one after the other.
+async fn run_queue(mut rx: mpsc::UnboundedReceiver<Job>) {
+    while let Some(job) = rx.recv().await {
+        let started = tokio::time::Instant::now();
+        let r = run_once(&job.exec, NOTIFY_TIMEOUT).await;
+        let ms = started.elapsed().as_millis();
+        let (name, what, cmd) = (&job.instance, job.what, &job.exec.text);
+        match r.outcome {
+            Outcome::Exited(0) => {
+                info!("({name}) {what} `{cmd}` exited with status 0 after {ms} ms")
+            }
+            Outcome::Exited(c) => warn!(
+                "({name}) {what} `{cmd}` exited with status {c} after {ms} ms: {}",
+                r.output.trim_end()
+            ),
+            Outcome::Signalled(s) => {
+                warn!("({name}) {what} `{cmd}` killed by signal {s} after {ms} ms")
+            }
+            Outcome::TimedOut => warn!(
+                "({name}) {what} `{cmd}` timed out after {NOTIFY_TIMEOUT:?}; process group killed"
+            ),
+            Outcome::SpawnFailed(e) => error!("({name}) {what} `{cmd}` cannot run: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fifo_lines_match_keepalived() {
+        assert_eq!(
+            fifo_line("VI_1", NotifyState::Master, 150),
+            "INSTANCE \"VI_1\" MASTER 150\n"
+        );
+    }
+
+    #[test]
+    fn specific_command_runs_before_generic_with_args() {
+        let n = Notify {
+            master: Some(Command {
+                cmd: "/bin/m".into(),
+                run_as: None,
+            }),
+            any: Some(Command {
+                cmd: "/bin/n x".into(),
+                run_as: None,
+            }),
+            ..Notify::default()
+        };
+        let c = commands(&n, "VI_1", NotifyState::Master, 150);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].0, "notify_master");
+        assert_eq!(c[1].1.cmd, "/bin/n x INSTANCE VI_1 MASTER 150");
+        let c = commands(&n, "VI_1", NotifyState::Stop, 90);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].1.cmd, "/bin/n x INSTANCE VI_1 STOP 90");
+    }
+}

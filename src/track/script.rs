@@ -1,0 +1,404 @@
+//! `vrrp_script`: executed directly (no shell), never overlapping, its
+//! process group killed on timeout (SIGTERM, then SIGKILL 2 s later), output
+//! captured up to a bound.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use super::{send, split_argv, Kind, Reading, RiseFall, Update};
+use crate::config::{Command, Global, RunAs, VrrpScript};
+
+/// Bytes of stdout/stderr kept per run.
+pub const OUTPUT_LIMIT: usize = 4096;
+/// Between SIGTERM and SIGKILL of a timed-out script (keepalived: 2 s).
+pub const KILL_GRACE: Duration = Duration::from_secs(2);
+/// Used when PATH is unset.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Why a command cannot be run at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScriptError {
+    #[error("empty command")]
+    Empty,
+    #[error("Cannot find script {0} in path")]
+    NotFound(String),
+    #[error("{0} is not executable")]
+    NotExecutable(String),
+    #[error("user '{0}' does not exist")]
+    NoUser(String),
+    #[error("group '{0}' does not exist")]
+    NoGroup(String),
+}
+
+/// A resolved command: program path, arguments and the identity to run as.
+#[derive(Debug, Clone)]
+pub struct Exec {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    /// (uid, gid); None = our own.
+    pub ids: Option<(u32, u32)>,
+    /// The command as configured, for logs.
+    pub text: String,
+}
+
+impl Exec {
+    /// Resolves `cmd` (argv split, PATH lookup) and its user: the command's
+    /// own, else `script_user`, else keepalived's `keepalived_script` if it
+    /// exists, else ourselves.
+    pub fn resolve(cmd: &Command, global: &Global) -> Result<Exec, ScriptError> {
+        let argv = split_argv(&cmd.cmd);
+        let Some(first) = argv.first() else {
+            return Err(ScriptError::Empty);
+        };
+        let program = find_program(first)?;
+        let ids = match cmd.run_as.as_ref().or(global.script_user.as_ref()) {
+            Some(run_as) => Some(lookup_ids(run_as)?),
+            None if nix::unistd::geteuid().is_root() => {
+                match nix::unistd::User::from_name("keepalived_script") {
+                    Ok(Some(u)) => Some((u.uid.as_raw(), u.gid.as_raw())),
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        Ok(Exec {
+            program,
+            args: argv[1..].to_vec(),
+            ids,
+            text: cmd.cmd.clone(),
+        })
+    }
+
+    /// True when the command will run with uid 0.
+    pub fn runs_as_root(&self) -> bool {
+        match self.ids {
+            Some((uid, _)) => uid == 0,
+            None => nix::unistd::geteuid().is_root(),
+        }
+    }
+
+    /// A tokio command ready to spawn in its own process group, with
+    /// keepalived's environment scrubbing.
+    pub fn command(&self) -> tokio::process::Command {
+        let mut c = tokio::process::Command::new(&self.program);
+        c.args(&self.args)
+            .env_remove("IFS")
+            .env_remove("LD_PRELOAD")
+            .env_remove("LD_LIBRARY_PATH")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        if let Some((uid, gid)) = self.ids {
+            c.uid(uid).gid(gid);
+        }
+        c
+    }
+}
+
+fn lookup_ids(run_as: &RunAs) -> Result<(u32, u32), ScriptError> {
+    let user = match nix::unistd::User::from_name(&run_as.user) {
+        Ok(Some(u)) => u,
+        _ => return Err(ScriptError::NoUser(run_as.user.clone())),
+    };
+    let gid = match &run_as.group {
+        Some(g) => match nix::unistd::Group::from_name(g) {
+            Ok(Some(g)) => g.gid.as_raw(),
+            _ => return Err(ScriptError::NoGroup(g.clone())),
+        },
+        None => user.gid.as_raw(),
+    };
+    Ok((user.uid.as_raw(), gid))
+}
+
+fn find_program(name: &str) -> Result<PathBuf, ScriptError> {
+    let executable = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    };
+    if name.contains('/') {
+        let p = PathBuf::from(name);
+        if !p.exists() {
+            return Err(ScriptError::NotFound(name.to_string()));
+        }
+        if !executable(&p) {
+            return Err(ScriptError::NotExecutable(name.to_string()));
+        }
+        return Ok(p);
+    }
+    let path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string());
+    path.split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| Path::new(d).join(name))
+        .find(|p| executable(p))
+        .ok_or_else(|| ScriptError::NotFound(name.to_string()))
+}
+
+/// With `enable_script_security`, a script run as root must not be
+/// replaceable by anyone else: the file and every directory above it must be
+/// owned by root and not writable by group or others (a sticky
+/// world-writable directory such as /tmp is accepted: others cannot rename
+/// a root-owned file in it). Returns which path is unsafe and why.
+pub fn insecure_path(path: &Path) -> Option<String> {
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut cur: Option<&Path> = Some(&path);
+    let mut first = true;
+    while let Some(p) = cur {
+        let Ok(m) = std::fs::metadata(p) else {
+            return Some(format!("{} cannot be examined", p.display()));
+        };
+        let mode = m.mode();
+        let sticky_dir = !first && m.is_dir() && mode & 0o1000 != 0;
+        if m.uid() != 0 {
+            return Some(format!(
+                "{} is owned by uid {}, not root",
+                p.display(),
+                m.uid()
+            ));
+        }
+        if mode & 0o002 != 0 && !sticky_dir {
+            return Some(format!(
+                "{} is writable by others (mode {:04o})",
+                p.display(),
+                mode & 0o7777
+            ));
+        }
+        if mode & 0o020 != 0 && m.gid() != 0 && !sticky_dir {
+            return Some(format!(
+                "{} is writable by group {} (mode {:04o})",
+                p.display(),
+                m.gid(),
+                mode & 0o7777
+            ));
+        }
+        first = false;
+        cur = p.parent();
+    }
+    None
+}
+
+/// How one run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Exited(i32),
+    Signalled(i32),
+    TimedOut,
+    SpawnFailed(String),
+}
+
+impl Outcome {
+    pub fn success(&self) -> bool {
+        *self == Outcome::Exited(0)
+    }
+
+    fn from_status(s: ExitStatus) -> Outcome {
+        use std::os::unix::process::ExitStatusExt;
+        match (s.code(), s.signal()) {
+            (Some(c), _) => Outcome::Exited(c),
+            (None, Some(sig)) => Outcome::Signalled(sig),
+            _ => Outcome::Exited(-1),
+        }
+    }
+}
+
+/// A finished run: how it ended and the first [`OUTPUT_LIMIT`] bytes of its output.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub outcome: Outcome,
+    pub output: String,
+}
+
+/// Kills the whole process group of a spawned command when dropped before
+/// it was reaped (timeout, or the tracker set stopped mid-run).
+struct GroupGuard(Option<i32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0 {
+            kill_group(pgid, nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+}
+
+fn kill_group(pgid: i32, sig: nix::sys::signal::Signal) {
+    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), sig);
+}
+
+async fn read_bounded<R: tokio::io::AsyncRead + Unpin>(mut r: R) -> Vec<u8> {
+    let mut kept = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match r.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = OUTPUT_LIMIT.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+            }
+        }
+    }
+    kept
+}
+
+/// Runs `exec` once with a deadline; on timeout the process group gets
+/// SIGTERM, then SIGKILL after [`KILL_GRACE`]; always reaped before return.
+pub async fn run_once(exec: &Exec, timeout: Duration) -> RunResult {
+    let mut child = match exec.command().spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return RunResult {
+                outcome: Outcome::SpawnFailed(e.to_string()),
+                output: String::new(),
+            }
+        }
+    };
+    let pgid = child.id().and_then(|p| i32::try_from(p).ok());
+    let mut guard = GroupGuard(pgid);
+    let out = child.stdout.take().map(|o| tokio::spawn(read_bounded(o)));
+    let err = child.stderr.take().map(|e| tokio::spawn(read_bounded(e)));
+    let outcome = match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(Ok(status)) => Outcome::from_status(status),
+        Ok(Err(e)) => Outcome::SpawnFailed(e.to_string()),
+        Err(_) => {
+            if let Some(pgid) = pgid {
+                kill_group(pgid, nix::sys::signal::Signal::SIGTERM);
+            }
+            if tokio::time::timeout(KILL_GRACE, child.wait())
+                .await
+                .is_err()
+            {
+                if let Some(pgid) = pgid {
+                    kill_group(pgid, nix::sys::signal::Signal::SIGKILL);
+                }
+                let _ = child.wait().await;
+            }
+            Outcome::TimedOut
+        }
+    };
+    // A grandchild may still hold the pipes: do not wait for it; and make
+    // sure nothing of the group survives a timeout.
+    if outcome != Outcome::TimedOut {
+        guard.0 = None;
+    }
+    drop(guard);
+    let mut output = Vec::new();
+    for h in [out, err].into_iter().flatten() {
+        if let Ok(Ok(bytes)) = tokio::time::timeout(Duration::from_millis(50), h).await {
+            output.extend(bytes);
+        }
+    }
+    output.truncate(OUTPUT_LIMIT);
+    RunResult {
+        outcome,
+        output: String::from_utf8_lossy(&output).into_owned(),
+    }
+}
+
+/// A `vrrp_script` ready to run.
+#[derive(Debug, Clone)]
+pub struct ScriptSpec {
+    pub name: String,
+    pub exec: Exec,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub rise: u32,
+    pub fall: u32,
+    pub init_fail: bool,
+}
+
+impl ScriptSpec {
+    pub fn from_config(s: &VrrpScript, global: &Global) -> Result<ScriptSpec, ScriptError> {
+        let exec = Exec::resolve(&s.script, global)?;
+        let interval = s.interval.as_duration().max(Duration::from_millis(1));
+        Ok(ScriptSpec {
+            name: s.name.clone(),
+            exec,
+            interval,
+            timeout: s.timeout.map(|t| t.as_duration()).unwrap_or(interval),
+            rise: s.rise,
+            fall: s.fall,
+            init_fail: s.init_fail,
+        })
+    }
+
+    pub fn runs_as_root(&self) -> bool {
+        self.exec.runs_as_root()
+    }
+
+    /// The unsafe path of a script that runs as root, if any.
+    pub fn insecure(&self) -> Option<String> {
+        if !self.runs_as_root() {
+            return None;
+        }
+        insecure_path(&self.exec.program)
+    }
+}
+
+/// The tracker loop: one run per interval, never two at once; reports the
+/// initial state, then every change.
+pub async fn run(spec: ScriptSpec, initial: Option<bool>, tx: mpsc::UnboundedSender<Update>) {
+    let mut rf = RiseFall::new(spec.rise, spec.fall, spec.init_fail, initial);
+    let reading = |ok| if ok { Reading::Ok } else { Reading::Failed };
+    if !send(&tx, Kind::Script, &spec.name, reading(rf.ok())) {
+        return;
+    }
+    let mut ticker = tokio::time::interval(spec.interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last: Option<Outcome> = None;
+    loop {
+        ticker.tick().await;
+        let started = tokio::time::Instant::now();
+        let result = run_once(&spec.exec, spec.timeout).await;
+        let took = started.elapsed();
+        if took > spec.interval {
+            debug!(
+                "Track script {} is already running/being timed out, expect idle - skipping run",
+                spec.name
+            );
+        }
+        let code_changed = last.as_ref() != Some(&result.outcome);
+        if code_changed {
+            match &result.outcome {
+                Outcome::Exited(c) => info!("Script `{}` now returning {c}", spec.name),
+                Outcome::SpawnFailed(e) => warn!("Script `{}` cannot run: {e}", spec.name),
+                _ => {}
+            }
+        }
+        let change = rf.record(result.outcome.success());
+        match (&result.outcome, change) {
+            (_, Some(true)) => info!("VRRP_Script({}) succeeded", spec.name),
+            (Outcome::TimedOut, _) => info!("VRRP_Script({}) timed_out", spec.name),
+            (Outcome::Exited(c), Some(false)) => {
+                info!("VRRP_Script({}) failed (exited with status {c})", spec.name)
+            }
+            (Outcome::Signalled(s), Some(false)) => {
+                info!("VRRP_Script({}) failed (due to signal {s})", spec.name)
+            }
+            (Outcome::SpawnFailed(_), Some(false)) => {
+                info!("VRRP_Script({}) failed (cannot run)", spec.name)
+            }
+            _ => {}
+        }
+        if !result.outcome.success() && code_changed && !result.output.is_empty() {
+            debug!(
+                "VRRP_Script({}) output: {}",
+                spec.name,
+                result.output.trim_end()
+            );
+        }
+        last = Some(result.outcome);
+        if let Some(ok) = change {
+            if !send(&tx, Kind::Script, &spec.name, reading(ok)) {
+                return;
+            }
+        }
+    }
+}

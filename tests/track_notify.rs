@@ -1,0 +1,87 @@
+//! Notifications run one at a time in transition order; STOP is delivered
+//! by `finish`; the FIFO gets keepalived's lines.
+
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use vrrpd::config::{load_str, LoadOptions};
+use vrrpd::track::notify::{Notifier, NotifyState};
+
+#[tokio::test]
+async fn notifications_keep_transition_order() {
+    let d = std::env::temp_dir().join(format!("vrrpd-notify-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let log = d.join("log");
+    let s = d.join("n.sh");
+    // Earlier events sleep longer: unordered execution would reorder them.
+    std::fs::write(
+        &s,
+        format!(
+            "#!/bin/sh\ncase $3 in MASTER) sleep 0.3;; BACKUP) sleep 0.1;; esac\necho \"$1 $2 $3 $4\" >> {}\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let fifo = d.join("fifo");
+    let conf = format!(
+        r#"
+global_defs {{
+    vrrp_notify_fifo {fifo}
+}}
+vrrp_instance VI_1 {{
+    interface eth0
+    virtual_router_id 51
+    priority 150
+    virtual_ipaddress {{
+        192.0.2.100
+    }}
+    notify {s}
+}}
+"#,
+        fifo = fifo.display(),
+        s = s.display()
+    );
+    let loaded = load_str("n.conf", &conf, &LoadOptions::default());
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let mut n = Notifier::start().unwrap();
+    n.configure(&loaded.config);
+    // Open the read side once the notifier created the FIFO.
+    let mut reader = None;
+    for _ in 0..100 {
+        if fifo.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            reader = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&fifo)
+                .ok();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut reader = reader.expect("fifo created");
+    for (st, prio) in [
+        (NotifyState::Backup, 150),
+        (NotifyState::Master, 150),
+        (NotifyState::Backup, 90),
+        (NotifyState::Fault, 90),
+        (NotifyState::Stop, 90),
+    ] {
+        n.event("VI_1", st, prio);
+    }
+    n.finish(Duration::from_secs(10)).await;
+    let got = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        got,
+        "INSTANCE VI_1 BACKUP 150\nINSTANCE VI_1 MASTER 150\nINSTANCE VI_1 BACKUP 90\nINSTANCE VI_1 FAULT 90\nINSTANCE VI_1 STOP 90\n"
+    );
+    let mut lines = String::new();
+    let _ = reader.read_to_string(&mut lines);
+    assert_eq!(
+        lines,
+        "INSTANCE \"VI_1\" BACKUP 150\nINSTANCE \"VI_1\" MASTER 150\nINSTANCE \"VI_1\" BACKUP 90\nINSTANCE \"VI_1\" FAULT 90\nINSTANCE \"VI_1\" STOP 90\n"
+    );
+}
