@@ -43,9 +43,12 @@ fn binary_garbage_is_rejected_with_a_location() {
     }
     let src = MemSource::new().with("/g.conf", b"vrrp_instance X {\n  \xff\xfe\n".to_vec());
     let l = load(Path::new("/g.conf"), &src, &LoadOptions::default());
-    let d = &l.diagnostics[0];
-    assert_eq!((d.line, d.col), (2, 3));
-    assert!(d.message.contains("UTF-8"));
+    let d = l
+        .diagnostics
+        .iter()
+        .find(|d| d.message.contains("UTF-8"))
+        .unwrap();
+    assert_eq!((d.line, d.col, d.severity), (2, 3, Severity::Error));
 }
 
 #[test]
