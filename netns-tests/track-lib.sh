@@ -41,7 +41,8 @@ apache_stop() {
 
 # track_conf NODE KIND: a VRRPv2 multicast instance (A 101, B 100, 1 s
 # adverts) tracking the local Apache with weight -10, natively (KIND=probe,
-# vrrpd only) or with keepalived's `vrrp_script` + curl (KIND=script).
+# vrrpd only), with keepalived's `vrrp_script` + curl (KIND=script), or
+# not at all (KIND=none).
 # Extra instance lines come from $EXTRA, extra top-level blocks from $TOP.
 track_conf() {
     local n=$1 kind=$2 prio=101 state=MASTER
@@ -58,7 +59,7 @@ vrrpd_http_check apache {
     weight -10
 }
 CONF
-        else
+        elif [[ $kind == script ]]; then
             cat <<CONF
 vrrp_script apache {
     script "/usr/bin/curl -sf -o /dev/null --max-time 0.5 http://127.0.0.1:8081/"
@@ -82,12 +83,9 @@ vrrp_instance VI_1 {
     virtual_ipaddress {
         $VIP
     }
-    track_$kind {
-        apache
-    }
-${EXTRA:-}
-}
 CONF
+        [[ $kind == none ]] || printf '    track_%s {\n        apache\n    }\n' "$kind"
+        printf '%s\n}\n' "${EXTRA:-}"
     } >"$WORK/$n.conf"
     printf '%s' "$WORK/$n.conf"
 }
