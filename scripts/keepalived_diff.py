@@ -88,7 +88,7 @@ def plan(vrrpd_json):
             link(t["name"])
         if inst.get("unicast_src"):
             addrs.append((iface, inst["unicast_src"] + "/24"))
-        elif inst.get("vips") and inst.get("family", "Ipv4") == "Ipv4":
+        elif inst.get("vips") and inst.get("family", "ipv4") == "ipv4":
             net = ipaddress.ip_network(inst["vips"][0]["addr"] + "/24", strict=False)
             addrs.append((iface, f"{net.network_address + 250}/24"))
     for g in cfg.get("sync_group", []):
@@ -165,7 +165,7 @@ def compare(name, vrrpd_json, ka_json, ka_log):
         check(iname, "priority", o["priority"], k["base_priority"])
         check(iname, "state", o["state"], {1: "BACKUP", 2: "MASTER"}.get(k["wantstate"], k["wantstate"]))
         check(iname, "advert_int", float(o["advert_int"]), float(k["adver_int"]))
-        check(iname, "version", o["version"], f"V{k['version']}")
+        check(iname, "version", o["version"], k["version"])
         auth = o.get("auth_pass")
         check(iname, "auth_type", 1 if auth is not None else 0, k.get("auth_type", 0))
         if auth is not None:

@@ -82,10 +82,10 @@ fn bad_values_are_errors_not_defaults() {
         ("auth_pass = \"passwordgoeshere\"\n", "at most 8"),
         ("advert_int = 0.005\n", "multiple of 0.01"),
         ("advert_int = 1.5\n", "VRRPv2 advert interval"),
-        (
-            "version = \"V3\"\nadvert_int = 41\n",
-            "VRRPv3 advert interval",
-        ),
+        ("version = 3\nadvert_int = 41\n", "VRRPv3 advert interval"),
+        ("version = \"V3\"\n", "invalid type"),
+        ("version = 4\n", "version must be 2 or 3"),
+        ("family = \"inet\"\n", "family must be"),
         ("unicast_src = \"192.0.2.300\"\n", "invalid IP address"),
     ] {
         let l = load_str(

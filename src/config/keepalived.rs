@@ -172,7 +172,6 @@ const GLOBAL_IGNORED: &[&str] = &[
     "enable_dbus",
     "dbus_service_name",
     "dbus_no_interface_name",
-    "reload_check_config",
     "reload_time_file",
     "reload_repeat",
     "reload_file",
@@ -569,6 +568,10 @@ impl Parser<'_> {
             "dynamic_interfaces" => self.cfg.global.dynamic_interfaces = true,
             "default_interface" => self.cfg.global.default_interface = self.string(n),
             "log_unknown_vrids" => self.cfg.global.log_unknown_vrids = self.boolean(n),
+            "reload_check_config" => self.warn(
+                &n.kw.loc,
+                "'reload_check_config': vrrpd always validates a new configuration before a reload applies it; nothing else to do",
+            ),
             kw if GLOBAL_IGNORED.contains(&kw) => self.ignored(n),
             _ => self.unknown(n, "global_defs"),
         }
@@ -1509,7 +1512,7 @@ impl Parser<'_> {
                 spans.instances.push(s);
             }
         }
-        if self.cfg.instances.is_empty() {
+        if self.cfg.instances.is_empty() && self.d.errors == 0 {
             self.warn(
                 &spans.file,
                 "no vrrp_instance: nothing to run (keepalived: \"has no configuration to run\")",
@@ -1856,6 +1859,13 @@ impl Parser<'_> {
                 );
             } else {
                 self.warn(&r.block, format!("({name}) no virtual_ipaddress"));
+            }
+        }
+        if let Some(first) = r.inst.vips.first() {
+            let link_local =
+                matches!(first.addr, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80);
+            if strict && family == Family::Ipv6 && !link_local {
+                self.warn(&vip_loc, format!("({name}) strict mode: the first IPv6 virtual address should be link-local (RFC 9568 §5.2.9)"));
             }
         }
         let cap = (1500 - 40 - 8 - 8) / family.addr_len();

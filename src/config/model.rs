@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::proto::wire::Auth;
 use crate::proto::{Centis, Family, Priority, Version, Vrid};
 
-use super::units::{auth_text, centis_secs, is_default, is_no_auth, no_auth, Secs};
+use super::units::{
+    auth_text, centis_secs, family_name, is_default, is_no_auth, no_auth, version_num, Secs,
+};
 
 /// A whole configuration: global settings, VRRP instances and what they track.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -186,11 +188,11 @@ pub struct Instance {
         rename = "advert_int"
     )]
     pub advert_int: Centis,
-    /// Protocol version (`version`, default `vrrp_version`, IPv6 forces 3).
-    #[serde(default = "default_version")]
+    /// Protocol version 2 or 3 (`version`, default `vrrp_version`, IPv6 forces 3).
+    #[serde(default = "default_version", with = "version_num")]
     pub version: Version,
-    /// Address family of the virtual addresses.
-    #[serde(default = "default_family")]
+    /// Address family of the virtual addresses: `"ipv4"` or `"ipv6"`.
+    #[serde(default = "default_family", with = "family_name")]
     pub family: Family,
     /// VRRPv2 simple password, at most 8 bytes (`authentication { auth_pass }`).
     #[serde(

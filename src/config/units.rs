@@ -142,6 +142,49 @@ pub mod centis_secs {
     }
 }
 
+/// `Version` written as the number keepalived uses: `version = 3`.
+pub mod version_num {
+    use super::*;
+    use crate::proto::Version;
+
+    pub fn serialize<S: Serializer>(v: &Version, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(v.number())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Version, D::Error> {
+        match u8::deserialize(d)? {
+            2 => Ok(Version::V2),
+            3 => Ok(Version::V3),
+            n => Err(de::Error::custom(format!(
+                "version must be 2 or 3, got {n}"
+            ))),
+        }
+    }
+}
+
+/// `Family` written as `"ipv4"` or `"ipv6"`.
+pub mod family_name {
+    use super::*;
+    use crate::proto::Family;
+
+    pub fn serialize<S: Serializer>(f: &Family, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match f {
+            Family::Ipv4 => "ipv4",
+            Family::Ipv6 => "ipv6",
+        })
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Family, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "ipv4" => Ok(Family::Ipv4),
+            "ipv6" => Ok(Family::Ipv6),
+            other => Err(de::Error::custom(format!(
+                "family must be \"ipv4\" or \"ipv6\", got \"{other}\""
+            ))),
+        }
+    }
+}
+
 /// VRRPv2 PASS authentication written as its password text (at most 8 bytes).
 pub mod auth_text {
     use super::*;
