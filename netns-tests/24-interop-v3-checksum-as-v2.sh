@@ -43,7 +43,7 @@ if grep -aq "Unknown keyword 'v3_checksum_as_v2'" "$WORK/b.log"; then
     check "as expected with keepalived 2.2.7: the two sides drop each other's adverts (dual master)" \
         wait_for 3 eval 'holds a "${SET1[@]}" "${SET2[@]}" && holds b "${SET1[@]}" "${SET2[@]}"'
     say "  keepalived logged $(grep -ac 'Invalid VRRPv3 checksum' "$WORK/b.log") 'Invalid VRRPv3 checksum'; vrrpd logged $(grep -ac 'dropped advert from 192.0.2.21: checksum' "$WORK/a.log") checksum drops"
-    check "keepalived's own adverts still carry the pseudo-header" eval '[[ $(wire FALSE 192.0.2.21) == good:* ]]'
+    check "keepalived's own adverts still carry the pseudo-header" wait_for 3 eval '[[ $(wire FALSE 192.0.2.21) == good:* ]]'
     KDIFF="keepalived 2.2.7 has no v3_checksum_as_v2 (2.2.8+): set it only when every keepalived peer is >= 2.2.8"
     stop_node b
     PEER_B=vrrpd

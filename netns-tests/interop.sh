@@ -87,12 +87,23 @@ matrix_conf() {
 
 # pcap_refresh: one tshark pass over br0.pcap into $WORK/pkts.csv:
 #   epoch,ip.src,ipv6.src,vrid,prio,eth.src,arp.src.proto,na.target
+# lib.sh's tcpdump runs without --immediate-mode, so libpcap hands packets
+# over in blocks, up to ~1 s late: wait (at most 3 s) until the capture
+# holds a packet from after the call, so everything before it is in.
 pcap_refresh() {
-    tshark -r "$WORK/br0.pcap" -n -o vrrp.v3_checksum_as_in_v2:FALSE \
-        -Y 'vrrp || (arp.opcode == 1 && arp.src.proto_ipv4 == arp.dst.proto_ipv4) || icmpv6.type == 136' \
-        -T fields -E separator=, -e frame.time_epoch -e ip.src -e ipv6.src -e vrrp.virt_rtr_id \
-        -e vrrp.prio -e eth.src -e arp.src.proto_ipv4 -e icmpv6.nd.na.target_address \
-        >"$WORK/pkts.csv" 2>/dev/null || true
+    local t end
+    t=$(now)
+    end=$(fcalc "$t + 3")
+    while :; do
+        tshark -r "$WORK/br0.pcap" -n -o vrrp.v3_checksum_as_in_v2:FALSE \
+            -Y 'vrrp || (arp.opcode == 1 && arp.src.proto_ipv4 == arp.dst.proto_ipv4) || icmpv6.type == 136' \
+            -T fields -E separator=, -e frame.time_epoch -e ip.src -e ipv6.src -e vrrp.virt_rtr_id \
+            -e vrrp.prio -e eth.src -e arp.src.proto_ipv4 -e icmpv6.nd.na.target_address \
+            >"$WORK/pkts.csv" 2>/dev/null || true
+        awk -F, -v t="$t" '$1 >= t {f = 1} END {exit !f}' "$WORK/pkts.csv" && return 0
+        fle "$EPOCHREALTIME" "$end" || { say "note: capture has nothing after $t yet"; return 0; }
+        sleep 0.2
+    done
 }
 # adverts SRC VRID [AFTER] [BEFORE]: "epoch prio" of SRC's adverts for VRID.
 adverts() {
