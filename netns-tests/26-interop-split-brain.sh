@@ -21,7 +21,7 @@ lab_up a b c
 seed_config 1 >"$WORK/lb1.conf"
 seed_config 2 >"$WORK/lb2.conf"
 # A's adverts as text, to time the heal.
-bg ip netns exec "$NS_BR" tcpdump -i br0 -n -l -tt 'ip proto 112 and src host 192.0.2.20' >"$WORK/adv-a.txt" 2>/dev/null
+bg ip netns exec "$NS_BR" tcpdump -i br0 -n -l --immediate-mode -tt 'ip proto 112 and src host 192.0.2.20' >"$WORK/adv-a.txt" 2>/dev/null
 KDIFF=()
 # pair DA DB HARD
 pair() {
