@@ -116,20 +116,24 @@ def topology(log):
             continue
         im = re.match(r"VRRP Instance = (\S+)", body)
         if im and indent == 1:
-            cur = out.setdefault(im.group(1), {"peers": [], "track_ifp": {}, "track_script": {}})
+            cur = out.setdefault(im.group(1), {"peers": [], "track_ifp": {}, "track_script": {}, "track_file": {}})
             section = None
             continue
         if cur is None:
             continue
         if indent == 3:
             section = {"Unicast Peer :": "peers", "Tracked interfaces :": "track_ifp",
-                       "Tracked scripts :": "track_script"}.get(body)
+                       "Tracked scripts :": "track_script", "Tracked files :": "track_file"}.get(body)
             continue
         if indent >= 5 and section:
             parts = body.split()
+            if parts and section == "track_file":
+                parts[0] = parts[0].rstrip(",")
             if section == "peers":
                 ttl = dict(zip(parts[1::2], parts[2::2]))
                 cur["peers"].append(f"{parts[0]} ttl {ttl.get('min_ttl', '0')}..{ttl.get('max_ttl', '255')}")
+            elif section == "track_file" and len(parts) >= 3 and parts[1] == "weight":
+                cur[section][parts[0].rstrip(",")] = parts[2]
             elif len(parts) >= 3 and parts[1] == "weight":
                 rev = " reverse" if "reverse" in parts[3:] else ""
                 cur[section][parts[0]] = parts[2] + rev
@@ -203,7 +207,7 @@ def compare(name, vrrpd_json, ka_json, ka_log):
         check(iname, "higher_prio_send_advert", o.get("higher_prio_send_advert", False), bool(k["higher_prio_send_advert"]))
         check(iname, "smtp_alert", o.get("smtp_alert", False), bool(k["smtp_alert"]))
         check(iname, "vmac", o.get("use_vmac") or "", k.get("vmac_ifname", ""))
-        t = topo.get(iname, {"peers": [], "track_ifp": {}, "track_script": {}})
+        t = topo.get(iname, {"peers": [], "track_ifp": {}, "track_script": {}, "track_file": {}})
         peers = [f"{p['addr']} ttl {p.get('min_ttl', 0)}..{p.get('max_ttl', 255)}" for p in o.get("unicast_peers", [])]
         check(iname, "unicast_peers", peers, t["peers"])
         ti = {x["name"]: str(x.get("weight", 0)) + (" reverse" if x.get("reverse") else "")
@@ -219,6 +223,14 @@ def compare(name, vrrpd_json, ka_json, ka_log):
             rev = x.get("reverse", s.get("reverse", False))
             ts[x["name"]] = str(w) + (" reverse" if rev else "")
         check(iname, "track_script_weights", ts, t["track_script"])
+        files = {f["name"]: f for f in cfg.get("track_file", [])}
+        tf = {}
+        for x in o.get("track_files", []):
+            f = files.get(x["name"], {})
+            w = x.get("weight", f.get("weight", 1))
+            rev = x.get("reverse", f.get("reverse", False))
+            tf[x["name"]] = str(-w if rev else w)
+        check(iname, "track_file_weights", tf, t["track_file"])
     totals = os.environ.get("KEEPALIVED_DIFF_TOTALS")
     if totals:
         with open(totals, "a") as f:

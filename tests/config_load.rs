@@ -298,3 +298,39 @@ fn sample_routes_and_address_options() {
     assert_eq!(v[3].label.as_deref(), Some("eth0:1"));
     let _ = Scope::Link;
 }
+
+#[test]
+fn differential_fixture_trackers_in_sync_groups_and_owners() {
+    // Behaviour observed in keepalived 2.2.7 by scripts/keepalived-diff.sh.
+    let (c, _) = ok("conf/diff/semantics3.conf", None);
+    let a = &c.instances[0];
+    assert_eq!(a.name, "A");
+    // Sync member: weighted script dropped, interface kept with weight 0 (FAULT).
+    assert!(a.track_scripts.is_empty());
+    let ti: Vec<(&str, i32)> = a
+        .track_interfaces
+        .iter()
+        .map(|t| (t.name.as_str(), t.weight))
+        .collect();
+    assert_eq!(ti, [("eth1", 0), ("eth2", 0)]);
+    let v6 = &c.instances[2];
+    assert_eq!(
+        (v6.family, v6.version, v6.advert_int),
+        (Family::Ipv6, Version::V3, Centis(25))
+    );
+    assert_eq!(v6.track_files[0].name, "tf");
+    // Owner: weighted interface dropped.
+    let own = &c.instances[3];
+    assert_eq!(own.priority, Priority::OWNER);
+    assert!(own.track_interfaces.is_empty());
+    let (c, _) = ok("conf/diff/semantics1.conf", None);
+    let owner = &c.instances[0];
+    assert_eq!((owner.priority, owner.nopreempt), (Priority::OWNER, false));
+    assert_eq!((owner.version, owner.advert_int), (Version::V3, Centis(50)));
+    let v2 = &c.instances[1];
+    assert_eq!((v2.version, v2.advert_int), (Version::V2, Centis(200)));
+    assert_eq!(v2.auth, Auth::SimpleText(*b"abc def "));
+    assert_eq!(v2.garp.master_delay, Secs::from_secs(7));
+    assert_eq!(v2.garp.lower_prio_delay, Secs::from_secs(3));
+    assert_eq!(c.instances[2].auth, Auth::None);
+}

@@ -1984,16 +1984,25 @@ impl Parser<'_> {
             }
             *list = kept;
         }
-        if drop_weights {
+        let loc = r.track_locs.first().cloned().unwrap_or(r.block.clone());
+        if owner {
             let before = r.inst.track_interfaces.len();
             r.inst.track_interfaces.retain(|t| t.weight == 0);
             if r.inst.track_interfaces.len() != before {
-                let loc = r.track_locs.first().cloned().unwrap_or(r.block.clone());
                 self.warn(
                     &loc,
                     format!("({name}) weighted track_interface entries ignored for {why}"),
                 );
             }
+        } else if drop_weights && r.inst.track_interfaces.iter().any(|t| t.weight != 0) {
+            // keepalived keeps the interface but drops its weight: down means FAULT.
+            for t in &mut r.inst.track_interfaces {
+                t.weight = 0;
+            }
+            self.warn(
+                &loc,
+                format!("({name}) track_interface weights ignored for {why}: a tracked interface going down puts the instance in FAULT, as keepalived does"),
+            );
         }
     }
 }
