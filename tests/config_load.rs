@@ -333,4 +333,30 @@ fn differential_fixture_trackers_in_sync_groups_and_owners() {
     assert_eq!(v2.garp.master_delay, Secs::from_secs(7));
     assert_eq!(v2.garp.lower_prio_delay, Secs::from_secs(3));
     assert_eq!(c.instances[2].auth, Auth::None);
+    // Fixture 4: values keepalived defaults or clamps.
+    let (c, l) = ok("conf/diff/semantics4.conf", None);
+    let b = &c.instances[0];
+    assert_eq!(
+        (b.state, b.priority, b.advert_int),
+        (InitialState::Backup, Priority(100), Centis(100))
+    );
+    assert_eq!(
+        b.auth,
+        Auth::None,
+        "PASS without a password: no authentication"
+    );
+    let v3 = &c.instances[1];
+    assert_eq!(v3.advert_int, Centis::V3_MAX);
+    assert_eq!(
+        (v3.nopreempt, v3.preempt_delay, v3.down_timer_adverts),
+        (true, Secs::ZERO, 7)
+    );
+    assert_eq!(v3.garp.lower_prio_delay, Secs::from_secs(2));
+    assert_eq!(v3.garp.lower_prio_repeat, 7);
+    assert!(c.instances[2].strict && c.instances[2].accept);
+    let np = &c.instances[3];
+    assert!(!np.is_unicast());
+    assert_eq!(np.unicast_src, Some(ip("192.0.2.1")));
+    assert!(np.track_interfaces[0].reverse);
+    assert_eq!(l.warnings(), 7);
 }

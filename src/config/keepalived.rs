@@ -1717,20 +1717,20 @@ impl Parser<'_> {
                                 ),
                             );
                         } else {
-                            if pass.is_none() {
-                                self.warn(
+                            match pass {
+                                None => self.warn(
                                     loc,
                                     format!(
-                                        "({name}) auth_type PASS without auth_pass: empty password"
+                                        "({name}) auth_type PASS without auth_pass: no authentication, as keepalived does"
                                     ),
-                                );
-                            }
-                            if let Some((p, ploc)) = pass {
-                                if p.len() > 8 {
-                                    self.warn(ploc, format!("({name}) Truncating auth_pass to 8 characters: VRRPv2 carries 8 bytes, so '{}' is used, as keepalived does", String::from_utf8_lossy(&p.as_bytes()[..8])));
+                                ),
+                                Some((p, ploc)) => {
+                                    if p.len() > 8 {
+                                        self.warn(ploc, format!("({name}) Truncating auth_pass to 8 characters: VRRPv2 carries 8 bytes, so '{}' is used, as keepalived does", String::from_utf8_lossy(&p.as_bytes()[..8])));
+                                    }
+                                    r.inst.auth = pass_auth(pass_text.as_bytes());
                                 }
                             }
-                            r.inst.auth = pass_auth(pass_text.as_bytes());
                         }
                     }
                     "AH" => self.err(
