@@ -460,8 +460,6 @@ impl Parser<'_> {
     }
 
     fn global(&mut self, n: &Node) {
-        let g = &mut self.cfg.global;
-        let _ = g;
         match n.kw.text.as_str() {
             "router_id" => self.cfg.global.router_id = self.string(n),
             "notification_email" => {
@@ -587,7 +585,10 @@ impl Parser<'_> {
                 return;
             }
         };
-        let placeholder = Vrid::new(1).unwrap_or_else(|| unreachable!());
+        // Replaced by the real VRID in `complete`; an instance without one is dropped there.
+        let Some(placeholder) = Vrid::new(1) else {
+            return;
+        };
         let mut r = RawInstance {
             inst: Instance::new(name, placeholder),
             spans: InstanceSpans {
@@ -1879,9 +1880,6 @@ impl Parser<'_> {
         // Trackers: unknown names are dropped; weights dropped for the owner and sync members.
         self.resolve_trackers(&mut r, owner, in_group);
 
-        if let Some((v, _)) = &r.version {
-            let _ = v;
-        }
         Some((r.inst, r.spans))
     }
 

@@ -362,16 +362,16 @@ impl Lexer<'_> {
         while let Some(pos) = rest.find('$') {
             out.push_str(&rest[..pos]);
             let after = &rest[pos + 1..];
-            let (name, consumed, braced) = if let Some(inner) = after.strip_prefix('{') {
+            let (name, consumed) = if let Some(inner) = after.strip_prefix('{') {
                 match inner.find('}') {
-                    Some(end) => (&inner[..end], end + 2, true),
-                    None => ("", 0, true),
+                    Some(end) => (&inner[..end], end + 2),
+                    None => ("", 0),
                 }
             } else {
                 let end = after
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                     .unwrap_or(after.len());
-                (&after[..end], end, false)
+                (&after[..end], end)
             };
             let value = match name {
                 "" => None,
@@ -398,7 +398,6 @@ impl Lexer<'_> {
                     rest = after;
                 }
             }
-            let _ = braced;
             if out.len() > max {
                 return Err(format!("parameter expansion longer than {max} bytes"));
             }
