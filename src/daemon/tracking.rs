@@ -71,7 +71,13 @@ impl Daemon {
             &self.tracking.readings,
             self.tracking.tx.clone(),
         ) {
-            Ok(set) => self.tracking.set = Some(set),
+            Ok(set) => {
+                // Applied at once: one priority change, not one per script.
+                for (key, r) in set.initial_readings() {
+                    self.tracking.readings.insert(key.clone(), *r);
+                }
+                self.tracking.set = Some(set);
+            }
             Err(e) => error!("trackers not started: {e}"),
         }
         self.retrack();

@@ -338,6 +338,7 @@ pub enum TrackError {
 pub struct TrackerSet {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    initial: Vec<(TrackerKey, Reading)>,
 }
 
 impl TrackerSet {
@@ -357,6 +358,7 @@ impl TrackerSet {
             }
         }
         let mut jobs: Vec<Job> = Vec::new();
+        let mut initial_readings = Vec::new();
         let prev_ok = |key: &TrackerKey| match previous.get(key) {
             Some(Reading::Ok) => Some(true),
             Some(Reading::Failed) => Some(false),
@@ -386,6 +388,8 @@ impl TrackerSet {
                         warn!("script '{}' would be unsafe: {why}", s.script.cmd);
                     }
                     let initial = prev_ok(&key);
+                    let rf = RiseFall::new(spec.rise, spec.fall, spec.init_fail, initial);
+                    initial_readings.push((key, ok_reading(rf.ok())));
                     jobs.push(Job::Script(spec, initial));
                 }
                 Err(e) => error!("Disabling track script {}: {e}", s.name),
@@ -397,7 +401,12 @@ impl TrackerSet {
                 continue;
             }
             match probe::ProbeSpec::from_config(p) {
-                Ok(spec) => jobs.push(Job::Probe(spec, prev_ok(&key))),
+                Ok(spec) => {
+                    let initial = prev_ok(&key);
+                    let rf = RiseFall::new(spec.rise, spec.fall, spec.init_fail, initial);
+                    initial_readings.push((key, ok_reading(rf.ok())));
+                    jobs.push(Job::Probe(spec, initial));
+                }
                 Err(e) => error!("Disabling probe {}: {e}", p.name),
             }
         }
@@ -423,7 +432,22 @@ impl TrackerSet {
         Ok(TrackerSet {
             stop: Some(stop_tx),
             thread: Some(thread),
+            initial: initial_readings,
         })
+    }
+
+    /// The readings scripts and probes start with (their first report
+    /// repeats them), so the driver can apply them all at once.
+    pub fn initial_readings(&self) -> &[(TrackerKey, Reading)] {
+        &self.initial
+    }
+}
+
+fn ok_reading(ok: bool) -> Reading {
+    if ok {
+        Reading::Ok
+    } else {
+        Reading::Failed
     }
 }
 
@@ -450,6 +474,9 @@ fn run_jobs(
     tx: mpsc::UnboundedSender<Update>,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) {
+    // The advert path must win any contention for the CPU: this thread and
+    // the scripts it forks (which inherit it) run at a lower priority.
+    set_thread_nice(TRACKER_NICE);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -485,6 +512,22 @@ fn run_jobs(
         while tasks.join_next().await.is_some() {}
     });
     rt.shutdown_timeout(Duration::from_millis(100));
+}
+
+/// Niceness increment of the tracker thread and the scripts it runs.
+pub const TRACKER_NICE: i32 = 5;
+
+/// Raises the calling thread's nice value by `inc` (Linux: per thread).
+fn set_thread_nice(inc: i32) {
+    // SAFETY: plain syscalls on the calling thread, no pointers involved.
+    let ok = unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        let cur = libc::getpriority(libc::PRIO_PROCESS, tid);
+        libc::setpriority(libc::PRIO_PROCESS, tid, cur.saturating_add(inc)) == 0
+    };
+    if !ok {
+        warn!("cannot lower the tracker thread's priority");
+    }
 }
 
 /// Sends a reading; false once the driver is gone.
