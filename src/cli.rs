@@ -311,6 +311,14 @@ fn check(
     host: bool,
 ) -> i32 {
     let mut loaded = load(path, syntax, config_id);
+    if !loaded.has_errors() {
+        // Scripts and notify commands: found, executable, safe (keepalived -t checks these too).
+        let extra = vrrpd::track::check::script_checks(&loaded.config, &loaded.spans);
+        loaded.diagnostics.extend(extra);
+        loaded
+            .diagnostics
+            .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+    }
     if host && !loaded.has_errors() {
         let extra = config::host_checks(&loaded.config, &loaded.spans, &host_addrs());
         loaded.diagnostics.extend(extra);

@@ -8,6 +8,7 @@
 //! an advert. The weight arithmetic ([`Weighted::effect`], [`evaluate`]) is
 //! pure and follows keepalived (reference §2.6).
 
+pub mod check;
 pub mod file;
 pub mod notify;
 pub mod probe;

@@ -1,0 +1,43 @@
+//! `vrrpd check` for scripts: located warnings naming the path and why.
+
+use std::os::unix::fs::PermissionsExt;
+
+use vrrpd::config::{load_str, LoadOptions};
+use vrrpd::track::check::script_checks;
+
+#[test]
+fn missing_non_executable_and_unsafe_scripts_are_flagged_with_a_location() {
+    let d = std::env::temp_dir().join(format!("vrrpd-check-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let plain = d.join("plain.sh");
+    std::fs::write(&plain, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let ww = d.join("ww.sh");
+    std::fs::write(&ww, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&ww, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let conf = format!(
+        "global_defs {{\n    enable_script_security\n}}\n\
+         vrrp_script a {{\n    script \"/nonexistent/check.sh\"\n}}\n\
+         vrrp_script b {{\n    script \"{} x\"\n}}\n\
+         vrrp_script c {{\n    script \"{}\"\n}}\n\
+         vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {{\n        192.0.2.100\n    }}\n\
+         \x20   track_script {{\n        a\n        b\n        c\n    }}\n}}\n",
+        plain.display(),
+        ww.display()
+    );
+    let loaded = load_str("k.conf", &conf, &LoadOptions::default());
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let diags = script_checks(&loaded.config, &loaded.spans);
+    let text: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
+    assert_eq!(diags.len(), 3, "{text:#?}");
+    assert!(text[0].starts_with("k.conf:19:5: warning:"), "{text:#?}");
+    assert!(text[0].contains("Cannot find script /nonexistent/check.sh"));
+    assert!(text[1].contains("plain.sh is not executable"));
+    // Run as root the mode is the reason; otherwise the owner is.
+    assert!(
+        text[2].contains("unsafe permissions: ") && text[2].contains("ww.sh"),
+        "{text:#?}"
+    );
+}
