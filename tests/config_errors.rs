@@ -287,3 +287,35 @@ fn vip_grammar() {
     assert_eq!((d.line, d.col), (9, 20));
     find(&l.diagnostics, "different family");
 }
+
+#[test]
+fn seq_and_multiline_parameters_generate_instances() {
+    let text = "$INST=vrrp_instance VI_${i} { \\\n  interface eth0 # the LAN \\\n  virtual_router_id ${i} \\\n  virtual_ipaddress { \\\n    192.0.2.${i} \\\n  } \\\n}\n\
+        ~SEQ(i, 1, 2, 5) $INST\n\
+        $L=vrrp_instance L${n} { \\\n interface eth1 \\\n virtual_router_id ${n} \\\n virtual_ipaddress { 198.51.100.${n} } \\\n}\n\
+        ~LST(n, 7, 9) $L\n\
+        ~SEQx(h, 10, 11) global_defs { router_id r${h} }\n";
+    let l = load_str("/k.conf", text, &LoadOptions::default());
+    assert!(l.diagnostics.is_empty(), "{:#?}", l.diagnostics);
+    let got: Vec<(String, u8)> = l
+        .config
+        .instances
+        .iter()
+        .map(|i| (i.name.clone(), i.vrid.get()))
+        .collect();
+    let want: Vec<(String, u8)> = [("VI_1", 1), ("VI_3", 3), ("VI_5", 5), ("L7", 7), ("L9", 9)]
+        .iter()
+        .map(|(n, v)| (n.to_string(), *v))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(l.config.instances[1].vips[0].addr.to_string(), "192.0.2.3");
+    assert_eq!(l.config.global.router_id.as_deref(), Some("rb"));
+}
+
+#[test]
+fn bad_seq_is_a_located_error() {
+    let d = find(&diags("\n  ~SEQ(i, 1, 0, 5) x\n"), "never goes");
+    assert_eq!(at(&d), ("/etc/k.conf".into(), 2, 3, Severity::Error));
+    let d = find(&diags("~SEQ(i, 1, 1000000) x\n"), "more than 10000");
+    assert_eq!(d.severity, Severity::Error);
+}

@@ -146,3 +146,14 @@ fn hostile_toml() {
     let l = quick(|| load_str("/x.toml", &text, &LoadOptions::default()));
     assert!(l.has_errors());
 }
+
+#[test]
+fn nested_seq_is_bounded() {
+    let text = "~SEQ(a, 1, 10000) ~SEQ(b, 1, 10000) ~SEQ(c, 1, 10000) router_id x${a}${b}${c}\n";
+    let l = quick(|| load_str("/s.conf", text, &LoadOptions::default()));
+    assert!(
+        has_error(&l, "more than 200000 lines"),
+        "{:#?}",
+        l.diagnostics
+    );
+}

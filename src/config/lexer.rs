@@ -226,52 +226,97 @@ impl Lexer<'_> {
                 col += 1 + end + (after.len() - trimmed.len());
                 rest = trimmed;
             }
-            if let Some((name, value)) = parse_definition(rest) {
-                let mut value = value.trim().to_string();
-                while value.ends_with('\\') && i < lines.len() {
-                    value.pop();
-                    value.push(' ');
-                    value.push_str(lines[i].trim_end_matches('\r').trim());
+            if let Some((mname, value)) = parse_definition(rest) {
+                // A trailing `\` (even after a comment) continues the definition;
+                // the value then expands to several lines.
+                let (first, mut more) = split_continuation(value);
+                let mut value = decomment(first).trim().to_string();
+                while more && i < lines.len() {
+                    let (piece, cont) = split_continuation(lines[i]);
+                    value.push('\n');
+                    value.push_str(decomment(piece).trim());
+                    more = cont;
                     i += 1;
                 }
-                self.macros.insert(name.to_string(), value);
+                self.macros.insert(mname.to_string(), value);
                 continue;
             }
-            let loc = Loc::new(name.clone(), lineno, u32::try_from(col).unwrap_or(u32::MAX));
-            let content = decomment(rest);
-            let expanded;
-            let content = if content.contains('$') {
-                match self.expand(content, path, 0) {
-                    Ok(s) => {
-                        self.expanded += s.len() as u64;
-                        if self.expanded > self.limits.max_total_bytes.saturating_mul(4) {
-                            self.diags
-                                .error(&loc, "parameter expansion exceeds the size limit");
-                            self.aborted = true;
+            self.line(decomment(rest), &name, lineno, col, path, 0);
+        }
+        self.stack.pop();
+    }
+
+    /// One logical line: `~SEQ`/`~LST` repetition, parameters, words, `include`.
+    fn line(
+        &mut self,
+        content: &str,
+        file: &Arc<str>,
+        lineno: u32,
+        col: usize,
+        path: &Path,
+        depth: usize,
+    ) {
+        if self.aborted {
+            return;
+        }
+        let loc = Loc::new(file.clone(), lineno, u32::try_from(col).unwrap_or(u32::MAX));
+        if let Some(rep) = content.strip_prefix('~') {
+            if depth >= 4 {
+                self.diags.error(&loc, "~SEQ/~LST nested more than 4 deep");
+                return;
+            }
+            match parse_repeat(rep) {
+                Ok((var, values, rest)) => {
+                    let saved = self.macros.get(&var).cloned();
+                    for v in values {
+                        self.macros.insert(var.clone(), v);
+                        self.line(rest, file, lineno, col, path, depth + 1);
+                        if self.aborted {
                             break;
                         }
-                        expanded = s;
-                        expanded.as_str()
                     }
-                    Err(msg) => {
-                        self.diags.error(&loc, msg);
-                        continue;
-                    }
+                    match saved {
+                        Some(v) => self.macros.insert(var, v),
+                        None => self.macros.remove(&var),
+                    };
                 }
-            } else {
-                content
-            };
-            let tokens = match tokenize(content, &name, lineno, col) {
+                Err(msg) => self.diags.error(&loc, msg),
+            }
+            return;
+        }
+        let expanded;
+        let content = if content.contains('$') {
+            match self.expand(content, path, 0) {
+                Ok(s) => {
+                    self.expanded += s.len() as u64;
+                    if self.expanded > self.limits.max_total_bytes.saturating_mul(4) {
+                        self.diags
+                            .error(&loc, "parameter expansion exceeds the size limit");
+                        self.aborted = true;
+                        return;
+                    }
+                    expanded = s;
+                    expanded.as_str()
+                }
+                Err(msg) => {
+                    self.diags.error(&loc, msg);
+                    return;
+                }
+            }
+        } else {
+            content
+        };
+        for piece in content.split('\n') {
+            let tokens = match tokenize(piece, file, lineno, col) {
                 Ok(t) => t,
                 Err((c, msg)) => {
-                    self.diags.error(&Loc::new(name.clone(), lineno, c), msg);
+                    self.diags.error(&Loc::new(file.clone(), lineno, c), msg);
                     continue;
                 }
             };
-            if tokens.is_empty() {
+            let Some(kw) = tokens.first() else {
                 continue;
-            }
-            let kw = &tokens[0];
+            };
             if !kw.quoted
                 && matches!(
                     kw.text.as_str(),
@@ -282,8 +327,18 @@ impl Lexer<'_> {
                 continue;
             }
             self.out.push(Line { tokens });
+            if self.out.len() > self.limits.max_lines {
+                self.diags.error(
+                    &loc,
+                    format!(
+                        "configuration expands to more than {} lines",
+                        self.limits.max_lines
+                    ),
+                );
+                self.aborted = true;
+                return;
+            }
         }
-        self.stack.pop();
     }
 
     fn include(&mut self, tokens: &[Token], current: &Path) {
@@ -407,6 +462,83 @@ impl Lexer<'_> {
             return Err(format!("parameter expansion longer than {max} bytes"));
         }
         Ok(out)
+    }
+}
+
+/// `SEQ(var, [start, [step,]] end) rest`, `SEQx(...)` (hex) or
+/// `LST(var, v1, v2, ...) rest` (the text after `~`): the values and the rest.
+fn parse_repeat(s: &str) -> Result<(String, Vec<String>, &str), String> {
+    const MAX: usize = 10_000;
+    let (kind, body) = if let Some(b) = s.strip_prefix("SEQx(") {
+        ("SEQx", b)
+    } else if let Some(b) = s.strip_prefix("SEQ(") {
+        ("SEQ", b)
+    } else if let Some(b) = s.strip_prefix("LST(") {
+        ("LST", b)
+    } else {
+        return Err(
+            "expected ~SEQ(var, start, step, end), ~SEQx(...) or ~LST(var, values...)".into(),
+        );
+    };
+    let close = body
+        .find(')')
+        .ok_or_else(|| format!("~{kind}: missing ')'"))?;
+    let args: Vec<&str> = body[..close].split(',').map(str::trim).collect();
+    let rest = body[close + 1..].trim_start();
+    let var = args[0];
+    if var.is_empty() || !var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(format!("~{kind}: '{var}' is not a parameter name"));
+    }
+    if kind == "LST" {
+        if args.len() > MAX + 1 {
+            return Err(format!("~LST: more than {MAX} values"));
+        }
+        return Ok((
+            var.to_string(),
+            args[1..].iter().map(|v| v.to_string()).collect(),
+            rest,
+        ));
+    }
+    let nums: Result<Vec<i64>, _> = args[1..].iter().map(|a| a.parse::<i64>()).collect();
+    let nums = nums.map_err(|_| format!("~{kind}: expected integers after the name"))?;
+    let (start, step, end) = match nums.as_slice() {
+        [end] => (1, 1, *end),
+        [start, end] => (*start, if end >= start { 1 } else { -1 }, *end),
+        [start, step, end] => (*start, *step, *end),
+        _ => {
+            return Err(format!(
+                "~{kind}: expected (var, end), (var, start, end) or (var, start, step, end)"
+            ))
+        }
+    };
+    if step == 0 || (step > 0 && end < start) || (step < 0 && end > start) {
+        return Err(format!(
+            "~{kind}: step {step} never goes from {start} to {end}"
+        ));
+    }
+    let count = (end - start) / step + 1;
+    if count > MAX as i64 {
+        return Err(format!("~{kind}: repeats {count} times, more than {MAX}"));
+    }
+    let values = (0..count)
+        .map(|k| start + k * step)
+        .map(|v| {
+            if kind == "SEQx" {
+                format!("{v:x}")
+            } else {
+                v.to_string()
+            }
+        })
+        .collect();
+    Ok((var.to_string(), values, rest))
+}
+
+/// A definition line without its trailing `\`, and whether it had one.
+fn split_continuation(line: &str) -> (&str, bool) {
+    let t = line.trim_end();
+    match t.strip_suffix('\\') {
+        Some(body) => (body, true),
+        None => (t, false),
     }
 }
 

@@ -165,6 +165,8 @@ pub struct Limits {
     pub max_line_len: usize,
     /// Diagnostics reported before the rest are counted only.
     pub max_diagnostics: usize,
+    /// Lines after includes, parameters and `~SEQ` repetition.
+    pub max_lines: usize,
 }
 
 impl Default for Limits {
@@ -176,6 +178,7 @@ impl Default for Limits {
             max_block_depth: 32,
             max_line_len: 64 << 10,
             max_diagnostics: 500,
+            max_lines: 200_000,
         }
     }
 }
