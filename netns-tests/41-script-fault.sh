@@ -3,7 +3,8 @@
 #     puts A in FAULT (B takes over); healthy again, A leaves FAULT through
 #     BACKUP and preempts.  A run that hangs is killed at the timeout with
 #     its whole process group and counts as a failure ("timed_out").  A
-#     tracked script that does not exist is disabled, not a failure.
+#     tracked script that does not exist is disabled, not a failure.  A
+#     reload while the script fails keeps A in FAULT.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/track-lib.sh"
 title "41 weight-0 script: FAULT on failure and on timeout"
@@ -44,6 +45,10 @@ check "A dropped $VIP" wait_for 1 no_vip a "$VIP"
 check "B holds $VIP (A's priority-0 advert)" wait_master b "$VIP" 2
 say "measured: script fails -> VIP on B $(ms "$(fcalc "$(vip_first b add "$VIP" "$t") - $t")")"
 
+n=$(transitions a)
+hup_daemon a
+check "reload (SIGHUP) keeps the failed script's state: A stays in FAULT" hold_for 2.5 in_state a VI_1 FAULT
+check_or_xdiff "no transition through BACKUP during the reload" eval '[[ $(transitions a) == "$n" ]]'
 printf 'ok\n' >"$health"
 check "healthy again: A leaves FAULT, preempts and holds $VIP" wait_master a "$VIP" 8
 check "A went FAULT -> BACKUP -> MASTER" eval '[[ $(states_of a VI_1 | tail -n 3 | tr "\n" " ") == "FAULT BACKUP MASTER " ]]'

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # 43. keepalived's weighted trackers on A (priority 101; B 100):
 #     track_file (value x weight), track_process (a process disappearing,
-#     weight -30) and track_interface (a second link losing carrier,
-#     weight -40).  Each moves A's effective priority exactly as keepalived
+#     weight -30) and track_interface (a second link losing carrier, then
+#     deleted and recreated, weight -40).  Each moves A's effective priority exactly as keepalived
 #     does ("Changing effective priority from 101 to N") and, below B's
 #     100, B takes over; restored, A preempts back.  keepalived's
 #     track_process needs the kernel proc connector, which answers only in
@@ -76,4 +76,6 @@ else
     step "tracked process gone" 'kill -TERM "$PROC_PID"' 'start_proc' 71
 fi
 step "tracked interface down" 'ip -n "$sa" link set trk1 down' 'ip -n "$sa" link set trk1 up' 61
+step "tracked interface deleted" 'ip -n "$sa" link del trk0' \
+    'ip -n "$sa" link add trk0 type veth peer name trk1; ip -n "$sa" link set trk0 up; ip -n "$sa" link set trk1 up' 61
 finish

@@ -494,7 +494,7 @@ impl Daemon {
         let now = self.clock.now();
         match event {
             NetEvent::Link(link) => {
-                self.track_link(&link.name, link.running);
+                self.track_link(link.index, &link.name, link.running);
                 for i in 0..self.instances.len() {
                     let r = &mut self.instances[i];
                     if r.ifindex != link.index || r.cfg.dont_track_primary {
@@ -518,6 +518,7 @@ impl Daemon {
                 }
             }
             NetEvent::LinkRemoved { index } => {
+                self.track_link_removed(index);
                 for i in 0..self.instances.len() {
                     if self.instances[i].ifindex == index && !self.instances[i].link_fault {
                         self.instances[i].link_fault = true;

@@ -17,6 +17,8 @@ pub struct Tracking {
     readings: HashMap<TrackerKey, Reading>,
     set: Option<TrackerSet>,
     tx: mpsc::UnboundedSender<Update>,
+    /// Tracked interfaces by index, to see them deleted.
+    if_index: HashMap<u32, String>,
 }
 
 impl Tracking {
@@ -29,6 +31,7 @@ impl Tracking {
                 readings: HashMap::new(),
                 set: None,
                 tx,
+                if_index: HashMap::new(),
             },
             rx,
         )
@@ -60,9 +63,14 @@ impl Daemon {
             .map(|w| w.key.clone())
             .collect();
         self.tracking.readings.retain(|k, _| used.contains(k));
+        self.tracking.if_index.clear();
         for key in used.iter().filter(|k| k.kind == Kind::Interface) {
             // A missing interface counts as down, as in keepalived.
-            let up = matches!(self.netlink.link(&key.name).await, Ok(l) if l.running);
+            let link = self.netlink.link(&key.name).await.ok();
+            if let Some(l) = &link {
+                self.tracking.if_index.insert(l.index, key.name.clone());
+            }
+            let up = link.is_some_and(|l| l.running);
             let r = if up { Reading::Ok } else { Reading::Failed };
             self.tracking.readings.insert(key.clone(), r);
         }
@@ -91,15 +99,26 @@ impl Daemon {
     }
 
     /// Link state of a tracked interface (`track_interface`).
-    pub(super) fn track_link(&mut self, name: &str, up: bool) {
+    pub(super) fn track_link(&mut self, index: u32, name: &str, up: bool) {
         let key = TrackerKey::new(Kind::Interface, name);
         if !self.tracking.plan.values().flatten().any(|w| w.key == key) {
             return;
         }
+        self.tracking.if_index.insert(index, name.to_string());
         self.track_update(Update {
             key,
             reading: if up { Reading::Ok } else { Reading::Failed },
         });
+    }
+
+    /// A tracked interface was deleted: down until it comes back.
+    pub(super) fn track_link_removed(&mut self, index: u32) {
+        if let Some(name) = self.tracking.if_index.remove(&index) {
+            self.track_update(Update {
+                key: TrackerKey::new(Kind::Interface, name),
+                reading: Reading::Failed,
+            });
+        }
     }
 
     /// Feeds each instance whose tracked adjustment or fault changed.
