@@ -130,3 +130,42 @@ fn script_security_names_the_unsafe_path() {
         assert_eq!(insecure_path(std::path::Path::new(&s)), None);
     }
 }
+
+#[tokio::test]
+async fn runs_as_the_configured_user() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("not root: skipped");
+        return;
+    }
+    let c = Command {
+        cmd: "id -u".into(),
+        run_as: Some(vrrpd::config::RunAs {
+            user: "nobody".into(),
+            group: None,
+        }),
+    };
+    let e = Exec::resolve(&c, &Global::default()).unwrap();
+    assert!(!e.runs_as_root());
+    let r = run_once(&e, Duration::from_secs(5)).await;
+    assert_eq!(r.outcome, Outcome::Exited(0));
+    assert_eq!(r.output.trim(), "65534");
+    // script_user is the default for commands without their own user.
+    let g = Global {
+        script_user: c.run_as.clone(),
+        ..Global::default()
+    };
+    let plain = Command {
+        cmd: "id -u".into(),
+        run_as: None,
+    };
+    let r = run_once(&Exec::resolve(&plain, &g).unwrap(), Duration::from_secs(5)).await;
+    assert_eq!(r.output.trim(), "65534");
+    let bad = Command {
+        cmd: "id".into(),
+        run_as: Some(vrrpd::config::RunAs {
+            user: "no-such-user-xyz".into(),
+            group: None,
+        }),
+    };
+    assert!(Exec::resolve(&bad, &Global::default()).is_err());
+}
