@@ -85,3 +85,41 @@ vrrp_instance VI_1 {{
         "INSTANCE \"VI_1\" BACKUP 150\nINSTANCE \"VI_1\" MASTER 150\nINSTANCE \"VI_1\" BACKUP 90\nINSTANCE \"VI_1\" FAULT 90\nINSTANCE \"VI_1\" STOP 90\n"
     );
 }
+
+#[tokio::test]
+async fn priority_changes_reach_the_fifo_only_when_asked() {
+    let d = std::env::temp_dir().join(format!("vrrpd-notify-prio-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let fifo = d.join("fifo");
+    let conf = |changes: &str| {
+        format!(
+            "global_defs {{\n    vrrp_notify_fifo {}\n{changes}}}\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {{\n        192.0.2.100\n    }}\n}}\n",
+            fifo.display()
+        )
+    };
+    let mut out = String::new();
+    for changes in ["", "    vrrp_notify_priority_changes\n"] {
+        let loaded = load_str("p.conf", &conf(changes), &LoadOptions::default());
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let mut n = Notifier::start().unwrap();
+        n.configure(&loaded.config);
+        n.event("VI_1", NotifyState::MasterPriority, 90);
+        n.event("VI_1", NotifyState::MasterRxLowerPri, 90);
+        n.finish(Duration::from_secs(5)).await;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut r = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap();
+        let mut s = String::new();
+        let _ = r.read_to_string(&mut s);
+        out.push_str(&s);
+        out.push('|');
+    }
+    assert_eq!(
+        out,
+        "INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 90\n|INSTANCE \"VI_1\" MASTER_PRIORITY 90\nINSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 90\n|"
+    );
+}

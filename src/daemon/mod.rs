@@ -717,6 +717,7 @@ impl Io {
                     }
                 }
                 Action::Event(event) => {
+                    self.notify_event(r, &event);
                     let line = messages::event(r.name(), &event);
                     match event {
                         crate::proto::fsm::Event::IntervalMismatch { .. }

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use tokio::sync::mpsc;
 use tracing::{error, info};
 
-use super::Daemon;
-use crate::proto::fsm::{Input, State};
+use super::{Daemon, Io, Running};
+use crate::proto::fsm::{Event, Input, State};
 use crate::track::notify::NotifyState;
 use crate::track::{self, Kind, Reading, TrackerKey, TrackerSet, Update, Weighted};
 
@@ -45,6 +45,21 @@ pub fn notify_state(to: State) -> NotifyState {
         State::Backup => NotifyState::Backup,
         State::Fault => NotifyState::Fault,
         State::Initialize => NotifyState::Stop,
+    }
+}
+
+impl Io {
+    /// keepalived's extra notifications: MASTER_RX_LOWER_PRI, and with
+    /// `notify_priority_changes` MASTER_PRIORITY / BACKUP_PRIORITY.
+    pub(super) fn notify_event(&self, r: &Running, event: &Event) {
+        let state = match (event, r.router.state()) {
+            (Event::ForcingNewElection { .. }, _) => NotifyState::MasterRxLowerPri,
+            (Event::EffectivePriorityChanged { .. }, State::Master) => NotifyState::MasterPriority,
+            (Event::EffectivePriorityChanged { .. }, State::Backup) => NotifyState::BackupPriority,
+            _ => return,
+        };
+        self.notifier
+            .event(r.name(), state, r.router.effective_priority().0);
     }
 }
 

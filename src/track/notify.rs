@@ -21,13 +21,19 @@ use crate::config::{Command, Config, Global, Notify};
 /// Longest a notify command may run before its process group is killed.
 pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The state reported to notify commands and FIFOs.
+/// The event reported to notify commands and FIFOs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotifyState {
     Master,
     Backup,
     Fault,
     Stop,
+    /// A Master received a lower-priority advert (`notify_master_rx_lower_pri`).
+    MasterRxLowerPri,
+    /// The effective priority changed while Master / Backup
+    /// (`notify_priority_changes`; FIFO only).
+    MasterPriority,
+    BackupPriority,
 }
 
 impl NotifyState {
@@ -37,7 +43,18 @@ impl NotifyState {
             NotifyState::Backup => "BACKUP",
             NotifyState::Fault => "FAULT",
             NotifyState::Stop => "STOP",
+            NotifyState::MasterRxLowerPri => "MASTER_RX_LOWER_PRI",
+            NotifyState::MasterPriority => "MASTER_PRIORITY",
+            NotifyState::BackupPriority => "BACKUP_PRIORITY",
         }
+    }
+
+    /// A state change (notify commands run), not an informational event.
+    pub fn is_transition(self) -> bool {
+        matches!(
+            self,
+            NotifyState::Master | NotifyState::Backup | NotifyState::Fault | NotifyState::Stop
+        )
     }
 }
 
@@ -60,9 +77,16 @@ pub fn commands(
         NotifyState::Backup => ("notify_backup", &notify.backup),
         NotifyState::Fault => ("notify_fault", &notify.fault),
         NotifyState::Stop => ("notify_stop", &notify.stop),
+        NotifyState::MasterRxLowerPri => {
+            ("notify_master_rx_lower_pri", &notify.master_rx_lower_pri)
+        }
+        NotifyState::MasterPriority | NotifyState::BackupPriority => return out,
     };
     if let (what, Some(c)) = specific {
         out.push((what, c.clone()));
+    }
+    if !state.is_transition() {
+        return out;
     }
     if let Some(c) = &notify.any {
         let mut c = c.clone();
@@ -212,6 +236,7 @@ fn worker_thread(rx: mpsc::UnboundedReceiver<Msg>) {
 
 async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
     let mut notify: HashMap<String, Notify> = HashMap::new();
+    let mut priority_changes: HashMap<String, bool> = HashMap::new();
     let mut global = Global::default();
     let mut fifos: Vec<Fifo> = Vec::new();
     let mut queues: HashMap<String, mpsc::UnboundedSender<Job>> = HashMap::new();
@@ -223,6 +248,14 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
                     .instances
                     .iter()
                     .map(|i| (i.name.clone(), i.notify.clone()))
+                    .collect();
+                priority_changes = cfg
+                    .instances
+                    .iter()
+                    .map(|i| {
+                        let on = i.notify_priority_changes || cfg.global.notify_priority_changes;
+                        (i.name.clone(), on)
+                    })
                     .collect();
                 let wanted: Vec<String> = [&cfg.global.vrrp_notify_fifo, &cfg.global.notify_fifo]
                     .into_iter()
@@ -242,6 +275,12 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
                 state,
                 priority,
             } => {
+                let reported = state.is_transition()
+                    || state == NotifyState::MasterRxLowerPri
+                    || priority_changes.get(&instance).copied().unwrap_or(false);
+                if !reported {
+                    continue;
+                }
                 let line = fifo_line(&instance, state, priority);
                 for f in &mut fifos {
                     f.write(&line);
