@@ -10,6 +10,7 @@ mod instance;
 mod lateness;
 pub mod messages;
 pub mod resign;
+mod timer;
 mod tracking;
 mod worker;
 
@@ -87,10 +88,6 @@ impl Clock {
     fn now(&self) -> Instant {
         let micros = self.base.elapsed().as_micros();
         Instant::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
-    }
-
-    fn deadline(&self, at: Instant) -> tokio::time::Instant {
-        self.base + Duration::from_micros(at.as_micros())
     }
 }
 
@@ -205,18 +202,26 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
     }
     info!("Startup complete");
 
+    let timer = timer::DeadlineTimer::new().map_err(|source| DaemonError::Io {
+        what: "creating the advert timer".into(),
+        source,
+    })?;
     loop {
         let next = daemon
             .instances
             .iter()
             .filter_map(|r| r.router.poll_at())
             .min();
-        let sleep_until = next
-            .map(|t| daemon.clock.deadline(t))
-            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+        let after = next
+            .map(|t| t.saturating_since(daemon.clock.now()))
+            .unwrap_or(Duration::from_secs(3600));
+        timer.arm(after).map_err(|source| DaemonError::Io {
+            what: "arming the advert timer".into(),
+            source,
+        })?;
         tokio::select! {
             biased;
-            _ = tokio::time::sleep_until(sleep_until) => daemon.timers(),
+            _ = timer.expired() => daemon.timers(),
             Some((key, received)) = packets_rx.recv() => daemon.receive(&key, received),
             Some(event) = net_events.recv() => daemon.net_event(event).await,
             Some(update) = track_rx.recv() => daemon.track_update(update),
