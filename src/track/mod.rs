@@ -7,6 +7,47 @@
 //! [`Update`]s to the driver, so a slow probe or a fork storm can never delay
 //! an advert. The weight arithmetic ([`Weighted::effect`], [`evaluate`]) is
 //! pure and follows keepalived (reference §2.6).
+//!
+//! # Native probes: configuration
+//!
+//! keepalived.conf (keepalived itself warns about and skips these blocks):
+//!
+//! ```text
+//! vrrpd_http_check apache {          # also https:// URLs (rustls)
+//!     url http://127.0.0.1:80/health
+//!     status_code 200 301-302        # default 200-299
+//!     body_contains OK               # optional, first 64 KiB
+//!     host www.example.com           # Host header / TLS name, default from the URL
+//!     tls_verify off                 # default on (web PKI roots)
+//!     interval 1                     # seconds, default 1
+//!     timeout 0.5                    # default = interval
+//!     rise 2                         # default 1
+//!     fall 2                         # default 1
+//!     weight -60 [reverse]           # default 0 = FAULT while failing
+//!     init_fail                      # start failed
+//! }
+//! vrrpd_tcp_check apache_port {
+//!     connect 127.0.0.1:80           # [2001:db8::1]:80 for IPv6
+//!     interval 1
+//!     weight -60
+//! }
+//! vrrp_instance VI_1 {
+//!     track_probe {
+//!         apache
+//!         apache_port weight -20     # per-instance override, like track_script
+//!     }
+//! }
+//! ```
+//!
+//! Native TOML: `[[probe]]` tables with `name`, `type = "http"|"tcp"`,
+//! `url`, `connect`, `status = ["200", "301-302"]`, `body_contains`, `host`,
+//! `tls_verify`, `interval`, `timeout`, `rise`, `fall`, `weight`, `reverse`,
+//! `init_fail`; instances list them in `track_probes = [{ name = "apache",
+//! weight = -60 }]`.
+//!
+//! Weights follow keepalived exactly (see [`Weighted::effect`]); an address
+//! owner (priority 255) keeps only unweighted trackers, and sync-group
+//! trackers count their weights only with `sync_group_tracking_weight`.
 
 pub mod check;
 pub mod file;
