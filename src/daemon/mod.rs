@@ -333,6 +333,7 @@ impl Daemon {
                 );
             }
         }
+        warn_unimplemented(cfg);
         for peer in &cfg.unicast_peers {
             if present.iter().any(|(a, _)| *a == peer.addr) {
                 warn!(
@@ -775,5 +776,32 @@ impl Io {
                 warn!("({}) sending advert to {dst}: {e}", r.name());
             }
         }
+    }
+}
+
+/// Settings the configuration accepts (so a keepalived.conf loads unchanged)
+/// but the daemon does not act on yet: said once at start, never silently.
+fn warn_unimplemented(cfg: &Instance) {
+    let mut missing = Vec::new();
+    if cfg.use_vmac.is_some() || cfg.vips.iter().any(|v| v.use_vmac) {
+        missing.push("use_vmac (adverts and announcements use the interface MAC)");
+    }
+    if !cfg.virtual_routes.is_empty() {
+        missing.push("virtual_routes");
+    }
+    if !cfg.virtual_rules.is_empty() {
+        missing.push("virtual_rules");
+    }
+    if !cfg.accept {
+        missing.push("no_accept (no firewall rules are installed)");
+    }
+    if cfg.promote_secondaries {
+        missing.push("promote_secondaries");
+    }
+    for what in missing {
+        warn!(
+            "({}) {what} is not implemented by vrrpd yet; ignored",
+            cfg.name
+        );
     }
 }
