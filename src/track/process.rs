@@ -55,7 +55,7 @@ pub fn scan(root: &Path) -> Vec<ProcInfo> {
     out
 }
 
-/// keepalived's match: the name against comm (or the full argv[0] with
+/// keepalived's match: the name against comm (or the full `argv[0]` with
 /// `full_command`, or when the name is longer than comm can hold), then the
 /// parameters: all equal (default), a prefix (`initial`) or a contiguous run
 /// anywhere (`partial`).
