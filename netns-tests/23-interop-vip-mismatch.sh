@@ -60,11 +60,9 @@ window "ka M {30,31} + vrrpd B {30,31}"
 mb=$(log_mark b)
 reload b "$V1 $V3"
 window "ka M {30,31} + vrrpd B {30,32}"
-if grep -aqF "(VI_1) received an unexpected ip number count 2, expected 2!" <(tail -n +"$((mb + 1))" "$WORK/b.log"); then
-    say "vrrpd's warning for an equal count but another address: '$(grep -aoF "received an unexpected ip number count 2, expected 2!" "$WORK/b.log" | head -n 1)'"
-    say "  (keepalived 2.2's text for this case: 'ip address associated with VRID 52 not present in MASTER advert : 192.0.2.32')"
-fi
-expect_log b "(VI_1) received an unexpected ip number count" "$mb"
+# Same count, another address: keepalived 2.2.7's wording names the address
+# ("(%s) ip address associated with VRID %d not present in MASTER advert: %s").
+expect_log b "(VI_1) ip address associated with VRID 52 not present in MASTER advert: $V3" "$mb"
 mb=$(log_mark b)
 reload b "$V1"
 window "ka M {30,31} + vrrpd B {30}"

@@ -685,6 +685,32 @@ fn leaving_master_cancels_pending_announcements() {
 // ---- advert validation that depends on our configuration ----
 
 #[test]
+fn address_list_mismatch_with_equal_counts_names_the_missing_address() {
+    // keepalived 2.2 logs "ip address associated with VRID N not present in
+    // MASTER advert: IP" when the counts agree but an address differs.
+    let mut r = started(v2(100));
+    let mut repr = advert_from(&r, 200);
+    let ours = repr.addresses[0];
+    repr.addresses = vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 99))];
+    let actions = r.handle(
+        ms(1000),
+        Input::Advert {
+            src: HIGHER_PEER,
+            repr,
+        },
+    );
+    assert!(has_event(&actions, |e| matches!(
+        e,
+        Event::AddressListMismatch {
+            count: 1,
+            expected: 1,
+            missing: Some(a),
+            ..
+        } if *a == ours
+    )));
+}
+
+#[test]
 fn address_list_mismatch_is_accepted_with_a_counter() {
     let mut r = started(v2(100));
     let mut repr = advert_from(&r, 200);

@@ -65,13 +65,22 @@ pub fn event(instance: &str, event: &Event) -> String {
         Event::EqualPriorityOwnAddress { .. } => format!(
             "({instance}) WARNING - equal priority advert received from remote host with our IP address."
         ),
+        // keepalived 2.2 (vrrp_check_packet): the count line when the counts
+        // differ, else the first of our addresses the advert lacks.
         Event::AddressListMismatch {
             src,
             count,
             expected,
-        } => format!(
-            "({instance}) received an unexpected ip number count {count}, expected {expected}! (from {src}; accepted)"
-        ),
+            vrid,
+            missing,
+        } => match missing {
+            Some(addr) if count == expected => format!(
+                "({instance}) ip address associated with VRID {vrid} not present in MASTER advert: {addr} (from {src}; accepted)"
+            ),
+            _ => format!(
+                "({instance}) received an unexpected ip number count {count}, expected {expected}! (from {src}; accepted)"
+            ),
+        },
         Event::IntervalMismatch {
             src,
             theirs,
@@ -121,6 +130,40 @@ mod tests {
         assert_eq!(
             transition("VI_1", State::Master, State::Fault),
             "(VI_1) Entering FAULT STATE"
+        );
+    }
+
+    #[test]
+    fn address_list_mismatch_uses_keepalived_wording() {
+        let src = "192.0.2.20".parse().unwrap();
+        let vrid = crate::proto::Vrid::new(52).unwrap();
+        assert_eq!(
+            event(
+                "VI_1",
+                &Event::AddressListMismatch {
+                    src,
+                    count: 2,
+                    expected: 1,
+                    vrid,
+                    missing: Some("192.0.2.31".parse().unwrap()),
+                }
+            ),
+            "(VI_1) received an unexpected ip number count 2, expected 1! (from 192.0.2.20; accepted)"
+        );
+        // Same count, another address: keepalived 2.2.7 names the address
+        // ("(%s) ip address associated with VRID %d not present in MASTER advert: %s").
+        assert_eq!(
+            event(
+                "VI_1",
+                &Event::AddressListMismatch {
+                    src,
+                    count: 2,
+                    expected: 2,
+                    vrid,
+                    missing: Some("192.0.2.32".parse().unwrap()),
+                }
+            ),
+            "(VI_1) ip address associated with VRID 52 not present in MASTER advert: 192.0.2.32 (from 192.0.2.20; accepted)"
         );
     }
 

@@ -284,6 +284,11 @@ pub enum Event {
         src: IpAddr,
         count: usize,
         expected: usize,
+        /// Our VRID, for keepalived's "not present" wording.
+        vrid: Vrid,
+        /// With equal counts, the first of our addresses the advert lacks
+        /// (keepalived then logs that address rather than the counts).
+        missing: Option<IpAddr>,
     },
     /// The advert's interval differs from ours: dropped for v2 (RFC 3768
     /// §7.1), learned by a v3 Backup (RFC 9568 §6.4.2).
@@ -648,6 +653,13 @@ impl VirtualRouter {
                 src,
                 count: adv.addresses.len(),
                 expected: self.params.addresses.len(),
+                vrid: self.params.vrid,
+                missing: self
+                    .params
+                    .addresses
+                    .iter()
+                    .find(|a| !adv.addresses.contains(a))
+                    .copied(),
             }));
         }
         true
