@@ -123,3 +123,42 @@ async fn priority_changes_reach_the_fifo_only_when_asked() {
         "INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 90\n|INSTANCE \"VI_1\" MASTER_PRIORITY 90\nINSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 90\n|"
     );
 }
+
+#[tokio::test]
+async fn fifo_script_reads_the_fifo_and_is_stopped_at_exit() {
+    let d = std::env::temp_dir().join(format!("vrrpd-fifo-script-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let out = d.join("out");
+    let script = d.join("reader.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nexec cat \"$1\" >{}\n", out.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let conf = format!(
+        "global_defs {{\n    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n}}\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {{\n        192.0.2.100\n    }}\n}}\n",
+        d.join("fifo").display(),
+        script.display()
+    );
+    let loaded = load_str("f.conf", &conf, &LoadOptions::default());
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let mut n = Notifier::start().unwrap();
+    n.configure(&loaded.config);
+    n.event("VI_1", NotifyState::Backup, 100);
+    n.event("VI_1", NotifyState::Stop, 100);
+    n.finish(Duration::from_secs(5)).await;
+    let mut got = String::new();
+    for _ in 0..50 {
+        got = std::fs::read_to_string(&out).unwrap_or_default();
+        if got.contains("STOP") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        got,
+        "INSTANCE \"VI_1\" BACKUP 100\nINSTANCE \"VI_1\" STOP 100\n"
+    );
+}

@@ -214,6 +214,61 @@ impl Fifo {
     }
 }
 
+/// A `*_fifo_script` reading one of our FIFOs: started once with the FIFO
+/// path appended, stopped (SIGTERM to its group) when unconfigured or at exit.
+struct FifoScript {
+    path: String,
+    cmd: String,
+    child: Option<tokio::process::Child>,
+}
+
+impl FifoScript {
+    fn start(path: &str, cmd: &Command, global: &Global) -> FifoScript {
+        let mut with_path = cmd.clone();
+        with_path.cmd = format!("{} {}", cmd.cmd, quote(path));
+        let child = match Exec::resolve(&with_path, global) {
+            Ok(exec) => {
+                let mut c = exec.command();
+                c.stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .kill_on_drop(false);
+                match c.spawn() {
+                    Ok(child) => {
+                        info!("started FIFO script `{}`", with_path.cmd);
+                        Some(child)
+                    }
+                    Err(e) => {
+                        error!("FIFO script `{}`: {e}", with_path.cmd);
+                        None
+                    }
+                }
+            }
+            Err(e) => {
+                error!("FIFO script `{}`: {e}", with_path.cmd);
+                None
+            }
+        };
+        FifoScript {
+            path: path.to_string(),
+            cmd: cmd.cmd.clone(),
+            child,
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(pid) = self.child.as_ref().and_then(|c| c.id()) {
+            if let Ok(pid) = i32::try_from(pid) {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+            }
+        }
+        // Dropped without kill_on_drop: tokio reaps it in the background.
+        self.child = None;
+    }
+}
+
 struct Job {
     what: &'static str,
     exec: Exec,
@@ -239,6 +294,7 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
     let mut priority_changes: HashMap<String, bool> = HashMap::new();
     let mut global = Global::default();
     let mut fifos: Vec<Fifo> = Vec::new();
+    let mut fifo_scripts: Vec<FifoScript> = Vec::new();
     let mut queues: HashMap<String, mpsc::UnboundedSender<Job>> = HashMap::new();
     let mut workers = tokio::task::JoinSet::new();
     while let Some(msg) = rx.recv().await {
@@ -269,6 +325,29 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
                     }
                 }
                 global = cfg.global.clone();
+                let g = &cfg.global;
+                let wanted: Vec<(String, Command)> = [
+                    (&g.vrrp_notify_fifo, &g.vrrp_notify_fifo_script),
+                    (&g.notify_fifo, &g.notify_fifo_script),
+                ]
+                .into_iter()
+                .filter_map(|(f, c)| Some((f.as_ref()?.path.clone(), c.clone()?)))
+                .collect();
+                fifo_scripts.retain_mut(|s| {
+                    let keep = wanted.iter().any(|(p, c)| *p == s.path && c.cmd == s.cmd);
+                    if !keep {
+                        s.stop();
+                    }
+                    keep
+                });
+                for (path, cmd) in wanted {
+                    if !fifo_scripts
+                        .iter()
+                        .any(|s| s.path == path && s.cmd == cmd.cmd)
+                    {
+                        fifo_scripts.push(FifoScript::start(&path, &cmd, &global));
+                    }
+                }
             }
             Msg::Event {
                 instance,
@@ -311,6 +390,14 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
             Msg::Finish(done) => {
                 queues.clear();
                 while workers.join_next().await.is_some() {}
+                // Give FIFO readers a moment for the last lines (STOP).
+                if !fifo_scripts.is_empty() {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    for s in &mut fifo_scripts {
+                        s.stop();
+                    }
+                    fifo_scripts.clear();
+                }
                 let _ = done.send(());
             }
         }
