@@ -833,6 +833,7 @@ impl Parser<'_> {
             "garp_lower_prio_repeat" => r.garp.lower_prio_repeat = self.u32_of(n, 0, 65535),
             "lower_prio_no_advert" => r.lower_prio_no_advert = Some(self.boolean(n)),
             "higher_prio_send_advert" => r.higher_prio_send_advert = Some(self.boolean(n)),
+            "fast_handover" => r.inst.fast_handover = self.boolean(n),
             "owner_ignore_adverts" => r.owner_ignore_adverts = Some(self.boolean(n)),
             "down_timer_adverts" => {
                 if let Some(v) = self.u32_of(n, 1, 100) {

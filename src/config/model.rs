@@ -256,6 +256,12 @@ pub struct Instance {
     /// Master sends one advert before yielding (`higher_prio_send_advert`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub higher_prio_send_advert: bool,
+    /// vrrpd's fast handover (opt-in, deviates from RFC 9568 §6.4.2): a
+    /// Master whose priority drops advertises at once and a preempting
+    /// Backup takes over from a Master below its priority at once
+    /// (`fast_handover` in keepalived.conf; keepalived itself would warn).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub fast_handover: bool,
     /// An address owner ignores received adverts (`owner_ignore_adverts`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub owner_ignore_adverts: bool,
@@ -353,6 +359,7 @@ impl Instance {
             strict: false,
             lower_prio_no_advert: false,
             higher_prio_send_advert: false,
+            fast_handover: false,
             owner_ignore_adverts: false,
             track_interfaces: Vec::new(),
             track_scripts: Vec::new(),

@@ -38,6 +38,7 @@ pub fn params(inst: &Instance, source: IpAddr) -> Params {
     // behaviour to the letter (keepalived's `higher_prio_send_advert` is
     // off by default; see README "Deliberate differences").
     p.step_down_advert = !inst.strict || inst.higher_prio_send_advert;
+    p.fast_handover = inst.fast_handover;
     p
 }
 
@@ -150,6 +151,16 @@ mod tests {
         assert_eq!(p.addresses, vec!["192.0.2.30".parse::<IpAddr>().unwrap()]);
         assert!(p.step_down_advert);
         assert!(p.validate().is_ok());
+    }
+
+    #[test]
+    fn fast_handover_is_opt_in_from_keepalived_conf() {
+        let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 7\n fast_handover\n virtual_ipaddress {\n  192.0.2.30\n }\n}\n";
+        let loaded = crate::config::load_str("fast.conf", text, &Default::default());
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let inst = &loaded.config.instances[0];
+        assert!(params(inst, "192.0.2.1".parse().unwrap()).fast_handover);
+        assert!(!params(&seed(), "192.0.2.20".parse().unwrap()).fast_handover);
     }
 
     #[test]
