@@ -3,12 +3,11 @@
 //! byte-identical to what `net::announce` builds, and each burst comes in
 //! keepalived's order. Counted, so an empty or unreadable capture fails.
 
-use std::fs::File;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::Path;
+mod common;
+use common::capture_frames as frames;
 
-use pcap_file::pcap::PcapReader;
-use pcap_file::DataLink;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
 use vrrpd::net::announce::{
     announce_frames, garp_frame, unsolicited_na_frame, GARP_FRAME_LEN, NA_FRAME_LEN,
 };
@@ -21,19 +20,6 @@ const ICMPV6: u8 = 58;
 const NEIGHBOR_ADVERT: u8 = 136;
 /// keepalived's default `garp_master_repeat`.
 const REPEAT: u32 = 5;
-
-fn frames(file: &str) -> Vec<Vec<u8>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(file);
-    let mut reader = PcapReader::new(File::open(&path).unwrap()).unwrap();
-    assert_eq!(reader.header().datalink, DataLink::ETHERNET, "{file}");
-    let mut frames = Vec::new();
-    while let Some(packet) = reader.next_packet() {
-        frames.push(packet.unwrap().data.into_owned());
-    }
-    frames
-}
 
 /// A's announcements: ARP requests with sender IP = target IP, and ICMPv6
 /// neighbour advertisements. (The captures also hold ordinary ARP traffic

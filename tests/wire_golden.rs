@@ -2,12 +2,12 @@
 //! VRRP packet in every capture parses to the expected advert, verifies its
 //! checksum, and re-emits byte-identical, IPv4 header included.
 
-use std::fs::File;
+mod common;
+use common::capture_frames as frames;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
-use pcap_file::pcap::PcapReader;
-use pcap_file::DataLink;
 use vrrpd::proto::wire::{
     self, AdvertRepr, Auth, ChecksumMode, Packet, WireError, MULTICAST_V4, MULTICAST_V6,
 };
@@ -110,20 +110,6 @@ fn captures() -> Vec<Capture> {
             dst: IpAddr::V4(MULTICAST_V4),
         },
     ]
-}
-
-/// The frames of a capture, checked to be Ethernet.
-fn frames(file: &str) -> Vec<Vec<u8>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(file);
-    let mut reader = PcapReader::new(File::open(&path).unwrap()).unwrap();
-    assert_eq!(reader.header().datalink, DataLink::ETHERNET, "{file}");
-    let mut frames = Vec::new();
-    while let Some(packet) = reader.next_packet() {
-        frames.push(packet.unwrap().data.into_owned());
-    }
-    frames
 }
 
 /// One VRRP packet found in a frame: IP addresses, TTL/hop limit, the VRRP
