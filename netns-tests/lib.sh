@@ -207,7 +207,7 @@ lab_up() {
     ip -n "$NS_BR" link set br0 up
     for n in "${nodes[@]}"; do node_up "$n"; done
     # tcpdump on the bridge: VRRP, ARP, ICMPv6 (NA), with µs timestamps.
-    bg ip netns exec "$NS_BR" tcpdump -i br0 -n -U -s 512 --time-stamp-precision=micro \
+    bg ip netns exec "$NS_BR" tcpdump -i br0 -n -U --immediate-mode -s 512 --time-stamp-precision=micro \
         -w "$WORK/br0.pcap" 'ip proto 112 or ip6 proto 112 or arp or icmp6' 2>"$WORK/tcpdump.err"
     wait_for 5 grep -q listening "$WORK/tcpdump.err" || fail "tcpdump did not start"
 }

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$EPOCHREALTIME
 
-need=(iproute2 keepalived python3 python3-scapy tcpdump tshark curl psmisc util-linux procps)
+need=(iproute2 keepalived python3 python3-scapy tcpdump tshark curl jq psmisc util-linux procps)
 if command -v apt-get >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
     missing=()
     for p in "${need[@]}"; do

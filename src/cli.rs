@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use vrrpd::config::{self, FsSource, LoadOptions, Loaded, Syntax};
+use vrrpd::control;
 use vrrpd::daemon::{self, DaemonError, Options};
 
 /// vrrpd's own configuration, used when present.
@@ -96,6 +97,17 @@ enum Cmd {
         #[arg(short = 'f', long = "file", value_name = "FILE")]
         file: Option<PathBuf>,
     },
+    /// Show every instance of the running daemon: state and why, priority
+    /// with the trackers' part, the master, VIPs held, counters, lateness.
+    Status {
+        /// Print the daemon's JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Control socket (default: next to the pid file given with -p, else
+        /// /run/vrrpd/vrrpd.sock).
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+    },
     /// Print the native TOML equivalent of a configuration.
     Convert {
         /// keepalived.conf (or TOML) to convert.
@@ -139,6 +151,10 @@ pub fn run() -> i32 {
             check(&path, format, syntax, config_id.or(cli.config_id), host)
         }
         Some(Cmd::Convert { file, config_id }) => convert(&file, config_id.or(cli.config_id)),
+        Some(Cmd::Status { json, socket }) => {
+            let path = socket.unwrap_or_else(|| control::socket_path(cli.pid_file.as_deref()));
+            status(&path, json)
+        }
         Some(Cmd::Resign { file }) => {
             init_logging(cli.log_detail);
             let path = file.or(cli.file).unwrap_or_else(default_file);
@@ -179,6 +195,7 @@ fn daemon_options(path: PathBuf, config_id: Option<String>, pid_file: Option<Pat
             config_id: config_id.or_else(host_id),
             ..LoadOptions::default()
         },
+        control_socket: control::socket_path(pid_file.as_deref()),
         pid_file,
     }
 }
@@ -396,6 +413,33 @@ fn convert(path: &Path, config_id: Option<String>) -> i32 {
         Err(e) => {
             eprintln!("vrrpd: {e}");
             1
+        }
+    }
+}
+
+fn status(socket: &Path, json: bool) -> i32 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    match rt.block_on(control::request(socket, control::Command::Status)) {
+        Ok(reply) if json => match serde_json::to_string_pretty(&reply) {
+            Ok(text) => {
+                println!("{text}");
+                0
+            }
+            Err(e) => {
+                eprintln!("vrrpd status: {e}");
+                1
+            }
+        },
+        Ok(reply) => {
+            print!("{}", control::render_status(&reply));
+            0
+        }
+        Err(e) => {
+            eprintln!("vrrpd status: {e}");
+            3
         }
     }
 }

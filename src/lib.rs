@@ -5,6 +5,7 @@
 //! on it.
 
 pub mod config;
+pub mod control;
 pub mod daemon;
 pub mod net;
 pub mod proto;

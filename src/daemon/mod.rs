@@ -39,6 +39,8 @@ pub struct Options {
     pub config_file: PathBuf,
     pub load: LoadOptions,
     pub pid_file: Option<PathBuf>,
+    /// The control socket (`vrrpd status`).
+    pub control_socket: PathBuf,
 }
 
 /// Why the daemon could not run.
@@ -117,6 +119,8 @@ struct Running {
     /// A weight-0 tracker failed; `track_adjustment` is the weights' sum.
     track_fault: bool,
     track_adjustment: i32,
+    /// When the state last changed, for status.
+    state_since: std::time::Instant,
 }
 
 impl Running {
@@ -196,6 +200,14 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         unknown_vrid: 0,
         tracking,
     };
+    let (control_tx, mut control_rx) = mpsc::channel(16);
+    if let Err(e) = crate::control::serve(&opts.control_socket, control_tx) {
+        warn!(
+            "control socket {}: {e}; `vrrpd status` will not reach this daemon",
+            opts.control_socket.display()
+        );
+    }
+    let started = std::time::Instant::now();
     daemon.apply(config).await?;
     if daemon.instances.is_empty() && !daemon.config.instances.is_empty() {
         return Err(DaemonError::NothingToRun);
@@ -225,6 +237,9 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             Some((key, received)) = packets_rx.recv() => daemon.receive(&key, received),
             Some(event) = net_events.recv() => daemon.net_event(event).await,
             Some(update) = track_rx.recv() => daemon.track_update(update),
+            Some(req) = control_rx.recv() => {
+                let _ = req.reply.send(daemon.status(started));
+            }
             _ = sigterm.recv() => { info!("Stopping"); break; }
             _ = sigint.recv() => { info!("Stopping"); break; }
             _ = sighup.recv() => daemon.reload(&opts).await,
@@ -372,6 +387,7 @@ impl Daemon {
             no_source: source.is_none(),
             track_fault: false,
             track_adjustment: 0,
+            state_since: std::time::Instant::now(),
         };
         if running.no_source {
             warn!(
@@ -588,6 +604,59 @@ impl Daemon {
         info!("Reload complete");
     }
 
+    /// What `vrrpd status` shows (see `control::render_status`).
+    fn status(&self, started: std::time::Instant) -> serde_json::Value {
+        let instances: Vec<serde_json::Value> = self
+            .instances
+            .iter()
+            .map(|r| {
+                let stats = r.router.stats();
+                let mut vips: Vec<String> = if r.router.holds_addresses() {
+                    r.addresses.keys().map(ToString::to_string).collect()
+                } else {
+                    Vec::new()
+                };
+                vips.sort();
+                serde_json::json!({
+                    "name": r.cfg.name,
+                    "interface": r.ifname,
+                    "vrid": r.cfg.vrid.get(),
+                    "version": r.cfg.version.number(),
+                    "state": r.router.state().keepalived_name(),
+                    "reason": format!("{:?}", r.router.state_reason()),
+                    "state_age_s": r.state_since.elapsed().as_secs(),
+                    "base_priority": r.cfg.priority.get(),
+                    "effective_priority": r.router.effective_priority().get(),
+                    "tracker_adjustment": r.track_adjustment,
+                    "faults": {
+                        "link": r.link_fault,
+                        "no_source": r.no_source,
+                        "tracker": r.track_fault,
+                    },
+                    "master": r.router.master().map(|m| serde_json::json!({
+                        "address": m.address.to_string(),
+                        "priority": m.priority.get(),
+                        "advert_interval_cs": m.advert_interval.get(),
+                    })),
+                    "source": r.router.params().source.to_string(),
+                    "vips_held": vips,
+                    "adverts_sent": stats.adverts_sent,
+                    "adverts_received": stats.adverts_received,
+                    "drops": r.drops,
+                    "stats": stats,
+                    "lateness": r.lateness.to_string(),
+                    "lateness_max_us": r.lateness.max().as_micros() as u64,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "uptime_s": started.elapsed().as_secs(),
+            "unknown_vrid_adverts": self.unknown_vrid,
+            "instances": instances,
+        })
+    }
+
     async fn shutdown(&mut self) {
         let now = self.clock.now();
         for i in 0..self.instances.len() {
@@ -668,6 +737,7 @@ impl Io {
         for action in actions {
             match action {
                 Action::Transition { from, to, reason } => {
+                    r.state_since = std::time::Instant::now();
                     if let Some(line) = messages::transition_cause(r.name(), reason) {
                         info!("{line}");
                     }
