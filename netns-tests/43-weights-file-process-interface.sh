@@ -20,6 +20,7 @@ ip -n "$sa" link set trk0 up
 ip -n "$sa" link set trk1 up
 # A process with a name of its own (comm "vrrpdtrk").
 cp /bin/sleep "$WORK/vrrpdtrk"
+# shellcheck disable=SC2034 # PROC_PID is used through eval in step
 start_proc() { bg ip netns exec "$sa" "$WORK/vrrpdtrk" 600; PROC_PID=$BG_LAST; }
 start_proc
 printf '0\n' >"$WORK/prio-a"
