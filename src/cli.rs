@@ -176,11 +176,33 @@ pub fn run() -> i32 {
 }
 
 fn init_logging(detail: bool) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let level = if detail { "debug" } else { "info" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("VRRPD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("vrrpd={level},warn")));
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("VRRPD_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("vrrpd={level},warn")))
+    };
+    // Under systemd (JOURNAL_STREAM set) log natively to journald: the
+    // keepalived-worded MESSAGE plus VRRP_INSTANCE, VRRP_VRID,
+    // VRRP_STATE_FROM, VRRP_STATE_TO, REASON, PRIORITY fields.
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        if let Ok(journald) = tracing_journald::layer() {
+            let journald = journald
+                .with_field_prefix(None)
+                .with_syslog_identifier("vrrpd".into());
+            if tracing_subscriber::registry()
+                .with(filter())
+                .with(journald)
+                .try_init()
+                .is_ok()
+            {
+                return;
+            }
+        }
+    }
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(filter())
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)

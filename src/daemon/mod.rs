@@ -209,10 +209,14 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
     }
     let started = std::time::Instant::now();
     daemon.apply(config).await?;
+    let watchdog = sd_notify::watchdog_enabled();
+    let mut watchdog_kicked = std::time::Instant::now();
     if daemon.instances.is_empty() && !daemon.config.instances.is_empty() {
         return Err(DaemonError::NothingToRun);
     }
     info!("Startup complete");
+    // Every instance has its initial state: tell systemd (Type=notify).
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
 
     let timer = timer::DeadlineTimer::new().map_err(|source| DaemonError::Io {
         what: "creating the advert timer".into(),
@@ -224,9 +228,19 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             .iter()
             .filter_map(|r| r.router.poll_at())
             .min();
-        let after = next
+        let mut after = next
             .map(|t| t.saturating_since(daemon.clock.now()))
             .unwrap_or(Duration::from_secs(3600));
+        // The watchdog is kicked from this loop, the advert path: a stalled
+        // driver stops kicking and systemd restarts it (then ExecStopPost
+        // resigns). Wake at least twice per watchdog period.
+        if let Some(period) = watchdog {
+            after = after.min(period / 2);
+            if watchdog_kicked.elapsed() >= period / 4 {
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                watchdog_kicked = std::time::Instant::now();
+            }
+        }
         timer.arm(after).map_err(|source| DaemonError::Io {
             what: "arming the advert timer".into(),
             source,
@@ -245,6 +259,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             _ = sighup.recv() => daemon.reload(&opts).await,
         }
     }
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     daemon.shutdown().await;
     drop(daemon);
     let _ = worker_task.await;
@@ -428,7 +443,7 @@ impl Daemon {
                 let quarter = r.cfg.advert_int.as_duration() / 4;
                 if late > quarter {
                     warn!(
-                        instance = %r.cfg.name,
+                        vrrp_instance = %r.cfg.name,
                         "({}) advert sent {:.1} ms late (more than a quarter interval)",
                         r.cfg.name,
                         late.as_secs_f64() * 1000.0
@@ -589,10 +604,14 @@ impl Daemon {
 
     async fn reload(&mut self, opts: &Options) {
         info!("Reloading");
+        if let Ok(now) = sd_notify::NotifyState::monotonic_usec_now() {
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading, now]);
+        }
         let config = match load_config(opts) {
             Ok(config) => config,
             Err(e) => {
                 error!("Reload failed, keeping the running configuration: {e}");
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
                 return;
             }
         };
@@ -602,6 +621,7 @@ impl Daemon {
             error!("Reload incomplete: {e}");
         }
         info!("Reload complete");
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     }
 
     /// What `vrrpd status` shows (see `control::render_status`).
@@ -742,11 +762,12 @@ impl Io {
                         info!("{line}");
                     }
                     info!(
-                        instance = %r.cfg.name,
-                        vrid = r.cfg.vrid.get(),
-                        from = from.keepalived_name(),
-                        to = to.keepalived_name(),
+                        vrrp_instance = %r.cfg.name,
+                        vrrp_vrid = r.cfg.vrid.get(),
+                        vrrp_state_from = from.keepalived_name(),
+                        vrrp_state_to = to.keepalived_name(),
                         reason = ?reason,
+                        priority = r.router.effective_priority().get(),
                         "{}",
                         messages::transition(r.name(), from, to)
                     );
