@@ -164,3 +164,57 @@ track_probes = [{ name = "apache" }, { name = "port", weight = -5 }]
         .iter()
         .any(|d| d.message.contains("track_probe 'nope' is not defined")));
 }
+
+#[test]
+fn sync_group_trackers_apply_to_members_without_weights() {
+    let conf = r#"
+vrrp_script chk {
+    script "/usr/bin/true"
+    weight -20
+}
+vrrp_script zero {
+    script "/usr/bin/true"
+}
+vrrp_sync_group G {
+    group {
+        VI_1
+        VI_2
+    }
+    track_script {
+        chk
+        zero
+    }
+    track_interface {
+        eth1 weight -5
+    }
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress {
+        192.0.2.100
+    }
+}
+vrrp_instance VI_2 {
+    interface eth0
+    virtual_router_id 52
+    virtual_ipaddress {
+        192.0.2.101
+    }
+}
+"#;
+    let cfg = load_str("g.conf", conf, &LoadOptions::default()).config;
+    let p = plan(&cfg);
+    for name in ["VI_1", "VI_2"] {
+        let keys: Vec<(String, i32)> = p[name]
+            .iter()
+            .map(|w| (w.key.name.clone(), w.weight))
+            .collect();
+        // The weighted script is dropped, the interface kept unweighted.
+        assert_eq!(
+            keys,
+            [("eth1".to_string(), 0), ("zero".to_string(), 0)],
+            "{name}"
+        );
+    }
+}

@@ -207,15 +207,19 @@ pub fn plan(cfg: &Config) -> HashMap<String, Vec<Weighted>> {
             .iter()
             .filter(|g| g.members.contains(&inst.name))
         {
-            let keep = g.tracking_weight && !inst.priority.is_owner();
+            let owner = inst.priority.is_owner();
+            let keep = g.tracking_weight && !owner;
             for t in &g.track_interfaces {
-                if keep || t.weight == 0 {
-                    list.push(Weighted {
-                        key: TrackerKey::new(Kind::Interface, &t.name),
-                        weight: t.weight,
-                        reverse: t.reverse,
-                    });
+                // keepalived 2.2.7: a member keeps a weighted interface
+                // unweighted (down = FAULT); an owner drops it.
+                if owner && t.weight != 0 {
+                    continue;
                 }
+                list.push(Weighted {
+                    key: TrackerKey::new(Kind::Interface, &t.name),
+                    weight: if keep { t.weight } else { 0 },
+                    reverse: t.reverse,
+                });
             }
             push_refs(cfg, &mut list, &g.track_scripts, Kind::Script, keep);
             push_refs(cfg, &mut list, &g.track_files, Kind::File, keep);
