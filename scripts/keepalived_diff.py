@@ -116,7 +116,9 @@ def topology(log):
             continue
         im = re.match(r"VRRP Instance = (\S+)", body)
         if im and indent == 1:
-            cur = out.setdefault(im.group(1), {"peers": [], "track_ifp": {}, "track_script": {}, "track_file": {}})
+            fresh = {"peers": [], "track_ifp": {}, "track_script": {}, "track_file": {}}
+            # The dump can appear twice in the log (timing); keep the first.
+            cur = out.setdefault(im.group(1), fresh) if im.group(1) not in out else fresh
             section = None
             continue
         if cur is None:
