@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$EPOCHREALTIME
 
-need=(iproute2 keepalived python3 python3-scapy tcpdump tshark curl jq psmisc util-linux procps)
+need=(iproute2 keepalived python3 python3-scapy tcpdump tshark curl jq apache2 psmisc util-linux procps)
 if command -v apt-get >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
     missing=()
     for p in "${need[@]}"; do
@@ -17,8 +17,16 @@ if command -v apt-get >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
     if ((${#missing[@]})); then
         echo "== installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
+        # Install only: no package may start its service (keepalived, apache2)
+        # on the host; the tests start their own copies inside namespaces.
+        policy=/usr/sbin/policy-rc.d
+        own_policy=0
+        if [[ ! -e $policy ]]; then
+            printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=1
+        fi
         apt-get update -qq || true
         apt-get install -y -qq "${missing[@]}" >/dev/null
+        if ((own_policy)); then rm -f "$policy"; fi
     fi
 fi
 
