@@ -470,6 +470,14 @@ impl TrackerSet {
         if !procs.is_empty() {
             jobs.push(Job::Processes(procs));
         }
+        if jobs.is_empty() {
+            // Nothing to run: no thread, no runtime, no memory for them.
+            return Ok(TrackerSet {
+                stop: None,
+                thread: None,
+                initial: initial_readings,
+            });
+        }
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
         let thread = std::thread::Builder::new()
             .name("vrrpd-track".into())
