@@ -9,7 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use super::source::FileSource;
-use super::{Diags, Limits, Loc};
+use super::{line_col, Diags, Limits, Loc};
 
 /// A word of the configuration with where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,21 +94,6 @@ fn normalize(p: &Path) -> PathBuf {
         }
     }
     out
-}
-
-fn line_col(text: &[u8], offset: usize) -> (u32, u32) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let col = offset
-        - before
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1)
-        + 1;
-    (
-        u32::try_from(line).unwrap_or(u32::MAX),
-        u32::try_from(col).unwrap_or(u32::MAX),
-    )
 }
 
 impl Lexer<'_> {

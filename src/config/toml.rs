@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::model::Config;
 use super::source::FileSource;
-use super::{Diags, InstanceSpans, Limits, Loc, Spans};
+use super::{line_col, Diags, InstanceSpans, Limits, Loc, Spans};
 
 pub(super) fn parse(
     path: &Path,
@@ -46,10 +46,7 @@ pub(super) fn parse(
     let text = match std::str::from_utf8(&data) {
         Ok(t) => t,
         Err(e) => {
-            let (line, col) = line_col(
-                &String::from_utf8_lossy(&data[..e.valid_up_to()]),
-                e.valid_up_to(),
-            );
+            let (line, col) = line_col(&data, e.valid_up_to());
             d.error(
                 &Loc::new(name, line, col),
                 "invalid UTF-8: not a text configuration file",
@@ -63,28 +60,15 @@ pub(super) fn parse(
             (cfg, spans)
         }
         Err(e) => {
-            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            let (line, col) = e
+                .span()
+                .map(|s| line_col(text.as_bytes(), s.start))
+                .unwrap_or((1, 1));
             let msg = e.message().trim().replace('\n', " ");
             d.error(&Loc::new(name, line, col), msg);
             empty(file)
         }
     }
-}
-
-fn line_col(text: &str, offset: usize) -> (u32, u32) {
-    let offset = offset.min(text.len());
-    let before = &text.as_bytes()[..offset];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let col = offset
-        - before
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1)
-        + 1;
-    (
-        u32::try_from(line).unwrap_or(u32::MAX),
-        u32::try_from(col).unwrap_or(u32::MAX),
-    )
 }
 
 /// Locates `[[instance]]` tables and their keys by scanning the text; enough
