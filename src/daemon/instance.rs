@@ -5,7 +5,9 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use crate::config::{Instance, Scope, Vip};
 use crate::net::netlink::AddressSpec;
+use crate::net::socket::{SocketError, VrrpSocket};
 use crate::proto::fsm::{AnnounceSchedule, Params};
+use crate::proto::wire::{AdvertRepr, Packet, WireError};
 use crate::proto::wire::{ChecksumMode, MULTICAST_V4, MULTICAST_V6};
 use crate::proto::Family;
 
@@ -40,6 +42,42 @@ pub fn params(inst: &Instance, source: IpAddr) -> Params {
     p.step_down_advert = !inst.strict || inst.higher_prio_send_advert;
     p.fast_handover = inst.fast_handover;
     p
+}
+
+/// Why one advert to one destination did not leave.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("cannot build the advert: {0}")]
+    Build(#[from] WireError),
+    #[error(transparent)]
+    Send(#[from] SocketError),
+}
+
+/// Sends `repr` from `src` to every destination of `inst` (the group, or
+/// each unicast peer: the v3 checksum covers the destination, so each gets
+/// its own bytes). Returns one result per destination.
+pub fn send_advert(
+    sock: &VrrpSocket,
+    inst: &Instance,
+    src: IpAddr,
+    repr: &AdvertRepr,
+) -> Vec<(IpAddr, Result<(), SendError>)> {
+    destinations(inst)
+        .into_iter()
+        .map(|dst| {
+            let mut buf = vec![0u8; repr.buffer_len()];
+            let sent = repr
+                .emit(
+                    &mut Packet::new_unchecked(&mut buf[..]),
+                    src,
+                    dst,
+                    checksum_mode(inst),
+                )
+                .map_err(SendError::from)
+                .and_then(|()| sock.send(src, dst, &buf).map_err(SendError::from));
+            (dst, sent)
+        })
+        .collect()
 }
 
 /// Where adverts go: the multicast group, or each unicast peer.

@@ -855,16 +855,14 @@ impl Io {
         if repr.priority.is_resign() {
             info!("({}) sent 0 priority", r.name());
         }
-        for dst in instance::destinations(&r.cfg) {
-            let mut buf = vec![0u8; repr.buffer_len()];
-            let mut packet = Packet::new_unchecked(&mut buf[..]);
-            if let Err(e) = repr.emit(&mut packet, src, dst, instance::checksum_mode(&r.cfg)) {
-                error!("({}) cannot build advert: {e}", r.name());
-                return;
-            }
-            if let Err(e) = sock.send(src, dst, &buf) {
-                *r.drops.entry("send_error").or_default() += 1;
-                warn!("({}) sending advert to {dst}: {e}", r.name());
+        for (dst, sent) in instance::send_advert(sock, &r.cfg, src, repr) {
+            match sent {
+                Ok(()) => {}
+                Err(e @ instance::SendError::Build(_)) => error!("({}) {e}", r.name()),
+                Err(e) => {
+                    *r.drops.entry("send_error").or_default() += 1;
+                    warn!("({}) sending advert to {dst}: {e}", r.name());
+                }
             }
         }
     }

@@ -15,7 +15,6 @@ use super::{instance, load_config, DaemonError, Options};
 use crate::net::netlink::Netlink;
 use crate::net::socket::{Mode, SocketSpec, VrrpSocket};
 use crate::proto::fsm::VirtualRouter;
-use crate::proto::wire::Packet;
 use crate::proto::Priority;
 
 /// What `resign` did for one instance.
@@ -120,17 +119,11 @@ fn send_priority_zero(
             file: inst.name.clone(),
         })?;
     let repr = router.advert(Priority::RESIGN);
-    let mut sent = 0;
-    for dst in instance::destinations(inst) {
-        let mut buf = vec![0u8; repr.buffer_len()];
-        let mut packet = Packet::new_unchecked(&mut buf[..]);
-        if repr
-            .emit(&mut packet, source, dst, instance::checksum_mode(inst))
-            .is_ok()
-            && sock.send(source, dst, &buf).is_ok()
-        {
-            sent += 1;
+    let results = instance::send_advert(&sock, inst, source, &repr);
+    for (dst, sent) in &results {
+        if let Err(e) = sent {
+            warn!("({}) priority 0 to {dst}: {e}", inst.name);
         }
     }
-    Ok(sent)
+    Ok(results.iter().filter(|(_, sent)| sent.is_ok()).count())
 }
