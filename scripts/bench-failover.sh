@@ -22,6 +22,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-10}
 DAEMONS=${DAEMONS:-"keepalived vrrpd"}
+# SECTIONS: any of "seed v3 idle100" (all by default), to re-measure one part.
+SECTIONS=${SECTIONS:-"seed v3 idle100"}
+section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 # ------------------------------------------------------------ one daemon
 if [[ ${1:-} == --one ]]; then
@@ -124,6 +127,7 @@ if [[ ${1:-} == --one ]]; then
     http_up b
     client_start "http://$VIP/" 0.01
 
+    if section seed; then
     progress "seed configs (VRRPv2 unicast, 1 s): $RUNS graceful + $RUNS crash failovers"
     seed_config 1 >"$WORK/lb1.conf"
     seed_config 2 >"$WORK/lb2.conf"
@@ -137,7 +141,9 @@ if [[ ${1:-} == --one ]]; then
     done
     stop_daemon a
     stop_daemon b
+    fi
 
+    if section v3; then
     progress "VRRPv3 IPv4 multicast, 0.1 s: $RUNS graceful + $RUNS crash failovers"
     start_daemon a "$(conf_for a v3-ipv4.conf.in)" >&2
     settle_a "$VIP" 3
@@ -146,7 +152,9 @@ if [[ ${1:-} == --one ]]; then
     for ((r = 1; r <= RUNS; r++)); do cycle "v3 0.1 s" 3 0.1 "$WORK/a.conf"; done
     stop_daemon a
     stop_daemon b
+    fi
 
+    if section idle100; then
     progress "100 instances (VRRPv2 multicast, 1 s): idle memory and CPU"
     for n in a b; do
         prio=101
@@ -162,6 +170,7 @@ if [[ ${1:-} == --one ]]; then
     sleep 5
     [[ $(ip -n "$(ns a)" -o addr show | grep -c 198.51.100.) == 100 ]] || fail "A does not hold 100 VIPs"
     sample_idle "idle, 100 instances"
+    fi
     exit 0
 fi
 
