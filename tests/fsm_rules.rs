@@ -602,6 +602,148 @@ fn owner_leaving_fault_waits_one_interval_plus_skew() {
     assert_eq!(r.poll_at(), Some(ms(2000) + Duration::from_micros(3906)));
 }
 
+// ---- maintenance: `vrrpd demote` / `vrrpd promote` (Input::AdminDown) ----
+
+#[test]
+fn demote_from_master_sends_priority_zero_then_removes_addresses() {
+    let (mut r, t0) = master(v3(100, Centis(10)));
+    let actions = r.handle(t0, Input::AdminDown(true));
+    assert_eq!(r.state(), State::Fault);
+    assert_eq!(r.state_reason(), Reason::Demoted);
+    assert!(r.admin_down());
+    assert_eq!(kinds(&actions), ["transition", "advert", "remove"]);
+    assert_eq!(sent_priorities(&actions), [0]);
+    assert!(!r.holds_addresses());
+    assert_eq!(r.poll_at(), None, "no adverts, no pending announcements");
+}
+
+#[test]
+fn demoted_router_never_takes_over_even_alone() {
+    let mut r = started(v3(200, Centis(10)));
+    let actions = r.handle(ms(10), Input::AdminDown(true));
+    assert_eq!(kinds(&actions), ["transition"], "a Backup leaves silently");
+    assert_eq!(r.poll_at(), None, "no Master_Down_Timer");
+    // A lower-priority Master, a resigning one, and an hour of silence.
+    assert!(sent_priorities(&receive(&mut r, ms(20), LOWER_PEER, 50)).is_empty());
+    assert!(sent_priorities(&receive(&mut r, ms(30), LOWER_PEER, 0)).is_empty());
+    assert_eq!(r.poll_at(), None);
+    assert!(r.handle(ms(3_600_000), Input::Timeout).is_empty());
+    assert_eq!(r.state(), State::Fault);
+    assert_eq!(r.master(), None);
+}
+
+#[test]
+fn promote_goes_through_backup_and_waits_master_down() {
+    let (mut r, t0) = master(v3(100, Centis(10)));
+    r.handle(t0, Input::AdminDown(true));
+    let now = t0 + Duration::from_secs(5);
+    let actions = r.handle(now, Input::AdminDown(false));
+    assert!(!r.admin_down());
+    assert_eq!(r.state(), State::Backup);
+    assert_eq!(r.state_reason(), Reason::Promoted);
+    assert_eq!(kinds(&actions), ["transition"]);
+    // v3, priority 100, 0.1 s: 3 * 100 ms + (256 - 100) * 100 ms / 256.
+    let mdi = Duration::from_micros(300_000 + 60_937);
+    let at = r.poll_at().unwrap();
+    let wait = at.saturating_since(now);
+    assert!(
+        wait.abs_diff(mdi) <= Duration::from_micros(1),
+        "Master_Down_Interval after promote: {wait:?}"
+    );
+    r.handle(at, Input::Timeout);
+    assert_eq!(r.state(), State::Master, "alone again: takes over");
+}
+
+#[test]
+fn demote_before_startup_starts_in_fault() {
+    let mut r = router(v2(100));
+    assert!(r.handle(ms(0), Input::AdminDown(true)).is_empty());
+    assert_eq!(r.state(), State::Initialize);
+    let actions = r.handle(ms(0), Input::Startup);
+    assert_eq!(r.state(), State::Fault);
+    assert_eq!(r.state_reason(), Reason::Demoted);
+    assert_eq!(kinds(&actions), ["transition", "remove"]);
+    assert_eq!(r.poll_at(), None);
+}
+
+#[test]
+fn demote_and_promote_are_idempotent() {
+    let mut r = started(v2(100));
+    assert!(r.handle(ms(5), Input::AdminDown(false)).is_empty());
+    assert_eq!(r.state(), State::Backup);
+    r.handle(ms(10), Input::AdminDown(true));
+    assert!(r.handle(ms(20), Input::AdminDown(true)).is_empty());
+    assert_eq!(r.state(), State::Fault);
+}
+
+#[test]
+fn promote_while_a_fault_remains_stays_in_fault() {
+    let mut r = started(v2(100));
+    r.handle(ms(10), Input::AdminDown(true));
+    assert!(r.handle(ms(20), Input::Fault(true)).is_empty());
+    let actions = r.handle(ms(30), Input::AdminDown(false));
+    assert!(actions.is_empty(), "{actions:?}");
+    assert_eq!(r.state(), State::Fault);
+    assert_eq!(r.state_reason(), Reason::FaultRaised);
+    assert_eq!(r.poll_at(), None);
+    let actions = r.handle(ms(40), Input::Fault(false));
+    assert_eq!(kinds(&actions), ["transition"]);
+    assert_eq!(r.state(), State::Backup);
+    assert_eq!(r.state_reason(), Reason::FaultCleared);
+}
+
+#[test]
+fn fault_cleared_while_demoted_stays_out() {
+    let mut r = started(v2(100));
+    r.handle(ms(10), Input::Fault(true));
+    assert!(r.handle(ms(20), Input::AdminDown(true)).is_empty());
+    assert!(r.handle(ms(30), Input::Fault(false)).is_empty());
+    assert_eq!(r.state(), State::Fault);
+    assert_eq!(r.state_reason(), Reason::Demoted);
+    assert_eq!(r.poll_at(), None);
+    r.handle(ms(40), Input::AdminDown(false));
+    assert_eq!(r.state(), State::Backup);
+}
+
+#[test]
+fn demoted_owner_resigns_and_stays_out() {
+    let mut r = started(v2(255));
+    assert_eq!(r.state(), State::Master);
+    let actions = r.handle(ms(10), Input::AdminDown(true));
+    assert_eq!(sent_priorities(&actions), [0]);
+    assert_eq!(r.state(), State::Fault);
+    assert!(r.handle(ms(100_000), Input::Timeout).is_empty());
+    r.handle(ms(200_000), Input::AdminDown(false));
+    assert_eq!(r.state(), State::Backup);
+    assert_eq!(
+        r.poll_at(),
+        Some(ms(201_000) + Duration::from_micros(3906)),
+        "an owner waits one interval plus skew, as after a fault"
+    );
+}
+
+#[test]
+fn demotion_survives_a_reload_that_restarts_the_router() {
+    let (mut r, t0) = master(v2(100));
+    r.handle(t0, Input::AdminDown(true));
+    let mut p = v2(100);
+    p.vrid = Vrid::new(102).unwrap();
+    let actions = r.handle(t0, Input::Reload(Box::new(p)));
+    assert!(sent_priorities(&actions).is_empty(), "{actions:?}");
+    assert_eq!(r.state(), State::Fault);
+    assert!(r.admin_down());
+    assert_eq!(r.poll_at(), None);
+}
+
+#[test]
+fn shutdown_while_demoted_sends_nothing() {
+    let (mut r, t0) = master(v2(100));
+    r.handle(t0, Input::AdminDown(true));
+    let actions = r.handle(t0, Input::Shutdown);
+    assert_eq!(kinds(&actions), ["transition"]);
+    assert_eq!(r.state(), State::Initialize);
+}
+
 // ---- priority ----
 
 #[test]

@@ -27,7 +27,8 @@ pub enum State {
     Backup,
     Master,
     /// keepalived's extra state: a tracked interface or check failed; the
-    /// router does not participate (no adverts, no addresses).
+    /// router does not participate (no adverts, no addresses). vrrpd also
+    /// uses it for an instance an operator demoted ([`Input::AdminDown`]).
     Fault,
 }
 
@@ -196,6 +197,14 @@ pub enum Input {
     PriorityChanged { adjustment: i32 },
     /// A tracked interface or check failed (true) or every fault cleared (false).
     Fault(bool),
+    /// Maintenance (`vrrpd demote` true, `vrrpd promote` false): while set,
+    /// the router stays out of the election exactly as in FAULT (a Master
+    /// resigns with priority 0 and drops its addresses; no adverts, no
+    /// Master_Down_Timer, so it never takes over, even alone). Independent
+    /// of [`Input::Fault`]: the router leaves FAULT only when both are clear.
+    /// keepalived has no equivalent (operators lower the priority or stop
+    /// the daemon).
+    AdminDown(bool),
     /// New parameters for the same instance (SIGHUP).
     Reload(Box<Params>),
     /// One of our addresses was removed by someone else while we held it.
@@ -222,6 +231,10 @@ pub enum Reason {
     Shutdown,
     FaultRaised,
     FaultCleared,
+    /// An operator demoted the instance ([`Input::AdminDown`]).
+    Demoted,
+    /// An operator promoted it again: back through Backup.
+    Promoted,
     /// A reload changed the VRID, version or family: restarted.
     Reload,
     /// Someone else removed one of our addresses while we were Master.
@@ -380,6 +393,8 @@ pub struct VirtualRouter {
     /// Sum of tracker weights.
     adjustment: i32,
     fault: bool,
+    /// Demoted by an operator ([`Input::AdminDown`]).
+    admin_down: bool,
     /// Master_Adver_Interval (RFC 9568 §6.1): ours, or learned from the
     /// Master in v3.
     master_adver_interval: Centis,
@@ -408,6 +423,7 @@ impl VirtualRouter {
             state_reason: Reason::Startup,
             adjustment: 0,
             fault: false,
+            admin_down: false,
             master: None,
             master_down_at: None,
             master_resigned: false,
@@ -434,6 +450,11 @@ impl VirtualRouter {
 
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// Whether an operator demoted the router ([`Input::AdminDown`]).
+    pub fn admin_down(&self) -> bool {
+        self.admin_down
     }
 
     /// The priority we advertise and compare with: base plus tracker
@@ -502,8 +523,22 @@ impl VirtualRouter {
                     self.send_advert(now, after, &mut out);
                 }
             }
-            Input::Fault(true) => self.raise_fault(&mut out),
-            Input::Fault(false) => self.clear_fault(now, &mut out),
+            Input::Fault(true) => {
+                self.fault = true;
+                self.enter_fault(Reason::FaultRaised, &mut out);
+            }
+            Input::Fault(false) => {
+                self.fault = false;
+                self.leave_fault(now, Reason::FaultCleared, &mut out);
+            }
+            Input::AdminDown(true) => {
+                self.admin_down = true;
+                self.enter_fault(Reason::Demoted, &mut out);
+            }
+            Input::AdminDown(false) => {
+                self.admin_down = false;
+                self.leave_fault(now, Reason::Promoted, &mut out);
+            }
             Input::Reload(params) => self.reload(now, *params, &mut out),
             Input::AddressLost { addr } => self.address_lost(now, addr, &mut out),
         }
@@ -515,8 +550,13 @@ impl VirtualRouter {
         if self.state != State::Initialize {
             return;
         }
-        if self.fault {
-            self.transition(State::Fault, Reason::FaultRaised, out);
+        if self.fault || self.admin_down {
+            let reason = if self.fault {
+                Reason::FaultRaised
+            } else {
+                Reason::Demoted
+            };
+            self.transition(State::Fault, reason, out);
             // keepalived removes the instance's addresses at start whatever
             // the state, clearing what a killed predecessor left behind.
             out.push(Action::RemoveVips(self.all_addresses()));
@@ -548,16 +588,17 @@ impl VirtualRouter {
         self.master = None;
     }
 
-    fn raise_fault(&mut self, out: &mut Actions) {
-        self.fault = true;
+    /// A fault or a demotion: a Master resigns with priority 0 (keepalived
+    /// §2.7), a Backup stops listening. Already in FAULT (for the other
+    /// cause), nothing changes.
+    fn enter_fault(&mut self, reason: Reason, out: &mut Actions) {
         match self.state {
             State::Initialize | State::Fault => {}
             State::Master => {
-                // keepalived §2.7: a Master entering FAULT resigns with priority 0.
-                self.transition(State::Fault, Reason::FaultRaised, out);
+                self.transition(State::Fault, reason, out);
                 self.resign(out);
             }
-            State::Backup => self.transition(State::Fault, Reason::FaultRaised, out),
+            State::Backup => self.transition(State::Fault, reason, out),
         }
         if self.state == State::Fault {
             self.clear_timers();
@@ -565,15 +606,24 @@ impl VirtualRouter {
         }
     }
 
-    fn clear_fault(&mut self, now: Instant, out: &mut Actions) {
-        self.fault = false;
+    /// One cause of FAULT cleared: leave when none is left, else the state
+    /// is now explained by the remaining cause.
+    fn leave_fault(&mut self, now: Instant, reason: Reason, out: &mut Actions) {
         if self.state != State::Fault {
+            return;
+        }
+        if self.fault || self.admin_down {
+            self.state_reason = if self.fault {
+                Reason::FaultRaised
+            } else {
+                Reason::Demoted
+            };
             return;
         }
         // Leaving FAULT always goes through BACKUP (keepalived §2.7). An
         // owner waits one interval plus skew rather than the full interval.
         self.master_adver_interval = self.params.advert_interval;
-        self.transition(State::Backup, Reason::FaultCleared, out);
+        self.transition(State::Backup, reason, out);
         let wait = if self.effective_priority().is_owner() {
             self.master_down_interval_with(1)
         } else {
