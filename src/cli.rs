@@ -1,5 +1,6 @@
 //! Command line: the daemon (with keepalived's flags), `check`, `convert`,
-//! `resign`, and keepalived's `-t -f FILE` spelling.
+//! `resign`, the control commands (`status`, `demote`, `promote`,
+//! `reload`), and keepalived's `-t -f FILE` spelling.
 
 use std::path::{Path, PathBuf};
 
@@ -100,11 +101,47 @@ enum Cmd {
     /// Show every instance of the running daemon: state and why, priority
     /// with the trackers' part, the master, VIPs held, counters, lateness.
     Status {
-        /// Print the daemon's JSON instead of the table.
+        /// Print the daemon's JSON instead of the table (with -w: one JSON
+        /// object per line).
         #[arg(long)]
         json: bool,
+        /// Watch: print every instance's state, then each change as it
+        /// happens, until the daemon stops or you interrupt.
+        #[arg(short = 'w', long)]
+        watch: bool,
         /// Control socket (default: next to the pid file given with -p, else
         /// /run/vrrpd/vrrpd.sock).
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+    },
+    /// Maintenance: make INSTANCE give up the master role (priority 0 to
+    /// the peers, addresses removed) and stay out of the election until
+    /// `vrrpd promote` or a daemon restart.
+    Demote {
+        /// Instance name (vrrp_instance).
+        instance: String,
+        /// Why, shown by `vrrpd status` and logged.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// Control socket (default as for `status`).
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+    },
+    /// End maintenance: INSTANCE rejoins the election (through BACKUP).
+    Promote {
+        /// Instance name (vrrp_instance).
+        instance: String,
+        /// Control socket (default as for `status`).
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+    },
+    /// Reload the running daemon's configuration, as SIGHUP, and report the
+    /// result: what changed, or every error (then nothing changed).
+    Reload {
+        /// Print the daemon's JSON reply.
+        #[arg(long)]
+        json: bool,
+        /// Control socket (default as for `status`).
         #[arg(long, value_name = "PATH")]
         socket: Option<PathBuf>,
     },
@@ -151,9 +188,39 @@ pub fn run() -> i32 {
             check(&path, format, syntax, config_id.or(cli.config_id), host)
         }
         Some(Cmd::Convert { file, config_id }) => convert(&file, config_id.or(cli.config_id)),
-        Some(Cmd::Status { json, socket }) => {
+        Some(Cmd::Status {
+            json,
+            watch,
+            socket,
+        }) => {
             let path = socket.unwrap_or_else(|| control::socket_path(cli.pid_file.as_deref()));
-            status(&path, json)
+            if watch {
+                status_watch(&path, json)
+            } else {
+                status(&path, json)
+            }
+        }
+        Some(Cmd::Demote {
+            instance,
+            reason,
+            socket,
+        }) => {
+            let path = socket.unwrap_or_else(|| control::socket_path(cli.pid_file.as_deref()));
+            admin(
+                &path,
+                control::Command::Demote {
+                    instance,
+                    note: reason,
+                },
+            )
+        }
+        Some(Cmd::Promote { instance, socket }) => {
+            let path = socket.unwrap_or_else(|| control::socket_path(cli.pid_file.as_deref()));
+            admin(&path, control::Command::Promote { instance })
+        }
+        Some(Cmd::Reload { json, socket }) => {
+            let path = socket.unwrap_or_else(|| control::socket_path(cli.pid_file.as_deref()));
+            reload(&path, json)
         }
         Some(Cmd::Resign { file }) => {
             init_logging(cli.log_detail);
@@ -439,29 +506,133 @@ fn convert(path: &Path, config_id: Option<String>) -> i32 {
     }
 }
 
+/// Exit status of a control command that failed: 3 when the daemon cannot
+/// be reached or refuses the caller, 4 for a configuration with errors
+/// (as `check`), 1 for any other refusal (unknown instance, ...).
+fn control_failure(what: &str, e: &control::ControlError) -> i32 {
+    eprintln!("vrrpd {what}: {e}");
+    match e.code() {
+        Some("config") => EXIT_CONFIG,
+        Some("permission" | "busy" | "stopping") | None => 3,
+        Some(_) => 1,
+    }
+}
+
+fn print_json(what: &str, value: &serde_json::Value) -> i32 {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => {
+            println!("{text}");
+            0
+        }
+        Err(e) => {
+            eprintln!("vrrpd {what}: {e}");
+            1
+        }
+    }
+}
+
 fn status(socket: &Path, json: bool) -> i32 {
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    match rt.block_on(control::request(socket, control::Command::Status)) {
-        Ok(reply) if json => match serde_json::to_string_pretty(&reply) {
-            Ok(text) => {
-                println!("{text}");
-                0
-            }
-            Err(e) => {
-                eprintln!("vrrpd status: {e}");
-                1
-            }
-        },
+    match rt.block_on(control::request(socket, &control::Command::Status)) {
+        Ok(reply) if json => print_json("status", &reply),
         Ok(reply) => {
             print!("{}", control::render_status(&reply));
             0
         }
-        Err(e) => {
-            eprintln!("vrrpd status: {e}");
-            3
+        Err(e) => control_failure("status", &e),
+    }
+}
+
+fn status_watch(socket: &Path, json: bool) -> i32 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let result = rt.block_on(control::watch(socket, |event| {
+        if json {
+            println!("{event}");
+        } else {
+            println!("{}", control::render_event(event));
         }
+        event["event"] != "stopping"
+    }));
+    match result {
+        Ok(()) => 0,
+        Err(e) => control_failure("status -w", &e),
+    }
+}
+
+fn admin(socket: &Path, command: control::Command) -> i32 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let what = match command {
+        control::Command::Demote { .. } => "demote",
+        _ => "promote",
+    };
+    match rt.block_on(control::request(socket, &command)) {
+        Ok(reply) => {
+            let s = |k: &str| reply[k].as_str().unwrap_or("?").to_string();
+            let vips: Vec<&str> = reply["vips_held"]
+                .as_array()
+                .map(|v| v.iter().filter_map(|a| a.as_str()).collect())
+                .unwrap_or_default();
+            let held = if vips.is_empty() {
+                "no VIPs held".to_string()
+            } else {
+                format!("holding {}", vips.join(", "))
+            };
+            let done = if reply["changed"].as_bool() == Some(true) {
+                format!("{what}d")
+            } else {
+                format!("already {what}d")
+            };
+            println!(
+                "{}: {done}; now {} ({}), {held}",
+                s("instance"),
+                s("state"),
+                s("reason")
+            );
+            0
+        }
+        Err(e) => control_failure(what, &e),
+    }
+}
+
+fn reload(socket: &Path, json: bool) -> i32 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let result = rt.block_on(control::request(socket, &control::Command::Reload));
+    let reply = match &result {
+        Ok(reply) => reply,
+        Err(control::ControlError::Refused { reply, .. }) => reply,
+        Err(e) => return control_failure("reload", e),
+    };
+    if json {
+        let code = print_json("reload", reply);
+        return match &result {
+            Ok(_) => code,
+            Err(e) => control_failure("reload", e),
+        };
+    }
+    for d in reply["diagnostics"].as_array().into_iter().flatten() {
+        eprintln!("{}", d.as_str().unwrap_or("?"));
+    }
+    match &result {
+        Ok(reply) => {
+            println!(
+                "reloaded {}: {}",
+                reply["file"].as_str().unwrap_or("?"),
+                reply["summary"].as_str().unwrap_or("?")
+            );
+            0
+        }
+        Err(e) => control_failure("reload", e),
     }
 }

@@ -17,6 +17,20 @@ pub fn transition(instance: &str, from: State, to: State) -> String {
     format!("({instance}) Entering {} STATE{init}", to.keepalived_name())
 }
 
+/// Why a router is in its state, short, for status and watch.
+pub fn reason(reason: Reason) -> String {
+    match reason {
+        Reason::HigherPriorityAdvert { src, priority } => {
+            format!("HigherPriorityAdvert from {src} priority {priority}")
+        }
+        Reason::FastHandover { src, priority } => {
+            format!("FastHandover from {src} priority {priority}")
+        }
+        Reason::AddressRemoved { addr } => format!("AddressRemoved {addr}"),
+        other => format!("{other:?}"),
+    }
+}
+
 /// The line that precedes a transition in keepalived's log, if any.
 pub fn transition_cause(instance: &str, reason: Reason) -> Option<String> {
     match reason {
@@ -112,6 +126,23 @@ pub fn event(instance: &str, event: &Event) -> String {
 mod tests {
     use super::*;
     use crate::proto::Priority;
+
+    #[test]
+    fn reasons_read_without_debug_noise() {
+        let src = "192.0.2.21".parse().unwrap();
+        assert_eq!(
+            reason(Reason::HigherPriorityAdvert {
+                src,
+                priority: Priority(101)
+            }),
+            "HigherPriorityAdvert from 192.0.2.21 priority 101"
+        );
+        assert_eq!(reason(Reason::Demoted), "Demoted");
+        assert_eq!(
+            reason(Reason::AddressRemoved { addr: src }),
+            "AddressRemoved 192.0.2.21"
+        );
+    }
 
     #[test]
     fn transitions_use_keepalived_wording() {

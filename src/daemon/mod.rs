@@ -6,6 +6,7 @@
 //! the same wake-up does; address changes and announcements go, in order, to
 //! a worker task so a slow netlink reply can never delay an advert.
 
+mod admin;
 mod instance;
 mod lateness;
 pub mod messages;
@@ -66,18 +67,22 @@ pub enum DaemonError {
 /// Loads and validates the configuration, logging every diagnostic.
 pub fn load_config(opts: &Options) -> Result<Config, DaemonError> {
     let loaded = config::load(&opts.config_file, &FsSource, &opts.load);
-    for d in &loaded.diagnostics {
-        match d.severity {
-            config::Severity::Error => error!("{d}"),
-            _ => warn!("{d}"),
-        }
-    }
+    log_diagnostics(&loaded);
     if loaded.has_errors() {
         return Err(DaemonError::Config {
             file: opts.config_file.display().to_string(),
         });
     }
     Ok(loaded.config)
+}
+
+fn log_diagnostics(loaded: &config::Loaded) {
+    for d in &loaded.diagnostics {
+        match d.severity {
+            config::Severity::Error => error!("{d}"),
+            _ => warn!("{d}"),
+        }
+    }
 }
 
 /// The driver's clock: proto [`Instant`]s are microseconds since start.
@@ -121,6 +126,8 @@ struct Running {
     track_adjustment: i32,
     /// When the state last changed, for status.
     state_since: std::time::Instant,
+    /// Set by `vrrpd demote`, cleared by `vrrpd promote`.
+    demoted: Option<admin::Demotion>,
 }
 
 impl Running {
@@ -139,6 +146,8 @@ struct Io {
     packets_tx: mpsc::Sender<(SocketKey, Result<Inbound, SocketError>)>,
     work: mpsc::UnboundedSender<Work>,
     notifier: crate::track::notify::Notifier,
+    /// Transitions for `vrrpd status -w`.
+    events: crate::control::Events,
 }
 
 struct Daemon {
@@ -196,6 +205,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             packets_tx,
             work: work_tx,
             notifier,
+            events: crate::control::Events::default(),
         },
         unknown_vrid: 0,
         tracking,
@@ -251,12 +261,12 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             Some((key, received)) = packets_rx.recv() => daemon.receive(&key, received),
             Some(event) = net_events.recv() => daemon.net_event(event).await,
             Some(update) = track_rx.recv() => daemon.track_update(update),
-            Some(req) = control_rx.recv() => {
-                let _ = req.reply.send(daemon.status(started));
-            }
+            Some(req) = control_rx.recv() => daemon.control(req, &opts, started).await,
             _ = sigterm.recv() => { info!("Stopping"); break; }
             _ = sigint.recv() => { info!("Stopping"); break; }
-            _ = sighup.recv() => daemon.reload(&opts).await,
+            _ = sighup.recv() => {
+                daemon.reload(&opts).await;
+            }
         }
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
@@ -403,6 +413,7 @@ impl Daemon {
             track_fault: false,
             track_adjustment: 0,
             state_since: std::time::Instant::now(),
+            demoted: None,
         };
         if running.no_source {
             warn!(
@@ -602,26 +613,57 @@ impl Daemon {
         }
     }
 
-    async fn reload(&mut self, opts: &Options) {
+    /// SIGHUP and `vrrpd reload`: validate, then apply; a bad file changes
+    /// nothing. The reply (for `vrrpd reload`) has every diagnostic with
+    /// file:line:col and what changed.
+    async fn reload(&mut self, opts: &Options) -> serde_json::Value {
         info!("Reloading");
         if let Ok(now) = sd_notify::NotifyState::monotonic_usec_now() {
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading, now]);
         }
-        let config = match load_config(opts) {
-            Ok(config) => config,
-            Err(e) => {
-                error!("Reload failed, keeping the running configuration: {e}");
-                let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
-                return;
-            }
-        };
-        let plan = config::diff(&self.config, &config);
+        let loaded = config::load(&opts.config_file, &FsSource, &opts.load);
+        log_diagnostics(&loaded);
+        let diagnostics: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+        let file = opts.config_file.display().to_string();
+        if loaded.has_errors() {
+            let errors = loaded.diagnostics.len() - loaded.warnings();
+            error!(
+                "Reload failed, keeping the running configuration: configuration {file} has errors"
+            );
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+            self.io.events.publish(serde_json::json!({
+                "event": "reload", "ok": false,
+                "summary": format!("{file}: {errors} error(s); running configuration kept"),
+            }));
+            return serde_json::json!({
+                "ok": false,
+                "code": crate::control::ErrorCode::Config.as_str(),
+                "error": format!("{file} has {errors} error(s); the running configuration is kept"),
+                "file": file,
+                "diagnostics": diagnostics,
+            });
+        }
+        let plan = config::diff(&self.config, &loaded.config);
         info!("Reload plan: {plan:?}");
-        if let Err(e) = self.apply(config).await {
+        let summary = admin::plan_summary(&plan);
+        let mut reply = serde_json::json!({
+            "file": file,
+            "summary": summary,
+            "plan": plan,
+            "diagnostics": diagnostics,
+        });
+        if let Err(e) = self.apply(loaded.config).await {
             error!("Reload incomplete: {e}");
+            reply["ok"] = false.into();
+            reply["code"] = crate::control::ErrorCode::Apply.as_str().into();
+            reply["error"] = format!("reload incomplete: {e}").into();
         }
         info!("Reload complete");
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+        self.io.events.publish(serde_json::json!({
+            "event": "reload", "ok": reply.get("error").is_none(), "summary": summary,
+        }));
+        reply
     }
 
     /// What `vrrpd status` shows (see `control::render_status`).
@@ -631,23 +673,35 @@ impl Daemon {
             .iter()
             .map(|r| {
                 let stats = r.router.stats();
-                let mut vips: Vec<String> = if r.router.holds_addresses() {
-                    r.addresses.keys().map(ToString::to_string).collect()
-                } else {
-                    Vec::new()
-                };
-                vips.sort();
+                let vips = admin::vips_held(r);
+                // Every dropped or refused advert by reason: the socket
+                // layer's checks and the state machine's.
+                let mut errors: std::collections::BTreeMap<&str, u64> =
+                    r.drops.iter().map(|(k, v)| (*k, *v)).collect();
+                for (why, n) in [
+                    ("version_mismatch", stats.dropped_version),
+                    ("vrid_mismatch", stats.dropped_vrid),
+                    ("auth_mismatch", stats.dropped_auth),
+                    ("interval_mismatch", stats.dropped_interval),
+                ] {
+                    if n > 0 {
+                        *errors.entry(why).or_default() += n;
+                    }
+                }
                 serde_json::json!({
                     "name": r.cfg.name,
                     "interface": r.ifname,
                     "vrid": r.cfg.vrid.get(),
                     "version": r.cfg.version.number(),
                     "state": r.router.state().keepalived_name(),
-                    "reason": format!("{:?}", r.router.state_reason()),
+                    "reason": messages::reason(r.router.state_reason()),
+                    "state_since": admin::state_since(r),
                     "state_age_s": r.state_since.elapsed().as_secs(),
+                    "demoted": admin::demotion_json(r),
                     "base_priority": r.cfg.priority.get(),
                     "effective_priority": r.router.effective_priority().get(),
                     "tracker_adjustment": r.track_adjustment,
+                    "trackers": self.tracker_status(r.name()),
                     "faults": {
                         "link": r.link_fault,
                         "no_source": r.no_source,
@@ -663,8 +717,12 @@ impl Daemon {
                     "adverts_sent": stats.adverts_sent,
                     "adverts_received": stats.adverts_received,
                     "drops": r.drops,
+                    "errors": errors,
                     "stats": stats,
                     "lateness": r.lateness.to_string(),
+                    "lateness_count": r.lateness.count(),
+                    "lateness_p50_us": r.lateness.quantile(0.5).as_micros() as u64,
+                    "lateness_p99_us": r.lateness.quantile(0.99).as_micros() as u64,
                     "lateness_max_us": r.lateness.max().as_micros() as u64,
                 })
             })
@@ -700,6 +758,9 @@ impl Daemon {
         if self.unknown_vrid > 0 {
             info!("adverts for unknown VRIDs: {}", self.unknown_vrid);
         }
+        self.io
+            .events
+            .publish(serde_json::json!({ "event": "stopping" }));
         // Wait for the address removals to complete before exiting.
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         if self.io.work.send(Work::Barrier(done_tx)).is_ok() {
@@ -774,6 +835,14 @@ impl Io {
                     let priority = r.router.effective_priority().0;
                     self.notifier
                         .event(r.name(), tracking::notify_state(to), priority);
+                    self.events.publish(serde_json::json!({
+                        "event": "transition",
+                        "instance": r.name(),
+                        "from": from.keepalived_name(),
+                        "to": to.keepalived_name(),
+                        "reason": messages::reason(reason),
+                        "priority": priority,
+                    }));
                 }
                 Action::SendAdvert(repr) => self.send_advert(r, &repr),
                 Action::AddVips(addrs) => {
@@ -815,6 +884,14 @@ impl Io {
                 }
                 Action::Event(event) => {
                     self.notify_event(r, &event);
+                    if let crate::proto::fsm::Event::EffectivePriorityChanged { from, to } = event {
+                        self.events.publish(serde_json::json!({
+                            "event": "priority",
+                            "instance": r.name(),
+                            "from": from.get(),
+                            "to": to.get(),
+                        }));
+                    }
                     let line = messages::event(r.name(), &event);
                     match event {
                         crate::proto::fsm::Event::IntervalMismatch { .. }

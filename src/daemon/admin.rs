@@ -1,0 +1,211 @@
+//! The driver's side of the control socket: status, watch, demote, promote
+//! and reload requests, answered in the driver task (so they see and change
+//! state between two wake-ups, never during one).
+
+use std::time::SystemTime;
+
+use serde_json::{json, Value};
+use tracing::info;
+
+use super::{messages, Daemon, Options, Running};
+use crate::config::ReloadPlan;
+use crate::control::{utc_timestamp, Command, ControlRequest, ErrorCode, Peer, Reply};
+use crate::proto::fsm::Input;
+
+/// Who demoted an instance, when and why (shown by status until promote).
+#[derive(Debug, Clone)]
+pub struct Demotion {
+    pub by_uid: u32,
+    pub since: SystemTime,
+    pub note: Option<String>,
+}
+
+impl Demotion {
+    fn to_json(&self) -> Value {
+        json!({
+            "by_uid": self.by_uid,
+            "since": utc_timestamp(self.since),
+            "reason": self.note,
+        })
+    }
+}
+
+/// When `r` entered its current state, as wall-clock time.
+pub(super) fn state_since(r: &Running) -> String {
+    let since = SystemTime::now()
+        .checked_sub(r.state_since.elapsed())
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    utc_timestamp(since)
+}
+
+/// The virtual addresses `r` holds now, sorted.
+pub(super) fn vips_held(r: &Running) -> Vec<String> {
+    let mut vips: Vec<String> = if r.router.holds_addresses() {
+        r.addresses.keys().map(ToString::to_string).collect()
+    } else {
+        Vec::new()
+    };
+    vips.sort();
+    vips
+}
+
+/// One line of a reload's effect: "added X; changed VI_1 (priority)".
+pub fn plan_summary(plan: &ReloadPlan) -> String {
+    let mut parts = Vec::new();
+    if !plan.added.is_empty() {
+        parts.push(format!("added {}", plan.added.join(", ")));
+    }
+    if !plan.removed.is_empty() {
+        parts.push(format!("removed {}", plan.removed.join(", ")));
+    }
+    for c in &plan.changed {
+        let name = if c.old_name == c.new_name {
+            c.new_name.clone()
+        } else {
+            format!("{} (was {})", c.new_name, c.old_name)
+        };
+        parts.push(format!("changed {name}: {}", c.fields.join(", ")));
+    }
+    if !plan.sections_changed.is_empty() {
+        parts.push(format!("sections {}", plan.sections_changed.join(", ")));
+    }
+    if parts.is_empty() {
+        parts.push("no changes".to_string());
+    }
+    if !plan.unchanged.is_empty() {
+        parts.push(format!("{} unchanged", plan.unchanged.len()));
+    }
+    parts.join("; ")
+}
+
+impl Daemon {
+    /// Answers one control request.
+    pub(super) async fn control(
+        &mut self,
+        req: ControlRequest,
+        opts: &Options,
+        started: std::time::Instant,
+    ) {
+        let reply = match req.command {
+            Command::Status => Reply::Value(self.status(started)),
+            Command::Watch => Reply::Watch {
+                snapshot: self.instances.iter().map(watch_state).collect(),
+                events: self.io.events.subscribe(),
+            },
+            Command::Demote { instance, note } => {
+                self.set_admin_down(&instance, true, note, req.peer)
+            }
+            Command::Promote { instance } => self.set_admin_down(&instance, false, None, req.peer),
+            Command::Reload => Reply::Value(self.reload(opts).await),
+        };
+        // The client may have gone; nothing to do then.
+        let _ = req.reply.send(reply);
+    }
+
+    fn set_admin_down(
+        &mut self,
+        name: &str,
+        down: bool,
+        note: Option<String>,
+        peer: Peer,
+    ) -> Reply {
+        let Some(i) = self.instances.iter().position(|r| r.name() == name) else {
+            let names: Vec<&str> = self.instances.iter().map(Running::name).collect();
+            return Reply::Value(json!({
+                "ok": false,
+                "code": ErrorCode::UnknownInstance.as_str(),
+                "error": format!("no instance '{}' (instances: {})", name.escape_debug(), names.join(", ")),
+                "instances": names,
+            }));
+        };
+        let changed = self.instances[i].router.admin_down() != down;
+        if changed {
+            let by = match peer.pid {
+                Some(pid) => format!("uid {} (pid {pid})", peer.uid),
+                None => format!("uid {}", peer.uid),
+            };
+            let note_text = note
+                .as_deref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default();
+            if down {
+                info!(
+                    vrrp_instance = %name,
+                    "({name}) demoted by {by}{note_text}; out of the election until `vrrpd promote {name}` or a restart"
+                );
+                self.instances[i].demoted = Some(Demotion {
+                    by_uid: peer.uid,
+                    since: SystemTime::now(),
+                    note: note.clone(),
+                });
+            } else {
+                info!(vrrp_instance = %name, "({name}) promoted by {by}; rejoining the election");
+                self.instances[i].demoted = None;
+            }
+            let now = self.clock.now();
+            self.feed(i, now, Input::AdminDown(down));
+            self.io.events.publish(json!({
+                "event": if down { "demoted" } else { "promoted" },
+                "instance": name,
+                "by_uid": peer.uid,
+                "reason": note,
+            }));
+        }
+        let r = &self.instances[i];
+        Reply::Value(json!({
+            "instance": name,
+            "demoted": down,
+            "changed": changed,
+            "state": r.router.state().keepalived_name(),
+            "reason": messages::reason(r.router.state_reason()),
+            "vips_held": vips_held(r),
+        }))
+    }
+}
+
+/// An instance's current state as the first events of a watch.
+fn watch_state(r: &Running) -> Value {
+    json!({
+        "event": "state",
+        "time": utc_timestamp(SystemTime::now()),
+        "instance": r.name(),
+        "state": r.router.state().keepalived_name(),
+        "reason": messages::reason(r.router.state_reason()),
+        "since": state_since(r),
+        "priority": r.router.effective_priority().get(),
+        "vips_held": vips_held(r),
+        "master": r.router.master().map(|m| m.address.to_string()),
+        "demoted": r.demoted.as_ref().map(Demotion::to_json),
+    })
+}
+
+/// The `demoted` field of status.
+pub(super) fn demotion_json(r: &Running) -> Value {
+    r.demoted.as_ref().map_or(Value::Null, Demotion::to_json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::InstanceChange;
+
+    #[test]
+    fn reload_summaries_name_what_changed() {
+        assert_eq!(plan_summary(&ReloadPlan::default()), "no changes");
+        let plan = ReloadPlan {
+            added: vec!["VI_3".into()],
+            removed: vec!["VI_0".into()],
+            changed: vec![InstanceChange {
+                old_name: "VI_1".into(),
+                new_name: "VI_1".into(),
+                fields: vec!["priority".into(), "vips".into()],
+            }],
+            unchanged: vec!["VI_2".into()],
+            sections_changed: vec!["global".into()],
+        };
+        assert_eq!(
+            plan_summary(&plan),
+            "added VI_3; removed VI_0; changed VI_1: priority, vips; sections global; 1 unchanged"
+        );
+    }
+}
