@@ -142,14 +142,15 @@ impl Daemon {
                 info!(vrrp_instance = %name, "({name}) promoted by {by}; rejoining the election");
                 self.instances[i].demoted = None;
             }
-            let now = self.clock.now();
-            self.feed(i, now, Input::AdminDown(down));
+            // Watchers see who did it, then the transition it causes.
             self.io.events.publish(json!({
                 "event": if down { "demoted" } else { "promoted" },
                 "instance": name,
                 "by_uid": peer.uid,
                 "reason": note,
             }));
+            let now = self.clock.now();
+            self.feed(i, now, Input::AdminDown(down));
         }
         let r = &self.instances[i];
         Reply::Value(json!({
