@@ -1,10 +1,13 @@
 //! Several routers on a simulated LAN sharing a virtual clock (after
 //! quinn-proto's `Pair` and smoltcp's netsim): seeded loss, delay,
-//! partitions, crashes, restarts, faults and priority changes, then a heal.
+//! partitions, crashes, restarts, faults, priority changes and operator
+//! demotes/promotes, then a heal.
 //!
 //! Properties checked on every seed:
 //! - a router holds its addresses exactly while it is Master (so never after
 //!   its RemoveVips);
+//! - a demoted router (`Input::AdminDown`) is in FAULT, sends no advert
+//!   above priority 0 and adds no address until promoted;
 //! - within Master_Down_Interval + one advert interval (+ network delay) of
 //!   the last fault healing there is exactly one Master, and it stays;
 //! - with preemption it has the highest effective priority (ties: highest
@@ -41,6 +44,8 @@ struct Node {
     holds_addresses: bool,
     adjustment: i32,
     fault: bool,
+    /// Demoted by the operator; a restart clears it, as in the daemon.
+    admin_down: bool,
     partition: u8,
     last_announce: Option<Instant>,
 }
@@ -133,6 +138,7 @@ impl Sim {
                     holds_addresses: false,
                     adjustment: 0,
                     fault: false,
+                    admin_down: false,
                     partition: 0,
                     last_announce: None,
                 }
@@ -192,6 +198,7 @@ impl Sim {
         ));
         self.nodes[i].router = Some(r);
         self.nodes[i].holds_addresses = false;
+        self.nodes[i].admin_down = false;
         actions.extend(self.handle(i, Input::Startup));
         self.execute(i, actions);
     }
@@ -239,8 +246,18 @@ impl Sim {
                         self.transitions_after.push((self.now, i, from, to));
                     }
                 }
-                Action::SendAdvert(repr) => self.send(i, repr),
-                Action::AddVips(_) => self.nodes[i].holds_addresses = true,
+                Action::SendAdvert(repr) => {
+                    if self.nodes[i].admin_down && !repr.priority.is_resign() {
+                        self.fail(&format!("demoted node {i} sent priority {}", repr.priority));
+                    }
+                    self.send(i, repr)
+                }
+                Action::AddVips(_) => {
+                    if self.nodes[i].admin_down {
+                        self.fail(&format!("demoted node {i} added its addresses"));
+                    }
+                    self.nodes[i].holds_addresses = true
+                }
                 Action::RemoveVips(_) => self.nodes[i].holds_addresses = false,
                 Action::Announce { .. } => {
                     self.log.push(format!("{} node {i} announces", self.now));
@@ -250,6 +267,9 @@ impl Sim {
             }
         }
         let state = self.state(i);
+        if self.nodes[i].admin_down && matches!(state, Some(State::Master | State::Backup)) {
+            self.fail(&format!("demoted node {i} in {state:?}"));
+        }
         if self.nodes[i].holds_addresses != (state == Some(State::Master)) {
             self.fail(&format!(
                 "node {i} holds addresses: {}, state {state:?}",
@@ -339,7 +359,7 @@ impl Sim {
     fn chaos_step(&mut self) {
         let n = self.nodes.len();
         let i = self.rng.usize(0..n);
-        match self.rng.u8(0..10) {
+        match self.rng.u8(0..11) {
             0 => {
                 for node in &mut self.nodes {
                     node.partition = self.rng.u8(0..2);
@@ -373,6 +393,15 @@ impl Sim {
                     .push(format!("{} node {i} fault {fault}", self.now));
                 self.feed(i, Input::Fault(fault));
             }
+            10 => {
+                if self.nodes[i].router.is_some() {
+                    let down = !self.nodes[i].admin_down;
+                    self.nodes[i].admin_down = down;
+                    self.log
+                        .push(format!("{} node {i} admin down {down}", self.now));
+                    self.feed(i, Input::AdminDown(down));
+                }
+            }
             5 | 6 => {
                 let adjustment = self.rng.i32(-60..=60);
                 self.nodes[i].adjustment = adjustment;
@@ -398,6 +427,10 @@ impl Sim {
             if self.nodes[i].fault {
                 self.nodes[i].fault = false;
                 self.feed(i, Input::Fault(false));
+            }
+            if self.nodes[i].admin_down {
+                self.nodes[i].admin_down = false;
+                self.feed(i, Input::AdminDown(false));
             }
             if self.nodes[i].router.is_none() {
                 self.start(i);
@@ -436,8 +469,9 @@ impl Sim {
     }
 }
 
-/// Returns (dual-master exits after the heal, crashes, partitions) for the summary.
-fn run_seed(seed: u64) -> (usize, usize, usize) {
+/// Returns (dual-master exits after the heal, crashes, partitions, demotes)
+/// for the summary.
+fn run_seed(seed: u64) -> (usize, usize, usize, usize) {
     let mut sim = Sim::new(seed);
     for i in 0..sim.nodes.len() {
         sim.start(i);
@@ -498,6 +532,7 @@ fn run_seed(seed: u64) -> (usize, usize, usize) {
         sim.contested_exits.len(),
         count("crashes"),
         count(" partition"),
+        count("admin down true"),
     )
 }
 
@@ -527,20 +562,21 @@ fn check_reannounced(sim: &Sim) {
 
 #[test]
 fn simulated_lan_converges_to_one_master_over_many_seeds() {
-    let mut totals = (0, 0, 0);
+    let mut totals = (0, 0, 0, 0);
     for seed in 0..SEEDS {
-        let (contested, crashes, partitions) = run_seed(seed);
+        let (contested, crashes, partitions, demotes) = run_seed(seed);
         totals.0 += contested;
         totals.1 += crashes;
         totals.2 += partitions;
+        totals.3 += demotes;
     }
     eprintln!(
-        "{SEEDS} seeds: {} dual-master episodes ended after a heal, {} crashes, {} partitions",
-        totals.0, totals.1, totals.2
+        "{SEEDS} seeds: {} dual-master episodes ended after a heal, {} crashes, {} partitions, {} demotes",
+        totals.0, totals.1, totals.2, totals.3
     );
     // The scenarios must actually exercise what the properties are about.
     assert!(
-        totals.0 > 50 && totals.1 > 500 && totals.2 > 500,
+        totals.0 > 50 && totals.1 > 500 && totals.2 > 500 && totals.3 > 200,
         "{totals:?}"
     );
 }
