@@ -385,9 +385,14 @@ start_daemon() {
         DVPID[$n]=$(cat "$d/vrrp.pid")
         ;;
     vrrpd)
-        ip netns exec "$(ns "$n")" unshare -m sh -c \
-            'mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /run && exec "$0" "$@"' \
-            "$bin" -f "$d/daemon.conf" -n -l -D -p "$d/daemon.pid" >>"$WORK/$n.log" 2>&1 &
+        # Hooks for scenarios about the process environment: VRRPD_WRAP=(...)
+        # a launcher the daemon is exec'd through, VRRPD_ARGS=(...) extra
+        # flags, VRRPD_DETAIL (default -D; empty for none), VRRPD_MOUNT shell
+        # run in the daemon's mount namespace before exec.
+        VRRPD_MOUNT=${VRRPD_MOUNT:-:} ip netns exec "$(ns "$n")" unshare -m sh -c \
+            'mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /run && eval "$VRRPD_MOUNT" && exec "$0" "$@"' \
+            ${VRRPD_WRAP[@]+"${VRRPD_WRAP[@]}"} "$bin" -f "$d/daemon.conf" -n -l ${VRRPD_DETAIL--D} \
+            -p "$d/daemon.pid" ${VRRPD_ARGS[@]+"${VRRPD_ARGS[@]}"} >>"$WORK/$n.log" 2>&1 &
         DPID[$n]=$!
         disown "${DPID[$n]}"
         DVPID[$n]=${DPID[$n]}

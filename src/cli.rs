@@ -48,9 +48,14 @@ struct Cli {
     /// Log to the console (vrrpd logs to standard error unless told otherwise).
     #[arg(short = 'l', long = "log-console")]
     log_console: bool,
-    /// Detailed log lines (keepalived's `-D`): adds debug detail.
+    /// Detailed log lines (keepalived's `-D`): adds keepalived's detail
+    /// lines (setting VIPs, gratuitous ARPs, ...) and vrrpd's debug lines.
     #[arg(short = 'D', long = "log-detail")]
     log_detail: bool,
+    /// Log destination: `auto` is journald when stderr is systemd's journal
+    /// stream (JOURNAL_STREAM), else the console.
+    #[arg(long = "log", value_enum, value_name = "TARGET", default_value_t = crate::logging::Target::Auto)]
+    log: crate::logging::Target,
     /// Run the VRRP side only (all vrrpd does; accepted for compatibility).
     #[arg(short = 'P', long = "vrrp")]
     vrrp_only: bool,
@@ -153,6 +158,12 @@ enum Cmd {
         #[arg(long = "config-id", value_name = "ID")]
         config_id: Option<String>,
     },
+    /// Write the man pages and shell completions under DIR (packaging).
+    #[command(hide = true)]
+    GenerateAssets {
+        /// Output directory (created).
+        dir: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -187,6 +198,7 @@ pub fn run() -> i32 {
             let path = file.or(cli.file).unwrap_or_else(default_file);
             check(&path, format, syntax, config_id.or(cli.config_id), host)
         }
+        Some(Cmd::GenerateAssets { dir }) => generate_assets(&dir),
         Some(Cmd::Convert { file, config_id }) => convert(&file, config_id.or(cli.config_id)),
         Some(Cmd::Status {
             json,
@@ -223,7 +235,7 @@ pub fn run() -> i32 {
             reload(&path, json)
         }
         Some(Cmd::Resign { file }) => {
-            init_logging(cli.log_detail);
+            crate::logging::init(cli.log, cli.log_detail);
             let path = file.or(cli.file).unwrap_or_else(default_file);
             resign(&path, cli.config_id)
         }
@@ -234,7 +246,7 @@ pub fn run() -> i32 {
         None => {
             let _ = (cli.dont_fork, cli.log_console, cli.vrrp_only, cli.no_syslog);
             let _ = cli.log_facility;
-            init_logging(cli.log_detail);
+            crate::logging::init(cli.log, cli.log_detail);
             let path = cli.file.unwrap_or_else(default_file);
             let pid_file = cli.pid_file.or(cli.vrrp_pid_file);
             run_daemon(path, cli.config_id, pid_file)
@@ -242,38 +254,20 @@ pub fn run() -> i32 {
     }
 }
 
-fn init_logging(detail: bool) {
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
-    let level = if detail { "debug" } else { "info" };
-    let filter = || {
-        tracing_subscriber::EnvFilter::try_from_env("VRRPD_LOG")
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("vrrpd={level},warn")))
-    };
-    // Under systemd (JOURNAL_STREAM set) log natively to journald: the
-    // keepalived-worded MESSAGE plus VRRP_INSTANCE, VRRP_VRID,
-    // VRRP_STATE_FROM, VRRP_STATE_TO, REASON, PRIORITY fields.
-    if std::env::var_os("JOURNAL_STREAM").is_some() {
-        if let Ok(journald) = tracing_journald::layer() {
-            let journald = journald
-                .with_field_prefix(None)
-                .with_syslog_identifier("vrrpd".into());
-            if tracing_subscriber::registry()
-                .with(filter())
-                .with(journald)
-                .try_init()
-                .is_ok()
-            {
-                return;
+fn generate_assets(dir: &Path) -> i32 {
+    use clap::CommandFactory;
+    match crate::assets::generate(Cli::command(), dir) {
+        Ok(files) => {
+            for f in files {
+                println!("{}", f.display());
             }
+            0
+        }
+        Err(e) => {
+            eprintln!("vrrpd generate-assets: {}: {e}", dir.display());
+            1
         }
     }
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter())
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 fn daemon_options(path: PathBuf, config_id: Option<String>, pid_file: Option<PathBuf>) -> Options {

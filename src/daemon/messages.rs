@@ -31,17 +31,45 @@ pub fn reason(reason: Reason) -> String {
     }
 }
 
-/// The line that precedes a transition in keepalived's log, if any.
-pub fn transition_cause(instance: &str, reason: Reason) -> Option<String> {
+/// Target of keepalived's detail lines, logged only with `-D` as keepalived
+/// does ("setting VIPs.", "sent 0 priority", ...; reference §3.7).
+pub const DETAIL: &str = "vrrpd::detail";
+
+/// The line that precedes a transition in keepalived's log, if any, and
+/// whether it is a detail line (`-D` only).
+pub fn transition_cause(instance: &str, reason: Reason) -> Option<(String, bool)> {
     match reason {
         Reason::MasterDown | Reason::MasterResigned | Reason::AddressOwner => {
-            Some(format!("({instance}) Receive advertisement timeout"))
+            Some((format!("({instance}) Receive advertisement timeout"), true))
         }
-        Reason::AddressRemoved { addr } => Some(format!(
-            "({instance}) virtual address {addr} was removed by someone else; resigning"
+        Reason::AddressRemoved { addr } => Some((
+            format!("({instance}) virtual address {addr} was removed by someone else; resigning"),
+            false,
         )),
         _ => None,
     }
+}
+
+/// The rate-limit kind of an event a received advert caused; `None` for
+/// events that are not about a packet (never limited).
+pub fn packet_event_kind(event: &Event) -> Option<&'static str> {
+    Some(match event {
+        Event::BackupReceivedPriorityZero { .. } => "backup_priority_zero",
+        Event::MasterReceivedPriorityZero { .. } => "master_priority_zero",
+        Event::LowerPriorityDiscarded { .. } => "lower_priority",
+        Event::PreemptDelayed { .. } => "preempt_delayed",
+        Event::ForcingNewElection { .. } => "forcing_election",
+        Event::HigherPriorityReceived { .. } => "higher_priority",
+        Event::SamePriorityHigherAddress { .. } => "same_priority",
+        Event::EqualPriorityOwnAddress { .. } => "own_address",
+        Event::AddressListMismatch { .. } => "address_list",
+        Event::IntervalMismatch { .. } => "interval",
+        Event::AuthMismatch { .. } => "auth",
+        Event::VersionMismatch { .. } => "version",
+        Event::VridMismatch { .. } => "vrid",
+        Event::FastHandover { .. } => "fast_handover",
+        Event::EffectivePriorityChanged { .. } => return None,
+    })
 }
 
 /// keepalived's wording for an event (vrrpd's own where keepalived has none).

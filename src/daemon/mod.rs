@@ -10,6 +10,7 @@ mod admin;
 mod instance;
 mod lateness;
 pub mod messages;
+mod ratelimit;
 pub mod resign;
 mod timer;
 mod tracking;
@@ -27,7 +28,7 @@ use tracing::{debug, error, info, warn};
 use crate::config::{self, Config, FsSource, Instance, LoadOptions};
 use crate::net::netlink::{AddressSpec, NetEvent, Netlink, NetlinkError};
 use crate::net::socket::{self, Inbound, Mode, RxPolicy, SocketError, SocketSpec, VrrpSocket};
-use crate::proto::fsm::{Action, Input, State, VirtualRouter};
+use crate::proto::fsm::{Action, AnnounceReason, Input, State, VirtualRouter};
 use crate::proto::wire::{AdvertRepr, Packet};
 use crate::proto::{Family, Instant};
 
@@ -118,6 +119,8 @@ struct Running {
     addresses: HashMap<IpAddr, (u32, AddressSpec)>,
     lateness: Lateness,
     drops: HashMap<&'static str, u64>,
+    /// Lines caused by received packets, limited per kind.
+    log_limit: ratelimit::LogLimit,
     /// Missing source address or interface down.
     link_fault: bool,
     no_source: bool,
@@ -157,6 +160,8 @@ struct Daemon {
     instances: Vec<Running>,
     io: Io,
     unknown_vrid: u64,
+    /// Lines about packets no instance owns (truncated, unknown VRID).
+    log_limit: ratelimit::LogLimit,
     tracking: tracking::Tracking,
 }
 
@@ -208,6 +213,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             events: crate::control::Events::default(),
         },
         unknown_vrid: 0,
+        log_limit: ratelimit::LogLimit::default(),
         tracking,
     };
     let (control_tx, mut control_rx) = mpsc::channel(16);
@@ -408,6 +414,7 @@ impl Daemon {
             addresses: self.address_map(cfg, link.index).await,
             lateness: Lateness::default(),
             drops: HashMap::new(),
+            log_limit: ratelimit::LogLimit::default(),
             link_fault: !link.running && !cfg.dont_track_primary,
             no_source: source.is_none(),
             track_fault: false,
@@ -477,7 +484,16 @@ impl Daemon {
             .ok()
             .map(|p| p.vrid())
         else {
-            debug!("truncated packet from {}", inbound.src);
+            if let Some(n) = self
+                .log_limit
+                .allow("truncated", tokio::time::Instant::now())
+            {
+                debug!(
+                    "truncated packet from {}{}",
+                    inbound.src,
+                    ratelimit::suppressed_note(n)
+                );
+            }
             return;
         };
         let Some(i) = self
@@ -487,7 +503,16 @@ impl Daemon {
         else {
             self.unknown_vrid += 1;
             if self.config.global.log_unknown_vrids {
-                info!("advert for unknown VRID {vrid} from {}", inbound.src);
+                if let Some(n) = self
+                    .log_limit
+                    .allow("unknown_vrid", tokio::time::Instant::now())
+                {
+                    info!(
+                        "advert for unknown VRID {vrid} from {}{}",
+                        inbound.src,
+                        ratelimit::suppressed_note(n)
+                    );
+                }
             }
             return;
         };
@@ -499,10 +524,14 @@ impl Daemon {
         let peer = r.cfg.unicast_peers.iter().find(|p| p.addr == inbound.src);
         if r.cfg.is_unicast() && r.cfg.check_unicast_src && peer.is_none() {
             *r.drops.entry("not_a_peer").or_default() += 1;
-            debug!(
-                "({}) advert from {} which is not a unicast peer - discarding",
-                r.cfg.name, inbound.src
-            );
+            if let Some(n) = r.log_limit.allow("not_a_peer", tokio::time::Instant::now()) {
+                debug!(
+                    "({}) advert from {} which is not a unicast peer - discarding{}",
+                    r.cfg.name,
+                    inbound.src,
+                    ratelimit::suppressed_note(n)
+                );
+            }
             return;
         }
         let ttl_range = peer.and_then(|p| match (p.min_ttl, p.max_ttl) {
@@ -528,12 +557,18 @@ impl Daemon {
             }
             Err(reason) => {
                 *r.drops.entry(reason.as_str()).or_default() += 1;
-                debug!(
-                    "({}) dropped advert from {}: {}",
-                    r.cfg.name,
-                    inbound.src,
-                    reason.as_str()
-                );
+                if let Some(n) = r
+                    .log_limit
+                    .allow(reason.as_str(), tokio::time::Instant::now())
+                {
+                    debug!(
+                        "({}) dropped advert from {}: {}{}",
+                        r.cfg.name,
+                        inbound.src,
+                        reason.as_str(),
+                        ratelimit::suppressed_note(n)
+                    );
+                }
             }
         }
     }
@@ -819,16 +854,20 @@ impl Io {
             match action {
                 Action::Transition { from, to, reason } => {
                     r.state_since = std::time::Instant::now();
-                    if let Some(line) = messages::transition_cause(r.name(), reason) {
-                        info!("{line}");
+                    if let Some((line, detail)) = messages::transition_cause(r.name(), reason) {
+                        if detail {
+                            info!(target: messages::DETAIL, "{line}");
+                        } else {
+                            info!("{line}");
+                        }
                     }
                     info!(
                         vrrp_instance = %r.cfg.name,
                         vrrp_vrid = r.cfg.vrid.get(),
                         vrrp_state_from = from.keepalived_name(),
                         vrrp_state_to = to.keepalived_name(),
-                        reason = ?reason,
-                        priority = r.router.effective_priority().get(),
+                        reason = %messages::reason(reason),
+                        vrrp_priority = r.router.effective_priority().get(),
                         "{}",
                         messages::transition(r.name(), from, to)
                     );
@@ -846,11 +885,11 @@ impl Io {
                 }
                 Action::SendAdvert(repr) => self.send_advert(r, &repr),
                 Action::AddVips(addrs) => {
-                    info!("({}) setting VIPs.", r.name());
+                    info!(target: messages::DETAIL, "({}) setting VIPs.", r.name());
                     self.address_work(r, &addrs, true);
                 }
                 Action::RemoveVips(addrs) => {
-                    info!("({}) removing VIPs.", r.name());
+                    info!(target: messages::DETAIL, "({}) removing VIPs.", r.name());
                     self.address_work(r, &addrs, false);
                 }
                 Action::Announce {
@@ -858,22 +897,37 @@ impl Io {
                     repeat,
                     reason,
                 } => {
-                    debug!(
-                        "({}) announcing {addresses:?} x{repeat} ({reason:?})",
-                        r.name()
-                    );
+                    // An advert from a lower priority causes a burst each
+                    // time (keepalived garp_lower_prio_repeat): its lines
+                    // are limited like any other line a packet causes.
+                    let note = if matches!(reason, AnnounceReason::LowerPriorityAdvert) {
+                        r.log_limit
+                            .allow("announce_lower_priority", tokio::time::Instant::now())
+                            .map(ratelimit::suppressed_note)
+                    } else {
+                        Some(String::new())
+                    };
+                    if let Some(note) = &note {
+                        debug!(
+                            "({}) announcing {addresses:?} x{repeat} ({reason:?}){note}",
+                            r.name()
+                        );
+                    }
                     let mut by_interface: HashMap<u32, Vec<IpAddr>> = HashMap::new();
                     for addr in addresses {
                         let index = r.addresses.get(&addr).map_or(r.ifindex, |(ix, _)| *ix);
                         by_interface.entry(index).or_default().push(addr);
                     }
                     for (ifindex, addrs) in by_interface {
-                        for addr in &addrs {
-                            info!(
-                                "({}) Sending/queueing gratuitous ARPs on {} for {addr}",
-                                r.name(),
-                                r.ifname
-                            );
+                        if note.is_some() {
+                            for addr in &addrs {
+                                info!(
+                                    target: messages::DETAIL,
+                                    "({}) Sending/queueing gratuitous ARPs on {} for {addr}",
+                                    r.name(),
+                                    r.ifname
+                                );
+                            }
                         }
                         let _ = self.work.send(Work::Announce {
                             ifindex,
@@ -892,7 +946,16 @@ impl Io {
                             "to": to.get(),
                         }));
                     }
-                    let line = messages::event(r.name(), &event);
+                    // Lines an advert caused are rate limited per kind: a
+                    // flood of bad adverts must not flood the journal.
+                    let note = match messages::packet_event_kind(&event) {
+                        Some(kind) => match r.log_limit.allow(kind, tokio::time::Instant::now()) {
+                            Some(n) => ratelimit::suppressed_note(n),
+                            None => continue,
+                        },
+                        None => String::new(),
+                    };
+                    let line = messages::event(r.name(), &event) + &note;
                     match event {
                         crate::proto::fsm::Event::IntervalMismatch { .. }
                         | crate::proto::fsm::Event::AuthMismatch { .. }
@@ -930,7 +993,7 @@ impl Io {
         };
         let src = r.router.params().source;
         if repr.priority.is_resign() {
-            info!("({}) sent 0 priority", r.name());
+            info!(target: messages::DETAIL, "({}) sent 0 priority", r.name());
         }
         for (dst, sent) in instance::send_advert(sock, &r.cfg, src, repr) {
             match sent {
