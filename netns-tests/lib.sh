@@ -203,14 +203,50 @@ lab_up() {
     ip netns add "$NS_BR"
     NAMESPACES+=("$NS_BR")
     ip -n "$NS_BR" link set lo up
+    # Bridged frames skip the host's iptables (br_netfilter, when loaded,
+    # is on by default in every namespace): the lab must not depend on host
+    # firewall rules, and its cost would land on whichever daemon sends.
+    ip netns exec "$NS_BR" sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
+        net.bridge.bridge-nf-call-ip6tables=0 net.bridge.bridge-nf-call-arptables=0 2>/dev/null || true
     ip -n "$NS_BR" link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
     ip -n "$NS_BR" link set br0 up
     for n in "${nodes[@]}"; do node_up "$n"; done
     # tcpdump on the bridge: VRRP, ARP, ICMPv6 (NA), with µs timestamps.
     bg ip netns exec "$NS_BR" tcpdump -i br0 -n -U --immediate-mode -s 512 --time-stamp-precision=micro \
         -w "$WORK/br0.pcap" 'ip proto 112 or ip6 proto 112 or arp or icmp6' 2>"$WORK/tcpdump.err"
+    CAPTURE_PID=$BG_LAST
     wait_for 5 grep -q listening "$WORK/tcpdump.err" || fail "tcpdump did not start"
 }
+
+# lab_rx_threads: every veth end processes what it receives in its own NAPI
+# kernel thread (GRO on enables NAPI on a veth, TSO off on the sender makes
+# every frame take it, sysfs `threaded` moves it to a kthread), as a real
+# NIC's receive path runs on the receiving host.
+# Without it a veth delivers in the sender's softirq, and on a kernel
+# without CONFIG_IRQ_TIME_ACCOUNTING the whole way through the bridge to
+# every listening socket is charged to the sending process. For CPU
+# measurements; needs ethtool.
+lab_rx_threads() {
+    local n s
+    need ethtool
+    for n in "${!NODE_V4[@]}"; do
+        s=$(ns "$n")
+        ip netns list | grep -qw "$s" || continue
+        ip netns exec "$NS_BR" ethtool -K "p$n" gro on tso off
+        ip netns exec "$NS_BR" sh -c "echo 1 >/sys/class/net/p$n/threaded"
+        ip netns exec "$s" ethtool -K "$LAB_IF" gro on tso off
+        ip netns exec "$s" sh -c "echo 1 >/sys/class/net/$LAB_IF/threaded"
+    done
+}
+
+# capture_stop: end the bridge capture (br0.pcap keeps what it has).
+capture_stop() {
+    [[ ${CAPTURE_PID:-} ]] || return 0
+    kill "$CAPTURE_PID" 2>/dev/null || true
+    wait_for 5 not_running "$CAPTURE_PID" || true
+    CAPTURE_PID=
+}
+not_running() { ! kill -0 "$1" 2>/dev/null; }
 
 node_up() {
     local n=$1 s

@@ -86,6 +86,10 @@ fn log_diagnostics(loaded: &config::Loaded) {
     }
 }
 
+/// At most this many datagrams per socket wake-up (one burst of 100
+/// instances' adverts fits a few batches).
+const RECV_BATCH: usize = 32;
+
 /// The driver's clock: proto [`Instant`]s are microseconds since start.
 #[derive(Clone, Copy)]
 struct Clock {
@@ -146,7 +150,7 @@ impl Running {
 /// What executing actions needs, apart from the instances themselves.
 struct Io {
     sockets: HashMap<SocketKey, std::sync::Arc<VrrpSocket>>,
-    packets_tx: mpsc::Sender<(SocketKey, Result<Inbound, SocketError>)>,
+    packets_tx: mpsc::Sender<(SocketKey, Vec<Result<Inbound, SocketError>>)>,
     work: mpsc::UnboundedSender<Work>,
     notifier: crate::track::notify::Notifier,
     /// Transitions for `vrrpd status -w`.
@@ -158,6 +162,9 @@ struct Daemon {
     netlink: Netlink,
     config: Config,
     instances: Vec<Running>,
+    /// Which instance an advert is for: (socket, VRID) -> index into
+    /// `instances`, rebuilt whenever the list changes.
+    by_vrid: HashMap<(SocketKey, u8), usize>,
     io: Io,
     unknown_vrid: u64,
     /// Lines about packets no instance owns (truncated, unknown VRID).
@@ -205,6 +212,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         netlink,
         config: Config::default(),
         instances: Vec::new(),
+        by_vrid: HashMap::new(),
         io: Io {
             sockets: HashMap::new(),
             packets_tx,
@@ -238,14 +246,20 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         what: "creating the advert timer".into(),
         source,
     })?;
+    // The deadline the timer is armed for. It is re-armed only when the
+    // next deadline moves earlier: a later one costs a single early wake-up
+    // instead of a timerfd_settime per received advert (each advert pushes
+    // its Backup's Master_Down timer later).
+    let mut armed: Option<Instant> = None;
     loop {
+        let now = daemon.clock.now();
         let next = daemon
             .instances
             .iter()
             .filter_map(|r| r.router.poll_at())
             .min();
         let mut after = next
-            .map(|t| t.saturating_since(daemon.clock.now()))
+            .map(|t| t.saturating_since(now))
             .unwrap_or(Duration::from_secs(3600));
         // The watchdog is kicked from this loop, the advert path: a stalled
         // driver stops kicking and systemd restarts it (then ExecStopPost
@@ -257,14 +271,25 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
                 watchdog_kicked = std::time::Instant::now();
             }
         }
-        timer.arm(after).map_err(|source| DaemonError::Io {
-            what: "arming the advert timer".into(),
-            source,
-        })?;
+        let deadline = now + after;
+        if armed.is_none_or(|at| deadline < at || at <= now) {
+            timer.arm(after).map_err(|source| DaemonError::Io {
+                what: "arming the advert timer".into(),
+                source,
+            })?;
+            armed = Some(deadline);
+        }
         tokio::select! {
             biased;
-            _ = timer.expired() => daemon.timers(),
-            Some((key, received)) = packets_rx.recv() => daemon.receive(&key, received),
+            _ = timer.expired() => {
+                armed = None;
+                daemon.timers();
+            }
+            Some((key, batch)) = packets_rx.recv() => {
+                for received in batch {
+                    daemon.receive(&key, received);
+                }
+            }
             Some(event) = net_events.recv() => daemon.net_event(event).await,
             Some(update) = track_rx.recv() => daemon.track_update(update),
             Some(req) = control_rx.recv() => daemon.control(req, &opts, started).await,
@@ -331,6 +356,12 @@ impl Daemon {
             self.io.execute(&mut gone, actions);
         }
         self.instances = next;
+        self.by_vrid = self
+            .instances
+            .iter()
+            .enumerate()
+            .map(|(i, r)| ((r.socket.clone(), r.cfg.vrid.get()), i))
+            .collect();
         self.config = config;
         self.start_tracking().await;
         let now = self.clock.now();
@@ -496,11 +527,7 @@ impl Daemon {
             }
             return;
         };
-        let Some(i) = self
-            .instances
-            .iter()
-            .position(|r| r.socket == *key && r.cfg.vrid.get() == vrid)
-        else {
+        let Some(&i) = self.by_vrid.get(&(key.clone(), vrid)) else {
             self.unknown_vrid += 1;
             if self.config.global.log_unknown_vrids {
                 if let Some(n) = self
@@ -834,9 +861,9 @@ impl Io {
         let reader_key = key.clone();
         tokio::spawn(async move {
             loop {
-                let received = reader.recv().await;
-                let failed = received.is_err();
-                if tx.send((reader_key.clone(), received)).await.is_err() {
+                let batch = reader.recv_batch(RECV_BATCH).await;
+                let failed = batch.last().is_some_and(Result::is_err);
+                if tx.send((reader_key.clone(), batch)).await.is_err() {
                     break;
                 }
                 if failed {

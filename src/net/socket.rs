@@ -326,6 +326,9 @@ pub struct VrrpSocket {
     spec: SocketSpec,
     /// IPv4 identification: keepalived increments it per packet from 1.
     ip_id: AtomicU16,
+    /// The receive buffer, reused: a fresh zeroed 4.5 kB per datagram
+    /// showed in profiles at 100 instances.
+    rx_buf: std::sync::Mutex<Vec<u8>>,
 }
 
 impl VrrpSocket {
@@ -369,6 +372,7 @@ impl VrrpSocket {
             fd,
             spec: spec.clone(),
             ip_id: AtomicU16::new(1),
+            rx_buf: std::sync::Mutex::new(vec![0; RECV_BUF_LEN]),
         })
     }
 
@@ -385,6 +389,39 @@ impl VrrpSocket {
             match guard.try_io(|fd| self.recv_now(fd.get_ref())) {
                 Ok(result) => return result.map_err(|e| self.recv_err(e))?,
                 Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Waits for a datagram, then takes whatever else is already queued, up
+    /// to `max`: a burst of adverts (100 instances whose timers fire
+    /// together) costs the driver one wake-up instead of one each. A
+    /// receive error ends the batch. Cancel safe like [`VrrpSocket::recv`].
+    pub async fn recv_batch(&self, max: usize) -> Vec<Result<Inbound, SocketError>> {
+        let mut batch = Vec::new();
+        loop {
+            let mut guard = match self.fd.readable().await {
+                Ok(guard) => guard,
+                Err(e) => {
+                    batch.push(Err(self.recv_err(e)));
+                    return batch;
+                }
+            };
+            while batch.len() < max.max(1) {
+                match self.recv_now(self.fd.get_ref()) {
+                    Ok(result) => batch.push(result),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        guard.clear_ready();
+                        break;
+                    }
+                    Err(e) => {
+                        batch.push(Err(self.recv_err(e)));
+                        return batch;
+                    }
+                }
+            }
+            if !batch.is_empty() {
+                return batch;
             }
         }
     }
@@ -456,11 +493,14 @@ impl VrrpSocket {
     fn recv_now(&self, socket: &Socket) -> io::Result<Result<Inbound, SocketError>> {
         match self.spec.family {
             Family::Ipv4 => {
-                let mut buf = vec![0; RECV_BUF_LEN];
+                let mut buf = self.rx_buf.lock().unwrap_or_else(|e| e.into_inner());
                 let n = (&*socket).read(&mut buf)?;
                 Ok(inbound_v4(buf.get(..n).unwrap_or(&[])))
             }
-            Family::Ipv6 => recv_v6(socket.as_raw_fd()).map(Ok),
+            Family::Ipv6 => {
+                let mut buf = self.rx_buf.lock().unwrap_or_else(|e| e.into_inner());
+                recv_v6(socket.as_raw_fd(), &mut buf).map(Ok)
+            }
         }
     }
 }
@@ -605,11 +645,10 @@ fn inbound_v4(datagram: &[u8]) -> Result<Inbound, SocketError> {
 
 /// A raw IPv6 socket delivers the payload alone: the source comes from the
 /// address, destination and hop limit from ancillary data.
-fn recv_v6(fd: RawFd) -> io::Result<Inbound> {
-    let mut buf = vec![0; RECV_BUF_LEN];
+fn recv_v6(fd: RawFd, buf: &mut [u8]) -> io::Result<Inbound> {
     let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
     let (len, src, dst, ttl) = {
-        let mut iov = [IoSliceMut::new(&mut buf)];
+        let mut iov = [IoSliceMut::new(buf)];
         let msg = recvmsg::<SockaddrIn6>(fd, &mut iov, Some(&mut cmsg), MsgFlags::empty())?;
         let src = msg.address.map_or(Ipv6Addr::UNSPECIFIED, |a| a.ip());
         // Without the ancillary data (never seen on Linux) the unspecified
@@ -629,12 +668,11 @@ fn recv_v6(fd: RawFd) -> io::Result<Inbound> {
         }
         (msg.bytes, src, dst, ttl)
     };
-    buf.truncate(len);
     Ok(Inbound {
         src: IpAddr::V6(src),
         dst: IpAddr::V6(dst),
         ttl,
-        payload: buf,
+        payload: buf.get(..len).unwrap_or(&[]).to_vec(),
     })
 }
 
