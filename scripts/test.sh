@@ -2,13 +2,15 @@
 # The test command (what CI runs through .ci/run):
 #   formatting and lints, the cargo tests (unit, golden, property, simulation,
 #   privileged socket tests), the differential test against keepalived's own
-#   parser, and every end-to-end scenario in netns-tests/ against vrrpd.
+#   parser, the Debian package and systemd unit (scripts/package-test.sh),
+#   and every end-to-end scenario in netns-tests/ against vrrpd.
 # Needs root for the namespaces; installs the Debian packages it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$EPOCHREALTIME
 
-need=(iproute2 keepalived python3 python3-scapy tcpdump tshark curl jq apache2 psmisc util-linux procps)
+need=(iproute2 keepalived python3 python3-scapy tcpdump tshark curl jq apache2 psmisc util-linux procps
+    systemd man-db dpkg-dev passwd strace)
 if command -v apt-get >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
     missing=()
     for p in "${need[@]}"; do
@@ -52,6 +54,8 @@ rm -f "$log"
 export VRRPD_BIN=$PWD/target/debug/vrrpd
 echo "== keepalived differential (scripts/keepalived-diff.sh)"
 scripts/keepalived-diff.sh
+echo "== Debian package and systemd unit (scripts/package-test.sh)"
+scripts/package-test.sh
 echo "== end-to-end scenarios (netns-tests/run.sh, DAEMON=vrrpd)"
 DAEMON=vrrpd netns-tests/run.sh | tee /tmp/vrrpd-netns.$$
 summary=$(tail -n 1 /tmp/vrrpd-netns.$$)

@@ -1,4 +1,4 @@
-//! `vrrpd generate-assets DIR` (hidden): the man pages and shell completions
+//! `vrrpd generate-assets DIR` (packaging, not in help): the man pages and shell completions
 //! the Debian package ships, produced from the clap definition itself so they
 //! never drift from the binary, and without a network or a build script.
 //!

@@ -158,12 +158,6 @@ enum Cmd {
         #[arg(long = "config-id", value_name = "ID")]
         config_id: Option<String>,
     },
-    /// Write the man pages and shell completions under DIR (packaging).
-    #[command(hide = true)]
-    GenerateAssets {
-        /// Output directory (created).
-        dir: PathBuf,
-    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -181,6 +175,18 @@ enum SyntaxArg {
 
 /// Runs the command line; returns the process exit status.
 pub fn run() -> i32 {
+    // Packaging only, outside clap so that neither help, man pages nor the
+    // completions (clap_complete lists hidden subcommands) mention it.
+    let mut args = std::env::args_os().skip(1);
+    if args.next().is_some_and(|a| a == "generate-assets") {
+        return match (args.next(), args.next()) {
+            (Some(dir), None) => generate_assets(Path::new(&dir)),
+            _ => {
+                eprintln!("usage: vrrpd generate-assets DIR");
+                2
+            }
+        };
+    }
     let cli = Cli::parse();
     match cli.command {
         Some(Cmd::Check {
@@ -198,7 +204,6 @@ pub fn run() -> i32 {
             let path = file.or(cli.file).unwrap_or_else(default_file);
             check(&path, format, syntax, config_id.or(cli.config_id), host)
         }
-        Some(Cmd::GenerateAssets { dir }) => generate_assets(&dir),
         Some(Cmd::Convert { file, config_id }) => convert(&file, config_id.or(cli.config_id)),
         Some(Cmd::Status {
             json,
@@ -256,10 +261,13 @@ pub fn run() -> i32 {
 
 fn generate_assets(dir: &Path) -> i32 {
     use clap::CommandFactory;
+    use std::io::Write;
     match crate::assets::generate(Cli::command(), dir) {
         Ok(files) => {
+            // A closed stdout (`| head`) is not a failure of the generation.
+            let mut out = std::io::stdout().lock();
             for f in files {
-                println!("{}", f.display());
+                let _ = writeln!(out, "{}", f.display());
             }
             0
         }
