@@ -1102,3 +1102,165 @@ fn fast_handover_respects_nopreempt() {
     receive(&mut r, ms(1500), HIGHER_PEER, 50);
     assert_eq!(r.state(), State::Backup);
 }
+
+// ---- sync groups (keepalived vrrp_sync.c) ----
+
+fn synced(mut p: Params) -> Params {
+    p.sync_group = true;
+    p
+}
+
+/// A synced member moved to Master by its group; returns the time.
+fn synced_master(params: Params) -> (VirtualRouter, Instant) {
+    let mut r = started(synced(params));
+    let t = r.poll_at().unwrap();
+    r.handle(t, Input::Timeout);
+    r.handle(t, Input::Sync(State::Master));
+    assert_eq!(r.state(), State::Master);
+    (r, t)
+}
+
+#[test]
+fn synced_backup_wants_master_instead_of_taking_over() {
+    let mut r = started(synced(v2(100)));
+    let t = r.poll_at().unwrap();
+    let actions = r.handle(t, Input::Timeout);
+    assert_eq!(r.state(), State::Backup, "waits for its group");
+    assert!(r.wants_master());
+    assert!(sent_priorities(&actions).is_empty());
+    assert!(has_event(&actions, |e| matches!(
+        e,
+        Event::WantsMaster {
+            reason: Reason::MasterDown
+        }
+    )));
+    // keepalived re-arms the timer; the next expiry says nothing new.
+    let again = r.poll_at().unwrap();
+    assert_eq!(again, t + Duration::from_micros(3_609_375));
+    assert!(r.handle(again, Input::Timeout).is_empty());
+    assert!(r.wants_master());
+}
+
+#[test]
+fn synced_backup_hearing_a_master_no_longer_wants_master() {
+    let mut r = started(synced(v2(100)));
+    let t = r.poll_at().unwrap();
+    r.handle(t, Input::Timeout);
+    receive(&mut r, t + Duration::from_millis(10), HIGHER_PEER, 150);
+    assert!(!r.wants_master());
+}
+
+#[test]
+fn sync_master_makes_a_backup_master_with_the_reason_it_wanted() {
+    let mut r = started(synced(v2(100)));
+    let t = r.poll_at().unwrap();
+    r.handle(t, Input::Timeout);
+    let actions = r.handle(t, Input::Sync(State::Master));
+    assert_eq!(r.state(), State::Master);
+    assert_eq!(r.state_reason(), Reason::MasterDown);
+    assert_eq!(kinds(&actions), ["transition", "advert", "add", "announce"]);
+    // A member that did not want it is moved all the same (vrrp_sync_master).
+    let mut other = started(synced(v2(100)));
+    other.handle(ms(100), Input::Sync(State::Master));
+    assert_eq!(other.state(), State::Master);
+    assert_eq!(other.state_reason(), Reason::SyncGroup);
+}
+
+#[test]
+fn sync_backup_takes_a_master_to_backup_without_priority_zero() {
+    let (mut r, t) = synced_master(v2(100));
+    let now = t + Duration::from_millis(200);
+    let actions = r.handle(now, Input::Sync(State::Backup));
+    assert_eq!(r.state(), State::Backup);
+    assert_eq!(r.state_reason(), Reason::SyncGroup);
+    assert_eq!(kinds(&actions), ["transition", "remove"]);
+    assert_eq!(
+        r.poll_at(),
+        Some(now + Duration::from_micros(3_609_375)),
+        "Master_Down_Interval runs"
+    );
+}
+
+#[test]
+fn sync_fault_resigns_a_master_with_priority_zero() {
+    let (mut r, t) = synced_master(v2(100));
+    let actions = r.handle(t, Input::Sync(State::Fault));
+    assert_eq!(r.state(), State::Fault);
+    assert_eq!(r.state_reason(), Reason::SyncGroup);
+    assert_eq!(sent_priorities(&actions), [0]);
+    assert_eq!(kinds(&actions), ["transition", "advert", "remove"]);
+    assert!(r.sync_held());
+    assert_eq!(r.poll_at(), None);
+}
+
+#[test]
+fn sync_fault_holds_a_member_after_its_own_fault_clears() {
+    let mut r = started(synced(v2(100)));
+    r.handle(ms(100), Input::Fault(true));
+    r.handle(ms(100), Input::Sync(State::Fault));
+    let actions = r.handle(ms(200), Input::Fault(false));
+    assert!(actions.is_empty());
+    assert_eq!(r.state(), State::Fault, "the group still holds it");
+    assert!(!r.own_fault());
+    let actions = r.handle(ms(300), Input::Sync(State::Backup));
+    assert_eq!(r.state(), State::Backup);
+    assert_eq!(kinds(&actions), ["transition"]);
+    assert!(!r.sync_held());
+}
+
+#[test]
+fn sync_backup_keeps_a_member_with_its_own_fault_in_fault() {
+    let mut r = started(synced(v2(100)));
+    r.handle(ms(100), Input::Fault(true));
+    r.handle(ms(100), Input::Sync(State::Fault));
+    assert!(r.handle(ms(200), Input::Sync(State::Backup)).is_empty());
+    assert_eq!(r.state(), State::Fault);
+}
+
+#[test]
+fn sync_master_never_moves_a_faulted_member() {
+    let mut r = started(synced(v2(100)));
+    r.handle(ms(100), Input::Sync(State::Fault));
+    assert!(r.handle(ms(200), Input::Sync(State::Master)).is_empty());
+    assert_eq!(r.state(), State::Fault);
+}
+
+#[test]
+fn synced_fast_handover_waits_for_the_group() {
+    let mut r = started(synced(fast(v2(100))));
+    receive(&mut r, ms(1000), HIGHER_PEER, 150);
+    let actions = receive(&mut r, ms(1500), HIGHER_PEER, 50);
+    assert_eq!(r.state(), State::Backup);
+    assert!(r.wants_master());
+    assert!(has_event(&actions, |e| matches!(
+        e,
+        Event::WantsMaster {
+            reason: Reason::FastHandover { .. }
+        }
+    )));
+    r.handle(ms(1500), Input::Sync(State::Master));
+    assert!(matches!(r.state_reason(), Reason::FastHandover { .. }));
+}
+
+#[test]
+fn synced_owner_starts_in_backup_wanting_master() {
+    let mut r = router(synced(v2(255)));
+    let actions = r.handle(ms(0), Input::Startup);
+    assert_eq!(r.state(), State::Backup);
+    assert!(r.wants_master());
+    assert!(has_event(&actions, |e| matches!(
+        e,
+        Event::WantsMaster {
+            reason: Reason::AddressOwner
+        }
+    )));
+}
+
+#[test]
+fn leaving_the_sync_group_on_reload_releases_the_hold() {
+    let mut r = started(synced(v2(100)));
+    r.handle(ms(100), Input::Sync(State::Fault));
+    let actions = r.handle(ms(200), Input::Reload(Box::new(v2(100))));
+    assert_eq!(r.state(), State::Backup);
+    assert_eq!(kinds(&actions), ["transition"]);
+}

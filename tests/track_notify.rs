@@ -8,6 +8,14 @@ use std::time::Duration;
 use vrrpd::config::{load_str, LoadOptions};
 use vrrpd::track::notify::{Notifier, NotifyState};
 
+/// Our own user name: the scripts write into our temp directories.
+fn me() -> String {
+    nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .unwrap()
+        .unwrap()
+        .name
+}
+
 #[tokio::test]
 async fn notifications_keep_transition_order() {
     let d = std::env::temp_dir().join(format!("vrrpd-notify-{}", std::process::id()));
@@ -30,6 +38,7 @@ async fn notifications_keep_transition_order() {
         r#"
 global_defs {{
     vrrp_notify_fifo {fifo}
+    script_user {me}
 }}
 vrrp_instance VI_1 {{
     interface eth0
@@ -42,7 +51,8 @@ vrrp_instance VI_1 {{
 }}
 "#,
         fifo = fifo.display(),
-        s = s.display()
+        s = s.display(),
+        me = me()
     );
     let loaded = load_str("n.conf", &conf, &LoadOptions::default());
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
@@ -138,9 +148,10 @@ async fn fifo_script_reads_the_fifo_and_is_stopped_at_exit() {
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let conf = format!(
-        "global_defs {{\n    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n}}\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {{\n        192.0.2.100\n    }}\n}}\n",
+        "global_defs {{\n    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n    script_user {}\n}}\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {{\n        192.0.2.100\n    }}\n}}\n",
         d.join("fifo").display(),
-        script.display()
+        script.display(),
+        me()
     );
     let loaded = load_str("f.conf", &conf, &LoadOptions::default());
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
@@ -161,4 +172,123 @@ async fn fifo_script_reads_the_fifo_and_is_stopped_at_exit() {
         got,
         "INSTANCE \"VI_1\" BACKUP 100\nINSTANCE \"VI_1\" STOP 100\n"
     );
+}
+
+fn read_fifo(fifo: &std::path::Path) -> std::fs::File {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(fifo)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn group_and_member_notifications_share_one_ordered_queue() {
+    let d = std::env::temp_dir().join(format!("vrrpd-notify-group-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let log = d.join("log");
+    let s = d.join("n.sh");
+    // The first events are the slowest: separate queues would reorder them.
+    std::fs::write(
+        &s,
+        format!(
+            "#!/bin/sh\ncase \"$2\" in VI_1) sleep 0.4;; VI_2) sleep 0.2;; esac\necho \"$*\" >> {}\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let fifo = d.join("fifo");
+    let inst = |name: &str, vrid: u8| {
+        format!(
+            "vrrp_instance {name} {{\n    interface eth0\n    virtual_router_id {vrid}\n    virtual_ipaddress {{\n        192.0.2.{vrid}\n    }}\n    notify {s}\n}}\n",
+            s = s.display()
+        )
+    };
+    let conf = format!(
+        "global_defs {{\n    vrrp_notify_fifo {fifo}\n    script_user {me}\n}}\n{}{}vrrp_sync_group G1 {{\n    group {{\n        VI_1\n        VI_2\n    }}\n    notify_fault \"{s} SPECIFIC\"\n    notify {s}\n}}\n",
+        inst("VI_1", 1),
+        inst("VI_2", 2),
+        fifo = fifo.display(),
+        s = s.display(),
+        me = me()
+    );
+    let loaded = load_str("g.conf", &conf, &LoadOptions::default());
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let mut n = Notifier::start().unwrap();
+    n.configure(&loaded.config);
+    let mut reader = None;
+    for _ in 0..100 {
+        if fifo.exists() {
+            reader = Some(read_fifo(&fifo));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut reader = reader.expect("fifo created");
+    n.event("VI_1", NotifyState::Fault, 100);
+    n.event("VI_2", NotifyState::Fault, 100);
+    n.group_event("G1", NotifyState::Fault);
+    n.event("VI_2", NotifyState::Backup, 100);
+    n.event("VI_1", NotifyState::Backup, 100);
+    n.group_event("G1", NotifyState::Backup);
+    n.finish(Duration::from_secs(10)).await;
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "INSTANCE VI_1 FAULT 100\nINSTANCE VI_2 FAULT 100\nSPECIFIC\nGROUP G1 FAULT 0\n\
+         INSTANCE VI_2 BACKUP 100\nINSTANCE VI_1 BACKUP 100\nGROUP G1 BACKUP 0\n"
+    );
+    let mut lines = String::new();
+    let _ = reader.read_to_string(&mut lines);
+    assert_eq!(
+        lines,
+        "INSTANCE \"VI_1\" FAULT 100\nINSTANCE \"VI_2\" FAULT 100\nGROUP \"G1\" FAULT 0\n\
+         INSTANCE \"VI_2\" BACKUP 100\nINSTANCE \"VI_1\" BACKUP 100\nGROUP \"G1\" BACKUP 0\n"
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_instance_is_notified_after_the_reload_removed_it() {
+    let d = std::env::temp_dir().join(format!("vrrpd-notify-del-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let log = d.join("log");
+    let s = d.join("n.sh");
+    std::fs::write(&s, format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display())).unwrap();
+    std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let fifo = d.join("fifo");
+    let head = format!(
+        "global_defs {{\n    vrrp_notify_fifo {}\n    script_user {}\n}}\n",
+        fifo.display(),
+        me()
+    );
+    let vi2 = format!(
+        "vrrp_instance VI_2 {{\n    interface eth0\n    virtual_router_id 2\n    virtual_ipaddress {{\n        192.0.2.2\n    }}\n    notify_deleted \"{s} DEL\"\n    notify {s}\n}}\n",
+        s = s.display()
+    );
+    let before = load_str("d.conf", &format!("{head}{vi2}"), &LoadOptions::default());
+    assert!(!before.has_errors(), "{:?}", before.diagnostics);
+    let after = load_str("d.conf", &head, &LoadOptions::default());
+    let mut n = Notifier::start().unwrap();
+    n.configure(&before.config);
+    for _ in 0..100 {
+        if fifo.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut reader = read_fifo(&fifo);
+    // The driver configures the new file first, then reports the removal.
+    n.configure(&after.config);
+    n.event("VI_2", NotifyState::Deleted, 100);
+    n.finish(Duration::from_secs(10)).await;
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "DEL\nINSTANCE VI_2 DELETED 100\n"
+    );
+    let mut lines = String::new();
+    let _ = reader.read_to_string(&mut lines);
+    assert_eq!(lines, "INSTANCE \"VI_2\" DELETED 100\n");
 }

@@ -20,12 +20,27 @@ fn tmpdir(tag: &str) -> std::path::PathBuf {
     d
 }
 
+/// Ourselves as `script_user`: as root, a command naming no user would
+/// otherwise run as an unprivileged user that cannot write our temp files.
+fn me() -> Global {
+    let user = nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .unwrap()
+        .unwrap();
+    Global {
+        script_user: Some(vrrpd::config::RunAs {
+            user: user.name,
+            group: None,
+        }),
+        ..Global::default()
+    }
+}
+
 fn exec(cmd: &str) -> Exec {
     let c = Command {
         cmd: cmd.to_string(),
         run_as: None,
     };
-    Exec::resolve(&c, &Global::default()).unwrap()
+    Exec::resolve(&c, &me()).unwrap()
 }
 
 #[tokio::test]
@@ -168,4 +183,40 @@ async fn runs_as_the_configured_user() {
         }),
     };
     assert!(Exec::resolve(&bad, &Global::default()).is_err());
+}
+
+#[tokio::test]
+async fn without_script_user_root_runs_commands_unprivileged() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("not root: skipped");
+        return;
+    }
+    let plain = Command {
+        cmd: "id -u".into(),
+        run_as: None,
+    };
+    let e = Exec::resolve(&plain, &Global::default()).unwrap();
+    // keepalived's `keepalived_script` when it exists, else `nobody`: never
+    // root (keepalived would use root).
+    let expected = ["keepalived_script", vrrpd::track::script::FALLBACK_USER]
+        .into_iter()
+        .find_map(|n| nix::unistd::User::from_name(n).ok().flatten())
+        .expect("nobody exists on Debian");
+    assert!(!e.runs_as_root());
+    let r = run_once(&e, Duration::from_secs(5)).await;
+    assert_eq!(r.output.trim(), expected.uid.to_string());
+    // `script_user root` keeps keepalived's behaviour.
+    let root = Global {
+        script_user: Some(vrrpd::config::RunAs {
+            user: "root".into(),
+            group: None,
+        }),
+        ..Global::default()
+    };
+    let r = run_once(
+        &Exec::resolve(&plain, &root).unwrap(),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(r.output.trim(), "0");
 }

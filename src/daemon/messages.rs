@@ -68,7 +68,7 @@ pub fn packet_event_kind(event: &Event) -> Option<&'static str> {
         Event::VersionMismatch { .. } => "version",
         Event::VridMismatch { .. } => "vrid",
         Event::FastHandover { .. } => "fast_handover",
-        Event::EffectivePriorityChanged { .. } => return None,
+        Event::EffectivePriorityChanged { .. } | Event::WantsMaster { .. } => return None,
     })
 }
 
@@ -143,6 +143,10 @@ pub fn event(instance: &str, event: &Event) -> String {
         }
         Event::FastHandover { src, priority } => format!(
             "({instance}) fast handover: master {src} now advertises priority {priority}, below ours - taking over"
+        ),
+        Event::WantsMaster { reason: why } => format!(
+            "({instance}) would become MASTER ({}); waiting for every member of its sync group",
+            reason(*why)
         ),
         Event::EffectivePriorityChanged { from, to } => {
             format!("({instance}) Changing effective priority from {from} to {to}")

@@ -12,6 +12,7 @@ mod lateness;
 pub mod messages;
 mod ratelimit;
 pub mod resign;
+mod sync;
 mod timer;
 mod tracking;
 mod worker;
@@ -135,6 +136,9 @@ struct Running {
     state_since: std::time::Instant,
     /// Set by `vrrpd demote`, cleared by `vrrpd promote`.
     demoted: Option<admin::Demotion>,
+    /// Removed by a reload: its stop is reported as keepalived reports a
+    /// deleted instance (`notify_deleted`).
+    deleting: bool,
 }
 
 impl Running {
@@ -170,6 +174,7 @@ struct Daemon {
     /// Lines about packets no instance owns (truncated, unknown VRID).
     log_limit: ratelimit::LogLimit,
     tracking: tracking::Tracking,
+    sync: sync::Groups,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT.
@@ -223,6 +228,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         unknown_vrid: 0,
         log_limit: ratelimit::LogLimit::default(),
         tracking,
+        sync: sync::Groups::default(),
     };
     let (control_tx, mut control_rx) = mpsc::channel(16);
     if let Err(e) = crate::control::serve(&opts.control_socket, control_tx) {
@@ -352,6 +358,7 @@ impl Daemon {
         }
         for mut gone in old {
             info!("({}) removed by reload", gone.name());
+            gone.deleting = true;
             let actions = gone.router.handle(now, Input::Shutdown);
             self.io.execute(&mut gone, actions);
         }
@@ -363,6 +370,7 @@ impl Daemon {
             .map(|(i, r)| ((r.socket.clone(), r.cfg.vrid.get()), i))
             .collect();
         self.config = config;
+        self.configure_sync_groups();
         self.start_tracking().await;
         let now = self.clock.now();
         for i in 0..self.instances.len() {
@@ -452,6 +460,7 @@ impl Daemon {
             track_adjustment: 0,
             state_since: std::time::Instant::now(),
             demoted: None,
+            deleting: false,
         };
         if running.no_source {
             warn!(
@@ -473,7 +482,9 @@ impl Daemon {
     fn feed(&mut self, i: usize, now: Instant, input: Input) {
         let r = &mut self.instances[i];
         let actions = r.router.handle(now, input);
+        let left_master = sync::left_master(&actions);
         self.io.execute(r, actions);
+        self.sync_after(i, now, left_master);
     }
 
     fn timers(&mut self) {
@@ -499,7 +510,9 @@ impl Daemon {
                     );
                 }
             }
+            let left_master = sync::left_master(&actions);
             self.io.execute(r, actions);
+            self.sync_after(i, now, left_master);
         }
     }
 
@@ -664,7 +677,8 @@ impl Daemon {
                     if let Some(source) = instance::primary_address(cfg.family, &present, &vips) {
                         info!("({}) using source address {source}", cfg.name);
                         self.instances[i].no_source = false;
-                        let params = instance::params(&cfg, source);
+                        let mut params = instance::params(&cfg, source);
+                        params.sync_group = self.sync.member(i);
                         self.feed(i, now, Input::Reload(Box::new(params)));
                         if !self.instances[i].faulted() {
                             self.feed(i, now, Input::Fault(false));
@@ -799,6 +813,7 @@ impl Daemon {
 
     async fn shutdown(&mut self) {
         let now = self.clock.now();
+        self.stopping_sync_groups();
         for i in 0..self.instances.len() {
             self.feed(i, now, Input::Shutdown);
             let r = &self.instances[i];
@@ -817,6 +832,7 @@ impl Daemon {
                 r.lateness
             );
         }
+        self.stop_sync_groups();
         if self.unknown_vrid > 0 {
             info!("adverts for unknown VRIDs: {}", self.unknown_vrid);
         }
@@ -899,8 +915,9 @@ impl Io {
                         messages::transition(r.name(), from, to)
                     );
                     let priority = r.router.effective_priority().0;
-                    self.notifier
-                        .event(r.name(), tracking::notify_state(to), priority);
+                    if let Some(state) = tracking::transition_notification(r, from, to) {
+                        self.notifier.event(r.name(), state, priority);
+                    }
                     self.events.publish(serde_json::json!({
                         "event": "transition",
                         "instance": r.name(),

@@ -48,6 +48,43 @@ pub fn notify_state(to: State) -> NotifyState {
     }
 }
 
+/// What a transition reports: the state entered; for an instance removed
+/// by a reload keepalived's DELETED (with `notify_deleted`), else FAULT,
+/// and nothing if it was in FAULT already (`clear_diff_vrrp`).
+pub(super) fn transition_notification(r: &Running, from: State, to: State) -> Option<NotifyState> {
+    if r.deleting && to == State::Initialize {
+        return if r.cfg.notify.deleted.is_some() {
+            Some(NotifyState::Deleted)
+        } else if from != State::Fault {
+            Some(NotifyState::Fault)
+        } else {
+            None
+        };
+    }
+    Some(notify_state(to))
+}
+
+/// Says once per (re)load who runs the commands that name no user, when
+/// it is not what keepalived would do (root).
+fn log_default_user(cfg: &crate::config::Config) {
+    let commands = !cfg.scripts.is_empty()
+        || cfg.instances.iter().any(|i| i.notify != Default::default())
+        || cfg
+            .sync_groups
+            .iter()
+            .any(|g| g.notify != Default::default());
+    if !commands || cfg.global.script_user.is_some() {
+        return;
+    }
+    if let Some((name, uid, _)) = track::script::default_user() {
+        if uid != 0 && name != "keepalived_script" {
+            info!(
+                "scripts and notify commands without a user run as '{name}' (no script_user, no keepalived_script user; keepalived would use root)"
+            );
+        }
+    }
+}
+
 impl Io {
     /// keepalived's extra notifications: MASTER_RX_LOWER_PRI, and with
     /// `notify_priority_changes` MASTER_PRIORITY / BACKUP_PRIORITY.
@@ -69,6 +106,7 @@ impl Daemon {
     pub(super) async fn start_tracking(&mut self) {
         // Stop the old set first: no two runs of one script at a time.
         self.tracking.set = None;
+        log_default_user(&self.config);
         self.tracking.plan = track::plan(&self.config);
         let used: std::collections::HashSet<TrackerKey> = self
             .tracking

@@ -117,6 +117,11 @@ pub struct Params {
     /// below its own priority takes over at once instead of waiting for
     /// Master_Down_Interval.
     pub fast_handover: bool,
+    /// Member of a sync group (keepalived's `vrrp_sync_group`): where it
+    /// would become Master on its own it only says it wants to
+    /// ([`Event::WantsMaster`]) and waits for [`Input::Sync`], so that the
+    /// members move together (keepalived `vrrp_sync_can_goto_master`).
+    pub sync_group: bool,
 }
 
 impl Params {
@@ -137,6 +142,7 @@ impl Params {
             announce: AnnounceSchedule::default(),
             step_down_advert: true,
             fast_handover: false,
+            sync_group: false,
         }
     }
 
@@ -209,6 +215,10 @@ pub enum Input {
     Reload(Box<Params>),
     /// One of our addresses was removed by someone else while we held it.
     AddressLost { addr: IpAddr },
+    /// The sync group moves this member to `Master`, `Backup` or `Fault`
+    /// (keepalived `vrrp_sync_master/backup/fault`). `Fault` holds the
+    /// member there until `Sync(Backup)`, whatever its own trackers say.
+    Sync(State),
 }
 
 /// Why the router changed state; shown in status and logs.
@@ -246,6 +256,8 @@ pub enum Reason {
         src: IpAddr,
         priority: Priority,
     },
+    /// Moved by its sync group (another member changed state).
+    SyncGroup,
 }
 
 /// Why announcements are sent.
@@ -321,6 +333,9 @@ pub enum Event {
     EffectivePriorityChanged { from: Priority, to: Priority },
     /// Fast handover: taking over from a Master now below our priority.
     FastHandover { src: IpAddr, priority: Priority },
+    /// A sync-group member would become Master (for `reason`) and waits
+    /// until every member of its group wants to. Reported once per wait.
+    WantsMaster { reason: Reason },
 }
 
 /// What the driver must do, in the order given.
@@ -395,6 +410,11 @@ pub struct VirtualRouter {
     fault: bool,
     /// Demoted by an operator ([`Input::AdminDown`]).
     admin_down: bool,
+    /// Held in FAULT by its sync group (`Input::Sync(State::Fault)`).
+    sync_fault: bool,
+    /// Sync-group member: why it wants to become Master, while it waits
+    /// for its group (keepalived's `wantstate == MASTER` in BACKUP).
+    wants_master: Option<Reason>,
     /// Master_Adver_Interval (RFC 9568 §6.1): ours, or learned from the
     /// Master in v3.
     master_adver_interval: Centis,
@@ -428,6 +448,8 @@ impl VirtualRouter {
             adjustment: 0,
             fault: false,
             admin_down: false,
+            sync_fault: false,
+            wants_master: None,
             master: None,
             master_down_at: None,
             master_resigned: false,
@@ -460,6 +482,22 @@ impl VirtualRouter {
     /// Whether an operator demoted the router ([`Input::AdminDown`]).
     pub fn admin_down(&self) -> bool {
         self.admin_down
+    }
+
+    /// A cause of FAULT of its own ([`Input::Fault`]: trackers, link; or
+    /// [`Input::AdminDown`]), whatever its sync group says.
+    pub fn own_fault(&self) -> bool {
+        self.fault || self.admin_down
+    }
+
+    /// Sync-group member in Backup that wants to become Master.
+    pub fn wants_master(&self) -> bool {
+        self.state == State::Backup && self.wants_master.is_some()
+    }
+
+    /// Held in FAULT by its sync group.
+    pub fn sync_held(&self) -> bool {
+        self.sync_fault
     }
 
     /// The priority we advertise and compare with: base plus tracker
@@ -550,6 +588,7 @@ impl VirtualRouter {
             }
             Input::Reload(params) => self.reload(now, *params, &mut out),
             Input::AddressLost { addr } => self.address_lost(now, addr, &mut out),
+            Input::Sync(to) => self.sync(now, to, &mut out),
         }
         self.next_deadline = self.earliest_timer();
         out
@@ -560,20 +599,24 @@ impl VirtualRouter {
         if self.state != State::Initialize {
             return;
         }
-        if self.fault || self.admin_down {
-            let reason = if self.fault {
-                Reason::FaultRaised
-            } else {
-                Reason::Demoted
-            };
+        if self.fault || self.admin_down || self.sync_fault {
+            let reason = self.fault_reason();
             self.transition(State::Fault, reason, out);
             // keepalived removes the instance's addresses at start whatever
             // the state, clearing what a killed predecessor left behind.
             out.push(Action::RemoveVips(self.all_addresses()));
             return;
         }
-        if self.effective_priority().is_owner() {
+        if self.effective_priority().is_owner() && !self.params.sync_group {
             self.become_master(now, Reason::AddressOwner, out);
+        } else if self.effective_priority().is_owner() {
+            // An owner in a sync group waits for the group like any member
+            // (keepalived starts it in BACKUP with a short timer).
+            self.master_adver_interval = self.params.advert_interval;
+            self.transition(State::Backup, Reason::Startup, out);
+            out.push(Action::RemoveVips(self.all_addresses()));
+            self.start_master_down(now, self.master_down_interval_with(1), false);
+            self.want_master(Reason::AddressOwner, out);
         } else {
             self.master_adver_interval = self.params.advert_interval;
             self.transition(State::Backup, Reason::Startup, out);
@@ -601,6 +644,17 @@ impl VirtualRouter {
     /// A fault or a demotion: a Master resigns with priority 0 (keepalived
     /// §2.7), a Backup stops listening. Already in FAULT (for the other
     /// cause), nothing changes.
+    /// Why the router is in FAULT, of the causes that remain.
+    fn fault_reason(&self) -> Reason {
+        if self.fault {
+            Reason::FaultRaised
+        } else if self.admin_down {
+            Reason::Demoted
+        } else {
+            Reason::SyncGroup
+        }
+    }
+
     fn enter_fault(&mut self, reason: Reason, out: &mut Actions) {
         match self.state {
             State::Initialize | State::Fault => {}
@@ -622,12 +676,8 @@ impl VirtualRouter {
         if self.state != State::Fault {
             return;
         }
-        if self.fault || self.admin_down {
-            self.state_reason = if self.fault {
-                Reason::FaultRaised
-            } else {
-                Reason::Demoted
-            };
+        if self.fault || self.admin_down || self.sync_fault {
+            self.state_reason = self.fault_reason();
             return;
         }
         // Leaving FAULT always goes through BACKUP (keepalived §2.7). An
@@ -762,6 +812,17 @@ impl VirtualRouter {
         if !accept && self.params.fast_handover && from_our_master {
             // The Master we follow now ranks below us and we preempt: take
             // over now instead of after Master_Down_Interval.
+            if self.params.sync_group {
+                self.stats.lower_priority_discarded += 1;
+                self.want_master(
+                    Reason::FastHandover {
+                        src,
+                        priority: adv.priority,
+                    },
+                    out,
+                );
+                return;
+            }
             out.push(Action::Event(Event::FastHandover {
                 src,
                 priority: adv.priority,
@@ -790,6 +851,9 @@ impl VirtualRouter {
     /// Accepts `src` as our Master: learn its interval (v3) and reset the
     /// Master_Down_Timer.
     fn follow(&mut self, now: Instant, src: IpAddr, adv: &AdvertRepr) {
+        // A Master is heard again: no longer wanting MASTER (keepalived
+        // resets wantstate when a Backup accepts an advert).
+        self.wants_master = None;
         if self.params.version == Version::V3 {
             self.master_adver_interval = adv.max_advert_int;
         }
@@ -869,7 +933,13 @@ impl VirtualRouter {
             } else {
                 Reason::MasterDown
             };
-            self.become_master(now, reason, out);
+            if self.params.sync_group {
+                // keepalived re-arms the timer while the group holds it back.
+                self.start_master_down(now, self.master_down_interval(), false);
+                self.want_master(reason, out);
+            } else {
+                self.become_master(now, reason, out);
+            }
         }
         if self.advert_at.is_some_and(|t| t <= now) {
             self.send_advert(now, self.effective_priority(), out);
@@ -952,6 +1022,49 @@ impl VirtualRouter {
         if self.params.preempt_delay.is_zero() {
             self.preempt_until = None;
         }
+        if !self.params.sync_group {
+            // No longer in a sync group: nothing holds it back any more.
+            self.wants_master = None;
+            if std::mem::take(&mut self.sync_fault) {
+                self.leave_fault(now, Reason::FaultCleared, out);
+            }
+        }
+    }
+
+    /// A sync-group member that would become Master now waits for its group.
+    fn want_master(&mut self, reason: Reason, out: &mut Actions) {
+        if self.wants_master.is_none() {
+            out.push(Action::Event(Event::WantsMaster { reason }));
+        }
+        self.wants_master = Some(reason);
+    }
+
+    // keepalived vrrp_sync.c: the group moves its members. Leaving MASTER
+    // for BACKUP sends no priority 0 (`vrrp_state_leave_master(isync,
+    // false)`); leaving it for FAULT does (§2.7).
+    fn sync(&mut self, now: Instant, to: State, out: &mut Actions) {
+        match to {
+            State::Master => {
+                if self.state == State::Backup && !self.own_fault() && !self.sync_fault {
+                    let reason = self.wants_master.take().unwrap_or(Reason::SyncGroup);
+                    self.become_master(now, reason, out);
+                }
+            }
+            State::Backup => {
+                if std::mem::take(&mut self.sync_fault) {
+                    self.leave_fault(now, Reason::SyncGroup, out);
+                } else if self.state == State::Master {
+                    self.transition(State::Backup, Reason::SyncGroup, out);
+                    self.leave_master(out);
+                    self.start_master_down(now, self.master_down_interval(), false);
+                }
+            }
+            State::Fault => {
+                self.sync_fault = true;
+                self.enter_fault(Reason::SyncGroup, out);
+            }
+            State::Initialize => {}
+        }
     }
 
     /// Becoming Master (RFC 9568 §6.4.2 "(+) If the Master_Down_Timer
@@ -960,6 +1073,7 @@ impl VirtualRouter {
     /// announcements arrive).
     fn become_master(&mut self, now: Instant, reason: Reason, out: &mut Actions) {
         self.transition(State::Master, reason, out);
+        self.wants_master = None;
         self.stats.became_master += 1;
         self.master = None;
         self.master_down_at = None;
@@ -1058,6 +1172,7 @@ impl VirtualRouter {
     }
 
     fn clear_timers(&mut self) {
+        self.wants_master = None;
         self.master_down_at = None;
         self.advert_at = None;
         self.preempt_until = None;

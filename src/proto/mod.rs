@@ -4,6 +4,7 @@
 //! executes. See `../DESIGN.md` and RFC 9568 §6.
 
 pub mod fsm;
+pub mod sync;
 pub mod timers;
 pub mod types;
 pub mod wire;

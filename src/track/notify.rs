@@ -1,11 +1,14 @@
-//! Notifications: `notify_master|backup|fault|stop`, `notify` (keepalived's
-//! arguments `INSTANCE NAME STATE PRIORITY`) and the notify FIFOs
-//! (`INSTANCE "NAME" STATE PRIORITY` lines).
+//! Notifications: `notify_master|backup|fault|stop|deleted`, `notify`
+//! (keepalived's arguments `INSTANCE|GROUP NAME STATE PRIORITY`) and the
+//! notify FIFOs (`INSTANCE "NAME" STATE PRIORITY` and `GROUP "NAME" STATE 0`
+//! lines), for instances and sync groups.
 //!
 //! Unlike keepalived (fire-and-forget), an instance's commands run one at a
 //! time in transition order, each with [`NOTIFY_TIMEOUT`] and its exit
-//! status logged; FIFO lines are written in event order. Everything runs on
-//! a thread of its own, so a slow script never touches the advert path.
+//! status logged; a sync group's commands and its members' share one queue,
+//! so they too run in the order of the transitions. FIFO lines are written
+//! in event order. Everything runs on a thread of its own, so a slow script
+//! never touches the advert path.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -28,6 +31,9 @@ pub enum NotifyState {
     Backup,
     Fault,
     Stop,
+    /// Removed by a reload, with `notify_deleted` (without it keepalived
+    /// reports FAULT).
+    Deleted,
     /// A Master received a lower-priority advert (`notify_master_rx_lower_pri`).
     MasterRxLowerPri,
     /// The effective priority changed while Master / Backup
@@ -43,6 +49,7 @@ impl NotifyState {
             NotifyState::Backup => "BACKUP",
             NotifyState::Fault => "FAULT",
             NotifyState::Stop => "STOP",
+            NotifyState::Deleted => "DELETED",
             NotifyState::MasterRxLowerPri => "MASTER_RX_LOWER_PRI",
             NotifyState::MasterPriority => "MASTER_PRIORITY",
             NotifyState::BackupPriority => "BACKUP_PRIORITY",
@@ -53,21 +60,64 @@ impl NotifyState {
     pub fn is_transition(self) -> bool {
         matches!(
             self,
-            NotifyState::Master | NotifyState::Backup | NotifyState::Fault | NotifyState::Stop
+            NotifyState::Master
+                | NotifyState::Backup
+                | NotifyState::Fault
+                | NotifyState::Stop
+                | NotifyState::Deleted
         )
+    }
+}
+
+/// What a notification is about: an instance, or a sync group (whose
+/// priority is always reported as 0, as keepalived does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Subject {
+    Instance,
+    Group,
+}
+
+impl Subject {
+    fn as_str(self) -> &'static str {
+        match self {
+            Subject::Instance => "INSTANCE",
+            Subject::Group => "GROUP",
+        }
     }
 }
 
 /// keepalived's FIFO line for an instance event: `INSTANCE "VI_1" MASTER 150`.
 pub fn fifo_line(instance: &str, state: NotifyState, priority: u8) -> String {
-    format!("INSTANCE \"{instance}\" {} {priority}\n", state.as_str())
+    subject_fifo_line(Subject::Instance, instance, state, priority)
 }
 
-/// The commands for one event, in keepalived's order: the state's own
-/// command, then `notify` with `INSTANCE NAME STATE PRIORITY` appended.
+/// keepalived's FIFO line (`notify_fifo()` in vrrp_notify.c), instance or group:
+/// `GROUP "G1" BACKUP 0`.
+pub fn subject_fifo_line(subject: Subject, name: &str, state: NotifyState, priority: u8) -> String {
+    format!(
+        "{} \"{name}\" {} {priority}\n",
+        subject.as_str(),
+        state.as_str()
+    )
+}
+
+/// The commands for one instance event, in keepalived's order: the state's
+/// own command, then `notify` with `INSTANCE NAME STATE PRIORITY` appended.
 pub fn commands(
     notify: &Notify,
     instance: &str,
+    state: NotifyState,
+    priority: u8,
+) -> Vec<(&'static str, Command)> {
+    subject_commands(Subject::Instance, notify, instance, state, priority)
+}
+
+/// The commands for one event of an instance or a sync group
+/// (`send_instance_notifies` / `send_group_notifies`).
+pub fn subject_commands(
+    subject: Subject,
+    notify: &Notify,
+    name: &str,
     state: NotifyState,
     priority: u8,
 ) -> Vec<(&'static str, Command)> {
@@ -77,13 +127,17 @@ pub fn commands(
         NotifyState::Backup => ("notify_backup", &notify.backup),
         NotifyState::Fault => ("notify_fault", &notify.fault),
         NotifyState::Stop => ("notify_stop", &notify.stop),
+        NotifyState::Deleted => ("notify_deleted", &notify.deleted),
         NotifyState::MasterRxLowerPri => {
             ("notify_master_rx_lower_pri", &notify.master_rx_lower_pri)
         }
         NotifyState::MasterPriority | NotifyState::BackupPriority => return out,
     };
+    // `notify_deleted` without a command only changes what is reported.
     if let (what, Some(c)) = specific {
-        out.push((what, c.clone()));
+        if !c.cmd.is_empty() {
+            out.push((what, c.clone()));
+        }
     }
     if !state.is_transition() {
         return out;
@@ -91,9 +145,10 @@ pub fn commands(
     if let Some(c) = &notify.any {
         let mut c = c.clone();
         c.cmd = format!(
-            "{} INSTANCE {} {} {priority}",
+            "{} {} {} {} {priority}",
             c.cmd,
-            quote(instance),
+            subject.as_str(),
+            quote(name),
             state.as_str()
         );
         out.push(("notify", c));
@@ -114,7 +169,8 @@ fn quote(s: &str) -> String {
 enum Msg {
     Configure(Box<Config>),
     Event {
-        instance: String,
+        subject: Subject,
+        name: String,
         state: NotifyState,
         priority: u8,
     },
@@ -148,9 +204,21 @@ impl Notifier {
     /// Queues the notifications for an instance entering `state`.
     pub fn event(&self, instance: &str, state: NotifyState, priority: u8) {
         let _ = self.tx.send(Msg::Event {
-            instance: instance.to_string(),
+            subject: Subject::Instance,
+            name: instance.to_string(),
             state,
             priority,
+        });
+    }
+
+    /// Queues the notifications for sync group `group` entering `state`
+    /// (priority 0, as keepalived reports groups).
+    pub fn group_event(&self, group: &str, state: NotifyState) {
+        let _ = self.tx.send(Msg::Event {
+            subject: Subject::Group,
+            name: group.to_string(),
+            state,
+            priority: 0,
         });
     }
 
@@ -272,7 +340,29 @@ impl FifoScript {
 struct Job {
     what: &'static str,
     exec: Exec,
-    instance: String,
+    /// `(VI_1)` or `VRRP_Group(G1)`, for logs.
+    label: String,
+}
+
+/// Notify settings by name, for instances or groups. Entries removed by a
+/// reload are kept one generation: an instance removed by a reload is
+/// notified after the new configuration arrived (`notify_deleted`).
+#[derive(Default)]
+struct Book {
+    current: HashMap<String, Notify>,
+    retired: HashMap<String, Notify>,
+}
+
+impl Book {
+    fn replace(&mut self, new: HashMap<String, Notify>) {
+        let mut old = std::mem::replace(&mut self.current, new);
+        old.retain(|k, _| !self.current.contains_key(k));
+        self.retired = old;
+    }
+
+    fn get(&self, name: &str) -> Option<&Notify> {
+        self.current.get(name).or_else(|| self.retired.get(name))
+    }
 }
 
 fn worker_thread(rx: mpsc::UnboundedReceiver<Msg>) {
@@ -290,7 +380,10 @@ fn worker_thread(rx: mpsc::UnboundedReceiver<Msg>) {
 }
 
 async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
-    let mut notify: HashMap<String, Notify> = HashMap::new();
+    let mut notify = Book::default();
+    let mut group_notify = Book::default();
+    // Sync-group members share their group's queue (see the module doc).
+    let mut queue_of: HashMap<String, String> = HashMap::new();
     let mut priority_changes: HashMap<String, bool> = HashMap::new();
     let mut global = Global::default();
     let mut fifos: Vec<Fifo> = Vec::new();
@@ -300,11 +393,24 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
     while let Some(msg) = rx.recv().await {
         match msg {
             Msg::Configure(cfg) => {
-                notify = cfg
-                    .instances
-                    .iter()
-                    .map(|i| (i.name.clone(), i.notify.clone()))
-                    .collect();
+                notify.replace(
+                    cfg.instances
+                        .iter()
+                        .map(|i| (i.name.clone(), i.notify.clone()))
+                        .collect(),
+                );
+                group_notify.replace(
+                    cfg.sync_groups
+                        .iter()
+                        .map(|g| (g.name.clone(), g.notify.clone()))
+                        .collect(),
+                );
+                queue_of.clear();
+                for g in &cfg.sync_groups {
+                    for m in &g.members {
+                        queue_of.insert(format!("I:{m}"), format!("G:{}", g.name));
+                    }
+                }
                 priority_changes = cfg
                     .instances
                     .iter()
@@ -350,32 +456,46 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
                 }
             }
             Msg::Event {
-                instance,
+                subject,
+                name,
                 state,
                 priority,
             } => {
                 let reported = state.is_transition()
                     || state == NotifyState::MasterRxLowerPri
-                    || priority_changes.get(&instance).copied().unwrap_or(false);
+                    || (subject == Subject::Instance
+                        && priority_changes.get(&name).copied().unwrap_or(false));
                 if !reported {
                     continue;
                 }
-                let line = fifo_line(&instance, state, priority);
+                let line = subject_fifo_line(subject, &name, state, priority);
                 for f in &mut fifos {
                     f.write(&line);
                 }
-                let Some(n) = notify.get(&instance) else {
+                let (book, label, key) = match subject {
+                    Subject::Instance => {
+                        let key = format!("I:{name}");
+                        let key = queue_of.get(&key).cloned().unwrap_or(key);
+                        (&notify, format!("({name})"), key)
+                    }
+                    Subject::Group => (
+                        &group_notify,
+                        format!("VRRP_Group({name})"),
+                        format!("G:{name}"),
+                    ),
+                };
+                let Some(n) = book.get(&name) else {
                     continue;
                 };
-                for (what, cmd) in commands(n, &instance, state, priority) {
+                for (what, cmd) in subject_commands(subject, n, &name, state, priority) {
                     let exec = match Exec::resolve(&cmd, &global) {
                         Ok(e) => e,
                         Err(e) => {
-                            error!("({instance}) {what} `{}`: {e}", cmd.cmd);
+                            error!("{label} {what} `{}`: {e}", cmd.cmd);
                             continue;
                         }
                     };
-                    let q = queues.entry(instance.clone()).or_insert_with(|| {
+                    let q = queues.entry(key.clone()).or_insert_with(|| {
                         let (tx, rx) = mpsc::unbounded_channel();
                         workers.spawn(run_queue(rx));
                         tx
@@ -383,7 +503,7 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
                     let _ = q.send(Job {
                         what,
                         exec,
-                        instance: instance.clone(),
+                        label: label.clone(),
                     });
                 }
             }
@@ -410,22 +530,22 @@ async fn run_queue(mut rx: mpsc::UnboundedReceiver<Job>) {
         let started = tokio::time::Instant::now();
         let r = run_once(&job.exec, NOTIFY_TIMEOUT).await;
         let ms = started.elapsed().as_millis();
-        let (name, what, cmd) = (&job.instance, job.what, &job.exec.text);
+        let (label, what, cmd) = (&job.label, job.what, &job.exec.text);
         match r.outcome {
             Outcome::Exited(0) => {
-                info!("({name}) {what} `{cmd}` exited with status 0 after {ms} ms")
+                info!("{label} {what} `{cmd}` exited with status 0 after {ms} ms")
             }
             Outcome::Exited(c) => warn!(
-                "({name}) {what} `{cmd}` exited with status {c} after {ms} ms: {}",
+                "{label} {what} `{cmd}` exited with status {c} after {ms} ms: {}",
                 r.output.trim_end()
             ),
             Outcome::Signalled(s) => {
-                warn!("({name}) {what} `{cmd}` killed by signal {s} after {ms} ms")
+                warn!("{label} {what} `{cmd}` killed by signal {s} after {ms} ms")
             }
             Outcome::TimedOut => warn!(
-                "({name}) {what} `{cmd}` timed out after {NOTIFY_TIMEOUT:?}; process group killed"
+                "{label} {what} `{cmd}` timed out after {NOTIFY_TIMEOUT:?}; process group killed"
             ),
-            Outcome::SpawnFailed(e) => error!("({name}) {what} `{cmd}` cannot run: {e}"),
+            Outcome::SpawnFailed(e) => error!("{label} {what} `{cmd}` cannot run: {e}"),
         }
     }
 }

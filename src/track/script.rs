@@ -50,8 +50,9 @@ pub struct Exec {
 
 impl Exec {
     /// Resolves `cmd` (argv split, PATH lookup) and its user: the command's
-    /// own, else `script_user`, else keepalived's `keepalived_script` if it
-    /// exists, else ourselves.
+    /// own, else `script_user`, else (running as root) keepalived's
+    /// `keepalived_script` if it exists, else the unprivileged [`FALLBACK_USER`]
+    /// (keepalived would run it as root); else ourselves.
     pub fn resolve(cmd: &Command, global: &Global) -> Result<Exec, ScriptError> {
         let argv = split_argv(&cmd.cmd);
         let Some(first) = argv.first() else {
@@ -60,13 +61,7 @@ impl Exec {
         let program = find_program(first)?;
         let ids = match cmd.run_as.as_ref().or(global.script_user.as_ref()) {
             Some(run_as) => Some(lookup_ids(run_as)?),
-            None if nix::unistd::geteuid().is_root() => {
-                match nix::unistd::User::from_name("keepalived_script") {
-                    Ok(Some(u)) => Some((u.uid.as_raw(), u.gid.as_raw())),
-                    _ => None,
-                }
-            }
-            None => None,
+            None => default_ids(),
         };
         Ok(Exec {
             program,
@@ -102,6 +97,28 @@ impl Exec {
         }
         c
     }
+}
+
+/// The unprivileged user scripts run as when vrrpd runs as root and neither
+/// `script_user` nor keepalived's `keepalived_script` user is there.
+pub const FALLBACK_USER: &str = "nobody";
+
+/// Who runs a command that names no user, when `script_user` is unset
+/// (None = ourselves).
+pub fn default_user() -> Option<(String, u32, u32)> {
+    if !nix::unistd::geteuid().is_root() {
+        return None;
+    }
+    ["keepalived_script", FALLBACK_USER]
+        .into_iter()
+        .find_map(|name| match nix::unistd::User::from_name(name) {
+            Ok(Some(u)) => Some((u.name, u.uid.as_raw(), u.gid.as_raw())),
+            _ => None,
+        })
+}
+
+fn default_ids() -> Option<(u32, u32)> {
+    default_user().map(|(_, uid, gid)| (uid, gid))
 }
 
 fn lookup_ids(run_as: &RunAs) -> Result<(u32, u32), ScriptError> {
