@@ -18,6 +18,10 @@ printf '#!/bin/sh\n[ "$(cat %s)" = ok ]\n' "$health" >"$WORK/chk.sh"
 printf '#!/bin/sh\ncase "$*" in *" MASTER "*) sleep 1.5 ;; esac\necho "$*" >>%s\n' \
     "$WORK/notify-a.log" >"$WORK/notify.sh"
 chmod 755 "$WORK/chk.sh" "$WORK/notify.sh"
+# vrrpd runs commands that name no user as 'nobody' (no script_user, no
+# keepalived_script user): the log must be writable by it.
+: >"$WORK/notify-a.log"
+chmod 666 "$WORK/notify-a.log"
 fifo=$WORK/notify-a.fifo
 mkfifo -m 644 "$fifo"
 bg sh -c "exec cat '$fifo' >'$WORK/fifo-a.txt'"

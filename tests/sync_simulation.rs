@@ -225,9 +225,9 @@ fn run_seed(seed: u64) {
     // room for one more round of waiting members).
     t += 100;
     sim.run_until(Instant::from_millis(t));
-    for n in 0..2 {
-        for m in 0..MEMBERS {
-            if faults[n][m] {
+    for (n, node) in faults.iter().enumerate() {
+        for (m, faulted) in node.iter().enumerate() {
+            if *faulted {
                 sim.feed(n, m, Input::Fault(false));
             }
         }

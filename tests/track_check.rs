@@ -18,7 +18,7 @@ fn missing_non_executable_and_unsafe_scripts_are_flagged_with_a_location() {
     std::fs::write(&ww, "#!/bin/sh\nexit 0\n").unwrap();
     std::fs::set_permissions(&ww, std::fs::Permissions::from_mode(0o777)).unwrap();
     let conf = format!(
-        "global_defs {{\n    enable_script_security\n}}\n\
+        "global_defs {{\n    enable_script_security\n    script_user root\n}}\n\
          vrrp_script a {{\n    script \"/nonexistent/check.sh\"\n}}\n\
          vrrp_script b {{\n    script \"{} x\"\n}}\n\
          vrrp_script c {{\n    script \"{}\"\n}}\n\
@@ -32,7 +32,7 @@ fn missing_non_executable_and_unsafe_scripts_are_flagged_with_a_location() {
     let diags = script_checks(&loaded.config, &loaded.spans);
     let text: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
     assert_eq!(diags.len(), 3, "{text:#?}");
-    assert!(text[0].starts_with("k.conf:19:5: warning:"), "{text:#?}");
+    assert!(text[0].starts_with("k.conf:20:5: warning:"), "{text:#?}");
     assert!(text[0].contains("Cannot find script /nonexistent/check.sh"));
     assert!(text[1].contains("plain.sh is not executable"));
     // Run as root the mode is the reason; otherwise the owner is.
@@ -40,4 +40,38 @@ fn missing_non_executable_and_unsafe_scripts_are_flagged_with_a_location() {
         text[2].contains("unsafe permissions: ") && text[2].contains("ww.sh"),
         "{text:#?}"
     );
+}
+
+#[test]
+fn commands_without_a_user_are_said_to_run_unprivileged() {
+    let conf = "vrrp_script a {\n    script \"/bin/true\"\n}\n\
+         vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.0.2.100\n    }\n\
+         \x20   track_script {\n        a\n    }\n}\n";
+    let loaded = load_str("u.conf", conf, &LoadOptions::default());
+    let text: Vec<String> = script_checks(&loaded.config, &loaded.spans)
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    if matches!(
+        nix::unistd::User::from_name("keepalived_script"),
+        Ok(Some(_))
+    ) {
+        // keepalived's own default user exists: nothing to say.
+        assert!(text.is_empty(), "{text:#?}");
+        return;
+    }
+    assert_eq!(text.len(), 1, "{text:#?}");
+    assert!(
+        text[0].starts_with(
+            "u.conf:10:5: warning: scripts and notify commands without a user will run as 'nobody'"
+        ),
+        "{text:#?}"
+    );
+    // With script_user set, the user chose: nothing to say.
+    let with_user = conf.replace(
+        "vrrp_script",
+        "global_defs {\n    script_user root\n}\nvrrp_script",
+    );
+    let loaded = load_str("u.conf", &with_user, &LoadOptions::default());
+    assert!(script_checks(&loaded.config, &loaded.spans).is_empty());
 }

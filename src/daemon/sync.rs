@@ -79,10 +79,14 @@ impl Daemon {
             for &i in &members {
                 self.sync.of.insert(i, index);
             }
+            // A new group starts in Initialize: [`decide`] moves it to
+            // BACKUP once its members run, after their own notifications
+            // (keepalived 2.2.7's order at start).
+            let state = old.get(&g.name).copied().unwrap_or(State::Initialize);
             self.sync.groups.push(Group {
                 name: g.name.clone(),
                 members,
-                state: old.get(&g.name).copied().unwrap_or(State::Initialize),
+                state,
             });
         }
         let now = self.clock.now();
@@ -127,12 +131,10 @@ impl Daemon {
         let name = group.name.clone();
         let members = group.members.clone();
         if let Some(to) = decision.group {
-            if to != State::Backup || group.state != State::Initialize {
-                info!(
-                    "VRRP_Group({name}) Syncing instances to {} state",
-                    to.keepalived_name()
-                );
-            }
+            info!(
+                "VRRP_Group({name}) Syncing instances to {} state",
+                to.keepalived_name()
+            );
         }
         for (j, to) in decision.moves {
             let r = &mut self.instances[members[j]];
