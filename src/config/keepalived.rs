@@ -268,6 +268,47 @@ impl Parser<'_> {
         );
     }
 
+    /// `metrics_listen ADDR:PORT` (vrrpd extension). A value that does not
+    /// parse is an error, not a warning: nobody writes this keyword for
+    /// keepalived, and a silently absent endpoint would be found only when
+    /// the dashboards go blank.
+    fn metrics_listen(&mut self, n: &Node) {
+        self.no_block(n);
+        let Some(t) = n.args.first() else {
+            self.err(
+                &n.kw.loc,
+                "'metrics_listen' expects ADDRESS:PORT, e.g. 127.0.0.1:9650 or [::1]:9650",
+            );
+            return;
+        };
+        if let Some(extra) = n.args.get(1) {
+            self.err(&extra.loc, "'metrics_listen' takes one ADDRESS:PORT");
+            return;
+        }
+        match t.text.parse::<std::net::SocketAddr>() {
+            Ok(addr) => self.cfg.global.metrics_listen = Some(addr),
+            Err(_) => self.err(
+                &t.loc,
+                format!(
+                    "'metrics_listen' expects ADDRESS:PORT, e.g. 127.0.0.1:9650 or [::1]:9650, got '{}'",
+                    t.text
+                ),
+            ),
+        }
+    }
+
+    /// `state_file_location` and its siblings: an absolute path.
+    fn dump_path(&mut self, n: &Node) -> Option<std::path::PathBuf> {
+        let t = self.arg(n)?;
+        match check_dump_path(&t.text) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.err(&t.loc, format!("'{}' {e}", n.kw.text));
+                None
+            }
+        }
+    }
+
     /// The single argument of `n`, warning when it is missing or has extras.
     fn arg<'n>(&mut self, n: &'n Node) -> Option<&'n Token> {
         self.no_block(n);
@@ -566,6 +607,12 @@ impl Parser<'_> {
             "dynamic_interfaces" => self.cfg.global.dynamic_interfaces = true,
             "default_interface" => self.cfg.global.default_interface = self.string(n),
             "log_unknown_vrids" => self.cfg.global.log_unknown_vrids = self.boolean(n),
+            // vrrpd extension (keepalived warns about it and skips it).
+            "metrics_listen" => self.metrics_listen(n),
+            // keepalived 2.3+ (2.2.7 warns and uses /tmp).
+            "state_file_location" => self.cfg.global.state_file_location = self.dump_path(n),
+            "stats_file_location" => self.cfg.global.stats_file_location = self.dump_path(n),
+            "json_file_location" => self.cfg.global.json_file_location = self.dump_path(n),
             "reload_check_config" => self.warn(
                 &n.kw.loc,
                 "'reload_check_config': vrrpd always validates a new configuration before a reload applies it; nothing else to do",

@@ -111,6 +111,55 @@ pub struct Global {
     /// Log adverts for VRIDs no instance runs (`log_unknown_vrids`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub log_unknown_vrids: bool,
+    /// Serve Prometheus metrics at `http://ADDR/metrics`, e.g. `"127.0.0.1:9650"`
+    /// (vrrpd extension `metrics_listen`); off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Where SIGUSR1 writes the data dump (keepalived 2.3 `state_file_location`;
+    /// a path ending in `/` is a directory); default `/tmp/keepalived.data`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "absolute_path"
+    )]
+    pub state_file_location: Option<std::path::PathBuf>,
+    /// Where SIGUSR2 writes the stats dump (`stats_file_location`); default
+    /// `/tmp/keepalived.stats`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "absolute_path"
+    )]
+    pub stats_file_location: Option<std::path::PathBuf>,
+    /// Where signal 36 (`keepalived --signum=JSON`) writes the JSON dump
+    /// (`json_file_location`); default `/tmp/keepalived.json`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "absolute_path"
+    )]
+    pub json_file_location: Option<std::path::PathBuf>,
+}
+
+/// Dump locations must be absolute: the daemon's working directory is no
+/// place an operator would look.
+fn absolute_path<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::path::PathBuf>, D::Error> {
+    let text = String::deserialize(d)?;
+    check_dump_path(&text).map(Some).map_err(serde::de::Error::custom)
+}
+
+/// A dump location (`state_file_location` and the like): an absolute path;
+/// one ending in `/` names a directory (keepalived 2.3).
+pub fn check_dump_path(text: &str) -> Result<std::path::PathBuf, String> {
+    if text.starts_with('/') && !text.contains('\0') {
+        Ok(std::path::PathBuf::from(text))
+    } else {
+        Err(format!(
+            "expected an absolute path (a directory when it ends in '/'), got '{text}'"
+        ))
+    }
 }
 
 fn default_group4() -> Ipv4Addr {
@@ -149,6 +198,10 @@ impl Default for Global {
             dynamic_interfaces: false,
             default_interface: None,
             log_unknown_vrids: false,
+            metrics_listen: None,
+            state_file_location: None,
+            stats_file_location: None,
+            json_file_location: None,
         }
     }
 }
