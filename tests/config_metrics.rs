@@ -28,12 +28,18 @@ fn metrics_listen_and_dump_paths_from_keepalived_conf() {
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
     let g = &loaded.config.global;
     assert_eq!(g.metrics_listen, Some("[::1]:9650".parse().unwrap()));
-    assert_eq!(g.state_file_location.as_deref(), Some("/run/vrrpd/".as_ref()));
+    assert_eq!(
+        g.state_file_location.as_deref(),
+        Some("/run/vrrpd/".as_ref())
+    );
     assert_eq!(
         g.stats_file_location.as_deref(),
         Some("/var/tmp/ka.stats".as_ref())
     );
-    assert_eq!(g.json_file_location.as_deref(), Some("/run/ka.json".as_ref()));
+    assert_eq!(
+        g.json_file_location.as_deref(),
+        Some("/run/ka.json".as_ref())
+    );
     // Off by default.
     let plain = keepalived("  router_id x\n");
     assert_eq!(plain.config.global.metrics_listen, None);

@@ -125,6 +125,7 @@ async fn probe_loop_reports_after_fall_failures() {
         ProbeSpec::from_config(&p).unwrap(),
         Some(true),
         tx,
+        None,
     ));
     let first = rx.recv().await.unwrap();
     assert_eq!((first.key.kind, first.reading), (Kind::Probe, Reading::Ok));

@@ -147,7 +147,9 @@ fn absolute_path<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Option<std::path::PathBuf>, D::Error> {
     let text = String::deserialize(d)?;
-    check_dump_path(&text).map(Some).map_err(serde::de::Error::custom)
+    check_dump_path(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// A dump location (`state_file_location` and the like): an absolute path;

@@ -15,6 +15,7 @@ pub struct Lateness {
     counts: [u64; BOUNDS_US.len() + 1],
     total: u64,
     max_us: u64,
+    sum_us: u64,
 }
 
 impl Lateness {
@@ -27,6 +28,12 @@ impl Lateness {
         self.counts[bucket] += 1;
         self.total += 1;
         self.max_us = self.max_us.max(us);
+        self.sum_us = self.sum_us.saturating_add(us);
+    }
+
+    /// All lateness added up (a histogram's `_sum`).
+    pub fn sum(&self) -> Duration {
+        Duration::from_micros(self.sum_us)
     }
 
     pub fn count(&self) -> u64 {
@@ -96,6 +103,7 @@ mod tests {
         assert_eq!(h.max(), Duration::from_millis(400));
         assert_eq!(h.quantile(1.0), Duration::from_millis(400));
         assert_eq!(h.buckets().map(|(_, c)| c).sum::<u64>(), 100);
+        assert_eq!(h.sum(), Duration::from_micros(98 * 30 + 3_000 + 400_000));
     }
 
     #[test]

@@ -7,9 +7,11 @@
 //! a worker task so a slow netlink reply can never delay an advert.
 
 mod admin;
+mod dump;
 mod instance;
 mod lateness;
 pub mod messages;
+mod metrics;
 mod ratelimit;
 pub mod resign;
 mod sync;
@@ -159,6 +161,7 @@ struct Io {
     notifier: crate::track::notify::Notifier,
     /// Transitions for `vrrpd status -w`.
     events: crate::control::Events,
+    metrics: metrics::Publisher,
 }
 
 struct Daemon {
@@ -199,6 +202,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
     let mut sigterm = signal_stream(SignalKind::terminate())?;
     let mut sigint = signal_stream(SignalKind::interrupt())?;
     let mut sighup = signal_stream(SignalKind::hangup())?;
+    let mut dumps = dump::Signals::new()?;
 
     let (netlink, mut net_events) = Netlink::open()?;
     let (work_tx, work_rx) = mpsc::unbounded_channel();
@@ -224,6 +228,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             work: work_tx,
             notifier,
             events: crate::control::Events::default(),
+            metrics: metrics::Publisher::default(),
         },
         unknown_vrid: 0,
         log_limit: ratelimit::LogLimit::default(),
@@ -270,6 +275,11 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         // The watchdog is kicked from this loop, the advert path: a stalled
         // driver stops kicking and systemd restarts it (then ExecStopPost
         // resigns). Wake at least twice per watchdog period.
+        if daemon.io.metrics.enabled() {
+            // Drops counted outside the state machine reach the metrics
+            // within a sweep even when nothing else wakes the driver.
+            after = after.min(metrics::SWEEP);
+        }
         if let Some(period) = watchdog {
             after = after.min(period / 2);
             if watchdog_kicked.elapsed() >= period / 4 {
@@ -304,7 +314,12 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             _ = sighup.recv() => {
                 daemon.reload(&opts).await;
             }
+            kind = dumps.recv() => daemon.dump(kind),
         }
+        daemon
+            .io
+            .metrics
+            .sweep(&daemon.instances, daemon.unknown_vrid);
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     daemon.shutdown().await;
@@ -327,6 +342,7 @@ impl Daemon {
     /// start.
     async fn apply(&mut self, config: Config) -> Result<(), DaemonError> {
         self.io.notifier.configure(&config);
+        self.io.metrics.configure(config.global.metrics_listen);
         let now = self.clock.now();
         let mut old: Vec<Running> = std::mem::take(&mut self.instances);
         let mut next = Vec::new();
@@ -369,6 +385,7 @@ impl Daemon {
             .enumerate()
             .map(|(i, r)| ((r.socket.clone(), r.cfg.vrid.get()), i))
             .collect();
+        self.io.metrics.set_instances(&self.instances);
         self.config = config;
         self.configure_sync_groups();
         self.start_tracking().await;
@@ -897,6 +914,7 @@ impl Io {
             match action {
                 Action::Transition { from, to, reason } => {
                     r.state_since = std::time::Instant::now();
+                    self.metrics.transition(r, from, to);
                     if let Some((line, detail)) = messages::transition_cause(r.name(), reason) {
                         if detail {
                             info!(target: messages::DETAIL, "{line}");
@@ -957,6 +975,8 @@ impl Io {
                             r.name()
                         );
                     }
+                    self.metrics
+                        .announced(r, addresses.len() as u64 * u64::from(repeat));
                     let mut by_interface: HashMap<u32, Vec<IpAddr>> = HashMap::new();
                     for addr in addresses {
                         let index = r.addresses.get(&addr).map_or(r.ifindex, |(ix, _)| *ix);
@@ -1013,6 +1033,7 @@ impl Io {
                 }
             }
         }
+        self.metrics.publish(r);
     }
 
     fn address_work(&self, r: &Running, addrs: &[IpAddr], add: bool) {

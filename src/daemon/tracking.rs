@@ -38,6 +38,13 @@ impl Tracking {
     }
 }
 
+impl Tracking {
+    /// A tracker's current reading, if it has one.
+    pub fn reading(&self, key: &TrackerKey) -> Option<Reading> {
+        self.readings.get(key).copied()
+    }
+}
+
 /// The notification for entering `to`, if any (Initialize = stopped).
 pub fn notify_state(to: State) -> NotifyState {
     match to {
@@ -127,10 +134,12 @@ impl Daemon {
             let r = if up { Reading::Ok } else { Reading::Failed };
             self.tracking.readings.insert(key.clone(), r);
         }
+        self.io.metrics.set_trackers(used.iter());
         match TrackerSet::start(
             &self.config,
             &self.tracking.readings,
             self.tracking.tx.clone(),
+            self.io.metrics.observer(),
         ) {
             Ok(set) => {
                 // Applied at once: one priority change, not one per script.
@@ -176,6 +185,9 @@ impl Daemon {
 
     /// Feeds each instance whose tracked adjustment or fault changed.
     fn retrack(&mut self) {
+        for (key, reading) in &self.tracking.readings {
+            self.io.metrics.reading(key, *reading);
+        }
         let now = self.clock.now();
         for i in 0..self.instances.len() {
             let list = self

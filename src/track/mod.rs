@@ -106,6 +106,15 @@ pub struct Update {
     pub reading: Reading,
 }
 
+/// Told of every script and probe run (for metrics). Called on the tracker
+/// thread after each run; it must be cheap and never block.
+pub trait RunObserver: Send + Sync {
+    fn observe(&self, key: &TrackerKey, ok: bool, took: Duration);
+}
+
+/// An optional [`RunObserver`], shared by every tracker of a set.
+pub type Observer = Option<std::sync::Arc<dyn RunObserver>>;
+
 /// What one tracker does to one instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Effect {
@@ -394,6 +403,7 @@ impl TrackerSet {
         cfg: &Config,
         previous: &HashMap<TrackerKey, Reading>,
         tx: mpsc::UnboundedSender<Update>,
+        observer: Observer,
     ) -> Result<TrackerSet, TrackError> {
         let plan = plan(cfg);
         let used: std::collections::HashSet<TrackerKey> =
@@ -481,7 +491,7 @@ impl TrackerSet {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
         let thread = std::thread::Builder::new()
             .name("vrrpd-track".into())
-            .spawn(move || run_jobs(jobs, tx, stop_rx))
+            .spawn(move || run_jobs(jobs, tx, observer, stop_rx))
             .map_err(TrackError::Thread)?;
         Ok(TrackerSet {
             stop: Some(stop_tx),
@@ -526,6 +536,7 @@ enum Job {
 fn run_jobs(
     jobs: Vec<Job>,
     tx: mpsc::UnboundedSender<Update>,
+    observer: Observer,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) {
     // The advert path must win any contention for the CPU: this thread and
@@ -547,10 +558,10 @@ fn run_jobs(
             let tx = tx.clone();
             match job {
                 Job::Script(spec, initial) => {
-                    tasks.spawn(script::run(spec, initial, tx));
+                    tasks.spawn(script::run(spec, initial, tx, observer.clone()));
                 }
                 Job::Probe(spec, initial) => {
-                    tasks.spawn(probe::run(spec, initial, tx));
+                    tasks.spawn(probe::run(spec, initial, tx, observer.clone()));
                 }
                 Job::File(f) => {
                     tasks.spawn(file::run(f, tx));
@@ -572,7 +583,7 @@ fn run_jobs(
 pub const TRACKER_NICE: i32 = 5;
 
 /// Raises the calling thread's nice value by `inc` (Linux: per thread).
-fn set_thread_nice(inc: i32) {
+pub(crate) fn set_thread_nice(inc: i32) {
     // SAFETY: plain syscalls on the calling thread, no pointers involved.
     let ok = unsafe {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;

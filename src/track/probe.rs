@@ -322,7 +322,13 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
 }
 
 /// The probe loop: reports the initial state, then every change.
-pub async fn run(spec: ProbeSpec, initial: Option<bool>, tx: mpsc::UnboundedSender<Update>) {
+pub async fn run(
+    spec: ProbeSpec,
+    initial: Option<bool>,
+    tx: mpsc::UnboundedSender<Update>,
+    observer: super::Observer,
+) {
+    let key = super::TrackerKey::new(Kind::Probe, &spec.name);
     let mut rf = RiseFall::new(spec.rise, spec.fall, spec.init_fail, initial);
     let reading = |ok| if ok { Reading::Ok } else { Reading::Failed };
     if !send(&tx, Kind::Probe, &spec.name, reading(rf.ok())) {
@@ -333,7 +339,11 @@ pub async fn run(spec: ProbeSpec, initial: Option<bool>, tx: mpsc::UnboundedSend
     let mut last_err: Option<String> = None;
     loop {
         ticker.tick().await;
+        let started = tokio::time::Instant::now();
         let result = spec.check().await;
+        if let Some(o) = &observer {
+            o.observe(&key, result.is_ok(), started.elapsed());
+        }
         if let Err(e) = &result {
             if last_err.as_ref() != Some(e) {
                 info!("Probe({}) check failed: {e}", spec.name);

@@ -361,7 +361,13 @@ impl ScriptSpec {
 
 /// The tracker loop: one run per interval, never two at once; reports the
 /// initial state, then every change.
-pub async fn run(spec: ScriptSpec, initial: Option<bool>, tx: mpsc::UnboundedSender<Update>) {
+pub async fn run(
+    spec: ScriptSpec,
+    initial: Option<bool>,
+    tx: mpsc::UnboundedSender<Update>,
+    observer: super::Observer,
+) {
+    let key = super::TrackerKey::new(Kind::Script, &spec.name);
     let mut rf = RiseFall::new(spec.rise, spec.fall, spec.init_fail, initial);
     let reading = |ok| if ok { Reading::Ok } else { Reading::Failed };
     if !send(&tx, Kind::Script, &spec.name, reading(rf.ok())) {
@@ -375,6 +381,9 @@ pub async fn run(spec: ScriptSpec, initial: Option<bool>, tx: mpsc::UnboundedSen
         let started = tokio::time::Instant::now();
         let result = run_once(&spec.exec, spec.timeout).await;
         let took = started.elapsed();
+        if let Some(o) = &observer {
+            o.observe(&key, result.outcome.success(), took);
+        }
         if took > spec.interval {
             debug!(
                 "Track script {} is already running/being timed out, expect idle - skipping run",

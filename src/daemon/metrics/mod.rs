@@ -1,0 +1,895 @@
+//! Prometheus metrics (`metrics_listen`): the driver publishes into atomics,
+//! a thread of its own serves them ([`http`]).
+//!
+//! The driver never waits for the server: every value it publishes is an
+//! atomic store into cells the server only reads. The only locks guard the
+//! lists of cells; the driver writes them when the configuration changes,
+//! and readers hold them just long enough to clone an `Arc` (never across
+//! encoding or I/O). Script and probe runs are recorded by the tracker
+//! thread itself ([`crate::track::RunObserver`]), so they cost the driver
+//! nothing.
+
+mod http;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Unit;
+use tracing::{error, info};
+
+use super::Running;
+use crate::net::socket::DropReason;
+use crate::proto::fsm::State;
+use crate::track::{Kind, Reading, RunObserver, TrackerKey};
+
+pub use http::Server;
+
+/// States in the order of the transition matrix.
+const STATES: [State; 4] = [
+    State::Initialize,
+    State::Backup,
+    State::Master,
+    State::Fault,
+];
+
+fn state_index(s: State) -> usize {
+    STATES.iter().position(|x| *x == s).unwrap_or(0)
+}
+
+/// Receive-side drop reasons the driver counts itself, besides the codec's
+/// [`DropReason`]s; then the state machine's (named after what mismatched).
+const DRIVER_DROPS: [&str; 2] = ["own_address", "not_a_peer"];
+const FSM_DROPS: [&str; 4] = [
+    "version_mismatch",
+    "vrid_mismatch",
+    "auth_mismatch",
+    "interval_mismatch",
+];
+const DROP_SLOTS: usize = DropReason::ALL.len() + DRIVER_DROPS.len() + FSM_DROPS.len() + 1;
+
+fn drop_reason(slot: usize) -> &'static str {
+    let codec = DropReason::ALL.len();
+    let driver = codec + DRIVER_DROPS.len();
+    match slot {
+        s if s < codec => DropReason::ALL[s].as_str(),
+        s if s < driver => DRIVER_DROPS[s - codec],
+        s if s < driver + FSM_DROPS.len() => FSM_DROPS[s - driver],
+        _ => "other",
+    }
+}
+
+/// The slot of a driver drop key (`Running::drops`); unknown keys count as
+/// "other" rather than vanish.
+fn drop_slot(key: &str) -> usize {
+    (0..DROP_SLOTS - 1)
+        .find(|s| drop_reason(*s) == key)
+        .unwrap_or(DROP_SLOTS - 1)
+}
+
+/// Upper bounds of the advert-lateness buckets, seconds (as `Lateness`).
+fn lateness_bounds() -> impl Iterator<Item = f64> {
+    super::Lateness::default()
+        .buckets()
+        .filter_map(|(b, _)| b)
+        .map(|us| us as f64 / 1e6)
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// Script and probe run durations, seconds.
+const RUN_BOUNDS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+fn counters<const N: usize>() -> [AtomicU64; N] {
+    std::array::from_fn(|_| AtomicU64::new(0))
+}
+
+/// One instance's published values.
+#[derive(Debug)]
+pub struct InstanceCells {
+    name: String,
+    interface: String,
+    vrid: u8,
+    version: u8,
+    state: AtomicU8,
+    base_priority: AtomicU8,
+    effective_priority: AtomicU8,
+    adverts_sent: AtomicU64,
+    adverts_received: AtomicU64,
+    priority_zero_sent: AtomicU64,
+    priority_zero_received: AtomicU64,
+    address_list_mismatch: AtomicU64,
+    send_errors: AtomicU64,
+    announcements: AtomicU64,
+    drops: [AtomicU64; DROP_SLOTS],
+    transitions: [[AtomicU64; 4]; 4],
+    lateness: [AtomicU64; 13],
+    lateness_sum_us: AtomicU64,
+}
+
+impl InstanceCells {
+    fn new(r: &Running) -> InstanceCells {
+        InstanceCells::named(
+            &r.cfg.name,
+            &r.ifname,
+            r.cfg.vrid.get(),
+            r.cfg.version.number(),
+        )
+    }
+
+    fn named(name: &str, interface: &str, vrid: u8, version: u8) -> InstanceCells {
+        InstanceCells {
+            name: name.to_string(),
+            interface: interface.to_string(),
+            vrid,
+            version,
+            state: AtomicU8::new(0),
+            base_priority: AtomicU8::new(0),
+            effective_priority: AtomicU8::new(0),
+            adverts_sent: AtomicU64::new(0),
+            adverts_received: AtomicU64::new(0),
+            priority_zero_sent: AtomicU64::new(0),
+            priority_zero_received: AtomicU64::new(0),
+            address_list_mismatch: AtomicU64::new(0),
+            send_errors: AtomicU64::new(0),
+            announcements: AtomicU64::new(0),
+            drops: counters(),
+            transitions: std::array::from_fn(|_| counters()),
+            lateness: counters(),
+            lateness_sum_us: AtomicU64::new(0),
+        }
+    }
+
+    /// Copies the instance's current values (plain stores: the driver owns
+    /// the truth, these are its published copy).
+    fn store(&self, r: &Running) {
+        let stats = r.router.stats();
+        self.state
+            .store(state_index(r.router.state()) as u8, Relaxed);
+        self.base_priority.store(r.cfg.priority.get(), Relaxed);
+        self.effective_priority
+            .store(r.router.effective_priority().get(), Relaxed);
+        self.adverts_sent.store(stats.adverts_sent, Relaxed);
+        self.adverts_received.store(stats.adverts_received, Relaxed);
+        self.priority_zero_sent
+            .store(stats.priority_zero_sent, Relaxed);
+        self.priority_zero_received
+            .store(stats.priority_zero_received, Relaxed);
+        self.address_list_mismatch
+            .store(stats.address_list_mismatch, Relaxed);
+        let mut drops = [0u64; DROP_SLOTS];
+        for (key, n) in &r.drops {
+            if *key == "send_error" {
+                self.send_errors.store(*n, Relaxed);
+            } else {
+                drops[drop_slot(key)] += n;
+            }
+        }
+        let fsm = [
+            stats.dropped_version,
+            stats.dropped_vrid,
+            stats.dropped_auth,
+            stats.dropped_interval,
+        ];
+        for (name, n) in FSM_DROPS.iter().zip(fsm) {
+            drops[drop_slot(name)] += n;
+        }
+        for (cell, n) in self.drops.iter().zip(drops) {
+            cell.store(n, Relaxed);
+        }
+        for (cell, (_, n)) in self.lateness.iter().zip(r.lateness.buckets()) {
+            cell.store(n, Relaxed);
+        }
+        self.lateness_sum_us.store(
+            u64::try_from(r.lateness.sum().as_micros()).unwrap_or(u64::MAX),
+            Relaxed,
+        );
+    }
+}
+
+/// One tracker's published values.
+#[derive(Debug)]
+pub struct TrackerCells {
+    key: TrackerKey,
+    /// 1 OK / 0 failed, or a track_file's value.
+    value: AtomicI64,
+    known: AtomicBool,
+    runs_ok: AtomicU64,
+    runs_failed: AtomicU64,
+    run_buckets: [AtomicU64; RUN_BOUNDS.len() + 1],
+    run_sum_us: AtomicU64,
+}
+
+impl TrackerCells {
+    fn new(key: TrackerKey) -> TrackerCells {
+        TrackerCells {
+            key,
+            value: AtomicI64::new(0),
+            known: AtomicBool::new(false),
+            runs_ok: AtomicU64::new(0),
+            runs_failed: AtomicU64::new(0),
+            run_buckets: counters(),
+            run_sum_us: AtomicU64::new(0),
+        }
+    }
+
+    fn record_run(&self, ok: bool, took: Duration) {
+        let secs = took.as_secs_f64();
+        let bucket = RUN_BOUNDS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(RUN_BOUNDS.len());
+        self.run_buckets[bucket].fetch_add(1, Relaxed);
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.run_sum_us.fetch_add(us, Relaxed);
+        if ok {
+            self.runs_ok.fetch_add(1, Relaxed);
+        } else {
+            self.runs_failed.fetch_add(1, Relaxed);
+        }
+    }
+}
+
+/// What the server (and the tracker thread) share with the driver.
+#[derive(Debug, Default)]
+pub struct Board {
+    instances: RwLock<Arc<Vec<Arc<InstanceCells>>>>,
+    trackers: RwLock<Arc<HashMap<TrackerKey, Arc<TrackerCells>>>>,
+    unknown_vrid: AtomicU64,
+}
+
+impl Board {
+    fn instances(&self) -> Arc<Vec<Arc<InstanceCells>>> {
+        match self.instances.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn trackers(&self) -> Arc<HashMap<TrackerKey, Arc<TrackerCells>>> {
+        match self.trackers.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn set_instances(&self, list: Vec<Arc<InstanceCells>>) {
+        let mut g = self.instances.write().unwrap_or_else(|p| p.into_inner());
+        *g = Arc::new(list);
+    }
+
+    fn set_trackers(&self, map: HashMap<TrackerKey, Arc<TrackerCells>>) {
+        let mut g = self.trackers.write().unwrap_or_else(|p| p.into_inner());
+        *g = Arc::new(map);
+    }
+
+    /// The text a scrape returns: Prometheus text 0.0.4, or OpenMetrics.
+    pub fn render(self: &Arc<Self>, openmetrics: bool) -> Result<String, std::fmt::Error> {
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(Scrape(self.clone())));
+        let mut out = String::new();
+        if openmetrics {
+            prometheus_client::encoding::text::encode(&mut out, &registry)?;
+        } else {
+            prometheus_client::encoding::prometheus_text::encode(&mut out, &registry)?;
+        }
+        Ok(out)
+    }
+}
+
+impl RunObserver for Board {
+    fn observe(&self, key: &TrackerKey, ok: bool, took: Duration) {
+        if let Some(cells) = self.trackers().get(key) {
+            cells.record_run(ok, took);
+        }
+    }
+}
+
+/// Reads the board at scrape time.
+#[derive(Debug)]
+struct Scrape(Arc<Board>);
+
+fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Script => "script",
+        Kind::File => "file",
+        Kind::Process => "process",
+        Kind::Probe => "probe",
+        Kind::Interface => "interface",
+    }
+}
+
+/// One family of per-instance values.
+fn per_instance<V: Copy + Into<i64>>(
+    enc: &mut DescriptorEncoder,
+    list: &[Arc<InstanceCells>],
+    name: &str,
+    help: &str,
+    counter: bool,
+    value: impl Fn(&InstanceCells) -> V,
+) -> Result<(), std::fmt::Error> {
+    let ty = if counter {
+        MetricType::Counter
+    } else {
+        MetricType::Gauge
+    };
+    let mut m = enc.encode_descriptor(name, help, None, ty)?;
+    for c in list {
+        let labels = [("instance", c.name.as_str())];
+        let mut f = m.encode_family(&labels)?;
+        let v: i64 = value(c).into();
+        if counter {
+            f.encode_counter::<NoLabelSet, _, u64>(&(v.max(0) as u64), None)?;
+        } else {
+            f.encode_gauge(&v)?;
+        }
+    }
+    Ok(())
+}
+
+fn load(a: &AtomicU64) -> i64 {
+    i64::try_from(a.load(Relaxed)).unwrap_or(i64::MAX)
+}
+
+impl Collector for Scrape {
+    fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let list = self.0.instances();
+        let build = ConstGauge::new(1i64);
+        let labels = [("version", env!("CARGO_PKG_VERSION"))];
+        let mut m = enc.encode_descriptor(
+            "vrrpd_build_info",
+            "vrrpd's version",
+            None,
+            MetricType::Gauge,
+        )?;
+        build.encode(m.encode_family(&labels)?)?;
+
+        let mut m = enc.encode_descriptor(
+            "vrrpd_instance_info",
+            "Each configured VRRP instance (value 1)",
+            None,
+            MetricType::Gauge,
+        )?;
+        for c in list.iter() {
+            let (vrid, version) = (c.vrid.to_string(), c.version.to_string());
+            let labels = [
+                ("instance", c.name.as_str()),
+                ("interface", c.interface.as_str()),
+                ("vrid", vrid.as_str()),
+                ("version", version.as_str()),
+            ];
+            build.encode(m.encode_family(&labels)?)?;
+        }
+
+        let mut m = enc.encode_descriptor(
+            "vrrpd_instance_state",
+            "1 for the state the instance is in (INIT, BACKUP, MASTER, FAULT), 0 for the others",
+            None,
+            MetricType::Gauge,
+        )?;
+        for c in list.iter() {
+            let now = usize::from(c.state.load(Relaxed));
+            for (i, s) in STATES.iter().enumerate() {
+                let labels = [
+                    ("instance", c.name.as_str()),
+                    ("state", s.keepalived_name()),
+                ];
+                m.encode_family(&labels)?
+                    .encode_gauge(&i64::from(i == now))?;
+            }
+        }
+
+        per_instance(
+            &mut enc,
+            &list,
+            "vrrpd_instance_priority",
+            "Effective priority: base priority plus the trackers' weights (what adverts carry)",
+            false,
+            |c| c.effective_priority.load(Relaxed),
+        )?;
+        per_instance(
+            &mut enc,
+            &list,
+            "vrrpd_instance_base_priority",
+            "Configured priority",
+            false,
+            |c| c.base_priority.load(Relaxed),
+        )?;
+        per_instance(
+            &mut enc,
+            &list,
+            "vrrpd_adverts_sent",
+            "Adverts sent",
+            true,
+            |c| load(&c.adverts_sent),
+        )?;
+        per_instance(
+            &mut enc,
+            &list,
+            "vrrpd_adverts_received",
+            "Valid adverts received for this instance (before the per-instance checks)",
+            true,
+            |c| load(&c.adverts_received),
+        )?;
+        per_instance(
+            &mut enc,
+            &list,
+            "vrrpd_priority_zero_sent",
+            "Priority-0 (resignation) adverts sent",
+            true,
+            |c| load(&c.priority_zero_sent),
+        )?;
+        per_instance(
+            &mut enc,
+            &list,
+            "vrrpd_priority_zero_received",
+            "Priority-0 (resignation) adverts received",
+            true,
+            |c| load(&c.priority_zero_received),
+        )?;
+        per_instance(
+            &mut enc,
+            &list,
+            "vrrpd_address_list_mismatches",
+            "Adverts accepted although their address list differs from ours",
+            true,
+            |c| load(&c.address_list_mismatch),
+        )?;
+        per_instance(
+            &mut enc,
+            &list,
+            "vrrpd_advert_send_errors",
+            "Adverts the kernel refused to send",
+            true,
+            |c| load(&c.send_errors),
+        )?;
+        per_instance(
+            &mut enc,
+            &list,
+            "vrrpd_announcements",
+            "Gratuitous ARP / unsolicited NA frames queued for sending",
+            true,
+            |c| load(&c.announcements),
+        )?;
+
+        let mut m = enc.encode_descriptor(
+            "vrrpd_adverts_dropped",
+            "Adverts dropped, by reason",
+            None,
+            MetricType::Counter,
+        )?;
+        for c in list.iter() {
+            for (slot, cell) in c.drops.iter().enumerate() {
+                let labels = [("instance", c.name.as_str()), ("reason", drop_reason(slot))];
+                m.encode_family(&labels)?
+                    .encode_counter::<NoLabelSet, _, u64>(&cell.load(Relaxed), None)?;
+            }
+        }
+
+        let mut m = enc.encode_descriptor(
+            "vrrpd_transitions",
+            "State transitions, by from and to state",
+            None,
+            MetricType::Counter,
+        )?;
+        for c in list.iter() {
+            for (i, from) in STATES.iter().enumerate() {
+                for (j, to) in STATES.iter().enumerate() {
+                    let n = c.transitions[i][j].load(Relaxed);
+                    // Only pairs that happened: 16 mostly-impossible series
+                    // per instance would be noise.
+                    if n == 0 {
+                        continue;
+                    }
+                    let labels = [
+                        ("instance", c.name.as_str()),
+                        ("from", from.keepalived_name()),
+                        ("to", to.keepalived_name()),
+                    ];
+                    m.encode_family(&labels)?
+                        .encode_counter::<NoLabelSet, _, u64>(&n, None)?;
+                }
+            }
+        }
+
+        let bounds: Vec<f64> = lateness_bounds().collect();
+        let mut m = enc.encode_descriptor(
+            "vrrpd_advert_lateness",
+            "How late adverts left against their deadline",
+            Some(&Unit::Seconds),
+            MetricType::Histogram,
+        )?;
+        for c in list.iter() {
+            let counts: Vec<u64> = c.lateness.iter().map(|a| a.load(Relaxed)).collect();
+            let buckets: Vec<(f64, u64)> = bounds
+                .iter()
+                .copied()
+                .chain([f64::INFINITY])
+                .zip(counts.iter().copied())
+                .collect();
+            let sum = c.lateness_sum_us.load(Relaxed) as f64 / 1e6;
+            let labels = [("instance", c.name.as_str())];
+            m.encode_family(&labels)?.encode_histogram::<NoLabelSet>(
+                sum,
+                counts.iter().sum(),
+                &buckets,
+                None,
+            )?;
+        }
+
+        let mut m = enc.encode_descriptor(
+            "vrrpd_unknown_vrid_adverts",
+            "Adverts for VRIDs no instance runs",
+            None,
+            MetricType::Counter,
+        )?;
+        m.encode_counter::<NoLabelSet, _, u64>(&self.0.unknown_vrid.load(Relaxed), None)?;
+
+        self.encode_trackers(&mut enc)
+    }
+}
+
+impl Scrape {
+    fn encode_trackers(&self, enc: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let map = self.0.trackers();
+        let mut list: Vec<&Arc<TrackerCells>> = map.values().collect();
+        list.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut m = enc.encode_descriptor(
+            "vrrpd_tracker_up",
+            "What each tracker says now: 1 OK, 0 failed (track_file: see vrrpd_track_file_value)",
+            None,
+            MetricType::Gauge,
+        )?;
+        for t in list.iter().filter(|t| t.key.kind != Kind::File) {
+            if !t.known.load(Relaxed) {
+                continue;
+            }
+            let labels = [
+                ("kind", kind_name(t.key.kind)),
+                ("tracker", t.key.name.as_str()),
+            ];
+            m.encode_family(&labels)?
+                .encode_gauge(&t.value.load(Relaxed))?;
+        }
+        let mut m = enc.encode_descriptor(
+            "vrrpd_track_file_value",
+            "The value a track_file holds",
+            None,
+            MetricType::Gauge,
+        )?;
+        for t in list.iter().filter(|t| t.key.kind == Kind::File) {
+            if !t.known.load(Relaxed) {
+                continue;
+            }
+            let labels = [("tracker", t.key.name.as_str())];
+            m.encode_family(&labels)?
+                .encode_gauge(&t.value.load(Relaxed))?;
+        }
+        let runs: Vec<&&Arc<TrackerCells>> = list
+            .iter()
+            .filter(|t| matches!(t.key.kind, Kind::Script | Kind::Probe))
+            .collect();
+        let mut m = enc.encode_descriptor(
+            "vrrpd_tracker_runs",
+            "Script and probe runs, by result",
+            None,
+            MetricType::Counter,
+        )?;
+        for t in &runs {
+            for (result, cell) in [("ok", &t.runs_ok), ("failed", &t.runs_failed)] {
+                let labels = [
+                    ("kind", kind_name(t.key.kind)),
+                    ("tracker", t.key.name.as_str()),
+                    ("result", result),
+                ];
+                m.encode_family(&labels)?
+                    .encode_counter::<NoLabelSet, _, u64>(&cell.load(Relaxed), None)?;
+            }
+        }
+        let mut m = enc.encode_descriptor(
+            "vrrpd_tracker_run_duration",
+            "How long each script or probe run took",
+            Some(&Unit::Seconds),
+            MetricType::Histogram,
+        )?;
+        for t in &runs {
+            let counts: Vec<u64> = t.run_buckets.iter().map(|a| a.load(Relaxed)).collect();
+            let buckets: Vec<(f64, u64)> = RUN_BOUNDS
+                .iter()
+                .copied()
+                .chain([f64::INFINITY])
+                .zip(counts.iter().copied())
+                .collect();
+            let labels = [
+                ("kind", kind_name(t.key.kind)),
+                ("tracker", t.key.name.as_str()),
+            ];
+            m.encode_family(&labels)?.encode_histogram::<NoLabelSet>(
+                t.run_sum_us.load(Relaxed) as f64 / 1e6,
+                counts.iter().sum(),
+                &buckets,
+                None,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The driver's side: its handles into the board, and the server.
+#[derive(Default)]
+pub(super) struct Publisher {
+    board: Option<Arc<Board>>,
+    cells: HashMap<String, Arc<InstanceCells>>,
+    trackers: HashMap<TrackerKey, Arc<TrackerCells>>,
+    server: Option<Server>,
+    last_sweep: Option<std::time::Instant>,
+}
+
+/// How often the driver republishes everything (drops counted outside the
+/// state machine, say); per-event publishing covers the rest at once.
+pub(super) const SWEEP: Duration = Duration::from_secs(1);
+
+impl Publisher {
+    /// Starts, moves or stops the endpoint for `listen`. A port that cannot
+    /// be bound is logged and the daemon runs on without metrics: a metrics
+    /// endpoint must never keep failover from running. On reload the old
+    /// endpoint stays up when the new address cannot be bound.
+    pub(super) fn configure(&mut self, listen: Option<SocketAddr>) {
+        let current = self.server.as_ref().map(Server::addr);
+        if current == listen && (listen.is_none() || self.server.is_some()) {
+            return;
+        }
+        let Some(addr) = listen else {
+            info!("metrics endpoint stopped");
+            self.server = None;
+            self.board = None;
+            self.cells.clear();
+            self.trackers.clear();
+            return;
+        };
+        let board = self.board.clone().unwrap_or_default();
+        match Server::start(addr, board.clone()) {
+            Ok(server) => {
+                info!("serving metrics on http://{}/metrics", server.addr());
+                self.server = Some(server);
+                self.board = Some(board);
+            }
+            Err(e) => error!("metrics endpoint disabled: {e}"),
+        }
+    }
+
+    /// Whether values are being published.
+    pub(super) fn enabled(&self) -> bool {
+        self.board.is_some()
+    }
+
+    /// The running set of instances changed (start, reload).
+    pub(super) fn set_instances(&mut self, instances: &[Running]) {
+        let Some(board) = &self.board else { return };
+        let mut next = HashMap::new();
+        let mut list = Vec::new();
+        for r in instances {
+            let cells = match self.cells.get(r.name()) {
+                Some(c) if c.interface == r.ifname && c.vrid == r.cfg.vrid.get() => c.clone(),
+                _ => Arc::new(InstanceCells::new(r)),
+            };
+            cells.store(r);
+            next.insert(r.name().to_string(), cells.clone());
+            list.push(cells);
+        }
+        board.set_instances(list);
+        self.cells = next;
+    }
+
+    /// The trackers in use changed; cells are kept for those that stay.
+    pub(super) fn set_trackers<'a>(&mut self, keys: impl Iterator<Item = &'a TrackerKey>) {
+        let Some(board) = &self.board else { return };
+        let mut next = HashMap::new();
+        for k in keys {
+            let cells = self
+                .trackers
+                .get(k)
+                .cloned()
+                .unwrap_or_else(|| Arc::new(TrackerCells::new(k.clone())));
+            next.insert(k.clone(), cells);
+        }
+        board.set_trackers(next.clone());
+        self.trackers = next;
+    }
+
+    /// The tracker thread's run observer, when metrics are on.
+    pub(super) fn observer(&self) -> crate::track::Observer {
+        self.board
+            .clone()
+            .map(|b| b as Arc<dyn RunObserver + 'static>)
+    }
+
+    pub(super) fn reading(&self, key: &TrackerKey, reading: Reading) {
+        if let Some(t) = self.trackers.get(key) {
+            let v = match reading {
+                Reading::Ok => 1,
+                Reading::Failed => 0,
+                Reading::Value(v) => v,
+            };
+            t.value.store(v, Relaxed);
+            t.known.store(true, Relaxed);
+        }
+    }
+
+    /// Publishes `r`'s current values.
+    pub(super) fn publish(&self, r: &Running) {
+        if let Some(c) = self.cells.get(r.name()) {
+            c.store(r);
+        }
+    }
+
+    pub(super) fn transition(&self, r: &Running, from: State, to: State) {
+        if let Some(c) = self.cells.get(r.name()) {
+            c.transitions[state_index(from)][state_index(to)].fetch_add(1, Relaxed);
+        }
+    }
+
+    pub(super) fn announced(&self, r: &Running, frames: u64) {
+        if let Some(c) = self.cells.get(r.name()) {
+            c.announcements.fetch_add(frames, Relaxed);
+        }
+    }
+
+    /// Republishes everything at most once per [`SWEEP`].
+    pub(super) fn sweep(&mut self, instances: &[Running], unknown_vrid: u64) {
+        let Some(board) = &self.board else { return };
+        let now = std::time::Instant::now();
+        if self
+            .last_sweep
+            .is_some_and(|t| now.duration_since(t) < SWEEP)
+        {
+            return;
+        }
+        self.last_sweep = Some(now);
+        board.unknown_vrid.store(unknown_vrid, Relaxed);
+        for r in instances {
+            self.publish(r);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn board() -> Arc<Board> {
+        let board = Arc::new(Board::default());
+        let c = InstanceCells::named("VI_1", "eth0", 48, 3);
+        c.state.store(state_index(State::Master) as u8, Relaxed);
+        c.base_priority.store(150, Relaxed);
+        c.effective_priority.store(140, Relaxed);
+        c.adverts_sent.store(42, Relaxed);
+        c.adverts_received.store(7, Relaxed);
+        c.drops[drop_slot("ttl")].store(3, Relaxed);
+        c.drops[drop_slot("auth_mismatch")].store(2, Relaxed);
+        c.transitions[state_index(State::Backup)][state_index(State::Master)].store(1, Relaxed);
+        c.lateness[0].store(10, Relaxed);
+        c.lateness[5].store(1, Relaxed);
+        c.lateness_sum_us.store(2_300, Relaxed);
+        let odd = InstanceCells::named("we\"ird\\name\n", "eth1", 9, 2);
+        board.set_instances(vec![Arc::new(c), Arc::new(odd)]);
+        let key = TrackerKey::new(Kind::Probe, "web");
+        let t = Arc::new(TrackerCells::new(key.clone()));
+        t.value.store(1, Relaxed);
+        t.known.store(true, Relaxed);
+        let f = Arc::new(TrackerCells::new(TrackerKey::new(Kind::File, "weights")));
+        f.value.store(-20, Relaxed);
+        f.known.store(true, Relaxed);
+        let mut map = HashMap::new();
+        map.insert(key.clone(), t);
+        map.insert(f.key.clone(), f);
+        board.set_trackers(map);
+        board.observe(&key, true, Duration::from_millis(3));
+        board.observe(&key, false, Duration::from_millis(700));
+        board.observe(&TrackerKey::new(Kind::Probe, "gone"), true, Duration::ZERO);
+        board
+    }
+
+    #[test]
+    fn prometheus_text_carries_every_family() {
+        let text = board().render(false).unwrap();
+        for line in [
+            "# TYPE vrrpd_instance_state gauge",
+            "vrrpd_instance_state{instance=\"VI_1\",state=\"MASTER\"} 1",
+            "vrrpd_instance_state{instance=\"VI_1\",state=\"BACKUP\"} 0",
+            "vrrpd_instance_info{instance=\"VI_1\",interface=\"eth0\",vrid=\"48\",version=\"3\"} 1",
+            "vrrpd_instance_priority{instance=\"VI_1\"} 140",
+            "vrrpd_instance_base_priority{instance=\"VI_1\"} 150",
+            "# TYPE vrrpd_adverts_sent_total counter",
+            "vrrpd_adverts_sent_total{instance=\"VI_1\"} 42",
+            "vrrpd_adverts_received_total{instance=\"VI_1\"} 7",
+            "vrrpd_adverts_dropped_total{instance=\"VI_1\",reason=\"ttl\"} 3",
+            "vrrpd_adverts_dropped_total{instance=\"VI_1\",reason=\"auth_mismatch\"} 2",
+            "vrrpd_adverts_dropped_total{instance=\"VI_1\",reason=\"own_address\"} 0",
+            "vrrpd_transitions_total{instance=\"VI_1\",from=\"BACKUP\",to=\"MASTER\"} 1",
+            "# TYPE vrrpd_advert_lateness_seconds histogram",
+            "vrrpd_advert_lateness_seconds_bucket{instance=\"VI_1\",le=\"5e-05\"} 10",
+            "vrrpd_advert_lateness_seconds_bucket{instance=\"VI_1\",le=\"0.0025\"} 11",
+            "vrrpd_advert_lateness_seconds_bucket{instance=\"VI_1\",le=\"+Inf\"} 11",
+            "vrrpd_advert_lateness_seconds_sum{instance=\"VI_1\"} 0.0023",
+            "vrrpd_advert_lateness_seconds_count{instance=\"VI_1\"} 11",
+            "vrrpd_tracker_up{kind=\"probe\",tracker=\"web\"} 1",
+            "vrrpd_track_file_value{tracker=\"weights\"} -20",
+            "vrrpd_tracker_runs_total{kind=\"probe\",tracker=\"web\",result=\"ok\"} 1",
+            "vrrpd_tracker_runs_total{kind=\"probe\",tracker=\"web\",result=\"failed\"} 1",
+            "vrrpd_tracker_run_duration_seconds_bucket{kind=\"probe\",tracker=\"web\",le=\"0.005\"} 1",
+            "vrrpd_tracker_run_duration_seconds_bucket{kind=\"probe\",tracker=\"web\",le=\"1\"} 2",
+            "vrrpd_tracker_run_duration_seconds_count{kind=\"probe\",tracker=\"web\"} 2",
+            "vrrpd_unknown_vrid_adverts_total 0",
+            // Label values are escaped as the exposition format requires.
+            "vrrpd_instance_priority{instance=\"we\\\"ird\\\\name\\n\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        }
+        // Transitions that never happened are not listed.
+        assert!(!text.contains("from=\"FAULT\""), "{text}");
+        // Only the instance's own sample lines, no duplicate families.
+        assert_eq!(text.matches("# TYPE vrrpd_adverts_sent_total").count(), 1);
+        assert!(!text.contains("# EOF"));
+    }
+
+    #[test]
+    fn openmetrics_ends_with_eof_and_declares_units() {
+        let text = board().render(true).unwrap();
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        assert!(
+            text.contains("# UNIT vrrpd_advert_lateness_seconds seconds"),
+            "{text}"
+        );
+        assert!(
+            text.contains("vrrpd_adverts_sent_total{instance=\"VI_1\"} 42"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_drop_key_has_its_own_slot() {
+        let mut seen = std::collections::HashSet::new();
+        for slot in 0..DROP_SLOTS {
+            assert!(seen.insert(drop_reason(slot)), "{}", drop_reason(slot));
+            assert_eq!(drop_slot(drop_reason(slot)), slot);
+        }
+        for r in DropReason::ALL {
+            assert_ne!(drop_reason(drop_slot(r.as_str())), "other");
+        }
+        assert_eq!(drop_reason(drop_slot("something new")), "other");
+    }
+
+    #[test]
+    fn lateness_buckets_match_the_driver_histogram() {
+        let bounds: Vec<f64> = lateness_bounds().collect();
+        assert_eq!(
+            bounds.len() + 1,
+            super::super::Lateness::default().buckets().count()
+        );
+        assert_eq!(bounds.first(), Some(&0.00005));
+        assert_eq!(bounds.last(), Some(&0.25));
+    }
+
+    #[test]
+    fn tracker_runs_land_in_their_buckets() {
+        let t = TrackerCells::new(TrackerKey::new(Kind::Probe, "web"));
+        t.record_run(true, Duration::from_micros(800));
+        t.record_run(false, Duration::from_millis(300));
+        t.record_run(false, Duration::from_secs(9));
+        assert_eq!(t.run_buckets[0].load(Relaxed), 1);
+        assert_eq!(t.run_buckets[8].load(Relaxed), 1, "300 ms <= 0.5 s");
+        assert_eq!(t.run_buckets[RUN_BOUNDS.len()].load(Relaxed), 1);
+        assert_eq!(t.runs_ok.load(Relaxed), 1);
+        assert_eq!(t.runs_failed.load(Relaxed), 2);
+        assert_eq!(t.run_sum_us.load(Relaxed), 800 + 300_000 + 9_000_000);
+    }
+}
