@@ -6,8 +6,9 @@
 //! HTTP probes use it) and gets keep-alive, pipelining, HEAD and request
 //! bodies right. Abuse is bounded: headers must arrive within
 //! [`HEADER_TIMEOUT`] (slowloris), a connection lives at most
-//! [`CONNECTION_LIFETIME`], at most [`MAX_CONNECTIONS`] are served at once
-//! (the rest are closed on accept), and requests are small.
+//! [`CONNECTION_LIFETIME`], at most [`MAX_CONNECTIONS`] are open at once,
+//! and requests are small. When all slots are taken, the oldest connection
+//! is closed to make room: idle or slow clients cannot lock a scraper out.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -18,7 +19,7 @@ use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{header, Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::oneshot;
 use tracing::{debug, error, warn};
 
 use super::Board;
@@ -118,7 +119,8 @@ fn serve_thread(listener: std::net::TcpListener, board: Arc<Board>, stop: onesho
 }
 
 async fn accept_loop(listener: tokio::net::TcpListener, board: Arc<Board>) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut open: std::collections::VecDeque<tokio::task::AbortHandle> =
+        std::collections::VecDeque::new();
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(c) => c,
@@ -129,13 +131,17 @@ async fn accept_loop(listener: tokio::net::TcpListener, board: Arc<Board>) {
                 continue;
             }
         };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            debug!("metrics: {peer} refused, {MAX_CONNECTIONS} connections open");
-            drop(stream);
-            continue;
-        };
+        open.retain(|h| !h.is_finished());
+        if open.len() >= MAX_CONNECTIONS {
+            if let Some(oldest) = open.pop_front() {
+                debug!(
+                    "metrics: {MAX_CONNECTIONS} connections open, closing the oldest for {peer}"
+                );
+                oldest.abort();
+            }
+        }
         let board = board.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let board = board.clone();
                 async move { Ok::<_, Infallible>(respond(&board, &req)) }
@@ -152,8 +158,8 @@ async fn accept_loop(listener: tokio::net::TcpListener, board: Arc<Board>) {
                     debug!("metrics connection from {peer} closed after {CONNECTION_LIFETIME:?}")
                 }
             }
-            drop(permit);
         });
+        open.push_back(task.abort_handle());
     }
 }
 
@@ -291,32 +297,26 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn slow_clients_are_cut_off_and_bounded() {
+    async fn slow_clients_are_cut_off_and_cannot_lock_scrapers_out() {
         let server = Server::start("127.0.0.1:0".parse().unwrap(), Arc::default()).unwrap();
         let addr = server.addr();
-        // Slowloris: headers started, never finished.
+        // Slowloris: headers started, never finished, on every slot.
         let mut slow = Vec::new();
-        for _ in 0..MAX_CONNECTIONS - 1 {
+        for _ in 0..MAX_CONNECTIONS {
             let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
             s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
                 .await
                 .unwrap();
             slow.push(s);
         }
-        // A scrape in the one slot left still works.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // A scrape still gets through: the oldest slow client makes room.
         let ok = exchange(addr, b"GET /metrics HTTP/1.0\r\n\r\n").await;
         assert!(ok.contains(" 200 OK"), "{ok}");
-        // Over the limit: closed at once.
-        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-            .await
-            .unwrap();
-        slow.push(s);
-        let mut extra = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let t = closed_within(&mut extra, Duration::from_secs(1)).await;
-        assert!(t.is_some(), "connection over the limit was kept open");
-        // The slow ones are closed after the header timeout.
-        for s in &mut slow {
+        let t = closed_within(&mut slow[0], Duration::from_secs(1)).await;
+        assert!(t.is_some(), "the oldest connection was kept");
+        // The rest are closed after the header timeout.
+        for s in &mut slow[1..] {
             let t = closed_within(s, HEADER_TIMEOUT + Duration::from_secs(2)).await;
             assert!(t.is_some(), "slow client kept beyond the header timeout");
         }
