@@ -5,13 +5,15 @@
 #     node's /metrics (text 0.0.4 and OpenMetrics, parsed by the Prometheus
 #     client library's parsers) must agree with `vrrpd status --json` taken
 #     around it: state, effective and base priority, adverts sent and
-#     received, drops by reason, lateness count. Then the endpoint is abused
-#     for 6 s (16 slowloris connections filling every slot, 20 requests/s of scrapes, 404s and
-#     garbage) while the advert-lateness histogram is watched: at most 1% of
-#     adverts may be later than 25 ms (scenario 44's allowance for the shared
-#     2-core CI host, where the baseline alone shows such outliers). A stops; B's metrics show the
-#     BACKUP->MASTER transition and the announcements. Last, a node whose
-#     metrics port is taken logs a clear error and runs on. vrrpd only.
+#     received, drops by reason, lateness count. The endpoint runs on a
+#     niced thread of its own. Then it is abused for 4 s (16 slowloris
+#     connections filling every slot, 20 requests/s of scrapes, 404s and
+#     garbage) while the advert-lateness histogram is watched: no more
+#     adverts later than 25 ms than in a quiet 4 s window just before, plus
+#     1% (the shared 2-core CI host makes such outliers on its own). A
+#     stops; B's metrics show the BACKUP->MASTER transition and the
+#     announcements. Last, a node whose metrics port is taken logs a clear
+#     error and runs on. vrrpd only.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/track-lib.sh"
 title "52 metrics endpoint agrees with vrrpd status, survives abuse"
@@ -63,19 +65,35 @@ check "probe runs and durations recorded" eval '((runs_ok >= 5 && runs_failed >=
 code=$(ip netns exec "$(ns a)" curl -s -o /dev/null -w '%{http_code}' --max-time 2 http://127.0.0.1:9650/nope)
 check "a wrong path is a 404 ($code)" test "$code" = 404
 
-# Abuse while A sends adverts every 0.1 s.
-scrape a "$WORK/a-pre.prom"
-read -r n0 late0 < <($PROM late "$WORK/a-pre.prom" VI_1 0.025)
+# Serving runs on a thread of its own, at a lower CPU priority.
+threads=$(ps -L -o comm=,nice= -p "${DPID[a]}")
+check "the endpoint has its own niced thread" grep -qE "^vrrpd-metrics +5$" <<<"$threads"
+# Abuse while A sends adverts every 0.1 s, against a quiet window of the same
+# length just before (the shared CI host makes its own outliers).
+window() { # SECONDS [abuse]: prints "adverts late" for A over the window
+    local pre post n0 l0 n1 l1
+    pre=$WORK/a-w0.prom post=$WORK/a-w1.prom
+    scrape a "$pre"
+    if [[ ${2:-} ]]; then
+        ip netns exec "$(ns a)" "$PY" "$NT_DIR/tools/abuse_http.py" 127.0.0.1 9650 "$1" 16 >"$WORK/abuse.txt"
+    else
+        sleep "$1"
+    fi
+    scrape a "$post" || fail "no scrape after the window"
+    read -r n0 l0 < <($PROM late "$pre" VI_1 0.025)
+    read -r n1 l1 < <($PROM late "$post" VI_1 0.025)
+    echo "$((n1 - n0)) $((l1 - l0))"
+}
+read -r qsent qlate < <(window 4)
 # shellcheck disable=SC2034 # used in an eval below
 tb=$(transitions b)
-abuse=$(ip netns exec "$(ns a)" "$PY" "$NT_DIR/tools/abuse_http.py" 127.0.0.1 9650 6 16)
+read -r sent late < <(window 4 abuse)
+abuse=$(cat "$WORK/abuse.txt")
 say "abuse: $abuse"
-scrape a "$WORK/a-post.prom" || fail "no scrape after the abuse"
-read -r n1 late1 < <($PROM late "$WORK/a-post.prom" VI_1 0.025)
-sent=$((n1 - n0)) late=$((late1 - late0))
-say "measured: during 6 s of abuse A sent $sent adverts, $late of them more than 25 ms late"
-check "adverts kept their 0.1 s pace (>= 50 in 6 s)" eval '((sent >= 50))'
-check "at most 1% of adverts more than 25 ms late during the abuse" eval '((late * 100 <= sent))'
+say "measured: quiet 4 s: $qsent adverts, $qlate more than 25 ms late; 4 s of abuse: $sent adverts, $late more than 25 ms late"
+check "adverts kept their 0.1 s pace under abuse (>= 33 in 4 s)" eval '((sent >= 33))'
+check "no more late adverts under abuse than in the quiet window (+1%)" \
+    eval '((late <= qlate + (sent + 99) / 100))'
 check "slowloris connections were cut off" grep -q "slow_closed=16 of 16" <<<"$abuse"
 read -r scrapes ok < <(sed -nE 's/scrapes=([0-9]+) ok=([0-9]+).*/\1 \2/p' <<<"$abuse")
 check "scrapes got through the slowloris ($ok of $scrapes)" eval '((scrapes >= 20 && ok >= scrapes - 1))'

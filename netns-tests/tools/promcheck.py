@@ -76,12 +76,14 @@ def compare(metrics_file, om_file, before_file, after_file):
         for key in ("adverts_sent", "adverts_received"):
             between("%s %s" % (name, key), b[key],
                     get(m, "vrrpd_%s_total" % key, instance=name), a[key])
-        for reason, n in sorted(a["drops"].items()):
+        # "errors": every drop by reason, the state machine's included.
+        errs_a, errs_b = a.get("errors", a["drops"]), b.get("errors", b["drops"])
+        for reason, n in sorted(errs_a.items()):
             if reason == "send_error":
-                between(name + " send errors", b["drops"].get(reason, 0),
+                between(name + " send errors", errs_b.get(reason, 0),
                         get(m, "vrrpd_advert_send_errors_total", instance=name), n)
                 continue
-            between("%s dropped{%s}" % (name, reason), b["drops"].get(reason, 0),
+            between("%s dropped{%s}" % (name, reason), errs_b.get(reason, 0),
                     get(m, "vrrpd_adverts_dropped_total", instance=name, reason=reason), n)
         between(name + " lateness count", lateness_n(b),
                 get(m, "vrrpd_advert_lateness_seconds_count", instance=name), lateness_n(a))
