@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 52. Prometheus metrics (metrics_listen): A master, B backup, VRRPv3 at
+# 56. Prometheus metrics (metrics_listen): A master, B backup, VRRPv3 at
 #     0.1 s, each tracking a TCP probe that succeeds (+5) and one that fails
 #     (-3). Hostile TTL-64 adverts from C give both a drop counter. Each
 #     node's /metrics (text 0.0.4 and OpenMetrics, parsed by the Prometheus
@@ -16,7 +16,7 @@
 #     error and runs on. vrrpd only.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/track-lib.sh"
-title "52 metrics endpoint agrees with vrrpd status, survives abuse"
+title "56 metrics endpoint agrees with vrrpd status, survives abuse"
 require_daemon
 is_keepalived && skip "keepalived has no metrics endpoint (it needs an exporter)"
 "$PY" -c 'import prometheus_client.parser' 2>/dev/null || skip "python3-prometheus-client not installed"
