@@ -56,16 +56,25 @@ if ! cargo deb --version >/dev/null 2>&1; then
     cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked --quiet
     say "measured: cargo install cargo-deb $CARGO_DEB_VERSION took $(secs "$t") s"
 fi
+# PACKAGE_PROFILE=dev (what scripts/test.sh uses) packages the debug binary
+# cargo test already built, stripped: the packaging is what is under test,
+# and CI has no time for a second, fat-LTO build. Default: release.
+profile=${PACKAGE_PROFILE:-release}
+case $profile in
+release) out=target/release deb_args=() ;;
+dev) out=target/debug deb_args=(--profile dev --strip --fast) ;;
+*) fail "PACKAGE_PROFILE must be release or dev" ;;
+esac
 t=$EPOCHREALTIME
-cargo build --release --quiet
-say "measured: cargo build --release took $(secs "$t") s"
-rm -rf target/release/assets
-target/release/vrrpd generate-assets target/release/assets >/dev/null
-gzip -9n target/release/assets/man/*.8 # Debian policy: compressed, no timestamp
-deb=$(cargo deb --no-build --quiet --output "$work/" 2>"$work/cargo-deb.err" | tail -n 1) \
+cargo build --profile "$profile" --quiet
+say "measured: cargo build --profile $profile took $(secs "$t") s"
+rm -rf "$out/assets"
+"$out/vrrpd" generate-assets "$out/assets" >/dev/null
+gzip -9n "$out"/assets/man/*.8 # Debian policy: compressed, no timestamp
+deb=$(cargo deb --no-build --quiet "${deb_args[@]}" --output "$work/" 2>"$work/cargo-deb.err" | tail -n 1) \
     || { cat "$work/cargo-deb.err" >&2; fail "cargo deb"; }
 [[ -f $deb ]] || fail "cargo deb produced no .deb (got '$deb')"
-say "built $(basename "$deb"): $(stat -c %s "$deb") bytes, binary $(stat -c %s target/release/vrrpd) bytes"
+say "built $(basename "$deb"): $(stat -c %s "$deb") bytes, binary $(stat -c %s "$out/vrrpd") bytes ($profile)"
 
 # ---------------------------------------------------------------- inspect
 info=$(dpkg-deb -I "$deb")

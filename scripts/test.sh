@@ -55,7 +55,7 @@ export VRRPD_BIN=$PWD/target/debug/vrrpd
 echo "== keepalived differential (scripts/keepalived-diff.sh)"
 scripts/keepalived-diff.sh
 echo "== Debian package and systemd unit (scripts/package-test.sh)"
-scripts/package-test.sh
+PACKAGE_PROFILE=dev scripts/package-test.sh
 echo "== end-to-end scenarios (netns-tests/run.sh, DAEMON=vrrpd)"
 DAEMON=vrrpd netns-tests/run.sh | tee /tmp/vrrpd-netns.$$
 summary=$(tail -n 1 /tmp/vrrpd-netns.$$)
