@@ -356,7 +356,7 @@ pub fn render_json(config: &Config, views: &[View]) -> String {
             put("wantstate", json!(state_code(v.state)));
             put("version", json!(c.version.number()));
             put("smtp_alert", json!(c.smtp_alert));
-            put("notify_deleted", json!(false));
+            put("notify_deleted", json!(c.notify.deleted.is_some()));
             let n = &c.notify;
             for (key, cmd) in [
                 ("script_backup", &n.backup),
@@ -367,7 +367,8 @@ pub fn render_json(config: &Config, views: &[View]) -> String {
                 ("script", &n.any),
                 ("script_master_rx_lower_pri", &n.master_rx_lower_pri),
             ] {
-                if let Some(cmd) = cmd {
+                // A bare `notify_deleted` is a flag, not a script.
+                if let Some(cmd) = cmd.as_ref().filter(|c| !c.cmd.is_empty()) {
                     put(key, json!(cmd_str(cmd)));
                 }
             }
@@ -718,7 +719,10 @@ pub fn render_data(
             "   Using smtp notification = {}",
             yes(c.smtp_alert, "yes", "no")
         ));
-        line("   Notify deleted = Fault".into());
+        line(format!(
+            "   Notify deleted = {}",
+            yes(c.notify.deleted.is_some(), "Deleted", "Fault")
+        ));
         line(format!(
             "   Notify priority changes = {}",
             yes(c.notify_priority_changes, "true", "false")
