@@ -855,6 +855,41 @@ mod tests {
         );
     }
 
+    fn free_port() -> SocketAddr {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    }
+
+    #[test]
+    fn reload_moves_starts_and_stops_the_endpoint_and_keeps_it_on_a_bad_port() {
+        let mut p = Publisher::default();
+        let a = free_port();
+        p.configure(Some(a));
+        assert_eq!(p.server.as_ref().map(Server::addr), Some(a));
+        assert!(p.enabled());
+        // The new address is taken: the old endpoint stays.
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        p.configure(Some(taken.local_addr().unwrap()));
+        assert_eq!(p.server.as_ref().map(Server::addr), Some(a));
+        assert!(std::net::TcpStream::connect(a).is_ok());
+        // Moved.
+        let b = free_port();
+        p.configure(Some(b));
+        assert_eq!(p.server.as_ref().map(Server::addr), Some(b));
+        assert!(
+            std::net::TcpStream::connect(a).is_err(),
+            "old port still served"
+        );
+        // Off.
+        p.configure(None);
+        assert!(!p.enabled());
+        assert!(std::net::TcpStream::connect(b).is_err());
+        // A first start on a taken port: no endpoint, no panic.
+        let mut q = Publisher::default();
+        q.configure(Some(taken.local_addr().unwrap()));
+        assert!(!q.enabled());
+    }
+
     #[test]
     fn every_drop_key_has_its_own_slot() {
         let mut seen = std::collections::HashSet::new();
