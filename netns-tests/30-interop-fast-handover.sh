@@ -72,6 +72,7 @@ only() { has_vip "$1" "$2" && no_vip "$(other "$1")" "$2"; }
 settled() { only a "$FX" && only b "$FY"; }
 # quiet SECONDS: FX on A... as given, and no transition logged on either node.
 quiet() {
+    # shellcheck disable=SC2034 # fx, fy are used through eval
     local secs=$1 fx=$2 fy=$3 ta tb
     ta=$(transitions a) tb=$(transitions b)
     # shellcheck disable=SC2016

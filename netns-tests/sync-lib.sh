@@ -28,13 +28,18 @@ sync_setup() {
     done
 }
 
-# sync_conf NODE: the node's keepalived.conf.  $CHECK is the check's track
+DEFAULT_CHECK="    track_script {
+        chk
+    }"
+
+# sync_conf NODE: the node's keepalived.conf (both nodes `state BACKUP`:
+# keepalived starts sync-group members as BACKUP anyway).  $CHECK is the check's track
 # block for VI_EXT (default: the weight-0 script), $GROUP_EXTRA more lines
 # for the group, $INST_EXTRA more lines for both instances, $TOP more
 # top-level blocks.
 sync_conf() {
-    local n=$1 prio=101 state=MASTER i vrid vip
-    [[ $n == b ]] && prio=100 state=BACKUP
+    local n=$1 prio=101 i vrid vip
+    [[ $n == b ]] && prio=100
     {
         cat <<CONF
 global_defs {
@@ -60,7 +65,7 @@ CONF
             [[ $i == INT ]] && vrid=61 vip=$INT_VIP
             cat <<CONF
 vrrp_instance VI_$i {
-    state $state
+    state BACKUP
     interface $LAB_IF
     version 3
     virtual_router_id $vrid
@@ -73,9 +78,7 @@ vrrp_instance VI_$i {
 ${INST_EXTRA:-}
 CONF
             if [[ $i == EXT ]]; then
-                printf '%s\n' "${CHECK-    track_script {
-        chk
-    }}"
+                printf '%s\n' "${CHECK-$DEFAULT_CHECK}"
             fi
             printf '}\n'
         done
