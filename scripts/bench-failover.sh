@@ -13,6 +13,11 @@
 #   - graceful handover: SIGTERM -> priority-0 advert -> VIP on the backup,
 #     against Skew_Time
 #   - client outage (last answer from A -> first answer from B, 10 ms polls)
+#   - the local balancer (the node's HTTP server) stopped on the master ->
+#     VIP on the backup, with a health check of weight -10 (A 101, B 100;
+#     VRRPv2 multicast, 1 s): keepalived with a `vrrp_script` running curl,
+#     vrrpd with its native HTTP probe, default and with `fast_handover`;
+#     also from the master's first lowered-priority advert
 #   - idle RSS and PSS (sum of /proc/PID/smaps_rollup over the daemon's
 #     processes) and CPU (sum of /proc/PID/task/*/schedstat) with 1 and 100
 #     instances, for the master and the backup.
@@ -22,8 +27,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-10}
 DAEMONS=${DAEMONS:-"keepalived vrrpd"}
-# SECTIONS: any of "seed v3 idle100" (all by default), to re-measure one part.
-SECTIONS=${SECTIONS:-"seed v3 idle100"}
+# SECTIONS: any of "seed v3 probe idle100" (all by default), to re-measure one part.
+SECTIONS=${SECTIONS:-"seed v3 probe idle100"}
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 # ------------------------------------------------------------ one daemon
@@ -124,6 +129,7 @@ if [[ ${1:-} == --one ]]; then
     CLIENT_DURATION=3600
     lab_up a b c
     http_up a
+    HTTP_A=$BG_LAST
     http_up b
     client_start "http://$VIP/" 0.01
 
@@ -152,6 +158,56 @@ if [[ ${1:-} == --one ]]; then
     for ((r = 1; r <= RUNS; r++)); do cycle "v3 0.1 s" 3 0.1 "$WORK/a.conf"; done
     stop_daemon a
     stop_daemon b
+    fi
+
+    if section probe; then
+    # probe_conf NODE MODE: VRRPv2 multicast 1 s, priority A 101 / B 100,
+    # the local HTTP server checked every second with weight -10: natively
+    # by vrrpd (MODE default or fast), by a curl vrrp_script for keepalived.
+    probe_conf() {
+        local n=$1 mode=$2 prio=101 track
+        [[ $n == b ]] && prio=100
+        if is_keepalived; then
+            printf 'vrrp_script web {\n    script "/usr/bin/curl -sf -o /dev/null --max-time 0.5 http://127.0.0.1/"\n    interval 1\n    timeout 1\n    weight -10\n}\n'
+            track='track_script'
+        else
+            printf 'vrrpd_http_check web {\n    url http://127.0.0.1/\n    interval 1\n    timeout 0.5\n    weight -10\n}\n'
+            track='track_probe'
+        fi
+        printf 'vrrp_instance VI_1 {\n    state BACKUP\n    interface %s\n    virtual_router_id 51\n    priority %d\n    advert_int 1\n    virtual_ipaddress {\n        %s\n    }\n    %s {\n        web\n    }\n%s}\n' \
+            "$LAB_IF" "$prio" "$VIP" "$track" "$([[ $mode == fast ]] && printf '    fast_handover\n')"
+    }
+    modes=default
+    is_keepalived || modes="default fast"
+    for mode in $modes; do
+        label="probe, v2 1 s"
+        [[ $mode == fast ]] && label+=", fast_handover"
+        progress "$label: $RUNS balancer stops"
+        probe_conf a "$mode" >"$WORK/pa.conf"
+        probe_conf b "$mode" >"$WORK/pb.conf"
+        start_daemon a "$WORK/pa.conf" >&2
+        settle_a "$VIP" 6
+        start_daemon b "$WORK/pb.conf" >&2
+        sleep 4
+        for ((r = 1; r <= RUNS; r++)); do
+            t=$(now)
+            kill -TERM "$HTTP_A"
+            wait_master b "$VIP" 8 || fail "$label: B did not take over after the balancer stopped"
+            tv=$(vip_first b add "$VIP" "$t")
+            tl=$(tsh "vrrp && ip.src == 192.0.2.20 && vrrp.prio == 91" frame.time_epoch | awk -v t="$t" '$1 >= t {print; exit}')
+            rec_ms "$label: balancer stopped -> VIP on backup (ms)" "$(fcalc "$tv - $t")"
+            [[ $tl ]] && rec_ms "$label: first lowered advert -> VIP on backup (ms) [bound $(ms "$(master_down 2 100 1)")]" "$(fcalc "$tv - $tl")"
+            outage "$label: client outage (ms)" "$t"
+            http_up a
+            HTTP_A=$BG_LAST
+            settle_a "$VIP" 8
+            # Let the next stop fall anywhere in the probe's period.
+            sleep "$(awk -v r="$RANDOM" 'BEGIN{printf "%.2f", 1 + r / 32768}')"
+            progress "  run $r/$RUNS done"
+        done
+        stop_daemon a
+        stop_daemon b
+    done
     fi
 
     if section idle100; then
