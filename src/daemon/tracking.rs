@@ -56,19 +56,25 @@ pub fn notify_state(to: State) -> NotifyState {
 }
 
 /// What a transition reports: the state entered; for an instance removed
-/// by a reload keepalived's DELETED (with `notify_deleted`), else FAULT,
-/// and nothing if it was in FAULT already (`clear_diff_vrrp`).
+/// by a reload see [`deleted_notification`].
 pub(super) fn transition_notification(r: &Running, from: State, to: State) -> Option<NotifyState> {
     if r.deleting && to == State::Initialize {
-        return if r.cfg.notify.deleted.is_some() {
-            Some(NotifyState::Deleted)
-        } else if from != State::Fault {
-            Some(NotifyState::Fault)
-        } else {
-            None
-        };
+        return deleted_notification(r.cfg.notify.deleted.is_some(), from);
     }
     Some(notify_state(to))
+}
+
+/// keepalived's report of an instance a reload removed (`clear_diff_vrrp`):
+/// DELETED with `notify_deleted`, else FAULT, and nothing when it was in
+/// FAULT already and `notify_deleted` is unset.
+pub fn deleted_notification(notify_deleted: bool, from: State) -> Option<NotifyState> {
+    if notify_deleted {
+        Some(NotifyState::Deleted)
+    } else if from != State::Fault {
+        Some(NotifyState::Fault)
+    } else {
+        None
+    }
 }
 
 /// Says once per (re)load who runs the commands that name no user, when
@@ -272,5 +278,27 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::Process => "process",
         Kind::Probe => "probe",
         Kind::Interface => "interface",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_removed_instance_is_reported_as_keepalived_does() {
+        assert_eq!(
+            deleted_notification(true, State::Master),
+            Some(NotifyState::Deleted)
+        );
+        assert_eq!(
+            deleted_notification(true, State::Fault),
+            Some(NotifyState::Deleted)
+        );
+        assert_eq!(
+            deleted_notification(false, State::Backup),
+            Some(NotifyState::Fault)
+        );
+        assert_eq!(deleted_notification(false, State::Fault), None);
     }
 }
