@@ -30,8 +30,9 @@ command -v unshare >/dev/null && command -v nsenter >/dev/null || skip "util-lin
 cargo build -q --bin vrrpd
 VRRPD=$ROOT/target/debug/vrrpd
 HELPER=$ROOT/scripts/keepalived_diff.py
-# Not under /tmp: keepalived runs with a private /tmp and must still see its file.
-WORK=$(mktemp -d "$ROOT/target/keepalived-diff.XXXXXX")
+# Not under /tmp (nor in a checkout that may live there): keepalived runs
+# with a private /tmp and must still see its file.
+WORK=$(mktemp -d /var/tmp/vrrpd-keepalived-diff.XXXXXX)
 NSES=()
 PIDS=()
 
