@@ -1264,3 +1264,15 @@ fn leaving_the_sync_group_on_reload_releases_the_hold() {
     assert_eq!(r.state(), State::Backup);
     assert_eq!(kinds(&actions), ["transition"]);
 }
+
+#[test]
+fn a_demoted_synced_member_counts_as_a_fault_of_its_own() {
+    let (mut r, t) = synced_master(v2(100));
+    r.handle(t, Input::AdminDown(true));
+    assert_eq!(r.state(), State::Fault);
+    assert!(r.own_fault(), "the group follows it to FAULT");
+    r.handle(t, Input::Sync(State::Fault));
+    r.handle(t, Input::AdminDown(false));
+    assert_eq!(r.state(), State::Fault, "held until the group releases it");
+    assert!(!r.own_fault());
+}
