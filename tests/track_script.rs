@@ -97,7 +97,7 @@ async fn timeout_kills_the_whole_process_group() {
     let started = std::time::Instant::now();
     let r = run_once(&exec(&s), Duration::from_millis(300)).await;
     assert_eq!(r.outcome, Outcome::TimedOut);
-    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(started.elapsed() < Duration::from_secs(10));
     let pid: i32 = std::fs::read_to_string(&pidfile)
         .unwrap()
         .trim()
