@@ -62,7 +62,15 @@ pub fn packet_event_kind(event: &Event) -> Option<&'static str> {
         Event::HigherPriorityReceived { .. } => "higher_priority",
         Event::SamePriorityHigherAddress { .. } => "same_priority",
         Event::EqualPriorityOwnAddress { .. } => "own_address",
-        Event::AddressListMismatch { .. } => "address_list",
+        // Two different lines (a count, or a missing address): each its own
+        // kind, so a flood of one never hides the first of the other.
+        Event::AddressListMismatch {
+            count,
+            expected,
+            missing: Some(_),
+            ..
+        } if count == expected => "address_missing",
+        Event::AddressListMismatch { .. } => "address_count",
         Event::IntervalMismatch { .. } => "interval",
         Event::AuthMismatch { .. } => "auth",
         Event::VersionMismatch { .. } => "version",
