@@ -50,6 +50,12 @@ pub fn transition_cause(instance: &str, reason: Reason) -> Option<(String, bool)
     }
 }
 
+/// keepalived 2.2 (vrrp_check_packet) reports the first missing address only
+/// when the counts agree; otherwise the count.
+fn reported_missing<A>(count: usize, expected: usize, missing: Option<A>) -> Option<A> {
+    missing.filter(|_| count == expected)
+}
+
 /// The rate-limit kind of an event a received advert caused; `None` for
 /// events that are not about a packet (never limited).
 pub fn packet_event_kind(event: &Event) -> Option<&'static str> {
@@ -67,10 +73,12 @@ pub fn packet_event_kind(event: &Event) -> Option<&'static str> {
         Event::AddressListMismatch {
             count,
             expected,
-            missing: Some(_),
+            missing,
             ..
-        } if count == expected => "address_missing",
-        Event::AddressListMismatch { .. } => "address_count",
+        } => match reported_missing(*count, *expected, *missing) {
+            Some(_) => "address_missing",
+            None => "address_count",
+        },
         Event::IntervalMismatch { .. } => "interval",
         Event::AuthMismatch { .. } => "auth",
         Event::VersionMismatch { .. } => "version",
@@ -123,8 +131,8 @@ pub fn event(instance: &str, event: &Event) -> String {
             expected,
             vrid,
             missing,
-        } => match missing {
-            Some(addr) if count == expected => format!(
+        } => match reported_missing(*count, *expected, *missing) {
+            Some(addr) => format!(
                 "({instance}) ip address associated with VRID {vrid} not present in MASTER advert: {addr} (from {src}; accepted)"
             ),
             _ => format!(
