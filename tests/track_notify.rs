@@ -16,23 +16,30 @@ fn me() -> String {
         .name
 }
 
-#[tokio::test]
-async fn notifications_keep_transition_order() {
-    let d = std::env::temp_dir().join(format!("vrrpd-notify-{}", std::process::id()));
+/// An empty directory of this test's own under the temp dir.
+fn fresh_dir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("vrrpd-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// An executable shell script at `path`.
+fn write_script(path: &std::path::Path, body: &str) {
+    std::fs::write(path, body).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[tokio::test]
+async fn notifications_keep_transition_order() {
+    let d = fresh_dir("notify");
     let log = d.join("log");
     let s = d.join("n.sh");
     // Earlier events sleep longer: unordered execution would reorder them.
-    std::fs::write(
-        &s,
-        format!(
+    write_script(&s, &format!(
             "#!/bin/sh\ncase $3 in MASTER) sleep 0.3;; BACKUP) sleep 0.1;; esac\necho \"$1 $2 $3 $4\" >> {}\n",
             log.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o755)).unwrap();
+        ));
     let fifo = d.join("fifo");
     let conf = format!(
         r#"
@@ -98,9 +105,7 @@ vrrp_instance VI_1 {{
 
 #[tokio::test]
 async fn priority_changes_reach_the_fifo_only_when_asked() {
-    let d = std::env::temp_dir().join(format!("vrrpd-notify-prio-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
+    let d = fresh_dir("notify-prio");
     let fifo = d.join("fifo");
     let conf = |changes: &str| {
         format!(
@@ -136,17 +141,13 @@ async fn priority_changes_reach_the_fifo_only_when_asked() {
 
 #[tokio::test]
 async fn fifo_script_reads_the_fifo_and_is_stopped_at_exit() {
-    let d = std::env::temp_dir().join(format!("vrrpd-fifo-script-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
+    let d = fresh_dir("fifo-script");
     let out = d.join("out");
     let script = d.join("reader.sh");
-    std::fs::write(
+    write_script(
         &script,
-        format!("#!/bin/sh\nexec cat \"$1\" >{}\n", out.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        &format!("#!/bin/sh\nexec cat \"$1\" >{}\n", out.display()),
+    );
     let conf = format!(
         "global_defs {{\n    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n    script_user {}\n}}\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {{\n        192.0.2.100\n    }}\n}}\n",
         d.join("fifo").display(),
@@ -185,21 +186,14 @@ fn read_fifo(fifo: &std::path::Path) -> std::fs::File {
 
 #[tokio::test]
 async fn group_and_member_notifications_share_one_ordered_queue() {
-    let d = std::env::temp_dir().join(format!("vrrpd-notify-group-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
+    let d = fresh_dir("notify-group");
     let log = d.join("log");
     let s = d.join("n.sh");
     // The first events are the slowest: separate queues would reorder them.
-    std::fs::write(
-        &s,
-        format!(
+    write_script(&s, &format!(
             "#!/bin/sh\ncase \"$2\" in VI_1) sleep 0.4;; VI_2) sleep 0.2;; esac\necho \"$*\" >> {}\n",
             log.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o755)).unwrap();
+        ));
     let fifo = d.join("fifo");
     let inst = |name: &str, vrid: u8| {
         format!(
@@ -251,13 +245,13 @@ async fn group_and_member_notifications_share_one_ordered_queue() {
 
 #[tokio::test]
 async fn a_deleted_instance_is_notified_after_the_reload_removed_it() {
-    let d = std::env::temp_dir().join(format!("vrrpd-notify-del-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
+    let d = fresh_dir("notify-del");
     let log = d.join("log");
     let s = d.join("n.sh");
-    std::fs::write(&s, format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display())).unwrap();
-    std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o755)).unwrap();
+    write_script(
+        &s,
+        &format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display()),
+    );
     let fifo = d.join("fifo");
     let head = format!(
         "global_defs {{\n    vrrp_notify_fifo {}\n    script_user {}\n}}\n",
