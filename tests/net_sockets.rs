@@ -434,6 +434,177 @@ fn ipv6_v3_advert_round_trips_with_kernel_checksum() {
     });
 }
 
+/// A v3 advert for `vrid` carrying `src`, the bytes as sent.
+fn advert_for(vrid: u8, src: IpAddr, dst: IpAddr) -> Vec<u8> {
+    let repr = AdvertRepr {
+        version: Version::V3,
+        vrid: Vrid::new(vrid).unwrap(),
+        priority: Priority(100),
+        max_advert_int: Centis(100),
+        addresses: vec![src],
+        auth: Auth::None,
+    };
+    let mut buf = vec![0; repr.buffer_len()];
+    repr.emit(
+        &mut Packet::new_unchecked(&mut buf[..]),
+        src,
+        dst,
+        ChecksumMode::PseudoHeader,
+    )
+    .unwrap();
+    buf
+}
+
+/// Receives with `recv_batch` until `want` datagrams arrived (a malformed
+/// one is an `Err` in its place).
+async fn recv_results(socket: &VrrpSocket, want: usize) -> Vec<Result<Inbound, SocketError>> {
+    let mut got = Vec::new();
+    while got.len() < want {
+        let batch = tokio::time::timeout(WAIT, socket.recv_batch(64))
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {want} datagrams arrived", got.len()));
+        got.extend(batch);
+    }
+    got
+}
+
+async fn recv_batches(socket: &VrrpSocket, want: usize) -> Vec<Inbound> {
+    let got = recv_results(socket, want).await;
+    got.into_iter().map(Result::unwrap).collect()
+}
+
+#[test]
+fn queued_adverts_wait_for_flush_then_leave_in_order() {
+    let Some(lab) = Lab::new() else { return };
+    lab.run(|lab| async move {
+        lab.enter_b();
+        let b = multicast(Family::Ipv4);
+        lab.enter_a();
+        let a = multicast(Family::Ipv4);
+        let sent: Vec<Vec<u8>> = (1..=40)
+            .map(|vrid| advert_for(vrid, A4.into(), MULTICAST_V4.into()))
+            .collect();
+        for (vrid, msg) in (1..=40).zip(&sent) {
+            a.queue(vrid, A4.into(), MULTICAST_V4.into(), msg).unwrap();
+        }
+        assert_silent(&b, "queued, not flushed").await;
+        let failed = a.flush();
+        assert!(failed.is_empty(), "{failed:?}");
+        let got = recv_batches(&b, 40).await;
+        let payloads: Vec<&[u8]> = got.iter().map(|g| &g.payload[..]).collect();
+        let want: Vec<&[u8]> = sent.iter().map(|m| &m[..]).collect();
+        assert_eq!(payloads, want, "every advert, in queue order");
+        for g in &got {
+            assert!(validate(g, &MCAST).is_ok());
+        }
+        // Nothing is sent twice.
+        assert!(a.flush().is_empty());
+        assert_silent(&b, "second flush").await;
+    });
+}
+
+#[test]
+fn a_failed_advert_in_a_flush_is_reported_and_the_rest_leave() {
+    let Some(lab) = Lab::new() else { return };
+    lab.run(|lab| async move {
+        lab.enter_b();
+        let b = unicast(B4.into());
+        lab.enter_a();
+        let a = unicast(A4.into());
+        let first = advert_for(1, A4.into(), B4.into());
+        let broadcast = Ipv4Addr::new(192, 0, 2, 255);
+        let refused = advert_for(2, A4.into(), broadcast.into());
+        let last = advert_for(3, A4.into(), B4.into());
+        a.queue(1, A4.into(), B4.into(), &first).unwrap();
+        // No SO_BROADCAST: the kernel refuses this one (EACCES).
+        a.queue(2, A4.into(), broadcast.into(), &refused).unwrap();
+        a.queue(3, A4.into(), B4.into(), &last).unwrap();
+        let failed = a.flush();
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert_eq!((failed[0].vrid, failed[0].dst), (2, IpAddr::V4(broadcast)));
+        assert!(matches!(failed[0].error, SocketError::Send { .. }));
+        let got = recv_batches(&b, 2).await;
+        assert_eq!(got[0].payload, first);
+        assert_eq!(got[1].payload, last);
+    });
+}
+
+#[test]
+fn a_burst_is_received_whole_with_bad_datagrams_kept_in_place() {
+    let Some(lab) = Lab::new() else { return };
+    lab.run(|lab| async move {
+        lab.enter_b();
+        let b = multicast(Family::Ipv4);
+        let b6 = multicast(Family::Ipv6);
+        // Jumbo frames: the oversized datagrams go out unfragmented.
+        for ns in [&lab.a, &lab.b] {
+            run("ip", &["-n", ns, "link", "set", IF, "mtu", "9000"]);
+        }
+        lab.enter_a();
+        let raw = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112))).unwrap();
+        raw.set_header_included_v4(true).unwrap();
+        raw.bind_device(Some(IF.as_bytes())).unwrap();
+        let to4 = SockAddr::from(SocketAddrV4::new(MULTICAST_V4, 0));
+        // The kernel fills the IPv6 checksum (the receiver's kernel drops
+        // a wrong one before we see it), whatever the length.
+        let a6 = multicast(Family::Ipv6);
+        // 50 datagrams each way (more than one recvmmsg takes): good
+        // adverts, with one longer than any valid advert (cut at the
+        // receive slot) and one with TTL 64 among them.
+        let mut want4 = Vec::new();
+        let mut want6 = Vec::new();
+        for i in 0..50u8 {
+            let (payload, ttl) = match i {
+                10 => (vec![0x31; 2000], 255),
+                20 => (advert_for(i + 1, A4.into(), MULTICAST_V4.into()), 64),
+                _ => (advert_for(i + 1, A4.into(), MULTICAST_V4.into()), 255),
+            };
+            let mut datagram = vec![0; 20 + payload.len()];
+            wire::emit_ipv4_header(&mut datagram, A4, MULTICAST_V4, 7, ttl, payload.len()).unwrap();
+            datagram[20..].copy_from_slice(&payload);
+            raw.send_to(&datagram, &to4).unwrap();
+            want4.push(payload);
+            let payload6 = if i == 10 {
+                vec![0x31; 5000]
+            } else {
+                advert_for(i + 1, A_LL.into(), MULTICAST_V6.into())
+            };
+            a6.send(A_LL.into(), MULTICAST_V6.into(), &payload6)
+                .unwrap();
+            want6.push(payload6);
+        }
+        let got4 = recv_results(&b, 50).await;
+        let got6 = recv_batches(&b6, 50).await;
+        for (i, (got, want)) in got4.iter().zip(&want4).enumerate() {
+            // Cut at the receive slot: its IP length no longer matches.
+            if i == 10 {
+                let err = got.as_ref().unwrap_err();
+                assert_eq!(err.drop_reason(), Some(DropReason::IpHeader), "{err}");
+                continue;
+            }
+            let got = got.as_ref().unwrap();
+            match i {
+                20 => assert_eq!(validate(got, &MCAST), Err(DropReason::Ttl)),
+                _ => {
+                    assert_eq!(&got.payload, want, "IPv4 datagram {i}");
+                    assert!(validate(got, &MCAST).is_ok(), "IPv4 datagram {i}");
+                }
+            }
+        }
+        for (i, (got, want)) in got6.iter().zip(&want6).enumerate() {
+            if i == 10 {
+                assert!(got.payload.len() < want.len(), "cut at the slot");
+                assert!(validate(got, &MCAST).is_err());
+            } else {
+                assert_eq!((&got.payload, got.ttl), (want, 255), "IPv6 datagram {i}");
+                assert_eq!(got.dst, IpAddr::V6(MULTICAST_V6));
+                assert_eq!(got.src, IpAddr::V6(A_LL));
+                assert!(validate(got, &MCAST).is_ok(), "IPv6 datagram {i}");
+            }
+        }
+    });
+}
+
 #[test]
 fn ipv6_bad_checksum_is_dropped_by_the_kernel() {
     let Some(lab) = Lab::new() else { return };

@@ -53,6 +53,15 @@ pub enum SendError {
     Send(#[from] SocketError),
 }
 
+/// When [`send_advert`] hands an advert to the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Now,
+    /// IPv4 adverts wait for [`VrrpSocket::flush`], which reports their
+    /// send failures.
+    Batched,
+}
+
 /// Sends `repr` from `src` to every destination of `inst` (the group, or
 /// each unicast peer: the v3 checksum covers the destination, so each gets
 /// its own bytes). Returns one result per destination.
@@ -61,6 +70,7 @@ pub fn send_advert(
     inst: &Instance,
     src: IpAddr,
     repr: &AdvertRepr,
+    delivery: Delivery,
 ) -> Vec<(IpAddr, Result<(), SendError>)> {
     destinations(inst)
         .into_iter()
@@ -74,7 +84,13 @@ pub fn send_advert(
                     checksum_mode(inst),
                 )
                 .map_err(SendError::from)
-                .and_then(|()| sock.send(src, dst, &buf).map_err(SendError::from));
+                .and_then(|()| {
+                    match delivery {
+                        Delivery::Now => sock.send(src, dst, &buf),
+                        Delivery::Batched => sock.queue(repr.vrid.get(), src, dst, &buf),
+                    }
+                    .map_err(SendError::from)
+                });
             (dst, sent)
         })
         .collect()

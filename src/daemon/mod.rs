@@ -162,6 +162,9 @@ struct Io {
     /// Transitions for `vrrpd status -w`.
     events: crate::control::Events,
     metrics: metrics::Publisher,
+    /// [`instance::Delivery::Batched`] while timers fire: IPv4 adverts are
+    /// queued on their socket and leave together ([`Daemon::flush_adverts`]).
+    delivery: instance::Delivery,
 }
 
 struct Daemon {
@@ -199,10 +202,7 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
 }
 
 async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
-    let mut sigterm = signal_stream(SignalKind::terminate())?;
-    let mut sigint = signal_stream(SignalKind::interrupt())?;
-    let mut sighup = signal_stream(SignalKind::hangup())?;
-    let mut dumps = dump::Signals::new()?;
+    let mut signals = spawn_signal_task()?;
 
     let (netlink, mut net_events) = Netlink::open()?;
     let (work_tx, work_rx) = mpsc::unbounded_channel();
@@ -229,6 +229,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             notifier,
             events: crate::control::Events::default(),
             metrics: metrics::Publisher::default(),
+            delivery: instance::Delivery::Now,
         },
         unknown_vrid: 0,
         log_limit: ratelimit::LogLimit::default(),
@@ -309,12 +310,11 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             Some(event) = net_events.recv() => daemon.net_event(event).await,
             Some(update) = track_rx.recv() => daemon.track_update(update),
             Some(req) = control_rx.recv() => daemon.control(req, &opts, started).await,
-            _ = sigterm.recv() => { info!("Stopping"); break; }
-            _ = sigint.recv() => { info!("Stopping"); break; }
-            _ = sighup.recv() => {
-                daemon.reload(&opts).await;
-            }
-            kind = dumps.recv() => daemon.dump(kind),
+            Some(request) = signals.recv() => match request {
+                SignalRequest::Stop => { info!("Stopping"); break; }
+                SignalRequest::Reload => { daemon.reload(&opts).await; }
+                SignalRequest::Dump(kind) => daemon.dump(kind),
+            },
         }
         daemon
             .io
@@ -327,6 +327,42 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
     let _ = worker_task.await;
     info!("Stopped vrrpd {}", env!("CARGO_PKG_VERSION"));
     Ok(())
+}
+
+/// What a signal asks of the driver.
+enum SignalRequest {
+    /// SIGTERM, SIGINT.
+    Stop,
+    /// SIGHUP.
+    Reload,
+    /// keepalived's dump signals.
+    Dump(dump::DumpKind),
+}
+
+/// Every signal the daemon handles, watched by a task of its own and
+/// delivered as one channel: the driver's `select!` polls one branch
+/// instead of seven signal streams on each of its wake-ups (a Backup of
+/// 100 instances wakes several times per burst of adverts).
+fn spawn_signal_task() -> Result<mpsc::Receiver<SignalRequest>, DaemonError> {
+    let mut sigterm = signal_stream(SignalKind::terminate())?;
+    let mut sigint = signal_stream(SignalKind::interrupt())?;
+    let mut sighup = signal_stream(SignalKind::hangup())?;
+    let mut dumps = dump::Signals::new()?;
+    let (tx, rx) = mpsc::channel(8);
+    tokio::spawn(async move {
+        loop {
+            let request = tokio::select! {
+                Some(()) = sigterm.recv() => SignalRequest::Stop,
+                Some(()) = sigint.recv() => SignalRequest::Stop,
+                Some(()) = sighup.recv() => SignalRequest::Reload,
+                kind = dumps.recv() => SignalRequest::Dump(kind),
+            };
+            if tx.send(request).await.is_err() {
+                break;
+            }
+        }
+    });
+    Ok(rx)
 }
 
 fn signal_stream(kind: SignalKind) -> Result<tokio::signal::unix::Signal, DaemonError> {
@@ -506,6 +542,7 @@ impl Daemon {
 
     fn timers(&mut self) {
         let now = self.clock.now();
+        self.io.delivery = instance::Delivery::Batched;
         for i in 0..self.instances.len() {
             let r = &mut self.instances[i];
             let Some(deadline) = r.router.poll_at().filter(|t| *t <= now) else {
@@ -530,6 +567,28 @@ impl Daemon {
             let left_master = sync::left_master(&actions);
             self.io.execute(r, actions);
             self.sync_after(i, now, left_master);
+        }
+        self.io.delivery = instance::Delivery::Now;
+        self.flush_adverts();
+    }
+
+    /// Sends the adverts [`Daemon::timers`] queued; a failure is counted
+    /// and logged for its instance as an immediate send's would be.
+    fn flush_adverts(&mut self) {
+        for (key, sock) in &self.io.sockets {
+            for failed in sock.flush() {
+                let Some(&i) = self.by_vrid.get(&(key.clone(), failed.vrid)) else {
+                    continue;
+                };
+                let r = &mut self.instances[i];
+                *r.drops.entry("send_error").or_default() += 1;
+                warn!(
+                    "({}) sending advert to {}: {}",
+                    r.name(),
+                    failed.dst,
+                    failed.error
+                );
+            }
         }
     }
 
@@ -1060,7 +1119,7 @@ impl Io {
         if repr.priority.is_resign() {
             info!(target: messages::DETAIL, "({}) sent 0 priority", r.name());
         }
-        for (dst, sent) in instance::send_advert(sock, &r.cfg, src, repr) {
+        for (dst, sent) in instance::send_advert(sock, &r.cfg, src, repr, self.delivery) {
             match sent {
                 Ok(()) => {}
                 Err(e @ instance::SendError::Build(_)) => error!("({}) {e}", r.name()),

@@ -119,7 +119,7 @@ fn send_priority_zero(
             file: inst.name.clone(),
         })?;
     let repr = router.advert(Priority::RESIGN);
-    let results = instance::send_advert(&sock, inst, source, &repr);
+    let results = instance::send_advert(&sock, inst, source, &repr, instance::Delivery::Now);
     for (dst, sent) in &results {
         if let Err(e) = sent {
             warn!("({}) priority 0 to {dst}: {e}", inst.name);
