@@ -477,15 +477,15 @@ impl VrrpSocket {
         let fd = self.raw_fd();
         match self.spec.family {
             Family::Ipv4 => {
-                // The header is in the data (IP_HDRINCL): no address, no
-                // ancillary data needed.
+                // The source is in the header we receive: no address (the
+                // kernel skips copying it out), no ancillary data.
                 let lengths: Vec<usize> = {
                     let mut iovs: Vec<[IoSliceMut; 1]> = buf
                         .chunks_mut(slot)
                         .take(slots)
                         .map(|c| [IoSliceMut::new(c)])
                         .collect();
-                    let mut headers = MultiHeaders::<SockaddrIn>::preallocate(slots, None);
+                    let mut headers = MultiHeaders::<()>::preallocate(slots, None);
                     recvmmsg(
                         fd,
                         &mut headers,
