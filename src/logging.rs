@@ -1,7 +1,9 @@
 //! Where log lines go: natively to journald under systemd (structured
 //! fields), else readable text on standard error.
 
+use tracing::Level;
 use tracing_journald::{Priority, PriorityMappings};
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -19,17 +21,14 @@ pub enum Target {
 
 /// Installs the global subscriber. `detail` is keepalived's `-D`: the
 /// detail lines (target `vrrpd::detail`) and vrrpd's debug lines. `VRRPD_LOG`
-/// (an EnvFilter) overrides both.
+/// overrides both with `target=level` directives, comma-separated, a bare
+/// level for everything else (`vrrpd=trace,warn`); the most specific target
+/// wins. A value that does not parse is ignored.
 pub fn init(target: Target, detail: bool) {
-    let filter = || {
-        let default = if detail {
-            "vrrpd=debug,warn"
-        } else {
-            "vrrpd=info,vrrpd::detail=off,warn"
-        };
-        tracing_subscriber::EnvFilter::try_from_env("VRRPD_LOG")
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
-    };
+    // `Targets` rather than `EnvFilter`: vrrpd opens no spans, so span and
+    // field directives would match nothing, and EnvFilter's regex engine is
+    // ~150 KB of resident text in every daemon.
+    let filter = || filter(std::env::var("VRRPD_LOG").ok().as_deref(), detail);
     let journald = match target {
         Target::Journald => true,
         Target::Auto => stderr_is_journal(),
@@ -64,12 +63,34 @@ pub fn init(target: Target, detail: bool) {
             Err(e) => eprintln!("vrrpd: journald socket unusable ({e}); logging to stderr"),
         }
     }
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter())
+    let console = tracing_subscriber::fmt::layer()
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
+        .with_writer(std::io::stderr);
+    let _ = tracing_subscriber::registry()
+        .with(filter())
+        .with(console)
         .try_init();
+}
+
+/// `VRRPD_LOG`'s directives when set and valid, else the default.
+fn filter(env: Option<&str>, detail: bool) -> Targets {
+    env.filter(|v| !v.trim().is_empty())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| default_filter(detail))
+}
+
+/// Without `VRRPD_LOG`: vrrpd at info (debug with `-D`, which also shows the
+/// `vrrpd::detail` lines), everything else at warn.
+fn default_filter(detail: bool) -> Targets {
+    let targets = Targets::new().with_default(Level::WARN);
+    if detail {
+        targets.with_target("vrrpd", Level::DEBUG)
+    } else {
+        targets
+            .with_target("vrrpd", Level::INFO)
+            .with_target("vrrpd::detail", LevelFilter::OFF)
+    }
 }
 
 /// systemd.exec(5): JOURNAL_STREAM is "DEVICE:INODE" of the stream it
@@ -95,6 +116,48 @@ fn journal_stream_matches(value: &str, dev: u64, ino: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_filter_is_info_for_vrrpd_and_warn_elsewhere() {
+        let f = filter(None, false);
+        assert!(f.would_enable("vrrpd::daemon", &Level::INFO));
+        assert!(!f.would_enable("vrrpd::daemon", &Level::DEBUG));
+        assert!(!f.would_enable("vrrpd::detail", &Level::INFO));
+        assert!(f.would_enable("hyper::proto", &Level::WARN));
+        assert!(!f.would_enable("hyper::proto", &Level::INFO));
+    }
+
+    #[test]
+    fn detail_adds_debug_and_the_detail_lines() {
+        let f = filter(None, true);
+        assert!(f.would_enable("vrrpd::detail", &Level::INFO));
+        assert!(f.would_enable("vrrpd::daemon", &Level::DEBUG));
+        assert!(!f.would_enable("vrrpd::daemon", &Level::TRACE));
+        assert!(!f.would_enable("rustls", &Level::INFO));
+    }
+
+    #[test]
+    fn vrrpd_log_overrides_and_the_most_specific_target_wins() {
+        let f = filter(Some("vrrpd=trace,vrrpd::control=off,error"), false);
+        assert!(f.would_enable("vrrpd::daemon", &Level::TRACE));
+        assert!(f.would_enable("vrrpd::detail", &Level::INFO));
+        assert!(!f.would_enable("vrrpd::control", &Level::ERROR));
+        assert!(f.would_enable("tokio", &Level::ERROR));
+        assert!(!f.would_enable("tokio", &Level::WARN));
+        // A target alone means every level; without a bare level the rest is off.
+        let f = filter(Some("vrrpd::track"), true);
+        assert!(f.would_enable("vrrpd::track::probe", &Level::TRACE));
+        assert!(!f.would_enable("vrrpd::daemon", &Level::ERROR));
+    }
+
+    #[test]
+    fn unusable_vrrpd_log_keeps_the_default() {
+        for bad in ["", "  ", "vrrpd=loud", "=info"] {
+            let f = filter(Some(bad), false);
+            assert!(f.would_enable("vrrpd::daemon", &Level::INFO), "{bad:?}");
+            assert!(!f.would_enable("vrrpd::daemon", &Level::DEBUG), "{bad:?}");
+        }
+    }
 
     #[test]
     fn journal_stream_must_name_stderr() {
