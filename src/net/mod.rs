@@ -6,4 +6,5 @@
 
 pub mod announce;
 pub mod netlink;
+mod rtnl;
 pub mod socket;
