@@ -6,5 +6,4 @@
 
 pub mod announce;
 pub mod netlink;
-mod rtnl;
 pub mod socket;

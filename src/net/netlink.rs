@@ -2,30 +2,27 @@
 //!
 //! Two netlink sockets: one for requests, one subscribed to the link and
 //! address multicast groups (as `ip monitor link address`), so events never
-//! queue behind our own requests. The messages are [`super::rtnl`]'s.
+//! queue behind our own requests.
 
-use std::io;
 use std::net::{IpAddr, Ipv4Addr};
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::Arc;
 
-use nix::errno::Errno;
-use nix::sys::socket::{
-    bind, recv, recvfrom, sendto, socket, AddressFamily, MsgFlags, NetlinkAddr, SockFlag,
-    SockProtocol, SockType,
+use futures_util::stream::TryStreamExt;
+use futures_util::StreamExt;
+use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
+use rtnetlink::packet_route::address::{
+    AddressAttribute, AddressHeaderFlags, AddressMessage, AddressScope,
 };
-use tokio::io::unix::AsyncFd;
-use tokio::sync::{mpsc, Mutex};
-use tracing::warn;
-
-use super::rtnl::{self, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, NLM_F_MULTI};
+use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::{Handle, MulticastGroup};
+use tokio::sync::mpsc;
 
 /// A netlink failure, with the operation that failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum NetlinkError {
     #[error("cannot open a netlink socket: {0}")]
-    Open(#[source] io::Error),
+    Open(#[source] std::io::Error),
     #[error("interface {0} does not exist")]
     NoSuchInterface(String),
     #[error("{op} {addr} on ifindex {index}: {source}")]
@@ -34,10 +31,10 @@ pub enum NetlinkError {
         addr: IpAddr,
         index: u32,
         #[source]
-        source: io::Error,
+        source: rtnetlink::Error,
     },
     #[error("netlink request failed: {0}")]
-    Request(#[source] io::Error),
+    Request(#[from] rtnetlink::Error),
 }
 
 /// What the kernel reported about an interface.
@@ -97,121 +94,136 @@ impl AddressSpec {
             nodad: addr.is_ipv6(),
         }
     }
+
+    fn message(&self, index: u32) -> AddressMessage {
+        let mut msg = AddressMessage::default();
+        msg.header.family = match self.addr {
+            IpAddr::V4(_) => rtnetlink::packet_route::AddressFamily::Inet,
+            IpAddr::V6(_) => rtnetlink::packet_route::AddressFamily::Inet6,
+        };
+        msg.header.prefix_len = self.prefix;
+        msg.header.index = index;
+        msg.header.scope = AddressScope::from(self.scope);
+        if self.nodad {
+            msg.header.flags = AddressHeaderFlags::Nodad;
+        }
+        msg.attributes.push(AddressAttribute::Local(self.addr));
+        msg.attributes.push(AddressAttribute::Address(self.addr));
+        if let Some(brd) = self.broadcast {
+            msg.attributes.push(AddressAttribute::Broadcast(brd));
+        }
+        if let Some(label) = &self.label {
+            msg.attributes.push(AddressAttribute::Label(label.clone()));
+        }
+        msg
+    }
 }
 
-const EEXIST: i32 = Errno::EEXIST as i32;
-const EADDRNOTAVAIL: i32 = Errno::EADDRNOTAVAIL as i32;
-const ENODEV: i32 = Errno::ENODEV as i32;
+const EEXIST: i32 = 17;
+const EADDRNOTAVAIL: i32 = 99;
+const ENODEV: i32 = 19;
+
+fn errno(err: &rtnetlink::Error) -> Option<i32> {
+    match err {
+        rtnetlink::Error::NetlinkError(msg) => Some(msg.raw_code().abs()),
+        _ => None,
+    }
+}
 
 /// The request side of rtnetlink.
 #[derive(Clone)]
 pub struct Netlink {
-    requests: Arc<Mutex<Requester>>,
-}
-
-/// The request socket and the last sequence number used on it.
-struct Requester {
-    fd: AsyncFd<OwnedFd>,
-    seq: u32,
+    handle: Handle,
 }
 
 impl Netlink {
     /// Opens the request socket and the event socket; events arrive on the
     /// returned channel until it is dropped. Must run inside a tokio runtime.
     pub fn open() -> Result<(Netlink, mpsc::UnboundedReceiver<NetEvent>), NetlinkError> {
-        let requests = Requester {
-            fd: open_socket(0).map_err(NetlinkError::Open)?,
-            seq: 0,
-        };
-        let events = open_socket(rtnl::EVENT_GROUPS).map_err(NetlinkError::Open)?;
+        // netlink-sys panics when it registers outside a runtime: an error
+        // instead, as for the VRRP sockets.
+        tokio::runtime::Handle::try_current()
+            .map_err(|e| NetlinkError::Open(std::io::Error::other(e.to_string())))?;
+        let (conn, handle, _) = rtnetlink::new_connection().map_err(NetlinkError::Open)?;
+        tokio::spawn(conn);
+        let (events_conn, _events_handle, mut messages) = rtnetlink::new_multicast_connection(&[
+            MulticastGroup::Link,
+            MulticastGroup::Ipv4Ifaddr,
+            MulticastGroup::Ipv6Ifaddr,
+        ])
+        .map_err(NetlinkError::Open)?;
+        tokio::spawn(events_conn);
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(async move {
-            loop {
-                match recv_datagram(&events).await {
-                    Ok(datagram) => {
-                        for event in rtnl::messages(&datagram).filter_map(|m| rtnl::event(&m)) {
-                            if tx.send(event).is_err() {
-                                return;
-                            }
-                        }
-                    }
-                    // The kernel dropped notifications because the socket's
-                    // buffer was full; the next ones still arrive.
-                    Err(e) if e.raw_os_error() == Some(Errno::ENOBUFS as i32) => {
-                        warn!("netlink event socket overrun: link or address events were lost");
-                    }
-                    Err(e) => {
-                        warn!("netlink event socket failed, no more link or address events: {e}");
-                        return;
+            while let Some((msg, _)) = messages.next().await {
+                if let Some(event) = decode_event(msg) {
+                    if tx.send(event).is_err() {
+                        break;
                     }
                 }
             }
         });
-        let netlink = Netlink {
-            requests: Arc::new(Mutex::new(requests)),
-        };
-        Ok((netlink, rx))
+        Ok((Netlink { handle }, rx))
     }
 
     /// The interface called `name`.
     pub async fn link(&self, name: &str) -> Result<LinkInfo, NetlinkError> {
-        self.get_link(|seq| rtnl::get_link_by_name(seq, name), || name.to_string())
-            .await
+        let mut links = self
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_string())
+            .execute();
+        match links.try_next().await {
+            Ok(Some(msg)) => Ok(link_info(&msg)),
+            Ok(None) => Err(NetlinkError::NoSuchInterface(name.to_string())),
+            Err(e) if errno(&e) == Some(ENODEV) => {
+                Err(NetlinkError::NoSuchInterface(name.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The interface with index `index`.
     pub async fn link_by_index(&self, index: u32) -> Result<LinkInfo, NetlinkError> {
-        self.get_link(
-            |seq| rtnl::get_link_by_index(seq, index),
-            || format!("#{index}"),
-        )
-        .await
-    }
-
-    async fn get_link(
-        &self,
-        request: impl FnOnce(u32) -> Vec<u8>,
-        what: impl FnOnce() -> String,
-    ) -> Result<LinkInfo, NetlinkError> {
-        let mut found = None;
-        let result = self
-            .transact(request, |m| {
-                found = found.take().or_else(|| rtnl::parse_link(m.payload))
-            })
-            .await;
-        match (result, found) {
-            (Ok(()), Some(link)) => Ok(link),
-            (Ok(()), None) => Err(NetlinkError::NoSuchInterface(what())),
-            (Err(e), _) if e.raw_os_error() == Some(ENODEV) => {
-                Err(NetlinkError::NoSuchInterface(what()))
+        let mut links = self.handle.link().get().match_index(index).execute();
+        match links.try_next().await {
+            Ok(Some(msg)) => Ok(link_info(&msg)),
+            Ok(None) => Err(NetlinkError::NoSuchInterface(format!("#{index}"))),
+            Err(e) if errno(&e) == Some(ENODEV) => {
+                Err(NetlinkError::NoSuchInterface(format!("#{index}")))
             }
-            (Err(e), _) => Err(NetlinkError::Request(e)),
+            Err(e) => Err(e.into()),
         }
     }
 
     /// Every address on interface `index`.
     pub async fn addresses(&self, index: u32) -> Result<Vec<(IpAddr, u8)>, NetlinkError> {
+        let mut stream = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .execute();
         let mut out = Vec::new();
-        self.transact(rtnl::dump_addresses, |m| {
-            if let Some((i, addr, prefix)) = rtnl::parse_address(m.payload) {
-                if i == index {
-                    out.push((addr, prefix));
-                }
+        while let Some(msg) = stream.try_next().await? {
+            if msg.header.index != index {
+                continue;
             }
-        })
-        .await
-        .map_err(NetlinkError::Request)?;
+            if let Some(addr) = address_of(&msg) {
+                out.push((addr, msg.header.prefix_len));
+            }
+        }
         Ok(out)
     }
 
     /// Adds `spec` to interface `index`; `Ok(false)` if it was already there.
     pub async fn add_address(&self, index: u32, spec: &AddressSpec) -> Result<bool, NetlinkError> {
-        match self
-            .transact(|seq| rtnl::new_address(seq, index, spec), |_| {})
-            .await
-        {
+        let mut req = self.handle.address().add(index, spec.addr, spec.prefix);
+        *req.message_mut() = spec.message(index);
+        match req.execute().await {
             Ok(()) => Ok(true),
-            Err(e) if e.raw_os_error() == Some(EEXIST) => Ok(false),
+            Err(e) if errno(&e) == Some(EEXIST) => Ok(false),
             Err(source) => Err(NetlinkError::Address {
                 op: "adding",
                 addr: spec.addr,
@@ -228,11 +240,14 @@ impl Netlink {
         spec: &AddressSpec,
     ) -> Result<bool, NetlinkError> {
         match self
-            .transact(|seq| rtnl::del_address(seq, index, spec), |_| {})
+            .handle
+            .address()
+            .del(spec.message(index))
+            .execute()
             .await
         {
             Ok(()) => Ok(true),
-            Err(e) if matches!(e.raw_os_error(), Some(EADDRNOTAVAIL) | Some(ENODEV)) => Ok(false),
+            Err(e) if matches!(errno(&e), Some(EADDRNOTAVAIL) | Some(ENODEV)) => Ok(false),
             Err(source) => Err(NetlinkError::Address {
                 op: "removing",
                 addr: spec.addr,
@@ -241,105 +256,60 @@ impl Netlink {
             }),
         }
     }
+}
 
-    /// Sends one request and feeds its data messages to `on_data` until the
-    /// kernel's answer is complete: a single message, the end of a dump
-    /// (NLMSG_DONE), or an acknowledgement. A kernel error is the errno.
-    ///
-    /// One request at a time on the socket. If a caller gives up half way
-    /// (its future dropped), the rest of that answer is still queued: it is
-    /// recognised by its old sequence number and skipped.
-    async fn transact(
-        &self,
-        request: impl FnOnce(u32) -> Vec<u8>,
-        mut on_data: impl FnMut(&rtnl::Message<'_>),
-    ) -> io::Result<()> {
-        let mut req = self.requests.lock().await;
-        req.seq = req.seq.wrapping_add(1);
-        let seq = req.seq;
-        send_datagram(&req.fd, &request(seq)).await?;
-        loop {
-            let datagram = recv_datagram(&req.fd).await?;
-            for msg in rtnl::messages(&datagram) {
-                if msg.seq != seq {
-                    continue;
-                }
-                match msg.kind {
-                    NLMSG_NOOP | NLMSG_OVERRUN => {}
-                    NLMSG_ERROR | NLMSG_DONE => {
-                        return match rtnl::error_code(msg.payload) {
-                            Some(0) => Ok(()),
-                            Some(errno) => Err(io::Error::from_raw_os_error(errno)),
-                            // DONE without a code is the older kernels' end of dump.
-                            None if msg.kind == NLMSG_DONE => Ok(()),
-                            None => Err(io::Error::new(
-                                io::ErrorKind::InvalidData,
-                                "truncated netlink error message",
-                            )),
-                        };
-                    }
-                    _ => {
-                        on_data(&msg);
-                        if msg.flags & NLM_F_MULTI == 0 {
-                            return Ok(());
-                        }
-                    }
-                }
-            }
+fn link_info(msg: &LinkMessage) -> LinkInfo {
+    let mut name = String::new();
+    let mut mac = None;
+    for attr in &msg.attributes {
+        match attr {
+            LinkAttribute::IfName(n) => name.clone_from(n),
+            LinkAttribute::Address(bytes) => mac = <[u8; 6]>::try_from(bytes.as_slice()).ok(),
+            _ => {}
         }
+    }
+    let flags = msg.header.flags;
+    LinkInfo {
+        index: msg.header.index,
+        name,
+        running: flags.contains(LinkFlags::Up) && flags.contains(LinkFlags::Running),
+        mac,
     }
 }
 
-/// A non-blocking NETLINK_ROUTE socket bound to `groups` (0: none).
-fn open_socket(groups: u32) -> io::Result<AsyncFd<OwnedFd>> {
-    let fd = socket(
-        AddressFamily::Netlink,
-        SockType::Raw,
-        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
-        SockProtocol::NetlinkRoute,
-    )?;
-    bind(fd.as_raw_fd(), &NetlinkAddr::new(0, groups))?;
-    // AsyncFd::register panics outside a runtime: make that an error.
-    tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
-    // SAFETY: the OwnedFd owns its descriptor, which stays open and
-    // unchanged until the AsyncFd (and with it the OwnedFd) drops.
-    unsafe { AsyncFd::register(fd) }.map_err(|e| e.into_parts().1)
-}
-
-async fn send_datagram(fd: &AsyncFd<OwnedFd>, datagram: &[u8]) -> io::Result<()> {
-    let kernel = NetlinkAddr::new(0, 0);
-    loop {
-        let mut guard = fd.writable().await?;
-        match guard.try_io(|fd| {
-            sendto(fd.as_raw_fd(), datagram, &kernel, MsgFlags::empty())
-                .map(drop)
-                .map_err(io::Error::from)
-        }) {
-            Ok(result) => return result,
-            Err(_would_block) => continue,
+fn address_of(msg: &AddressMessage) -> Option<IpAddr> {
+    // IFA_LOCAL is the interface's own address on point-to-point links;
+    // IFA_ADDRESS otherwise (rtnetlink(7)).
+    let mut address = None;
+    for attr in &msg.attributes {
+        match attr {
+            AddressAttribute::Local(a) => return Some(*a),
+            AddressAttribute::Address(a) => address = Some(*a),
+            _ => {}
         }
     }
+    address
 }
 
-/// The next datagram from the kernel, whatever its size (the length is
-/// peeked first: a link with many VFs does not fit a page). Datagrams from
-/// anything but the kernel (port 0) are dropped.
-async fn recv_datagram(fd: &AsyncFd<OwnedFd>) -> io::Result<Vec<u8>> {
-    loop {
-        let mut guard = fd.readable().await?;
-        let got = guard.try_io(|fd| {
-            let raw = fd.as_raw_fd();
-            let len = recv(raw, &mut [], MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC)?;
-            let mut buf = vec![0; len];
-            let (n, from) = recvfrom::<NetlinkAddr>(raw, &mut buf)?;
-            buf.truncate(n);
-            Ok((buf, from.map_or(0, |a| a.pid())))
-        });
-        match got {
-            Ok(Ok((buf, 0))) => return Ok(buf),
-            Ok(Ok(_)) => continue,
-            Ok(Err(e)) => return Err(e),
-            Err(_would_block) => continue,
-        }
+fn decode_event(msg: NetlinkMessage<RouteNetlinkMessage>) -> Option<NetEvent> {
+    let NetlinkPayload::InnerMessage(inner) = msg.payload else {
+        return None;
+    };
+    match inner {
+        RouteNetlinkMessage::NewLink(link) => Some(NetEvent::Link(link_info(&link))),
+        RouteNetlinkMessage::DelLink(link) => Some(NetEvent::LinkRemoved {
+            index: link.header.index,
+        }),
+        RouteNetlinkMessage::NewAddress(a) => Some(NetEvent::AddressAdded {
+            index: a.header.index,
+            addr: address_of(&a)?,
+            prefix: a.header.prefix_len,
+        }),
+        RouteNetlinkMessage::DelAddress(a) => Some(NetEvent::AddressRemoved {
+            index: a.header.index,
+            addr: address_of(&a)?,
+            prefix: a.header.prefix_len,
+        }),
+        _ => None,
     }
 }
