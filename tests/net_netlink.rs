@@ -9,16 +9,17 @@
 //!
 //! Without root every test prints "skipped: needs root" and passes.
 
-use std::fs::File;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use nix::sched::{setns, CloneFlags};
 use tokio::sync::mpsc::UnboundedReceiver;
 use vrrpd::net::netlink::{AddressSpec, NetEvent, Netlink, NetlinkError};
+
+#[path = "common/netns.rs"]
+mod netns;
 
 const IF: &str = "eth0";
 const PEER: &str = "eth1";
@@ -91,17 +92,7 @@ impl Lab {
         F: FnOnce(&'l Lab) -> Fut + Send,
         Fut: Future<Output = ()>,
     {
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                let file = File::open(format!("/run/netns/{}", self.ns)).unwrap();
-                setns(file, CloneFlags::CLONE_NEWNET).unwrap();
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(test(self));
-            });
-        });
+        netns::run_on_fresh_thread(Some(&self.ns), || test(self));
     }
 }
 

@@ -19,7 +19,6 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use nix::sched::{setns, CloneFlags};
 use pcap_file::pcap::PcapReader;
 use pnet_datalink::{Channel, Config, DataLinkReceiver};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -33,6 +32,9 @@ use vrrpd::proto::wire::{
     self, AdvertRepr, Auth, ChecksumMode, Packet, MULTICAST_V4, MULTICAST_V6,
 };
 use vrrpd::proto::{Centis, Family, Priority, Version, Vrid};
+
+#[path = "common/netns.rs"]
+mod netns;
 
 const IF: &str = "eth0";
 const MAC_A: [u8; 6] = [2, 0, 0, 0, 0, 1];
@@ -159,18 +161,12 @@ impl Lab {
         }
     }
 
-    /// Moves the calling thread into namespace A or B.
-    fn enter(&self, ns: &str) {
-        let file = File::open(format!("/run/netns/{ns}")).unwrap();
-        setns(file, CloneFlags::CLONE_NEWNET).unwrap();
-    }
-
     fn enter_a(&self) {
-        self.enter(&self.a);
+        netns::enter(&self.a);
     }
 
     fn enter_b(&self) {
-        self.enter(&self.b);
+        netns::enter(&self.b);
     }
 
     /// Runs `test` on a fresh thread with a current-thread runtime, so the
@@ -180,15 +176,7 @@ impl Lab {
         F: FnOnce(&'l Lab) -> Fut + Send,
         Fut: Future<Output = ()>,
     {
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(test(self));
-            });
-        });
+        netns::run_on_fresh_thread(None, || test(self));
     }
 }
 
@@ -299,9 +287,19 @@ fn fixture_frames(file: &str, keep: impl Fn(&[u8]) -> bool) -> Vec<Vec<u8>> {
 }
 
 fn advert(version: Version, addresses: Vec<IpAddr>, src: IpAddr, dst: IpAddr) -> Vec<u8> {
+    advert_with_vrid(42, version, addresses, src, dst)
+}
+
+fn advert_with_vrid(
+    vrid: u8,
+    version: Version,
+    addresses: Vec<IpAddr>,
+    src: IpAddr,
+    dst: IpAddr,
+) -> Vec<u8> {
     let repr = AdvertRepr {
         version,
-        vrid: Vrid::new(42).unwrap(),
+        vrid: Vrid::new(vrid).unwrap(),
         priority: Priority(100),
         max_advert_int: Centis(100),
         addresses,
@@ -436,23 +434,7 @@ fn ipv6_v3_advert_round_trips_with_kernel_checksum() {
 
 /// A v3 advert for `vrid` carrying `src`, the bytes as sent.
 fn advert_for(vrid: u8, src: IpAddr, dst: IpAddr) -> Vec<u8> {
-    let repr = AdvertRepr {
-        version: Version::V3,
-        vrid: Vrid::new(vrid).unwrap(),
-        priority: Priority(100),
-        max_advert_int: Centis(100),
-        addresses: vec![src],
-        auth: Auth::None,
-    };
-    let mut buf = vec![0; repr.buffer_len()];
-    repr.emit(
-        &mut Packet::new_unchecked(&mut buf[..]),
-        src,
-        dst,
-        ChecksumMode::PseudoHeader,
-    )
-    .unwrap();
-    buf
+    advert_with_vrid(vrid, Version::V3, vec![src], src, dst)
 }
 
 /// Receives with `recv_batch` until `want` datagrams arrived (a malformed

@@ -151,6 +151,12 @@ impl Running {
     fn faulted(&self) -> bool {
         self.link_fault || self.no_source || self.track_fault
     }
+
+    /// An advert that did not leave, sent at once or from a batch.
+    fn send_failed(&mut self, dst: IpAddr, error: &dyn std::fmt::Display) {
+        *self.drops.entry("send_error").or_default() += 1;
+        warn!("({}) sending advert to {dst}: {error}", self.name());
+    }
 }
 
 /// What executing actions needs, apart from the instances themselves.
@@ -580,14 +586,7 @@ impl Daemon {
                 let Some(&i) = self.by_vrid.get(&(key.clone(), failed.vrid)) else {
                     continue;
                 };
-                let r = &mut self.instances[i];
-                *r.drops.entry("send_error").or_default() += 1;
-                warn!(
-                    "({}) sending advert to {}: {}",
-                    r.name(),
-                    failed.dst,
-                    failed.error
-                );
+                self.instances[i].send_failed(failed.dst, &failed.error);
             }
         }
     }
@@ -1123,10 +1122,7 @@ impl Io {
             match sent {
                 Ok(()) => {}
                 Err(e @ instance::SendError::Build(_)) => error!("({}) {e}", r.name()),
-                Err(e) => {
-                    *r.drops.entry("send_error").or_default() += 1;
-                    warn!("({}) sending advert to {dst}: {e}", r.name());
-                }
+                Err(e) => r.send_failed(dst, &e),
             }
         }
     }

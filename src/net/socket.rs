@@ -480,11 +480,7 @@ impl VrrpSocket {
                 // The source is in the header we receive: no address (the
                 // kernel skips copying it out), no ancillary data.
                 let lengths: Vec<usize> = {
-                    let mut iovs: Vec<[IoSliceMut; 1]> = buf
-                        .chunks_mut(slot)
-                        .take(slots)
-                        .map(|c| [IoSliceMut::new(c)])
-                        .collect();
+                    let mut iovs = slot_iovs(&mut buf, slot, slots);
                     let mut headers = MultiHeaders::<()>::preallocate(slots, None);
                     recvmmsg(
                         fd,
@@ -503,11 +499,7 @@ impl VrrpSocket {
             }
             Family::Ipv6 => {
                 let metas: Vec<(usize, Ipv6Addr, Ipv6Addr, u8)> = {
-                    let mut iovs: Vec<[IoSliceMut; 1]> = buf
-                        .chunks_mut(slot)
-                        .take(slots)
-                        .map(|c| [IoSliceMut::new(c)])
-                        .collect();
+                    let mut iovs = slot_iovs(&mut buf, slot, slots);
                     let cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
                     let mut headers = MultiHeaders::<SockaddrIn6>::preallocate(slots, Some(cmsg));
                     let received = recvmmsg(
@@ -814,6 +806,14 @@ fn open_v6(socket: &Socket, spec: &SocketSpec, ifindex: NonZeroU32) -> Result<()
         }
     }
     Ok(())
+}
+
+/// One single-buffer iovec per receive slot, for `recvmmsg(2)`.
+fn slot_iovs(buf: &mut [u8], slot: usize, slots: usize) -> Vec<[IoSliceMut<'_>; 1]> {
+    buf.chunks_mut(slot)
+        .take(slots)
+        .map(|c| [IoSliceMut::new(c)])
+        .collect()
 }
 
 fn slot_len(family: Family) -> usize {
