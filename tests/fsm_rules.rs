@@ -459,7 +459,8 @@ fn master_ipv6_tie_break_compares_whole_addresses() {
 #[test]
 fn master_lower_priority_forces_election_with_advert_and_announcements() {
     let (mut r, t0) = master(v2(150));
-    let now = t0 + Duration::from_millis(400);
+    // More than half an interval after the last advert (see the next test).
+    let now = t0 + Duration::from_millis(600);
     let actions = receive(&mut r, now, HIGHER_PEER, 100);
     assert!(has_event(&actions, |e| matches!(
         e,
@@ -1275,4 +1276,101 @@ fn a_demoted_synced_member_counts_as_a_fault_of_its_own() {
     r.handle(t, Input::AdminDown(false));
     assert_eq!(r.state(), State::Fault, "held until the group releases it");
     assert!(!r.own_fault());
+}
+
+/// Frames a Master sends over `span` while a lower-priority advert arrives
+/// every `every`: (adverts, announcement bursts).
+fn frames_under_lower_priority_flood(
+    params: Params,
+    every: Duration,
+    span: Duration,
+) -> (usize, usize) {
+    let (mut r, t0) = master(params);
+    let (mut adverts, mut bursts) = (0, 0);
+    let mut count = |actions: &[Action]| {
+        adverts += sent_priorities(actions).len();
+        bursts += announces(actions)
+            .iter()
+            .filter(|(_, why)| *why == AnnounceReason::LowerPriorityAdvert)
+            .count();
+    };
+    let mut now = t0;
+    let end = t0 + span;
+    while now < end {
+        while let Some(t) = r.poll_at().filter(|t| *t <= now) {
+            let actions = r.handle(t, Input::Timeout);
+            count(&actions);
+        }
+        let actions = receive(&mut r, now, LOWER_PEER, 1);
+        count(&actions);
+        now = now + every;
+    }
+    assert_eq!(r.state(), State::Master);
+    (adverts, bursts)
+}
+
+#[test]
+fn master_answers_lower_priority_at_most_once_per_advert_interval() {
+    // 5 000 adverts/s at priority 1 for 2 s against a 0.1 s Master: at
+    // most one advert and one burst per interval (20 intervals), where
+    // answering each would be 10 000 of each.
+    let (adverts, bursts) = frames_under_lower_priority_flood(
+        v3(101, Centis(10)),
+        Duration::from_micros(200),
+        Duration::from_secs(2),
+    );
+    assert!(adverts <= 21, "{adverts} adverts in 20 intervals");
+    assert!(adverts >= 19, "{adverts}: the periodic adverts must go on");
+    assert!(
+        (19..=21).contains(&bursts),
+        "{bursts} bursts in 20 intervals"
+    );
+}
+
+#[test]
+fn master_answer_is_counted_when_suppressed() {
+    let (mut r, t0) = master(v3(101, Centis(10)));
+    let first = receive(&mut r, t0 + Duration::from_millis(60), LOWER_PEER, 1);
+    assert!(has_event(&first, |e| matches!(
+        e,
+        Event::ForcingNewElection { .. }
+    )));
+    assert_eq!(sent_priorities(&first), [101]);
+    let second = receive(&mut r, t0 + Duration::from_millis(80), LOWER_PEER, 1);
+    assert!(second.is_empty(), "{second:?}");
+    assert_eq!(r.stats().answers_suppressed, 1);
+    // One interval after the answer, the next one is allowed again.
+    let third = receive(&mut r, t0 + Duration::from_millis(161), LOWER_PEER, 1);
+    assert!(has_event(&third, |e| matches!(
+        e,
+        Event::ForcingNewElection { .. }
+    )));
+}
+
+#[test]
+fn master_answer_skips_its_advert_right_after_a_periodic_one() {
+    let (mut r, t0) = master(v3(101, Centis(10)));
+    // The first advert left at t0: 10 ms later the answer is the burst only.
+    let actions = receive(&mut r, t0 + Duration::from_millis(10), LOWER_PEER, 1);
+    assert!(has_event(&actions, |e| matches!(
+        e,
+        Event::ForcingNewElection { .. }
+    )));
+    assert!(sent_priorities(&actions).is_empty(), "{actions:?}");
+    assert_eq!(announces(&actions).len(), 1);
+}
+
+#[test]
+fn master_answers_priority_zero_at_most_once_per_advert_interval() {
+    let (mut r, t0) = master(v3(101, Centis(10)));
+    let resign = |r: &mut VirtualRouter, at| receive(r, at, LOWER_PEER, 0);
+    let first = resign(&mut r, t0 + Duration::from_millis(60));
+    assert!(has_event(&first, |e| matches!(
+        e,
+        Event::MasterReceivedPriorityZero { .. }
+    )));
+    let second = resign(&mut r, t0 + Duration::from_millis(70));
+    assert!(second.is_empty(), "{second:?}");
+    assert_eq!(r.stats().priority_zero_received, 2);
+    assert_eq!(r.stats().answers_suppressed, 1);
 }

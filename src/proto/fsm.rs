@@ -382,6 +382,10 @@ pub struct Stats {
     pub address_list_mismatch: u64,
     pub lower_priority_discarded: u64,
     pub announcements: u64,
+    /// Lower-priority or priority-0 adverts a Master did not answer
+    /// because it had answered one less than an advert interval before.
+    #[serde(default)]
+    pub answers_suppressed: u64,
 }
 
 /// The Master we last accepted an advert from.
@@ -429,6 +433,11 @@ pub struct VirtualRouter {
     preempt_until: Option<Instant>,
     announcements: Vec<PendingAnnounce>,
     refresh_at: Option<Instant>,
+    /// Master: when it last answered a lower-priority or priority-0 advert
+    /// (an advert and an announcement burst); see [`VirtualRouter::may_answer`].
+    answered_at: Option<Instant>,
+    /// When the last advert left (any priority, any reason).
+    advert_sent_at: Option<Instant>,
     /// The earliest of the timers above, kept by [`VirtualRouter::handle`]
     /// (the only mutator): the driver asks every router for it after each
     /// event, 100 routers per received advert at 100 instances.
@@ -457,6 +466,8 @@ impl VirtualRouter {
             preempt_until: None,
             announcements: Vec::new(),
             refresh_at: None,
+            answered_at: None,
+            advert_sent_at: None,
             next_deadline: None,
             stats: Stats::default(),
         })
@@ -870,7 +881,11 @@ impl VirtualRouter {
         let ours = self.effective_priority();
         if adv.priority.is_resign() {
             self.stats.priority_zero_received += 1;
+            if !self.may_answer(now) {
+                return;
+            }
             out.push(Action::Event(Event::MasterReceivedPriorityZero { src }));
+            // RFC 9568 §6.4.3: send an advert, reset the Adver_Timer.
             self.send_advert(now, ours, out);
             // Another router believed it was Master and is now leaving: it
             // may have announced our addresses, so we re-announce (a dual
@@ -914,12 +929,15 @@ impl VirtualRouter {
                 out.push(Action::Event(Event::EqualPriorityOwnAddress { src }));
             }
             Ordering::Less => {
+                if !self.may_answer(now) {
+                    return;
+                }
                 out.push(Action::Event(Event::ForcingNewElection {
                     src,
                     priority: adv.priority,
                     ours,
                 }));
-                self.send_advert(now, ours, out);
+                self.answer_advert(now, ours, out);
                 self.announce_lower_priority(now, out);
             }
         }
@@ -1110,11 +1128,46 @@ impl VirtualRouter {
     }
 
     fn send_advert(&mut self, now: Instant, priority: Priority, out: &mut Actions) {
+        self.advert_sent_at = Some(now);
         self.stats.adverts_sent += 1;
         out.push(Action::SendAdvert(self.advert(priority)));
         if self.state == State::Master {
             self.advert_at = Some(now + self.params.advert_interval.as_duration());
         }
+    }
+
+    /// Whether a Master answers an advert that ranks below it now. The
+    /// answer (an advert, a burst, MASTER_RX_LOWER_PRI) is rate limited to
+    /// one per advert interval: whatever a LAN host sends, a Master sends at
+    /// most its periodic advert, one answer and one burst per interval.
+    /// The answer restarts the Adver_Timer, so a steady stream of such
+    /// adverts costs no more adverts than silence.
+    fn may_answer(&mut self, now: Instant) -> bool {
+        let interval = self.params.advert_interval.as_duration();
+        if self
+            .answered_at
+            .is_some_and(|at| now.saturating_since(at) < interval)
+        {
+            self.stats.answers_suppressed += 1;
+            return false;
+        }
+        self.answered_at = Some(now);
+        true
+    }
+
+    /// The advert answering a lower-priority one (keepalived's, not the
+    /// RFC's: RFC 9568 §6.4.3 discards it), unless one left less than half
+    /// an interval ago: that one already told the sender who is Master, and
+    /// skipping it keeps a flood at one advert per interval.
+    fn answer_advert(&mut self, now: Instant, ours: Priority, out: &mut Actions) {
+        let half = self.params.advert_interval.as_duration() / 2;
+        if self
+            .advert_sent_at
+            .is_some_and(|at| now.saturating_since(at) < half)
+        {
+            return;
+        }
+        self.send_advert(now, ours, out);
     }
 
     fn announce_lower_priority(&mut self, now: Instant, out: &mut Actions) {
