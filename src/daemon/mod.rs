@@ -183,6 +183,9 @@ struct Daemon {
     by_vrid: HashMap<(SocketKey, u8), usize>,
     io: Io,
     unknown_vrid: u64,
+    /// Datagrams dropped before any instance could be named (oversized, a
+    /// bad IP header) and socket failures, by reason.
+    socket_drops: std::collections::BTreeMap<&'static str, u64>,
     /// Lines about packets no instance owns (truncated, unknown VRID).
     log_limit: ratelimit::LogLimit,
     tracking: tracking::Tracking,
@@ -238,6 +241,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             delivery: instance::Delivery::Now,
         },
         unknown_vrid: 0,
+        socket_drops: Default::default(),
         log_limit: ratelimit::LogLimit::default(),
         tracking,
         sync: sync::Groups::default(),
@@ -595,7 +599,16 @@ impl Daemon {
         let inbound = match received {
             Ok(inbound) => inbound,
             Err(e) => {
-                warn!("receive on ifindex {}: {e}", key.ifindex);
+                let kind = e.drop_reason().map_or("socket_error", |r| r.as_str());
+                *self.socket_drops.entry(kind).or_default() += 1;
+                if let Some(n) = self.log_limit.allow(kind, tokio::time::Instant::now()) {
+                    let note = ratelimit::suppressed_note(n);
+                    if e.drop_reason().is_some() {
+                        debug!("dropped a datagram on ifindex {}: {e}{note}", key.ifindex);
+                    } else {
+                        warn!("receive on ifindex {}: {e}{note}", key.ifindex);
+                    }
+                }
                 return;
             }
         };
@@ -882,6 +895,7 @@ impl Daemon {
             "version": env!("CARGO_PKG_VERSION"),
             "uptime_s": started.elapsed().as_secs(),
             "unknown_vrid_adverts": self.unknown_vrid,
+            "socket_drops": self.socket_drops,
             "instances": instances,
         })
     }
@@ -953,13 +967,18 @@ impl Io {
         tokio::spawn(async move {
             loop {
                 let batch = reader.recv_batch(RECV_BATCH).await;
-                let failed = batch.last().is_some_and(Result::is_err);
+                // A bad datagram is a drop, counted by the driver: the
+                // reader goes straight back to the socket. Only a failing
+                // socket (no datagram at all) pauses it, briefly, so a
+                // persistent error cannot spin a core.
+                let socket_failed = batch
+                    .last()
+                    .is_some_and(|r| r.as_ref().is_err_and(|e| e.drop_reason().is_none()));
                 if tx.send((reader_key.clone(), batch)).await.is_err() {
                     break;
                 }
-                if failed {
-                    // Do not spin on a persistent error.
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                if socket_failed {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                 }
             }
         });

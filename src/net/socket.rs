@@ -51,6 +51,14 @@ const RX_SLOT_V6: usize = 4096;
 /// Datagrams one `recvmmsg(2)` takes: a burst of 100 IPv4 adverts is 7
 /// calls. Valid IPv6 adverts this long are rare: fewer, larger slots.
 const RX_SLOTS_V4: usize = 16;
+/// `MSG_TRUNC` makes `recvmmsg(2)` report a datagram's real length, so one
+/// longer than its slot is recognised and dropped whole instead of being
+/// parsed as a cut-off advert.
+const RECV_FLAGS: MsgFlags = MsgFlags::MSG_DONTWAIT.union(MsgFlags::MSG_TRUNC);
+/// The receive buffer asked for (the kernel doubles it for its overhead):
+/// a burst of 1000 instances' adverts, each costing about 1 KB of skb
+/// truesize on a veth or virtio NIC, fits with room for a flood's share.
+pub const RECV_BUFFER: usize = 2 << 20;
 const RX_SLOTS_V6: usize = 8;
 
 /// How a socket sends and what it receives.
@@ -186,11 +194,13 @@ pub enum DropReason {
     IpHeader,
     /// Any other codec error.
     Malformed,
+    /// Longer than a receive slot (no valid advert is): discarded whole.
+    Oversized,
 }
 
 impl DropReason {
     /// Every reason, for registering counters up front.
-    pub const ALL: [DropReason; 13] = [
+    pub const ALL: [DropReason; 14] = [
         DropReason::Ttl,
         DropReason::Truncated,
         DropReason::Version,
@@ -204,6 +214,7 @@ impl DropReason {
         DropReason::Destination,
         DropReason::IpHeader,
         DropReason::Malformed,
+        DropReason::Oversized,
     ];
 
     /// Stable counter / log label.
@@ -222,6 +233,7 @@ impl DropReason {
             DropReason::Destination => "destination",
             DropReason::IpHeader => "ip_header",
             DropReason::Malformed => "malformed",
+            DropReason::Oversized => "oversized",
         }
     }
 }
@@ -314,6 +326,9 @@ pub enum SocketError {
     /// socket failure (see [`SocketError::drop_reason`]).
     #[error("received a malformed IP header: {0}")]
     BadIpHeader(WireError),
+    /// A received datagram longer than any advert: a packet drop.
+    #[error("received a {len}-byte datagram, longer than any VRRP advert")]
+    Oversized { len: usize },
 }
 
 impl SocketError {
@@ -322,6 +337,7 @@ impl SocketError {
     pub fn drop_reason(&self) -> Option<DropReason> {
         match self {
             SocketError::BadIpHeader(e) => Some(DropReason::from(*e)),
+            SocketError::Oversized { .. } => Some(DropReason::Oversized),
             _ => None,
         }
     }
@@ -385,6 +401,7 @@ impl VrrpSocket {
         socket
             .bind_device(Some(spec.ifname.as_bytes()))
             .map_err(open_err("bind to the device"))?;
+        set_recv_buffer(&socket, RECV_BUFFER).map_err(open_err("size the receive buffer"))?;
         match spec.family {
             Family::Ipv4 => open_v4(&socket, spec, ifindex)?,
             Family::Ipv6 => open_v6(&socket, spec, ifindex)?,
@@ -482,18 +499,15 @@ impl VrrpSocket {
                 let lengths: Vec<usize> = {
                     let mut iovs = slot_iovs(&mut buf, slot, slots);
                     let mut headers = MultiHeaders::<()>::preallocate(slots, None);
-                    recvmmsg(
-                        fd,
-                        &mut headers,
-                        iovs.iter_mut(),
-                        MsgFlags::MSG_DONTWAIT,
-                        None,
-                    )?
-                    .map(|m| m.bytes)
-                    .collect()
+                    recvmmsg(fd, &mut headers, iovs.iter_mut(), RECV_FLAGS, None)?
+                        .map(|m| m.bytes)
+                        .collect()
                 };
-                for (chunk, len) in buf.chunks(slot).zip(&lengths) {
-                    out.push(inbound_v4(chunk.get(..*len).unwrap_or(&[])));
+                for (chunk, &len) in buf.chunks(slot).zip(&lengths) {
+                    out.push(match chunk.get(..len) {
+                        Some(datagram) => inbound_v4(datagram),
+                        None => Err(SocketError::Oversized { len }),
+                    });
                 }
                 Ok(lengths.len())
             }
@@ -502,13 +516,7 @@ impl VrrpSocket {
                     let mut iovs = slot_iovs(&mut buf, slot, slots);
                     let cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
                     let mut headers = MultiHeaders::<SockaddrIn6>::preallocate(slots, Some(cmsg));
-                    let received = recvmmsg(
-                        fd,
-                        &mut headers,
-                        iovs.iter_mut(),
-                        MsgFlags::MSG_DONTWAIT,
-                        None,
-                    )?;
+                    let received = recvmmsg(fd, &mut headers, iovs.iter_mut(), RECV_FLAGS, None)?;
                     let mut metas = Vec::new();
                     for msg in received {
                         let src = msg.address.map_or(Ipv6Addr::UNSPECIFIED, |a| a.ip());
@@ -517,13 +525,16 @@ impl VrrpSocket {
                     }
                     metas
                 };
-                for (chunk, (len, src, dst, ttl)) in buf.chunks(slot).zip(&metas) {
-                    out.push(Ok(Inbound {
-                        src: IpAddr::V6(*src),
-                        dst: IpAddr::V6(*dst),
-                        ttl: *ttl,
-                        payload: chunk.get(..*len).unwrap_or(&[]).to_vec(),
-                    }));
+                for (chunk, &(len, src, dst, ttl)) in buf.chunks(slot).zip(&metas) {
+                    out.push(match chunk.get(..len) {
+                        Some(payload) => Ok(Inbound {
+                            src: IpAddr::V6(src),
+                            dst: IpAddr::V6(dst),
+                            ttl,
+                            payload: payload.to_vec(),
+                        }),
+                        None => Err(SocketError::Oversized { len }),
+                    });
                 }
                 Ok(metas.len())
             }
@@ -684,6 +695,28 @@ impl VrrpSocket {
             }
         }
     }
+}
+
+/// `SO_RCVBUFFORCE` (CAP_NET_ADMIN, which a VRRP daemon has) past
+/// `net.core.rmem_max`, else `SO_RCVBUF` up to it. The default (208 KB) is
+/// a few hundred adverts: a burst from many instances plus a flood's share
+/// would be dropped by the kernel before the driver could read it.
+fn set_recv_buffer(socket: &Socket, bytes: usize) -> io::Result<()> {
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: a valid descriptor and a c_int option value of the right size.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            std::ptr::addr_of!(value).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    socket.set_recv_buffer_size(bytes)
 }
 
 fn open_v4(socket: &Socket, spec: &SocketSpec, ifindex: NonZeroU32) -> Result<(), SocketError> {
