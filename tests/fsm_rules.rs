@@ -1303,7 +1303,7 @@ fn frames_under_lower_priority_flood(
         }
         let actions = receive(&mut r, now, LOWER_PEER, 1);
         count(&actions);
-        now = now + every;
+        now += every;
     }
     assert_eq!(r.state(), State::Master);
     (adverts, bursts)
