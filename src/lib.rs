@@ -7,6 +7,7 @@
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod driver;
 pub mod net;
 pub mod proto;
 pub mod track;

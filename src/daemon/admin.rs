@@ -10,24 +10,14 @@ use tracing::info;
 use super::{messages, Daemon, Options, Running};
 use crate::config::ReloadPlan;
 use crate::control::{utc_timestamp, Command, ControlRequest, ErrorCode, Peer, Reply};
-use crate::proto::fsm::Input;
+use crate::driver::{Demotion, Event};
 
-/// Who demoted an instance, when and why (shown by status until promote).
-#[derive(Debug, Clone)]
-pub struct Demotion {
-    pub by_uid: u32,
-    pub since: SystemTime,
-    pub note: Option<String>,
-}
-
-impl Demotion {
-    fn to_json(&self) -> Value {
-        json!({
-            "by_uid": self.by_uid,
-            "since": utc_timestamp(self.since),
-            "reason": self.note,
-        })
-    }
+fn demotion_to_json(d: &Demotion) -> Value {
+    json!({
+        "by_uid": d.by_uid,
+        "since": utc_timestamp(d.since),
+        "reason": d.note,
+    })
 }
 
 /// When `r` entered its current state, as wall-clock time.
@@ -89,7 +79,7 @@ impl Daemon {
         let reply = match req.command {
             Command::Status => Reply::Value(self.status(started)),
             Command::Watch => Reply::Watch {
-                snapshot: self.instances.iter().map(watch_state).collect(),
+                snapshot: self.driver.instances().iter().map(watch_state).collect(),
                 events: self.io.events.subscribe(),
             },
             Command::Demote { instance, note } => {
@@ -109,8 +99,13 @@ impl Daemon {
         note: Option<String>,
         peer: Peer,
     ) -> Reply {
-        let Some(i) = self.instances.iter().position(|r| r.name() == name) else {
-            let names: Vec<&str> = self.instances.iter().map(Running::name).collect();
+        let Some(i) = self
+            .driver
+            .instances()
+            .iter()
+            .position(|r| r.name() == name)
+        else {
+            let names: Vec<&str> = self.driver.instances().iter().map(Running::name).collect();
             return Reply::Value(json!({
                 "ok": false,
                 "code": ErrorCode::UnknownInstance.as_str(),
@@ -118,7 +113,7 @@ impl Daemon {
                 "instances": names,
             }));
         };
-        let changed = self.instances[i].router.admin_down() != down;
+        let changed = self.driver.instances()[i].router.admin_down() != down;
         if changed {
             let by = match peer.pid {
                 Some(pid) => format!("uid {} (pid {pid})", peer.uid),
@@ -133,14 +128,14 @@ impl Daemon {
                     vrrp_instance = %name,
                     "({name}) demoted by {by}{note_text}; out of the election until `vrrpd promote {name}` or a restart"
                 );
-                self.instances[i].demoted = Some(Demotion {
+                self.driver.instance_mut(i).demoted = Some(Demotion {
                     by_uid: peer.uid,
                     since: SystemTime::now(),
                     note: note.clone(),
                 });
             } else {
                 info!(vrrp_instance = %name, "({name}) promoted by {by}; rejoining the election");
-                self.instances[i].demoted = None;
+                self.driver.instance_mut(i).demoted = None;
             }
             // Watchers see who did it, then the transition it causes.
             self.io.events.publish(json!({
@@ -149,10 +144,9 @@ impl Daemon {
                 "by_uid": peer.uid,
                 "reason": note,
             }));
-            let now = self.clock.now();
-            self.feed(i, now, Input::AdminDown(down));
+            self.handle(Event::AdminDown { instance: i, down });
         }
-        let r = &self.instances[i];
+        let r = &self.driver.instances()[i];
         Reply::Value(json!({
             "instance": name,
             "demoted": down,
@@ -176,13 +170,13 @@ fn watch_state(r: &Running) -> Value {
         "priority": r.router.effective_priority().get(),
         "vips_held": vips_held(r),
         "master": r.router.master().map(|m| m.address.to_string()),
-        "demoted": r.demoted.as_ref().map(Demotion::to_json),
+        "demoted": r.demoted.as_ref().map(demotion_to_json),
     })
 }
 
 /// The `demoted` field of status.
 pub(super) fn demotion_json(r: &Running) -> Value {
-    r.demoted.as_ref().map_or(Value::Null, Demotion::to_json)
+    r.demoted.as_ref().map_or(Value::Null, demotion_to_json)
 }
 
 #[cfg(test)]

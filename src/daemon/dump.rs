@@ -561,7 +561,7 @@ pub fn render_data(
         if c.strict {
             line("   Enforcing strict VRRP compliance".into());
         }
-        let configured = super::instance::configured_source(c).is_some();
+        let configured = crate::driver::params::configured_source(c).is_some();
         line(format!(
             "   Using src_ip = {}{}",
             v.source,
@@ -570,7 +570,7 @@ pub fn render_data(
         if !c.is_unicast() {
             line(format!(
                 "   Multicast address {}",
-                super::instance::multicast_group(c)
+                crate::driver::params::multicast_group(c)
             ));
         }
         let gp = &c.garp;
@@ -779,7 +779,7 @@ impl Daemon {
     /// Renders the dump `kind` asks for and hands it to a blocking thread
     /// to write.
     pub(super) fn dump(&self, kind: DumpKind) {
-        let views: Vec<View> = self.instances.iter().map(View::of).collect();
+        let views: Vec<View> = self.driver.instances().iter().map(View::of).collect();
         let g = &self.config.global;
         let (text, configured) = match kind {
             DumpKind::Data => (

@@ -1,20 +1,21 @@
-//! The driver: one task owns every [`VirtualRouter`] and executes what they
-//! ask for.
+//! The driver's shell: one task owns the [`Driver`] core and runs what it
+//! decides.
 //!
-//! It waits on the sockets' receive channel, netlink events, signals and
-//! `sleep_until(min poll_at)`. Adverts are sent inline, before anything else
-//! the same wake-up does; address changes and announcements go, in order, to
-//! a worker task so a slow netlink reply can never delay an advert.
+//! It waits on the sockets' receive channel, netlink events, signals,
+//! trackers, the control socket and the core's `poll_at`, turns each into
+//! an [`Event`], and executes the [`Effect`]s: adverts are sent inline,
+//! before anything else the same wake-up does; address changes and
+//! announcements go, in order, to a worker task so a slow netlink reply can
+//! never delay an advert. Lookups the core asks for (a source address, a
+//! re-created interface, a resync after a netlink overrun) run in tasks of
+//! their own and come back as events.
 
 mod admin;
 mod dump;
 mod instance;
-mod lateness;
 pub mod messages;
 mod metrics;
-mod ratelimit;
 pub mod resign;
-mod sync;
 mod timer;
 mod tracking;
 mod worker;
@@ -29,13 +30,16 @@ use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
 
 use crate::config::{self, Config, FsSource, Instance, LoadOptions};
+use crate::driver::params as instance_params;
+use crate::driver::ratelimit;
+use crate::driver::{Driver, Effect, Event, Level, Reload, Running, SocketKey};
 use crate::net::netlink::{AddressSpec, NetEvent, Netlink, NetlinkError};
-use crate::net::socket::{self, Inbound, Mode, RxPolicy, SocketError, SocketSpec, VrrpSocket};
-use crate::proto::fsm::{Action, AnnounceReason, Input, State, VirtualRouter};
-use crate::proto::wire::{AdvertRepr, Packet};
-use crate::proto::{Family, Instant};
+use crate::net::socket::{Inbound, Mode, SocketError, SocketSpec, VrrpSocket};
+use crate::proto::fsm::{Action, AnnounceReason};
+use crate::proto::wire::AdvertRepr;
+use crate::proto::{Family, Instant, Priority};
 
-pub use lateness::Lateness;
+pub use crate::driver::lateness::Lateness;
 use worker::{Work, Worker};
 
 /// How the daemon was started.
@@ -106,62 +110,11 @@ impl Clock {
     }
 }
 
-/// Sockets are shared by instances with the same interface, family and
-/// multicast group or unicast source (keepalived's sockpool).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct SocketKey {
-    ifindex: u32,
-    family: Family,
-    unicast_source: Option<IpAddr>,
-}
-
-/// One running instance.
-struct Running {
-    cfg: Instance,
-    router: VirtualRouter,
-    ifindex: u32,
-    ifname: String,
-    socket: SocketKey,
-    /// Where each virtual address is installed.
-    addresses: HashMap<IpAddr, (u32, AddressSpec)>,
-    lateness: Lateness,
-    drops: HashMap<&'static str, u64>,
-    /// Lines caused by received packets, limited per kind.
-    log_limit: ratelimit::LogLimit,
-    /// Missing source address or interface down.
-    link_fault: bool,
-    no_source: bool,
-    /// A weight-0 tracker failed; `track_adjustment` is the weights' sum.
-    track_fault: bool,
-    track_adjustment: i32,
-    /// When the state last changed, for status.
-    state_since: std::time::Instant,
-    /// Set by `vrrpd demote`, cleared by `vrrpd promote`.
-    demoted: Option<admin::Demotion>,
-    /// Removed by a reload: its stop is reported as keepalived reports a
-    /// deleted instance (`notify_deleted`).
-    deleting: bool,
-}
-
-impl Running {
-    fn name(&self) -> &str {
-        &self.cfg.name
-    }
-
-    fn faulted(&self) -> bool {
-        self.link_fault || self.no_source || self.track_fault
-    }
-
-    /// An advert that did not leave, sent at once or from a batch.
-    fn send_failed(&mut self, dst: IpAddr, error: &dyn std::fmt::Display) {
-        *self.drops.entry("send_error").or_default() += 1;
-        warn!("({}) sending advert to {dst}: {error}", self.name());
-    }
-}
-
 /// What executing actions needs, apart from the instances themselves.
 struct Io {
-    sockets: HashMap<SocketKey, std::sync::Arc<VrrpSocket>>,
+    clock: Clock,
+    /// Open sockets and their reader tasks.
+    sockets: HashMap<SocketKey, (std::sync::Arc<VrrpSocket>, tokio::task::AbortHandle)>,
     packets_tx: mpsc::Sender<(SocketKey, Vec<Result<Inbound, SocketError>>)>,
     work: mpsc::UnboundedSender<Work>,
     notifier: crate::track::notify::Notifier,
@@ -171,25 +124,21 @@ struct Io {
     /// [`instance::Delivery::Batched`] while timers fire: IPv4 adverts are
     /// queued on their socket and leave together ([`Daemon::flush_adverts`]).
     delivery: instance::Delivery,
+    /// Sends that failed or succeeded while the core watches them, fed
+    /// back as events after the effects ran.
+    send_reports: Vec<Event>,
 }
 
 struct Daemon {
     clock: Clock,
     netlink: Netlink,
     config: Config,
-    instances: Vec<Running>,
-    /// Which instance an advert is for: (socket, VRID) -> index into
-    /// `instances`, rebuilt whenever the list changes.
-    by_vrid: HashMap<(SocketKey, u8), usize>,
+    driver: Driver,
     io: Io,
-    unknown_vrid: u64,
-    /// Datagrams dropped before any instance could be named (oversized, a
-    /// bad IP header) and socket failures, by reason.
-    socket_drops: std::collections::BTreeMap<&'static str, u64>,
-    /// Lines about packets no instance owns (truncated, unknown VRID).
-    log_limit: ratelimit::LogLimit,
     tracking: tracking::Tracking,
-    sync: sync::Groups,
+    /// Answers of lookups run off the driver (source addresses, re-bound
+    /// interfaces, resyncs): at most one per request the core made.
+    lookups: mpsc::UnboundedSender<Event>,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT.
@@ -223,15 +172,17 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         what: "starting the notification thread".into(),
         source,
     })?;
+    let clock = Clock {
+        base: tokio::time::Instant::now(),
+    };
+    let (lookups, mut lookup_rx) = mpsc::unbounded_channel();
     let mut daemon = Daemon {
-        clock: Clock {
-            base: tokio::time::Instant::now(),
-        },
+        clock,
         netlink,
         config: Config::default(),
-        instances: Vec::new(),
-        by_vrid: HashMap::new(),
+        driver: Driver::new(),
         io: Io {
+            clock,
             sockets: HashMap::new(),
             packets_tx,
             work: work_tx,
@@ -239,12 +190,10 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             events: crate::control::Events::default(),
             metrics: metrics::Publisher::default(),
             delivery: instance::Delivery::Now,
+            send_reports: Vec::new(),
         },
-        unknown_vrid: 0,
-        socket_drops: Default::default(),
-        log_limit: ratelimit::LogLimit::default(),
         tracking,
-        sync: sync::Groups::default(),
+        lookups,
     };
     let (control_tx, mut control_rx) = mpsc::channel(16);
     if let Err(e) = crate::control::serve(&opts.control_socket, control_tx) {
@@ -257,7 +206,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
     daemon.apply(config).await?;
     let watchdog = sd_notify::watchdog_enabled();
     let mut watchdog_kicked = std::time::Instant::now();
-    if daemon.instances.is_empty() && !daemon.config.instances.is_empty() {
+    if daemon.driver.instances().is_empty() && !daemon.config.instances.is_empty() {
         return Err(DaemonError::NothingToRun);
     }
     info!("Startup complete");
@@ -275,11 +224,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
     let mut armed: Option<Instant> = None;
     loop {
         let now = daemon.clock.now();
-        let next = daemon
-            .instances
-            .iter()
-            .filter_map(|r| r.router.poll_at())
-            .min();
+        let next = daemon.driver.poll_at();
         let mut after = next
             .map(|t| t.saturating_since(now))
             .unwrap_or(Duration::from_secs(3600));
@@ -313,11 +258,12 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
                 daemon.timers();
             }
             Some((key, batch)) = packets_rx.recv() => {
-                for received in batch {
-                    daemon.receive(&key, received);
+                for datagram in batch {
+                    daemon.handle(Event::Received { socket: key.clone(), datagram });
                 }
             }
-            Some(event) = net_events.recv() => daemon.net_event(event).await,
+            Some(event) = net_events.recv() => daemon.net_event(event),
+            Some(event) = lookup_rx.recv() => daemon.lookup_answer(event),
             Some(update) = track_rx.recv() => daemon.track_update(update),
             Some(req) = control_rx.recv() => daemon.control(req, &opts, started).await,
             Some(request) = signals.recv() => match request {
@@ -329,7 +275,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         daemon
             .io
             .metrics
-            .sweep(&daemon.instances, daemon.unknown_vrid);
+            .sweep(daemon.driver.instances(), daemon.driver.unknown_vrid());
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     daemon.shutdown().await;
@@ -383,64 +329,92 @@ fn signal_stream(kind: SignalKind) -> Result<tokio::signal::unix::Signal, Daemon
 }
 
 impl Daemon {
-    /// Brings the running set of instances to `config`: matched instances
-    /// (keepalived's identity) get a Reload, removed ones resign, new ones
-    /// start.
+    /// Hands `event` to the core and runs what it decides.
+    fn handle(&mut self, event: Event) {
+        let now = self.clock.now();
+        let effects = self.driver.handle(now, event);
+        self.run_effects(effects);
+    }
+
+    /// Runs the core's effects in order, then feeds back what the sends
+    /// they made reported.
+    fn run_effects(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Actions { instance, actions } => {
+                    let r = self.driver.instance_mut(instance);
+                    self.io.execute(r, instance, actions);
+                }
+                Effect::GroupSyncing { name, state } => info!(
+                    "VRRP_Group({name}) Syncing instances to {} state",
+                    state.keepalived_name()
+                ),
+                Effect::GroupState { name, state } => self
+                    .io
+                    .notifier
+                    .group_event(&name, tracking::notify_state(state)),
+                Effect::Log {
+                    level,
+                    instance,
+                    text,
+                } => log_line(level, instance.as_deref(), &text),
+                Effect::FindSource { instance, ifindex } => self.find_source(instance, ifindex),
+                Effect::Rebind { instance, ifindex } => self.rebind(instance, ifindex),
+                Effect::Probe { instance } => {
+                    let r = self.driver.instance_mut(instance);
+                    let repr = r.router.advert(Priority::RESIGN);
+                    self.io.send_advert(r, instance, &repr);
+                }
+                Effect::Removed {
+                    mut running,
+                    actions,
+                } => self.io.execute(&mut running, usize::MAX, actions),
+                Effect::InstancesChanged => {
+                    self.io.metrics.set_instances(self.driver.instances());
+                    self.io.prune_sockets(&self.driver);
+                }
+            }
+        }
+        if !self.io.send_reports.is_empty() {
+            let now = self.clock.now();
+            for event in std::mem::take(&mut self.io.send_reports) {
+                let effects = self.driver.handle(now, event);
+                self.run_effects(effects);
+            }
+        }
+    }
+
+    /// Brings the running set of instances to `config`: the shell resolves
+    /// what needs the kernel (interfaces, addresses, sockets), the core
+    /// decides what runs and how, in one step.
     async fn apply(&mut self, config: Config) -> Result<(), DaemonError> {
         self.io.notifier.configure(&config);
         self.io.metrics.configure(config.global.metrics_listen);
-        let now = self.clock.now();
-        let mut old: Vec<Running> = std::mem::take(&mut self.instances);
-        let mut next = Vec::new();
+        let mut reload = Reload::default();
         for cfg in &config.instances {
-            let identity = cfg.identity();
-            if let Some(pos) = old.iter().position(|r| r.cfg.identity() == identity) {
-                let mut running = old.swap_remove(pos);
-                let params = instance::params(cfg, running.router.params().source);
-                // Keep the old specs of addresses the reload removes: the
-                // kernel deletes an address only with its own prefix.
-                let mut addresses = self.address_map(cfg, running.ifindex).await;
-                for (addr, spec) in running.addresses.drain() {
-                    addresses.entry(addr).or_insert(spec);
-                }
-                running.addresses = addresses;
-                running.cfg = cfg.clone();
-                let actions = running.router.handle(now, Input::Reload(Box::new(params)));
-                next.push(running);
-                let last = next.len() - 1;
-                self.io.execute(&mut next[last], actions);
+            if self.driver.runs(cfg) {
+                let ifindex = self
+                    .driver
+                    .instances()
+                    .iter()
+                    .find(|r| r.cfg.identity() == cfg.identity())
+                    .map_or(0, |r| r.ifindex);
+                let map = self.address_map(cfg, ifindex).await;
+                reload.addresses.insert(cfg.name.clone(), map);
             } else {
                 // One instance that cannot start (its interface is missing,
                 // say) must not take the others down, at start or on reload.
+                warn_unimplemented(cfg);
                 match self.start_instance(cfg).await {
-                    Ok(running) => next.push(running),
+                    Ok(running) => reload.started.push(running),
                     Err(e) => error!("({}) cannot start, skipped: {e}", cfg.name),
                 }
             }
         }
-        for mut gone in old {
-            info!("({}) removed by reload", gone.name());
-            gone.deleting = true;
-            let actions = gone.router.handle(now, Input::Shutdown);
-            self.io.execute(&mut gone, actions);
-        }
-        self.instances = next;
-        self.by_vrid = self
-            .instances
-            .iter()
-            .enumerate()
-            .map(|(i, r)| ((r.socket.clone(), r.cfg.vrid.get()), i))
-            .collect();
-        self.io.metrics.set_instances(&self.instances);
+        reload.config = config.clone();
         self.config = config;
-        self.configure_sync_groups();
+        self.handle(Event::Reload(Box::new(reload)));
         self.start_tracking().await;
-        let now = self.clock.now();
-        for i in 0..self.instances.len() {
-            if self.instances[i].router.state() == State::Initialize {
-                self.feed(i, now, Input::Startup);
-            }
-        }
         Ok(())
     }
 
@@ -461,7 +435,7 @@ impl Daemon {
                 },
                 None => ifindex,
             };
-            map.insert(vip.addr, (index, instance::address_spec(vip)));
+            map.insert(vip.addr, (index, instance_params::address_spec(vip)));
         }
         map
     }
@@ -471,8 +445,9 @@ impl Daemon {
         let link = self.netlink.link(&ifname).await?;
         let present = self.netlink.addresses(link.index).await?;
         let vips: Vec<IpAddr> = cfg.vips.iter().map(|v| v.addr).collect();
-        let configured = instance::configured_source(cfg);
-        let source = configured.or_else(|| instance::primary_address(cfg.family, &present, &vips));
+        let configured = instance_params::configured_source(cfg);
+        let source =
+            configured.or_else(|| instance_params::primary_address(cfg.family, &present, &vips));
         if let Some(src) = configured {
             if !present.iter().any(|(a, _)| *a == src) {
                 warn!(
@@ -481,7 +456,6 @@ impl Daemon {
                 );
             }
         }
-        warn_unimplemented(cfg);
         for peer in &cfg.unicast_peers {
             if present.iter().any(|(a, _)| *a == peer.addr) {
                 warn!(
@@ -490,291 +464,235 @@ impl Daemon {
                 );
             }
         }
-        let key = SocketKey {
-            ifindex: link.index,
-            family: cfg.family,
-            unicast_source: if cfg.is_unicast() { source } else { None },
-        };
+        let key = socket_key(cfg, link.index, source);
         self.io.ensure_socket(&key, &ifname, cfg)?;
-        let placeholder = match cfg.family {
-            Family::Ipv4 => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-            Family::Ipv6 => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
-        };
-        let params = instance::params(cfg, source.unwrap_or(placeholder));
-        let router = VirtualRouter::new(params).map_err(|e| {
-            error!("({}) {e}", cfg.name);
-            DaemonError::Config {
-                file: cfg.name.clone(),
-            }
-        })?;
-        let mut running = Running {
-            cfg: cfg.clone(),
-            router,
-            ifindex: link.index,
-            ifname: ifname.clone(),
-            socket: key,
-            addresses: self.address_map(cfg, link.index).await,
-            lateness: Lateness::default(),
-            drops: HashMap::new(),
-            log_limit: ratelimit::LogLimit::default(),
-            link_fault: !link.running && !cfg.dont_track_primary,
-            no_source: source.is_none(),
-            track_fault: false,
-            track_adjustment: 0,
-            state_since: std::time::Instant::now(),
-            demoted: None,
-            deleting: false,
-        };
-        if running.no_source {
+        let router = crate::driver::new_router(cfg, source.unwrap_or(unspecified(cfg.family)))
+            .map_err(|e| {
+                error!("({}) {e}", cfg.name);
+                DaemonError::Config {
+                    file: cfg.name.clone(),
+                }
+            })?;
+        let addresses = self.address_map(cfg, link.index).await;
+        let mut running = Running::new(cfg.clone(), router, link.index, key, addresses);
+        running.faults.link = !link.running && !cfg.dont_track_primary;
+        running.faults.no_source = source.is_none();
+        if running.faults.no_source {
             warn!(
                 "({}) no {} address on {ifname}: FAULT until one appears",
                 cfg.name, cfg.family
             );
         }
-        if running.link_fault {
+        if running.faults.link {
             info!("({}) interface {ifname} is down", cfg.name);
-        }
-        if running.faulted() {
-            let now = self.clock.now();
-            let actions = running.router.handle(now, Input::Fault(true));
-            self.io.execute(&mut running, actions);
         }
         Ok(running)
     }
 
-    fn feed(&mut self, i: usize, now: Instant, input: Input) {
-        let r = &mut self.instances[i];
-        let actions = r.router.handle(now, input);
-        let left_master = sync::left_master(&actions);
-        self.io.execute(r, actions);
-        self.sync_after(i, now, left_master);
-    }
-
     fn timers(&mut self) {
-        let now = self.clock.now();
         self.io.delivery = instance::Delivery::Batched;
-        for i in 0..self.instances.len() {
-            let r = &mut self.instances[i];
-            let Some(deadline) = r.router.poll_at().filter(|t| *t <= now) else {
-                continue;
-            };
-            let actions = r.router.handle(now, Input::Timeout);
-            if r.router.state() == State::Master
-                && actions.iter().any(|a| matches!(a, Action::SendAdvert(_)))
-            {
-                let late = now.saturating_since(deadline);
-                r.lateness.record(late);
-                let quarter = r.cfg.advert_int.as_duration() / 4;
-                if late > quarter {
-                    warn!(
-                        vrrp_instance = %r.cfg.name,
-                        "({}) advert sent {:.1} ms late (more than a quarter interval)",
-                        r.cfg.name,
-                        late.as_secs_f64() * 1000.0
-                    );
-                }
-            }
-            let left_master = sync::left_master(&actions);
-            self.io.execute(r, actions);
-            self.sync_after(i, now, left_master);
-        }
+        let now = self.clock.now();
+        let effects = self.driver.handle(now, Event::Timer);
+        self.run_effects(effects);
         self.io.delivery = instance::Delivery::Now;
         self.flush_adverts();
     }
 
     /// Sends the adverts [`Daemon::timers`] queued; a failure is counted
-    /// and logged for its instance as an immediate send's would be.
+    /// and reported for its instance as an immediate send's would be.
     fn flush_adverts(&mut self) {
-        for (key, sock) in &self.io.sockets {
+        let mut failed_instances = Vec::new();
+        for (key, (sock, _)) in &self.io.sockets {
             for failed in sock.flush() {
-                let Some(&i) = self.by_vrid.get(&(key.clone(), failed.vrid)) else {
+                let Some(i) = self
+                    .driver
+                    .instances()
+                    .iter()
+                    .position(|r| r.socket == *key && r.cfg.vrid.get() == failed.vrid)
+                else {
                     continue;
                 };
-                self.instances[i].send_failed(failed.dst, &failed.error);
+                failed_instances.push((i, failed.dst, failed.error));
             }
         }
-    }
-
-    fn receive(&mut self, key: &SocketKey, received: Result<Inbound, SocketError>) {
-        let inbound = match received {
-            Ok(inbound) => inbound,
-            Err(e) => {
-                let kind = e.drop_reason().map_or("socket_error", |r| r.as_str());
-                *self.socket_drops.entry(kind).or_default() += 1;
-                if let Some(n) = self.log_limit.allow(kind, tokio::time::Instant::now()) {
-                    let note = ratelimit::suppressed_note(n);
-                    if e.drop_reason().is_some() {
-                        debug!("dropped a datagram on ifindex {}: {e}{note}", key.ifindex);
-                    } else {
-                        warn!("receive on ifindex {}: {e}{note}", key.ifindex);
-                    }
-                }
-                return;
-            }
-        };
-        let Some(vrid) = Packet::new_checked(&inbound.payload[..])
-            .ok()
-            .map(|p| p.vrid())
-        else {
-            if let Some(n) = self
-                .log_limit
-                .allow("truncated", tokio::time::Instant::now())
-            {
-                debug!(
-                    "truncated packet from {}{}",
-                    inbound.src,
-                    ratelimit::suppressed_note(n)
-                );
-            }
-            return;
-        };
-        let Some(&i) = self.by_vrid.get(&(key.clone(), vrid)) else {
-            self.unknown_vrid += 1;
-            if self.config.global.log_unknown_vrids {
-                if let Some(n) = self
-                    .log_limit
-                    .allow("unknown_vrid", tokio::time::Instant::now())
-                {
-                    info!(
-                        "advert for unknown VRID {vrid} from {}{}",
-                        inbound.src,
-                        ratelimit::suppressed_note(n)
-                    );
-                }
-            }
-            return;
-        };
-        let r = &mut self.instances[i];
-        if inbound.src == r.router.params().source && !r.no_source {
-            *r.drops.entry("own_address").or_default() += 1;
-            return;
+        for (i, dst, error) in failed_instances {
+            let now = self.clock.now();
+            send_failed(self.driver.instance_mut(i), now, dst, &error);
+            self.io.send_reports.push(Event::SendFailed { instance: i });
         }
-        let peer = r.cfg.unicast_peers.iter().find(|p| p.addr == inbound.src);
-        if r.cfg.is_unicast() && r.cfg.check_unicast_src && peer.is_none() {
-            *r.drops.entry("not_a_peer").or_default() += 1;
-            if let Some(n) = r.log_limit.allow("not_a_peer", tokio::time::Instant::now()) {
-                debug!(
-                    "({}) advert from {} which is not a unicast peer - discarding{}",
-                    r.cfg.name,
-                    inbound.src,
-                    ratelimit::suppressed_note(n)
-                );
-            }
-            return;
-        }
-        let ttl_range = peer.and_then(|p| match (p.min_ttl, p.max_ttl) {
-            (None, None) => None,
-            (min, max) => Some((min.unwrap_or(0), max.unwrap_or(255))),
-        });
-        let policy = RxPolicy {
-            multicast: !r.cfg.is_unicast(),
-            ttl_range,
-            checksum: instance::checksum_mode(&r.cfg),
-        };
-        match socket::validate(&inbound, &policy) {
-            Ok(repr) => {
-                let now = self.clock.now();
-                self.feed(
-                    i,
-                    now,
-                    Input::Advert {
-                        src: inbound.src,
-                        repr,
-                    },
-                );
-            }
-            Err(reason) => {
-                *r.drops.entry(reason.as_str()).or_default() += 1;
-                if let Some(n) = r
-                    .log_limit
-                    .allow(reason.as_str(), tokio::time::Instant::now())
-                {
-                    debug!(
-                        "({}) dropped advert from {}: {}{}",
-                        r.cfg.name,
-                        inbound.src,
-                        reason.as_str(),
-                        ratelimit::suppressed_note(n)
-                    );
-                }
-            }
-        }
-    }
-
-    async fn net_event(&mut self, event: NetEvent) {
         let now = self.clock.now();
+        for event in std::mem::take(&mut self.io.send_reports) {
+            let effects = self.driver.handle(now, event);
+            self.run_effects(effects);
+        }
+    }
+
+    fn net_event(&mut self, event: NetEvent) {
         match event {
             NetEvent::Link(link) => {
                 self.track_link(link.index, &link.name, link.running);
-                for i in 0..self.instances.len() {
-                    let r = &mut self.instances[i];
-                    if r.ifindex != link.index || r.cfg.dont_track_primary {
-                        continue;
-                    }
-                    let fault = !link.running;
-                    if fault == r.link_fault {
-                        continue;
-                    }
-                    info!(
-                        "Netlink reports {} {}",
-                        link.name,
-                        if fault { "down" } else { "up" }
-                    );
-                    let was = r.faulted();
-                    r.link_fault = fault;
-                    let is = r.faulted();
-                    if was != is {
-                        self.feed(i, now, Input::Fault(is));
-                    }
-                }
+                self.handle(Event::Link {
+                    index: link.index,
+                    name: link.name,
+                    running: link.running,
+                });
             }
             NetEvent::LinkRemoved { index } => {
                 self.track_link_removed(index);
-                for i in 0..self.instances.len() {
-                    if self.instances[i].ifindex == index && !self.instances[i].link_fault {
-                        self.instances[i].link_fault = true;
-                        self.feed(i, now, Input::Fault(true));
-                    }
-                }
+                self.handle(Event::LinkRemoved { index });
             }
             NetEvent::AddressRemoved { index, addr, .. } => {
-                for i in 0..self.instances.len() {
-                    let r = &self.instances[i];
-                    let ours = r.addresses.get(&addr).is_some_and(|(ix, _)| *ix == index);
-                    if ours && r.router.holds_addresses() {
-                        warn!(
-                            "({}) virtual address {addr} was deleted by someone else",
-                            r.cfg.name
-                        );
-                        self.feed(i, now, Input::AddressLost { addr });
-                    }
-                }
+                self.handle(Event::AddressRemoved { index, addr })
             }
-            NetEvent::AddressAdded { index, .. } => {
-                // An instance waiting for a source address (IPv6 link-local
-                // after DAD, say) can start now.
-                for i in 0..self.instances.len() {
-                    if self.instances[i].ifindex != index || !self.instances[i].no_source {
-                        continue;
-                    }
-                    let cfg = self.instances[i].cfg.clone();
-                    let Ok(present) = self.netlink.addresses(index).await else {
-                        continue;
-                    };
-                    let vips: Vec<IpAddr> = cfg.vips.iter().map(|v| v.addr).collect();
-                    if let Some(source) = instance::primary_address(cfg.family, &present, &vips) {
-                        info!("({}) using source address {source}", cfg.name);
-                        self.instances[i].no_source = false;
-                        let mut params = instance::params(&cfg, source);
-                        params.sync_group = self.sync.member(i);
-                        self.feed(i, now, Input::Reload(Box::new(params)));
-                        if !self.instances[i].faulted() {
-                            self.feed(i, now, Input::Fault(false));
-                        }
-                    }
-                }
+            NetEvent::AddressAdded { index, .. } => self.handle(Event::AddressAdded { index }),
+            NetEvent::Overrun => self.resync(),
+        }
+    }
+
+    /// An answer from a lookup task; a re-bound interface needs its socket
+    /// opened here, on the driver, before the core hears of it.
+    fn lookup_answer(&mut self, event: Event) {
+        match &event {
+            Event::Link {
+                index,
+                name,
+                running,
+            } => self.track_link(*index, name, *running),
+            Event::LinkRemoved { index } => self.track_link_removed(*index),
+            _ => {}
+        }
+        if let Event::Rebound {
+            instance, socket, ..
+        } = &event
+        {
+            let Some(r) = self.driver.instances().get(*instance) else {
+                return;
+            };
+            let (ifname, cfg) = (r.ifname.clone(), r.cfg.clone());
+            if let Err(e) = self.io.ensure_socket(socket, &ifname, &cfg) {
+                warn!("({}) re-binding to {ifname}: {e}", cfg.name);
+                return;
             }
         }
+        let rebound = matches!(event, Event::Rebound { .. });
+        self.handle(event);
+        if rebound {
+            self.io.prune_sockets(&self.driver);
+        }
+    }
+
+    /// Finds a source address for an instance waiting for one, off the
+    /// driver; answers with [`Event::SourceFound`].
+    fn find_source(&self, instance: usize, ifindex: u32) {
+        let Some(r) = self.driver.instances().get(instance) else {
+            return;
+        };
+        let cfg = r.cfg.clone();
+        let netlink = self.netlink.clone();
+        let answer = self.lookups.clone();
+        tokio::spawn(async move {
+            let Ok(present) = netlink.addresses(ifindex).await else {
+                return;
+            };
+            let vips: Vec<IpAddr> = cfg.vips.iter().map(|v| v.addr).collect();
+            if let Some(source) = instance_params::primary_address(cfg.family, &present, &vips) {
+                let _ = answer.send(Event::SourceFound { instance, source });
+            }
+        });
+    }
+
+    /// The instance's interface came back under a new index: look it and
+    /// its addresses up off the driver; [`Daemon::lookup_answer`] opens
+    /// the socket.
+    fn rebind(&self, instance: usize, ifindex: u32) {
+        let Some(r) = self.driver.instances().get(instance) else {
+            return;
+        };
+        let cfg = r.cfg.clone();
+        let netlink = self.netlink.clone();
+        let answer = self.lookups.clone();
+        tokio::spawn(async move {
+            let (Ok(link), Ok(present)) = (
+                netlink.link_by_index(ifindex).await,
+                netlink.addresses(ifindex).await,
+            ) else {
+                return;
+            };
+            let vips: Vec<IpAddr> = cfg.vips.iter().map(|v| v.addr).collect();
+            let source = instance_params::configured_source(&cfg)
+                .or_else(|| instance_params::primary_address(cfg.family, &present, &vips));
+            let _ = answer.send(Event::Rebound {
+                instance,
+                ifindex,
+                socket: socket_key(&cfg, ifindex, source),
+                running: link.running,
+                source,
+            });
+        });
+    }
+
+    /// The netlink event socket overran: events were lost. Re-read every
+    /// link and address the instances depend on and replay them as events
+    /// (the core ignores what did not change).
+    fn resync(&self) {
+        warn!("netlink event socket overrun: re-reading links and addresses");
+        let netlink = self.netlink.clone();
+        let answer = self.lookups.clone();
+        // (index, name, held addresses with their interface) per instance.
+        type Wanted = (u32, String, Vec<(IpAddr, u32)>);
+        let wanted: Vec<Wanted> = self
+            .driver
+            .instances()
+            .iter()
+            .map(|r| {
+                let held = if r.router.holds_addresses() {
+                    r.addresses.iter().map(|(a, (ix, _))| (*a, *ix)).collect()
+                } else {
+                    Vec::new()
+                };
+                (r.ifindex, r.ifname.clone(), held)
+            })
+            .collect();
+        let tracked: Vec<String> = self.tracked_interfaces();
+        tokio::spawn(async move {
+            for (index, name, held) in wanted {
+                match netlink.link(&name).await {
+                    Ok(link) => {
+                        if link.index != index {
+                            let _ = answer.send(Event::LinkRemoved { index });
+                        }
+                        let _ = answer.send(Event::Link {
+                            index: link.index,
+                            name: link.name,
+                            running: link.running,
+                        });
+                        let _ = answer.send(Event::AddressAdded { index: link.index });
+                    }
+                    Err(_) => {
+                        let _ = answer.send(Event::LinkRemoved { index });
+                    }
+                }
+                let mut present: HashMap<u32, Vec<IpAddr>> = HashMap::new();
+                for (addr, ix) in held {
+                    if let std::collections::hash_map::Entry::Vacant(e) = present.entry(ix) {
+                        let list = netlink.addresses(ix).await.unwrap_or_default();
+                        e.insert(list.into_iter().map(|(a, _)| a).collect());
+                    }
+                    if !present.get(&ix).is_some_and(|l| l.contains(&addr)) {
+                        let _ = answer.send(Event::AddressRemoved { index: ix, addr });
+                    }
+                }
+            }
+            for name in tracked {
+                if let Ok(link) = netlink.link(&name).await {
+                    let _ = answer.send(Event::Link {
+                        index: link.index,
+                        name: link.name,
+                        running: link.running,
+                    });
+                }
+            }
+        });
     }
 
     /// SIGHUP and `vrrpd reload`: validate, then apply; a bad file changes
@@ -833,7 +751,8 @@ impl Daemon {
     /// What `vrrpd status` shows (see `control::render_status`).
     fn status(&self, started: std::time::Instant) -> serde_json::Value {
         let instances: Vec<serde_json::Value> = self
-            .instances
+            .driver
+            .instances()
             .iter()
             .map(|r| {
                 let stats = r.router.stats();
@@ -866,11 +785,7 @@ impl Daemon {
                     "effective_priority": r.router.effective_priority().get(),
                     "tracker_adjustment": r.track_adjustment,
                     "trackers": self.tracker_status(r.name()),
-                    "faults": {
-                        "link": r.link_fault,
-                        "no_source": r.no_source,
-                        "tracker": r.track_fault,
-                    },
+                    "faults": r.faults,
                     "master": r.router.master().map(|m| serde_json::json!({
                         "address": m.address.to_string(),
                         "priority": m.priority.get(),
@@ -894,18 +809,15 @@ impl Daemon {
         serde_json::json!({
             "version": env!("CARGO_PKG_VERSION"),
             "uptime_s": started.elapsed().as_secs(),
-            "unknown_vrid_adverts": self.unknown_vrid,
-            "socket_drops": self.socket_drops,
+            "unknown_vrid_adverts": self.driver.unknown_vrid(),
+            "socket_drops": self.driver.socket_drops(),
             "instances": instances,
         })
     }
 
     async fn shutdown(&mut self) {
-        let now = self.clock.now();
-        self.stopping_sync_groups();
-        for i in 0..self.instances.len() {
-            self.feed(i, now, Input::Shutdown);
-            let r = &self.instances[i];
+        self.handle(Event::Shutdown);
+        for r in self.driver.instances() {
             let mut drops: Vec<String> = r
                 .drops
                 .iter()
@@ -921,9 +833,8 @@ impl Daemon {
                 r.lateness
             );
         }
-        self.stop_sync_groups();
-        if self.unknown_vrid > 0 {
-            info!("adverts for unknown VRIDs: {}", self.unknown_vrid);
+        if self.driver.unknown_vrid() > 0 {
+            info!("adverts for unknown VRIDs: {}", self.driver.unknown_vrid());
         }
         self.io
             .events
@@ -951,7 +862,7 @@ impl Io {
         let mode = match key.unicast_source {
             Some(source) => Mode::Unicast { source },
             None => Mode::Multicast {
-                group: instance::multicast_group(cfg),
+                group: crate::driver::params::multicast_group(cfg),
             },
         };
         let spec = SocketSpec {
@@ -964,7 +875,7 @@ impl Io {
         let reader = sock.clone();
         let tx = self.packets_tx.clone();
         let reader_key = key.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             loop {
                 let batch = reader.recv_batch(RECV_BATCH).await;
                 // A bad datagram is a drop, counted by the driver: the
@@ -982,11 +893,27 @@ impl Io {
                 }
             }
         });
-        self.sockets.insert(key.clone(), sock);
+        self.sockets
+            .insert(key.clone(), (sock, task.abort_handle()));
         Ok(())
     }
 
-    fn execute(&self, r: &mut Running, actions: Vec<Action>) {
+    /// Closes the sockets no instance uses any more (a reload removed
+    /// their instances, an interface was re-created under a new index).
+    fn prune_sockets(&mut self, driver: &Driver) {
+        let used: std::collections::HashSet<&SocketKey> = driver.socket_keys().collect();
+        self.sockets.retain(|key, (_, reader)| {
+            let keep = used.contains(key);
+            if !keep {
+                reader.abort();
+            }
+            keep
+        });
+    }
+
+    /// Executes instance `index`'s actions (`usize::MAX` for one a reload
+    /// removed).
+    fn execute(&mut self, r: &mut Running, index: usize, actions: Vec<Action>) {
         for action in actions {
             match action {
                 Action::Transition { from, to, reason } => {
@@ -1022,7 +949,7 @@ impl Io {
                         "priority": priority,
                     }));
                 }
-                Action::SendAdvert(repr) => self.send_advert(r, &repr),
+                Action::SendAdvert(repr) => self.send_advert(r, index, &repr),
                 Action::AddVips(addrs) => {
                     info!(target: messages::DETAIL, "({}) setting VIPs.", r.name());
                     self.address_work(r, &addrs, true);
@@ -1041,7 +968,7 @@ impl Io {
                     // are limited like any other line a packet causes.
                     let note = if matches!(reason, AnnounceReason::LowerPriorityAdvert) {
                         r.log_limit
-                            .allow("announce_lower_priority", tokio::time::Instant::now())
+                            .allow("announce_lower_priority", self.clock.now())
                             .map(ratelimit::suppressed_note)
                     } else {
                         Some(String::new())
@@ -1090,7 +1017,7 @@ impl Io {
                     // Lines an advert caused are rate limited per kind: a
                     // flood of bad adverts must not flood the journal.
                     let note = match messages::packet_event_kind(&event) {
-                        Some(kind) => match r.log_limit.allow(kind, tokio::time::Instant::now()) {
+                        Some(kind) => match r.log_limit.allow(kind, self.clock.now()) {
                             Some(n) => ratelimit::suppressed_note(n),
                             None => continue,
                         },
@@ -1129,21 +1056,84 @@ impl Io {
         }
     }
 
-    fn send_advert(&self, r: &mut Running, repr: &AdvertRepr) {
-        let Some(sock) = self.sockets.get(&r.socket) else {
+    /// Sends an advert of instance `index`. While the core watches its
+    /// sends ([`Running::send_failing`]) it is sent at once, not batched,
+    /// and the result is reported back.
+    fn send_advert(&mut self, r: &mut Running, index: usize, repr: &AdvertRepr) {
+        let Some((sock, _)) = self.sockets.get(&r.socket) else {
             return;
         };
         let src = r.router.params().source;
         if repr.priority.is_resign() {
             info!(target: messages::DETAIL, "({}) sent 0 priority", r.name());
         }
-        for (dst, sent) in instance::send_advert(sock, &r.cfg, src, repr, self.delivery) {
+        let watched = r.send_failing();
+        let delivery = if watched {
+            instance::Delivery::Now
+        } else {
+            self.delivery
+        };
+        let mut failed = false;
+        for (dst, sent) in instance::send_advert(sock, &r.cfg, src, repr, delivery) {
             match sent {
                 Ok(()) => {}
                 Err(e @ instance::SendError::Build(_)) => error!("({}) {e}", r.name()),
-                Err(e) => r.send_failed(dst, &e),
+                Err(e) => {
+                    failed = true;
+                    send_failed(r, self.clock.now(), dst, &e);
+                }
             }
         }
+        if index == usize::MAX {
+            return;
+        }
+        if failed {
+            self.send_reports
+                .push(Event::SendFailed { instance: index });
+        } else if watched {
+            self.send_reports.push(Event::SendOk { instance: index });
+        }
+    }
+}
+
+/// An advert that did not leave, sent at once or from a batch: counted and
+/// logged for its instance (rate limited: a firewall dropping every advert
+/// must not flood the journal).
+fn send_failed(r: &mut Running, now: Instant, dst: IpAddr, error: &dyn std::fmt::Display) {
+    *r.drops.entry("send_error").or_default() += 1;
+    if let Some(n) = r.log_limit.allow("send_error", now) {
+        let note = ratelimit::suppressed_note(n);
+        warn!("({}) sending advert to {dst}: {error}{note}", r.name());
+    }
+}
+
+/// A line the core decided on.
+fn log_line(level: Level, instance: Option<&str>, text: &str) {
+    match (level, instance) {
+        (Level::Debug, _) => debug!("{text}"),
+        (Level::Detail, _) => info!(target: messages::DETAIL, "{text}"),
+        (Level::Info, Some(name)) => info!(vrrp_instance = %name, "{text}"),
+        (Level::Info, None) => info!("{text}"),
+        (Level::Warn, Some(name)) => warn!(vrrp_instance = %name, "{text}"),
+        (Level::Warn, None) => warn!("{text}"),
+        (Level::Error, Some(name)) => error!(vrrp_instance = %name, "{text}"),
+        (Level::Error, None) => error!("{text}"),
+    }
+}
+
+/// The socket an instance uses on interface `ifindex` from `source`.
+fn socket_key(cfg: &Instance, ifindex: u32, source: Option<IpAddr>) -> SocketKey {
+    SocketKey {
+        ifindex,
+        family: cfg.family,
+        unicast_source: if cfg.is_unicast() { source } else { None },
+    }
+}
+
+fn unspecified(family: Family) -> IpAddr {
+    match family {
+        Family::Ipv4 => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        Family::Ipv6 => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
     }
 }
 

@@ -60,8 +60,8 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
             continue;
         }
         let vips: Vec<IpAddr> = inst.vips.iter().map(|v| v.addr).collect();
-        let source = instance::configured_source(inst)
-            .or_else(|| instance::primary_address(inst.family, &present, &vips));
+        let source = crate::driver::params::configured_source(inst)
+            .or_else(|| crate::driver::params::primary_address(inst.family, &present, &vips));
         let mut adverts_sent = 0;
         match source {
             Some(source) => match send_priority_zero(inst, link.index, &ifname, source) {
@@ -75,7 +75,7 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
         }
         let mut addresses_removed = 0;
         for vip in held {
-            let spec = instance::address_spec(vip);
+            let spec = crate::driver::params::address_spec(vip);
             match netlink.remove_address(link.index, &spec).await {
                 Ok(true) => addresses_removed += 1,
                 Ok(false) => {}
@@ -105,7 +105,7 @@ fn send_priority_zero(
         Mode::Unicast { source }
     } else {
         Mode::Multicast {
-            group: instance::multicast_group(inst),
+            group: crate::driver::params::multicast_group(inst),
         }
     };
     let sock = VrrpSocket::open(&SocketSpec {
@@ -114,10 +114,11 @@ fn send_priority_zero(
         family: inst.family,
         mode,
     })?;
-    let router =
-        VirtualRouter::new(instance::params(inst, source)).map_err(|_| DaemonError::Config {
+    let router = VirtualRouter::new(crate::driver::params::params(inst, source)).map_err(|_| {
+        DaemonError::Config {
             file: inst.name.clone(),
-        })?;
+        }
+    })?;
     let repr = router.advert(Priority::RESIGN);
     let results = instance::send_advert(&sock, inst, source, &repr, instance::Delivery::Now);
     for (dst, sent) in &results {

@@ -7,7 +7,8 @@ use tokio::sync::mpsc;
 use tracing::{error, info};
 
 use super::{Daemon, Io, Running};
-use crate::proto::fsm::{Event, Input, State};
+use crate::driver::Event;
+use crate::proto::fsm::{self, State};
 use crate::track::notify::NotifyState;
 use crate::track::{self, Kind, Reading, TrackerKey, TrackerSet, Update, Weighted};
 
@@ -101,11 +102,15 @@ fn log_default_user(cfg: &crate::config::Config) {
 impl Io {
     /// keepalived's extra notifications: MASTER_RX_LOWER_PRI, and with
     /// `notify_priority_changes` MASTER_PRIORITY / BACKUP_PRIORITY.
-    pub(super) fn notify_event(&self, r: &Running, event: &Event) {
+    pub(super) fn notify_event(&self, r: &Running, event: &fsm::Event) {
         let state = match (event, r.router.state()) {
-            (Event::ForcingNewElection { .. }, _) => NotifyState::MasterRxLowerPri,
-            (Event::EffectivePriorityChanged { .. }, State::Master) => NotifyState::MasterPriority,
-            (Event::EffectivePriorityChanged { .. }, State::Backup) => NotifyState::BackupPriority,
+            (fsm::Event::ForcingNewElection { .. }, _) => NotifyState::MasterRxLowerPri,
+            (fsm::Event::EffectivePriorityChanged { .. }, State::Master) => {
+                NotifyState::MasterPriority
+            }
+            (fsm::Event::EffectivePriorityChanged { .. }, State::Backup) => {
+                NotifyState::BackupPriority
+            }
             _ => return,
         };
         self.notifier
@@ -189,17 +194,17 @@ impl Daemon {
         }
     }
 
-    /// Feeds each instance whose tracked adjustment or fault changed.
+    /// Tells the core what each instance's trackers add up to now (it
+    /// ignores what did not change).
     fn retrack(&mut self) {
         for (key, reading) in &self.tracking.readings {
             self.io.metrics.reading(key, *reading);
         }
-        let now = self.clock.now();
-        for i in 0..self.instances.len() {
+        for i in 0..self.driver.instances().len() {
             let list = self
                 .tracking
                 .plan
-                .get(self.instances[i].name())
+                .get(self.driver.instances()[i].name())
                 .map_or(&[][..], |l| &l[..]);
             let effect = track::evaluate(list, &self.tracking.readings);
             let failing: Vec<String> = list
@@ -212,32 +217,22 @@ impl Daemon {
                 })
                 .map(|w| w.key.name.clone())
                 .collect();
-            let r = &mut self.instances[i];
-            if effect.adjustment != r.track_adjustment {
-                r.track_adjustment = effect.adjustment;
-                self.feed(
-                    i,
-                    now,
-                    Input::PriorityChanged {
-                        adjustment: effect.adjustment,
-                    },
-                );
+            let r = &self.driver.instances()[i];
+            if effect.adjustment == r.track_adjustment && effect.fault == r.faults.tracker {
+                continue;
             }
-            let r = &mut self.instances[i];
-            if effect.fault != r.track_fault {
-                if effect.fault {
-                    info!("({}) tracker fault: {}", r.name(), failing.join(", "));
-                } else {
-                    info!("({}) tracker faults cleared", r.name());
-                }
-                let was = r.faulted();
-                r.track_fault = effect.fault;
-                let is = r.faulted();
-                if was != is {
-                    self.feed(i, now, Input::Fault(is));
-                }
-            }
+            self.handle(Event::Tracked {
+                instance: i,
+                adjustment: effect.adjustment,
+                fault: effect.fault,
+                failing,
+            });
         }
+    }
+
+    /// The interfaces `track_interface` watches, by name.
+    pub(super) fn tracked_interfaces(&self) -> Vec<String> {
+        self.tracking.if_index.values().cloned().collect()
     }
 }
 

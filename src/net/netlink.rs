@@ -65,6 +65,9 @@ pub enum NetEvent {
         addr: IpAddr,
         prefix: u8,
     },
+    /// The event socket overran (ENOBUFS): events were lost, and whoever
+    /// keeps state from them must re-read it.
+    Overrun,
 }
 
 /// An address as vrrpd installs it (keepalived's `virtual_ipaddress` grammar).
@@ -292,8 +295,10 @@ fn address_of(msg: &AddressMessage) -> Option<IpAddr> {
 }
 
 fn decode_event(msg: NetlinkMessage<RouteNetlinkMessage>) -> Option<NetEvent> {
-    let NetlinkPayload::InnerMessage(inner) = msg.payload else {
-        return None;
+    let inner = match msg.payload {
+        NetlinkPayload::InnerMessage(inner) => inner,
+        NetlinkPayload::Overrun(_) => return Some(NetEvent::Overrun),
+        _ => return None,
     };
     match inner {
         RouteNetlinkMessage::NewLink(link) => Some(NetEvent::Link(link_info(&link))),

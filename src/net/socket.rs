@@ -1250,7 +1250,8 @@ mod tests {
                 "family",
                 "destination",
                 "ip_header",
-                "malformed"
+                "malformed",
+                "oversized"
             ]
         );
     }

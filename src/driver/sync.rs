@@ -1,20 +1,19 @@
-//! The sync-group coordinator (keepalived `vrrp_sync_group`): after every
-//! input to a member, [`crate::proto::sync::decide`] says which members move
-//! and where; they are moved here, in that order, then the group's
-//! notifications follow its members' (keepalived's order).
+//! Sync groups in the driver core (keepalived `vrrp_sync_group`): after
+//! every input to a member, [`crate::proto::sync::decide`] says which
+//! members move and where; they are moved in that order, then the group's
+//! new state is reported (its notifications follow its members').
 
 use std::collections::HashMap;
 
-use tracing::info;
-
-use super::{tracking, Daemon};
+use super::{Driver, Effect};
 use crate::config::Config;
 use crate::proto::fsm::{Action, Input, State};
 use crate::proto::sync::{decide, Member};
 use crate::proto::Instant;
 
-/// One configured group: its members' indices in the driver's instance
-/// list (those that run) and its state.
+/// One configured group: its members' indices in the instance list (those
+/// that run) and its state.
+#[derive(Debug)]
 struct Group {
     name: String,
     members: Vec<usize>,
@@ -22,25 +21,33 @@ struct Group {
 }
 
 /// Every sync group of the running configuration.
-#[derive(Default)]
-pub struct Groups {
+#[derive(Debug, Default)]
+pub(super) struct Groups {
     groups: Vec<Group>,
     /// Instance index -> group index.
     of: HashMap<usize, usize>,
     /// Set at shutdown: members stop one by one, nothing to sync.
-    stopping: bool,
+    pub(super) stopping: bool,
 }
 
 impl Groups {
     /// Whether instance `i` is a member of a group.
-    pub fn member(&self, i: usize) -> bool {
+    pub(super) fn member(&self, i: usize) -> bool {
         self.of.contains_key(&i)
     }
 }
 
+/// Whether the configuration puts instance `name` in a sync group.
+pub(super) fn configured_member(config: &Config, name: &str) -> bool {
+    config
+        .sync_groups
+        .iter()
+        .any(|g| g.members.iter().any(|m| m == name))
+}
+
 /// Whether `actions` take a router from MASTER to BACKUP (keepalived's TSM
 /// M->B entry, `vrrp_sync_backup`).
-pub fn left_master(actions: &[Action]) -> bool {
+pub(super) fn left_master(actions: &[Action]) -> bool {
     actions.iter().any(|a| {
         matches!(
             a,
@@ -53,19 +60,17 @@ pub fn left_master(actions: &[Action]) -> bool {
     })
 }
 
-impl Daemon {
-    /// Rebuilds the groups for the running instances of `self.config`
-    /// (groups keep their state across a reload, by name) and tells each
-    /// instance whether it is a member.
-    pub(super) fn configure_sync_groups(&mut self) {
+impl Driver {
+    /// Rebuilds the groups for the running instances of `config` (groups
+    /// keep their state across a reload, by name).
+    pub(super) fn configure_sync_groups(&mut self, config: &Config) {
         let old: HashMap<String, State> = self
-            .sync
+            .groups
             .groups
             .drain(..)
             .map(|g| (g.name, g.state))
             .collect();
-        self.sync.of.clear();
-        let config: &Config = &self.config;
+        self.groups.of.clear();
         for g in &config.sync_groups {
             let members: Vec<usize> = g
                 .members
@@ -75,42 +80,37 @@ impl Daemon {
             if members.is_empty() {
                 continue;
             }
-            let index = self.sync.groups.len();
+            let index = self.groups.groups.len();
             for &i in &members {
-                self.sync.of.insert(i, index);
+                self.groups.of.insert(i, index);
             }
             // A new group starts in Initialize: [`decide`] moves it to
             // BACKUP once its members run, after their own notifications
             // (keepalived 2.2.7's order at start).
             let state = old.get(&g.name).copied().unwrap_or(State::Initialize);
-            self.sync.groups.push(Group {
+            self.groups.groups.push(Group {
                 name: g.name.clone(),
                 members,
                 state,
             });
         }
-        let now = self.clock.now();
-        for i in 0..self.instances.len() {
-            let member = self.sync.member(i);
-            let r = &mut self.instances[i];
-            if r.router.params().sync_group != member {
-                let mut params = r.router.params().clone();
-                params.sync_group = member;
-                let actions = r.router.handle(now, Input::Reload(Box::new(params)));
-                self.io.execute(r, actions);
-            }
-        }
     }
 
     /// Applies the group rules after member `i` handled an input.
-    pub(super) fn sync_after(&mut self, i: usize, now: Instant, left_master: bool) {
-        if self.sync.stopping {
+    pub(super) fn sync_after(
+        &mut self,
+        i: usize,
+        now: Instant,
+        left_master: bool,
+        out: &mut Vec<Effect>,
+    ) {
+        if self.groups.stopping {
             return;
         }
-        let Some(&g) = self.sync.of.get(&i) else {
+        let Some(&g) = self.groups.of.get(&i) else {
             return;
         };
-        let group = &self.sync.groups[g];
+        let group = &self.groups.groups[g];
         let Some(trigger) = group.members.iter().position(|m| *m == i) else {
             return;
         };
@@ -131,36 +131,39 @@ impl Daemon {
         let name = group.name.clone();
         let members = group.members.clone();
         if let Some(to) = decision.group {
-            info!(
-                "VRRP_Group({name}) Syncing instances to {} state",
-                to.keepalived_name()
-            );
+            out.push(Effect::GroupSyncing {
+                name: name.clone(),
+                state: to,
+            });
         }
         for (j, to) in decision.moves {
-            let r = &mut self.instances[members[j]];
-            let actions = r.router.handle(now, Input::Sync(to));
-            self.io.execute(r, actions);
+            let m = members[j];
+            let actions = self.instances[m].router.handle(now, Input::Sync(to));
+            self.push_actions(m, now, actions, out);
         }
         if let Some(to) = decision.group {
-            self.sync.groups[g].state = to;
-            self.io
-                .notifier
-                .group_event(&name, tracking::notify_state(to));
+            self.groups.groups[g].state = to;
+            out.push(Effect::GroupState { name, state: to });
         }
-    }
-
-    /// Daemon stop begins: members stop one by one, nothing to sync.
-    pub(super) fn stopping_sync_groups(&mut self) {
-        self.sync.stopping = true;
     }
 
     /// Daemon stop: every group reports STOP after its members did.
-    pub(super) fn stop_sync_groups(&mut self) {
-        for g in &mut self.sync.groups {
+    pub(super) fn stop_sync_groups(&mut self, out: &mut Vec<Effect>) {
+        for g in &mut self.groups.groups {
             g.state = State::Initialize;
-            self.io
-                .notifier
-                .group_event(&g.name, tracking::notify_state(State::Initialize));
+            out.push(Effect::GroupState {
+                name: g.name.clone(),
+                state: State::Initialize,
+            });
         }
+    }
+
+    /// The state of group `name`, if it runs.
+    pub fn group_state(&self, name: &str) -> Option<State> {
+        self.groups
+            .groups
+            .iter()
+            .find(|g| g.name == name)
+            .map(|g| g.state)
     }
 }

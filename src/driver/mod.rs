@@ -1,0 +1,795 @@
+//! The driver's pure core: everything the daemon decides about its
+//! instances, with the contract of [`VirtualRouter`]: [`Driver::handle`]
+//! takes `(now, Event)` and returns [`Effect`]s, [`Driver::poll_at`] says
+//! when to call it with [`Event::Timer`]. No tokio, no descriptors, no
+//! clock reads: the shell (`crate::daemon`) moves bytes, runs the effects
+//! and feeds their results back as events.
+//!
+//! It owns the instances and decides
+//! - which instance a datagram is for (socket and VRID) and what is dropped
+//!   before any router sees it, counted by reason;
+//! - faults: an instance is in FAULT while its link is down, it has no
+//!   source address, a weight-0 tracker fails, or its adverts cannot be
+//!   sent (see [`Faults`]); the router hears only changes of the aggregate;
+//! - sync groups ([`crate::proto::sync::decide`] after every member input);
+//! - the parameters each router runs with, at start and on reload, and
+//!   which running instance a reloaded one is (keepalived's identity);
+//! - what a re-created interface, a lost address or a netlink overrun
+//!   asks of the shell;
+//! - which lines a packet may cause (rate limited per kind and instance).
+//!
+//! What the shell must do when asked is in [`Effect`]; everything it
+//! learns comes back as an [`Event`].
+
+pub mod lateness;
+pub mod params;
+pub mod ratelimit;
+mod running;
+mod sync;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::net::netlink::AddressSpec;
+use crate::net::socket::{self, Inbound, RxPolicy, SocketError};
+use crate::proto::fsm::{Action, Input, State, VirtualRouter};
+use crate::proto::timers::master_down_interval;
+use crate::proto::wire::Packet;
+use crate::proto::{Instant, Priority};
+
+pub use running::{Demotion, Faults, Running, SocketKey};
+
+/// What the driver hears.
+#[derive(Debug)]
+pub enum Event {
+    /// [`Driver::poll_at`] has passed.
+    Timer,
+    /// A datagram (or a per-datagram receive error) on a socket.
+    Received {
+        socket: SocketKey,
+        datagram: Result<Inbound, SocketError>,
+    },
+    /// A link appeared or changed.
+    Link {
+        index: u32,
+        name: String,
+        running: bool,
+    },
+    LinkRemoved {
+        index: u32,
+    },
+    /// An address appeared on interface `index`.
+    AddressAdded {
+        index: u32,
+    },
+    AddressRemoved {
+        index: u32,
+        addr: IpAddr,
+    },
+    /// The answer to [`Effect::FindSource`].
+    SourceFound {
+        instance: usize,
+        source: IpAddr,
+    },
+    /// The answer to [`Effect::Rebind`]: the instance's socket for the
+    /// re-created interface is open.
+    Rebound {
+        instance: usize,
+        ifindex: u32,
+        socket: SocketKey,
+        running: bool,
+        source: Option<IpAddr>,
+    },
+    /// What an instance's trackers add up to now (sent after any reading
+    /// changed; unchanged values are ignored).
+    Tracked {
+        instance: usize,
+        adjustment: i32,
+        fault: bool,
+        /// The names of the failing weight-0 trackers, for the log line.
+        failing: Vec<String>,
+    },
+    /// An advert of `instance` did not leave.
+    SendFailed {
+        instance: usize,
+    },
+    /// An advert of `instance` left while [`Running::send_failing`].
+    SendOk {
+        instance: usize,
+    },
+    /// `vrrpd demote` / `vrrpd promote`.
+    AdminDown {
+        instance: usize,
+        down: bool,
+    },
+    /// A validated and resolved configuration to run.
+    Reload(Box<Reload>),
+    /// Daemon stop.
+    Shutdown,
+}
+
+/// A configuration resolved by the shell: everything that needed the
+/// kernel (interface indexes, present addresses, sockets) is done.
+#[derive(Debug, Default)]
+pub struct Reload {
+    pub config: Config,
+    /// Instances the running set does not have yet, started by the shell
+    /// (an instance that could not start is absent).
+    pub started: Vec<Running>,
+    /// Where each virtual address of a kept instance goes, by instance name.
+    pub addresses: HashMap<String, HashMap<IpAddr, (u32, AddressSpec)>>,
+}
+
+/// How loud a line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Debug,
+    /// keepalived's detailed lines (`-D`), the shell's `messages::DETAIL`.
+    Detail,
+    Info,
+    Warn,
+    Error,
+}
+
+/// What the driver asks the shell to do, in order.
+#[derive(Debug)]
+pub enum Effect {
+    /// Execute a router's actions for instance `instance` (send, address
+    /// work, announcements, notifications, log lines).
+    Actions {
+        instance: usize,
+        actions: Vec<Action>,
+    },
+    /// A sync group is about to move its members ("Syncing instances to").
+    GroupSyncing { name: String, state: State },
+    /// A sync group's new state, after its members moved (notify it).
+    GroupState { name: String, state: State },
+    /// A line for the journal, already rate limited where a packet caused it.
+    Log {
+        level: Level,
+        instance: Option<String>,
+        text: String,
+    },
+    /// Find a source address for `instance` on `ifindex`; answer with
+    /// [`Event::SourceFound`] (or nothing, if there is none yet).
+    FindSource { instance: usize, ifindex: u32 },
+    /// The instance's interface was re-created under index `ifindex`: open
+    /// its socket there and answer with [`Event::Rebound`].
+    Rebind { instance: usize, ifindex: u32 },
+    /// Sends have failed: try a priority-0 advert (it tells peers nothing
+    /// they act on wrongly: we are not Master) and report the result.
+    Probe { instance: usize },
+    /// An instance a reload removed: execute its last actions (its stop,
+    /// reported as deleted), then drop it.
+    Removed {
+        running: Box<Running>,
+        actions: Vec<Action>,
+    },
+    /// The instance list changed (reload): sockets, metrics, trackers.
+    InstancesChanged,
+}
+
+/// The driver core.
+#[derive(Debug, Default)]
+pub struct Driver {
+    instances: Vec<Running>,
+    /// Which instance an advert is for: (socket, VRID) -> index.
+    by_vrid: HashMap<(SocketKey, u8), usize>,
+    groups: sync::Groups,
+    /// Adverts for a VRID no instance runs on their socket.
+    unknown_vrid: u64,
+    /// Datagrams dropped before any instance could be named, and socket
+    /// failures, by reason.
+    socket_drops: BTreeMap<&'static str, u64>,
+    /// Lines about packets no instance owns.
+    log_limit: ratelimit::LogLimit,
+    log_unknown_vrids: bool,
+}
+
+impl Driver {
+    pub fn new() -> Driver {
+        Driver::default()
+    }
+
+    /// The running instances, in configuration order.
+    pub fn instances(&self) -> &[Running] {
+        &self.instances
+    }
+
+    /// One instance, for the shell's effects (it keeps its own fields such
+    /// as `state_since` and `demoted` there).
+    pub fn instance_mut(&mut self, i: usize) -> &mut Running {
+        &mut self.instances[i]
+    }
+
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.instances.iter().position(|r| r.name() == name)
+    }
+
+    /// Whether an instance with the identity of `cfg` runs (a reload keeps
+    /// it rather than starting a new one).
+    pub fn runs(&self, cfg: &crate::config::Instance) -> bool {
+        let identity = cfg.identity();
+        self.instances.iter().any(|r| r.cfg.identity() == identity)
+    }
+
+    pub fn unknown_vrid(&self) -> u64 {
+        self.unknown_vrid
+    }
+
+    pub fn socket_drops(&self) -> &BTreeMap<&'static str, u64> {
+        &self.socket_drops
+    }
+
+    /// The sockets the running instances use.
+    pub fn socket_keys(&self) -> impl Iterator<Item = &SocketKey> {
+        self.instances.iter().map(|r| &r.socket)
+    }
+
+    /// The earliest time [`Event::Timer`] has something to do.
+    pub fn poll_at(&self) -> Option<Instant> {
+        self.instances
+            .iter()
+            .flat_map(|r| {
+                [
+                    r.router.poll_at(),
+                    r.send_failing_since
+                        .filter(|_| !r.faults.send)
+                        .map(|t| t + send_fault_after(r)),
+                    r.probe_at,
+                ]
+            })
+            .flatten()
+            .min()
+    }
+
+    /// Handles one event at `now`.
+    pub fn handle(&mut self, now: Instant, event: Event) -> Vec<Effect> {
+        let mut out = Vec::new();
+        match event {
+            Event::Timer => self.timers(now, &mut out),
+            Event::Received { socket, datagram } => self.receive(now, socket, datagram, &mut out),
+            Event::Link {
+                index,
+                name,
+                running,
+            } => self.link(now, index, &name, running, &mut out),
+            Event::LinkRemoved { index } => {
+                for i in 0..self.instances.len() {
+                    if self.instances[i].ifindex == index {
+                        self.set_fault(i, now, |f| f.link = true, &mut out);
+                    }
+                }
+            }
+            Event::AddressAdded { index } => {
+                // An instance waiting for a source address (IPv6
+                // link-local after DAD, say) may start now.
+                for (i, r) in self.instances.iter().enumerate() {
+                    if r.ifindex == index && r.faults.no_source {
+                        out.push(Effect::FindSource {
+                            instance: i,
+                            ifindex: index,
+                        });
+                    }
+                }
+            }
+            Event::AddressRemoved { index, addr } => {
+                for i in 0..self.instances.len() {
+                    let r = &self.instances[i];
+                    let ours = r.addresses.get(&addr).is_some_and(|(ix, _)| *ix == index);
+                    if ours && r.router.holds_addresses() {
+                        out.push(log(
+                            Level::Warn,
+                            r,
+                            format!(
+                                "({}) virtual address {addr} was deleted by someone else",
+                                r.name()
+                            ),
+                        ));
+                        self.feed(i, now, Input::AddressLost { addr }, &mut out);
+                    }
+                }
+            }
+            Event::SourceFound { instance, source } => {
+                self.source_found(now, instance, source, &mut out)
+            }
+            Event::Rebound {
+                instance,
+                ifindex,
+                socket,
+                running,
+                source,
+            } => self.rebound(now, instance, ifindex, socket, running, source, &mut out),
+            Event::Tracked {
+                instance,
+                adjustment,
+                fault,
+                failing,
+            } => self.tracked(now, instance, adjustment, fault, &failing, &mut out),
+            Event::SendFailed { instance } => {
+                if let Some(r) = self.instances.get_mut(instance) {
+                    r.send_failing_since.get_or_insert(now);
+                }
+            }
+            Event::SendOk { instance } => self.send_ok(now, instance, &mut out),
+            Event::AdminDown { instance, down } => {
+                if instance < self.instances.len() {
+                    self.feed(instance, now, Input::AdminDown(down), &mut out);
+                }
+            }
+            Event::Reload(reload) => self.reload(now, *reload, &mut out),
+            Event::Shutdown => self.shutdown(now, &mut out),
+        }
+        out
+    }
+
+    /// Feeds `input` to instance `i`, then its sync group.
+    fn feed(&mut self, i: usize, now: Instant, input: Input, out: &mut Vec<Effect>) {
+        let actions = self.instances[i].router.handle(now, input);
+        let left_master = sync::left_master(&actions);
+        self.push_actions(i, now, actions, out);
+        self.sync_after(i, now, left_master, out);
+    }
+
+    fn push_actions(
+        &mut self,
+        i: usize,
+        _now: Instant,
+        actions: Vec<Action>,
+        out: &mut Vec<Effect>,
+    ) {
+        if !actions.is_empty() {
+            out.push(Effect::Actions {
+                instance: i,
+                actions,
+            });
+        }
+    }
+
+    /// Raises or clears one fault of instance `i` with `change`; the router
+    /// hears about it when the aggregate changes.
+    fn set_fault(
+        &mut self,
+        i: usize,
+        now: Instant,
+        change: impl FnOnce(&mut Faults),
+        out: &mut Vec<Effect>,
+    ) {
+        let r = &mut self.instances[i];
+        let was = r.faults.any();
+        change(&mut r.faults);
+        let is = r.faults.any();
+        if was != is {
+            self.feed(i, now, Input::Fault(is), out);
+        }
+    }
+
+    fn timers(&mut self, now: Instant, out: &mut Vec<Effect>) {
+        for i in 0..self.instances.len() {
+            let r = &mut self.instances[i];
+            if let Some(deadline) = r.router.poll_at().filter(|t| *t <= now) {
+                let actions = r.router.handle(now, Input::Timeout);
+                if r.router.state() == State::Master
+                    && actions.iter().any(|a| matches!(a, Action::SendAdvert(_)))
+                {
+                    let late = now.saturating_since(deadline);
+                    r.lateness.record(late);
+                    if late > r.cfg.advert_int.as_duration() / 4 {
+                        let text = format!(
+                            "({}) advert sent {:.1} ms late (more than a quarter interval)",
+                            r.name(),
+                            late.as_secs_f64() * 1000.0
+                        );
+                        out.push(log(Level::Warn, r, text));
+                    }
+                }
+                let left_master = sync::left_master(&actions);
+                self.push_actions(i, now, actions, out);
+                self.sync_after(i, now, left_master, out);
+            }
+            self.send_timers(i, now, out);
+        }
+    }
+
+    /// Adverts that cannot leave for Master_Down_Interval put the instance
+    /// in FAULT: it gives its addresses up, so a peer that cannot hear it
+    /// is the only Master. While in that FAULT, a priority-0 advert is tried
+    /// once per advert interval; the first that leaves ends the fault.
+    fn send_timers(&mut self, i: usize, now: Instant, out: &mut Vec<Effect>) {
+        let r = &mut self.instances[i];
+        let interval = r.cfg.advert_int.as_duration();
+        if let Some(since) = r.send_failing_since {
+            if !r.faults.send && now >= since + send_fault_after(r) {
+                let text = format!(
+                    "({}) adverts could not be sent for {:.1} s: FAULT until one leaves",
+                    r.name(),
+                    now.saturating_since(since).as_secs_f64()
+                );
+                out.push(log(Level::Error, r, text));
+                r.probe_at = Some(now + interval);
+                self.set_fault(i, now, |f| f.send = true, out);
+                return;
+            }
+        }
+        let r = &mut self.instances[i];
+        if r.probe_at.is_some_and(|t| t <= now) {
+            r.probe_at = Some(now + interval);
+            out.push(Effect::Probe { instance: i });
+        }
+    }
+
+    fn send_ok(&mut self, now: Instant, i: usize, out: &mut Vec<Effect>) {
+        let Some(r) = self.instances.get_mut(i) else {
+            return;
+        };
+        r.send_failing_since = None;
+        r.probe_at = None;
+        if r.faults.send {
+            let text = format!("({}) adverts leave again", r.name());
+            out.push(log(Level::Info, r, text));
+            self.set_fault(i, now, |f| f.send = false, out);
+        }
+    }
+
+    fn receive(
+        &mut self,
+        now: Instant,
+        key: SocketKey,
+        datagram: Result<Inbound, SocketError>,
+        out: &mut Vec<Effect>,
+    ) {
+        let inbound = match datagram {
+            Ok(inbound) => inbound,
+            Err(e) => {
+                let reason = e.drop_reason();
+                let kind = reason.map_or("socket_error", |r| r.as_str());
+                *self.socket_drops.entry(kind).or_default() += 1;
+                if let Some(n) = self.log_limit.allow(kind, now) {
+                    let note = ratelimit::suppressed_note(n);
+                    let (level, text) = match reason {
+                        Some(_) => (
+                            Level::Debug,
+                            format!("dropped a datagram on ifindex {}: {e}{note}", key.ifindex),
+                        ),
+                        None => (
+                            Level::Warn,
+                            format!("receive on ifindex {}: {e}{note}", key.ifindex),
+                        ),
+                    };
+                    out.push(Effect::Log {
+                        level,
+                        instance: None,
+                        text,
+                    });
+                }
+                return;
+            }
+        };
+        let Some(vrid) = Packet::new_checked(&inbound.payload[..])
+            .ok()
+            .map(|p| p.vrid())
+        else {
+            *self.socket_drops.entry("truncated").or_default() += 1;
+            if let Some(n) = self.log_limit.allow("truncated", now) {
+                out.push(Effect::Log {
+                    level: Level::Debug,
+                    instance: None,
+                    text: format!(
+                        "truncated packet from {}{}",
+                        inbound.src,
+                        ratelimit::suppressed_note(n)
+                    ),
+                });
+            }
+            return;
+        };
+        let Some(&i) = self.by_vrid.get(&(key, vrid)) else {
+            self.unknown_vrid += 1;
+            if self.log_unknown_vrids {
+                if let Some(n) = self.log_limit.allow("unknown_vrid", now) {
+                    out.push(Effect::Log {
+                        level: Level::Info,
+                        instance: None,
+                        text: format!(
+                            "advert for unknown VRID {vrid} from {}{}",
+                            inbound.src,
+                            ratelimit::suppressed_note(n)
+                        ),
+                    });
+                }
+            }
+            return;
+        };
+        let r = &mut self.instances[i];
+        if inbound.src == r.router.params().source && !r.faults.no_source {
+            *r.drops.entry("own_address").or_default() += 1;
+            return;
+        }
+        let peer = r.cfg.unicast_peers.iter().find(|p| p.addr == inbound.src);
+        if r.cfg.is_unicast() && r.cfg.check_unicast_src && peer.is_none() {
+            *r.drops.entry("not_a_peer").or_default() += 1;
+            if let Some(n) = r.log_limit.allow("not_a_peer", now) {
+                let text = format!(
+                    "({}) advert from {} which is not a unicast peer - discarding{}",
+                    r.name(),
+                    inbound.src,
+                    ratelimit::suppressed_note(n)
+                );
+                out.push(log(Level::Debug, r, text));
+            }
+            return;
+        }
+        let ttl_range = peer.and_then(|p| match (p.min_ttl, p.max_ttl) {
+            (None, None) => None,
+            (min, max) => Some((min.unwrap_or(0), max.unwrap_or(255))),
+        });
+        let policy = RxPolicy {
+            multicast: !r.cfg.is_unicast(),
+            ttl_range,
+            checksum: params::checksum_mode(&r.cfg),
+        };
+        match socket::validate(&inbound, &policy) {
+            Ok(repr) => {
+                let src = inbound.src;
+                self.feed(i, now, Input::Advert { src, repr }, out);
+            }
+            Err(reason) => {
+                *r.drops.entry(reason.as_str()).or_default() += 1;
+                if let Some(n) = r.log_limit.allow(reason.as_str(), now) {
+                    let text = format!(
+                        "({}) dropped advert from {}: {}{}",
+                        r.name(),
+                        inbound.src,
+                        reason.as_str(),
+                        ratelimit::suppressed_note(n)
+                    );
+                    out.push(log(Level::Debug, r, text));
+                }
+            }
+        }
+    }
+
+    fn link(&mut self, now: Instant, index: u32, name: &str, running: bool, out: &mut Vec<Effect>) {
+        for i in 0..self.instances.len() {
+            let r = &mut self.instances[i];
+            if r.ifindex != index {
+                // The interface was deleted and re-created under its name:
+                // re-bind (once per new index).
+                if r.ifname == name && r.faults.link && r.rebinding != Some(index) {
+                    r.rebinding = Some(index);
+                    out.push(Effect::Rebind {
+                        instance: i,
+                        ifindex: index,
+                    });
+                }
+                continue;
+            }
+            if r.cfg.dont_track_primary {
+                continue;
+            }
+            let fault = !running;
+            if fault == r.faults.link {
+                continue;
+            }
+            let text = format!(
+                "Netlink reports {name} {}",
+                if fault { "down" } else { "up" }
+            );
+            out.push(log(Level::Info, r, text));
+            self.set_fault(i, now, |f| f.link = fault, out);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn rebound(
+        &mut self,
+        now: Instant,
+        i: usize,
+        ifindex: u32,
+        socket: SocketKey,
+        running: bool,
+        source: Option<IpAddr>,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(r) = self.instances.get_mut(i) else {
+            return;
+        };
+        if r.rebinding != Some(ifindex) {
+            return;
+        }
+        r.rebinding = None;
+        let old = r.ifindex;
+        r.ifindex = ifindex;
+        r.socket = socket;
+        for (index, _) in r.addresses.values_mut() {
+            if *index == old {
+                *index = ifindex;
+            }
+        }
+        let text = format!(
+            "({}) interface {} is back (index {old} -> {ifindex}); re-bound",
+            r.name(),
+            r.ifname
+        );
+        out.push(log(Level::Info, r, text));
+        self.index_vrids();
+        if let Some(source) = source {
+            if source != self.instances[i].router.params().source {
+                self.source_found(now, i, source, out);
+            }
+        } else {
+            self.set_fault(i, now, |f| f.no_source = true, out);
+        }
+        let link_fault = !running && !self.instances[i].cfg.dont_track_primary;
+        self.set_fault(i, now, |f| f.link = link_fault, out);
+    }
+
+    fn source_found(&mut self, now: Instant, i: usize, source: IpAddr, out: &mut Vec<Effect>) {
+        let Some(r) = self.instances.get(i) else {
+            return;
+        };
+        if !r.faults.no_source && r.router.params().source == source {
+            return;
+        }
+        out.push(log(
+            Level::Info,
+            r,
+            format!("({}) using source address {source}", r.name()),
+        ));
+        let mut params = params::params(&r.cfg, source);
+        params.sync_group = self.groups.member(i);
+        self.feed(i, now, Input::Reload(Box::new(params)), out);
+        self.set_fault(i, now, |f| f.no_source = false, out);
+    }
+
+    fn tracked(
+        &mut self,
+        now: Instant,
+        i: usize,
+        adjustment: i32,
+        fault: bool,
+        failing: &[String],
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(r) = self.instances.get_mut(i) else {
+            return;
+        };
+        if adjustment != r.track_adjustment {
+            r.track_adjustment = adjustment;
+            self.feed(i, now, Input::PriorityChanged { adjustment }, out);
+        }
+        let r = &self.instances[i];
+        if fault != r.faults.tracker {
+            let text = if fault {
+                format!("({}) tracker fault: {}", r.name(), failing.join(", "))
+            } else {
+                format!("({}) tracker faults cleared", r.name())
+            };
+            out.push(log(Level::Info, r, text));
+            self.set_fault(i, now, |f| f.tracker = fault, out);
+        }
+    }
+
+    /// Brings the running set to `reload.config`: instances with the same
+    /// identity (keepalived's) keep running with the new parameters,
+    /// removed ones stop as deleted, new ones start.
+    fn reload(&mut self, now: Instant, mut reload: Reload, out: &mut Vec<Effect>) {
+        let config = std::mem::take(&mut reload.config);
+        self.log_unknown_vrids = config.global.log_unknown_vrids;
+        let mut old: Vec<Running> = std::mem::take(&mut self.instances);
+        let mut started = reload.started;
+        let mut next: Vec<Running> = Vec::new();
+        for cfg in &config.instances {
+            let identity = cfg.identity();
+            if let Some(pos) = old.iter().position(|r| r.cfg.identity() == identity) {
+                let mut running = old.swap_remove(pos);
+                let mut params = params::params(cfg, running.router.params().source);
+                // A member keeps its group across a reload: without it the
+                // router would leave a FAULT its group holds it in, and
+                // notify BACKUP before the group pushed it back.
+                params.sync_group = sync::configured_member(&config, &cfg.name);
+                // Keep the old specs of addresses the reload removes: the
+                // kernel deletes an address only with its own prefix.
+                let mut addresses = reload.addresses.remove(&cfg.name).unwrap_or_default();
+                for (addr, spec) in running.addresses.drain() {
+                    addresses.entry(addr).or_insert(spec);
+                }
+                running.addresses = addresses;
+                running.cfg = cfg.clone();
+                let actions = running.router.handle(now, Input::Reload(Box::new(params)));
+                next.push(running);
+                self.push_actions(next.len() - 1, now, actions, out);
+            } else if let Some(pos) = started.iter().position(|r| r.cfg.identity() == identity) {
+                next.push(started.swap_remove(pos));
+            }
+        }
+        for mut gone in old {
+            gone.deleting = true;
+            out.push(log(
+                Level::Info,
+                &gone,
+                format!("({}) removed by reload", gone.name()),
+            ));
+            let actions = gone.router.handle(now, Input::Shutdown);
+            out.push(Effect::Removed {
+                running: Box::new(gone),
+                actions,
+            });
+        }
+        self.instances = next;
+        self.index_vrids();
+        self.configure_sync_groups(&config);
+        out.push(Effect::InstancesChanged);
+        for i in 0..self.instances.len() {
+            let member = self.groups.member(i);
+            let r = &mut self.instances[i];
+            if r.router.params().sync_group != member {
+                let mut params = r.router.params().clone();
+                params.sync_group = member;
+                let actions = r.router.handle(now, Input::Reload(Box::new(params)));
+                self.push_actions(i, now, actions, out);
+            }
+        }
+        // New instances: a fault they start with (link down, no source)
+        // first, outside their group (as they were not running yet), then
+        // Startup.
+        for i in 0..self.instances.len() {
+            let r = &mut self.instances[i];
+            if r.router.state() != State::Initialize {
+                continue;
+            }
+            if r.faults.any() {
+                let actions = r.router.handle(now, Input::Fault(true));
+                self.push_actions(i, now, actions, out);
+            }
+            self.feed(i, now, Input::Startup, out);
+        }
+    }
+
+    fn index_vrids(&mut self) {
+        self.by_vrid = self
+            .instances
+            .iter()
+            .enumerate()
+            .map(|(i, r)| ((r.socket.clone(), r.cfg.vrid.get()), i))
+            .collect();
+    }
+
+    fn shutdown(&mut self, now: Instant, out: &mut Vec<Effect>) {
+        self.groups.stopping = true;
+        for i in 0..self.instances.len() {
+            self.feed(i, now, Input::Shutdown, out);
+        }
+        self.stop_sync_groups(out);
+    }
+}
+
+/// How long adverts may fail before the instance goes to FAULT: the time
+/// after which a peer that cannot hear us takes over anyway.
+fn send_fault_after(r: &Running) -> Duration {
+    master_down_interval(
+        r.cfg.version,
+        r.router.effective_priority().max(Priority(1)),
+        r.cfg.advert_int,
+        r.cfg.down_timer_adverts,
+    )
+}
+
+fn log(level: Level, r: &Running, text: String) -> Effect {
+    Effect::Log {
+        level,
+        instance: Some(r.cfg.name.clone()),
+        text,
+    }
+}
+
+/// A new router for `cfg` from `source` (the shell found the interface and
+/// its addresses), or why its parameters are invalid.
+pub fn new_router(
+    cfg: &crate::config::Instance,
+    source: IpAddr,
+) -> Result<VirtualRouter, crate::proto::fsm::ParamsError> {
+    VirtualRouter::new(params::params(cfg, source))
+}

@@ -1,0 +1,212 @@
+//! From a configured instance to what the state machine and the adapters
+//! need: [`Params`], the source address, the addresses to install, where
+//! adverts go and how their checksum is summed. Pure.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use crate::config::{Instance, Scope, Vip};
+use crate::net::netlink::AddressSpec;
+use crate::proto::fsm::{AnnounceSchedule, Params};
+use crate::proto::wire::{ChecksumMode, MULTICAST_V4, MULTICAST_V6};
+use crate::proto::Family;
+
+/// The state machine's parameters for `inst`, with `source` our primary
+/// address on its interface.
+pub fn params(inst: &Instance, source: IpAddr) -> Params {
+    let mut p = Params::new(
+        inst.version,
+        inst.vrid,
+        source,
+        inst.vips.iter().map(|v| v.addr).collect(),
+    );
+    p.priority = inst.priority;
+    p.advert_interval = inst.advert_int;
+    p.excluded_addresses = inst.excluded_vips.iter().map(|v| v.addr).collect();
+    p.auth = inst.auth;
+    p.preempt = !inst.nopreempt;
+    p.preempt_delay = inst.preempt_delay.as_duration();
+    p.down_timer_adverts = inst.down_timer_adverts;
+    let garp = &inst.garp;
+    p.announce = AnnounceSchedule {
+        master_repeat: garp.master_repeat,
+        master_delay: garp.master_delay.as_duration(),
+        master_refresh: Some(garp.master_refresh.as_duration()).filter(|d| !d.is_zero()),
+        master_refresh_repeat: garp.master_refresh_repeat,
+        lower_prio_repeat: garp.lower_prio_repeat,
+        lower_prio_delay: garp.lower_prio_delay.as_duration(),
+    };
+    // vrrpd sends its step-down advert unless strict mode asks for RFC
+    // behaviour to the letter (keepalived's `higher_prio_send_advert` is
+    // off by default; see README "Deliberate differences").
+    p.step_down_advert = !inst.strict || inst.higher_prio_send_advert;
+    p.fast_handover = inst.fast_handover;
+    p
+}
+
+/// Where adverts go: the multicast group, or each unicast peer.
+pub fn destinations(inst: &Instance) -> Vec<IpAddr> {
+    if inst.is_unicast() {
+        inst.unicast_peers.iter().map(|p| p.addr).collect()
+    } else {
+        vec![multicast_group(inst)]
+    }
+}
+
+pub fn multicast_group(inst: &Instance) -> IpAddr {
+    match (inst.mcast_dst_ip, inst.family) {
+        (Some(group), _) => group,
+        (None, Family::Ipv4) => IpAddr::V4(MULTICAST_V4),
+        (None, Family::Ipv6) => IpAddr::V6(MULTICAST_V6),
+    }
+}
+
+pub fn checksum_mode(inst: &Instance) -> ChecksumMode {
+    if inst.v3_checksum_as_v2 {
+        ChecksumMode::V2Style
+    } else {
+        ChecksumMode::PseudoHeader
+    }
+}
+
+/// The configured source address, if any (`unicast_src_ip`, `mcast_src_ip`).
+pub fn configured_source(inst: &Instance) -> Option<IpAddr> {
+    if inst.is_unicast() {
+        inst.unicast_src.or(inst.mcast_src_ip)
+    } else {
+        inst.mcast_src_ip.or(inst.unicast_src)
+    }
+}
+
+/// keepalived's choice of primary address when none is configured: the
+/// interface's first IPv4 address, or its IPv6 link-local address
+/// (RFC 9568 §5.1.2.1: IPv6 adverts come from the link-local address).
+pub fn primary_address(
+    family: Family,
+    addresses: &[(IpAddr, u8)],
+    ours: &[IpAddr],
+) -> Option<IpAddr> {
+    addresses
+        .iter()
+        .map(|(a, _)| *a)
+        .filter(|a| !ours.contains(a))
+        .find(|a| match (family, a) {
+            (Family::Ipv4, IpAddr::V4(_)) => true,
+            (Family::Ipv6, IpAddr::V6(v6)) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+            _ => false,
+        })
+}
+
+/// How netlink should install `vip` (keepalived's `ip addr add` grammar).
+pub fn address_spec(vip: &Vip) -> AddressSpec {
+    let mut spec = AddressSpec::host(vip.addr);
+    spec.prefix = vip.prefix;
+    spec.label = vip.label.clone();
+    spec.scope = match vip.scope {
+        None | Some(Scope::Global) => 0,
+        Some(Scope::Site) => 200,
+        Some(Scope::Link) => 253,
+        Some(Scope::Host) => 254,
+        Some(Scope::Nowhere) => 255,
+    };
+    spec.broadcast = match (vip.addr, vip.brd.as_deref()) {
+        (IpAddr::V4(addr), Some("+")) => Some(broadcast_of(addr, vip.prefix)),
+        (IpAddr::V4(_), Some(text)) => text.parse().ok(),
+        _ => None,
+    };
+    // keepalived adds IPv6 VIPs with IFA_F_NODAD unless `dad` is given.
+    spec.nodad = vip.addr.is_ipv6() && !vip.dad;
+    spec
+}
+
+fn broadcast_of(addr: Ipv4Addr, prefix: u8) -> Ipv4Addr {
+    let host_bits = u32::MAX.checked_shr(u32::from(prefix)).unwrap_or(0);
+    Ipv4Addr::from(u32::from(addr) | host_bits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::{Centis, Priority, Vrid};
+
+    fn seed() -> Instance {
+        let mut inst = Instance::new("loadbalancer1", Vrid::new(101).unwrap());
+        inst.priority = Priority(101);
+        inst.unicast_src = Some("192.0.2.20".parse().unwrap());
+        inst.unicast_peers = vec![crate::config::UnicastPeer {
+            addr: "192.0.2.21".parse().unwrap(),
+            min_ttl: None,
+            max_ttl: None,
+        }];
+        inst.vips = vec![Vip::host("192.0.2.30".parse().unwrap())];
+        inst
+    }
+
+    #[test]
+    fn params_carry_the_instance_settings() {
+        let mut inst = seed();
+        inst.nopreempt = true;
+        inst.advert_int = Centis(100);
+        let p = params(&inst, "192.0.2.20".parse().unwrap());
+        assert_eq!(p.priority, Priority(101));
+        assert!(!p.preempt);
+        assert_eq!(p.addresses, vec!["192.0.2.30".parse::<IpAddr>().unwrap()]);
+        assert!(p.step_down_advert);
+        assert!(p.validate().is_ok());
+    }
+
+    #[test]
+    fn fast_handover_is_opt_in_from_keepalived_conf() {
+        let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 7\n fast_handover\n virtual_ipaddress {\n  192.0.2.30\n }\n}\n";
+        let loaded = crate::config::load_str("fast.conf", text, &Default::default());
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let inst = &loaded.config.instances[0];
+        assert!(params(inst, "192.0.2.1".parse().unwrap()).fast_handover);
+        assert!(!params(&seed(), "192.0.2.20".parse().unwrap()).fast_handover);
+    }
+
+    #[test]
+    fn unicast_goes_to_each_peer_multicast_to_the_group() {
+        let inst = seed();
+        assert_eq!(
+            destinations(&inst),
+            ["192.0.2.21".parse::<IpAddr>().unwrap()]
+        );
+        let mut mc = seed();
+        mc.unicast_peers.clear();
+        assert_eq!(destinations(&mc), [IpAddr::V4(MULTICAST_V4)]);
+    }
+
+    #[test]
+    fn primary_address_skips_vips_and_prefers_link_local_for_ipv6() {
+        let addrs: Vec<(IpAddr, u8)> = vec![
+            ("192.0.2.30".parse().unwrap(), 32),
+            ("192.0.2.1".parse().unwrap(), 24),
+            ("2001:db8::1".parse().unwrap(), 64),
+            ("fe80::1".parse().unwrap(), 64),
+        ];
+        let vip: IpAddr = "192.0.2.30".parse().unwrap();
+        assert_eq!(
+            primary_address(Family::Ipv4, &addrs, &[vip]),
+            Some("192.0.2.1".parse().unwrap())
+        );
+        assert_eq!(
+            primary_address(Family::Ipv6, &addrs, &[]),
+            Some("fe80::1".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn address_spec_follows_the_vip_grammar() {
+        let mut vip = Vip::host("192.0.2.100".parse().unwrap());
+        vip.prefix = 24;
+        vip.brd = Some("+".into());
+        vip.label = Some("eth0:1".into());
+        vip.scope = Some(Scope::Link);
+        let spec = address_spec(&vip);
+        assert_eq!(spec.broadcast, Some(Ipv4Addr::new(192, 0, 2, 255)));
+        assert_eq!(spec.scope, 253);
+        assert_eq!(spec.label.as_deref(), Some("eth0:1"));
+        assert!(!spec.nodad);
+        assert!(address_spec(&Vip::host("2001:db8::66".parse().unwrap())).nodad);
+    }
+}

@@ -1,0 +1,131 @@
+//! One running instance as the driver core keeps it: its configuration, its
+//! [`VirtualRouter`], where it lives, why it is in FAULT and what it counted.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::SystemTime;
+
+use super::lateness::Lateness;
+use super::ratelimit::LogLimit;
+use crate::config::Instance;
+use crate::net::netlink::AddressSpec;
+use crate::proto::fsm::VirtualRouter;
+use crate::proto::{Family, Instant};
+
+/// Sockets are shared by instances with the same interface, family and
+/// multicast group or unicast source (keepalived's sockpool). This is the
+/// key the shell opens a socket for; it holds no descriptor.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SocketKey {
+    pub ifindex: u32,
+    pub family: Family,
+    pub unicast_source: Option<IpAddr>,
+}
+
+/// Why an instance is in FAULT; any one is enough. Each is raised and
+/// cleared by its own events, and the router hears `Fault(true/false)`
+/// only when the aggregate changes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Faults {
+    /// The interface is down or gone (unless `dont_track_primary`).
+    pub link: bool,
+    /// No source address on the interface yet (IPv6 link-local in DAD).
+    pub no_source: bool,
+    /// A weight-0 tracker failed.
+    pub tracker: bool,
+    /// Adverts could not be sent for Master_Down_Interval.
+    pub send: bool,
+}
+
+impl Faults {
+    pub fn any(&self) -> bool {
+        self.link || self.no_source || self.tracker || self.send
+    }
+}
+
+/// Who demoted an instance, when and why (shown by status until promote).
+#[derive(Debug, Clone)]
+pub struct Demotion {
+    pub by_uid: u32,
+    pub since: SystemTime,
+    pub note: Option<String>,
+}
+
+/// One running instance.
+#[derive(Debug)]
+pub struct Running {
+    pub cfg: Instance,
+    pub router: VirtualRouter,
+    pub ifindex: u32,
+    pub ifname: String,
+    pub socket: SocketKey,
+    /// Where each virtual address is installed.
+    pub addresses: HashMap<IpAddr, (u32, AddressSpec)>,
+    pub lateness: Lateness,
+    pub drops: HashMap<&'static str, u64>,
+    /// Lines and notifications caused by received packets, limited per kind.
+    pub log_limit: LogLimit,
+    pub faults: Faults,
+    /// The tracker weights' sum.
+    pub track_adjustment: i32,
+    /// When the state last changed (wall clock, kept by the shell for
+    /// status; the core never reads it).
+    pub state_since: std::time::Instant,
+    /// Set by `vrrpd demote`, cleared by `vrrpd promote`.
+    pub demoted: Option<Demotion>,
+    /// Removed by a reload: its stop is reported as keepalived reports a
+    /// deleted instance (`notify_deleted`).
+    pub deleting: bool,
+    /// Since when adverts fail to leave (none left since).
+    pub(super) send_failing_since: Option<Instant>,
+    /// While in FAULT for sends: when to try a priority-0 advert again.
+    pub(super) probe_at: Option<Instant>,
+    /// Asked the shell to re-bind to a re-created interface of this index.
+    pub(super) rebinding: Option<u32>,
+}
+
+impl Running {
+    /// A running instance on interface `ifindex`, before its first input.
+    pub fn new(
+        cfg: Instance,
+        router: VirtualRouter,
+        ifindex: u32,
+        socket: SocketKey,
+        addresses: HashMap<IpAddr, (u32, AddressSpec)>,
+    ) -> Running {
+        Running {
+            ifname: cfg.interface.clone().unwrap_or_default(),
+            cfg,
+            router,
+            ifindex,
+            socket,
+            addresses,
+            lateness: Lateness::default(),
+            drops: HashMap::new(),
+            log_limit: LogLimit::default(),
+            faults: Faults::default(),
+            track_adjustment: 0,
+            state_since: std::time::Instant::now(),
+            demoted: None,
+            deleting: false,
+            send_failing_since: None,
+            probe_at: None,
+            rebinding: None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    pub fn faulted(&self) -> bool {
+        self.faults.any()
+    }
+
+    /// Whether the shell should report the next successful send
+    /// ([`super::Event::SendOk`]): only while sends are failing, so a
+    /// healthy instance costs no event per advert.
+    pub fn send_failing(&self) -> bool {
+        self.send_failing_since.is_some() || self.faults.send
+    }
+}
