@@ -1,0 +1,630 @@
+//! One test per rule of the driver core (`vrrpd::driver`), each on a manual
+//! clock: dispatch, drops, fault aggregation, send failures, re-created
+//! interfaces, sync groups across reloads, reload identity, shutdown.
+
+#[path = "common/driver.rs"]
+mod driver_common;
+
+use std::time::Duration;
+
+use driver_common::*;
+use vrrpd::driver::{Effect, Event, Level};
+use vrrpd::net::socket::{Inbound, SocketError};
+use vrrpd::proto::fsm::{Action, State};
+use vrrpd::proto::Priority;
+
+const A: u8 = 20;
+const B: u8 = 21;
+
+/// A node whose VI_1 became Master (nobody else on the LAN).
+fn master_node() -> Node {
+    let mut a = Node::start(&conf(101, &["VI_1"], false), v4(A));
+    a.advance(ms(1000));
+    assert_eq!(a.state("VI_1"), State::Master);
+    a
+}
+
+fn backup_node() -> (Node, Node) {
+    let mut a = master_node();
+    let mut b = Node::start(&conf(100, &["VI_1"], false), v4(B));
+    // B hears A's adverts for a while.
+    for t in (1000..1500).step_by(100) {
+        let from = a.log.len();
+        a.advance(ms(t));
+        for (i, repr) in a.adverts_since(from) {
+            let d = a.datagram(i, &repr);
+            b.now = ms(t);
+            b.handle(Event::Received {
+                socket: key(),
+                datagram: Ok(d),
+            });
+        }
+        b.advance(ms(t));
+    }
+    assert_eq!(b.state("VI_1"), State::Backup);
+    (a, b)
+}
+
+fn received(node: &mut Node, d: Inbound) -> Vec<usize> {
+    node.handle(Event::Received {
+        socket: key(),
+        datagram: Ok(d),
+    })
+}
+
+fn advert_from(node: &Node, src: u8, priority: u8, vrid_of: &str) -> Inbound {
+    let i = node.driver.position(vrid_of).unwrap();
+    let r = &node.driver.instances()[i];
+    let repr = r.router.advert(Priority(priority));
+    datagram(
+        &repr,
+        v4(src),
+        "224.0.0.18".parse().unwrap(),
+        vrrpd::proto::wire::ChecksumMode::PseudoHeader,
+    )
+}
+
+fn has_log(node: &Node, from: usize, level: Level, needle: &str) -> bool {
+    node.log[from..].iter().any(|(_, e)| {
+        matches!(e, Effect::Log { level: l, text, .. } if *l == level && text.contains(needle))
+    })
+}
+
+#[test]
+fn an_advert_reaches_the_instance_of_its_socket_and_vrid() {
+    let (_, mut b) = backup_node();
+    let before = b.driver.instances()[0].router.stats().adverts_received;
+    let d = advert_from(&b, A, 101, "VI_1");
+    received(&mut b, d);
+    let after = b.driver.instances()[0].router.stats().adverts_received;
+    assert_eq!(after, before + 1);
+}
+
+#[test]
+fn an_advert_for_an_unknown_vrid_is_counted_and_reaches_nobody() {
+    let (_, mut b) = backup_node();
+    let mut d = advert_from(&b, A, 101, "VI_1");
+    d.payload[1] = 99; // VRID 99
+    let before = b.driver.instances()[0].router.stats().adverts_received;
+    let made = received(&mut b, d);
+    assert!(made.is_empty(), "log_unknown_vrids is off: no line");
+    assert_eq!(b.driver.unknown_vrid(), 1);
+    assert_eq!(
+        b.driver.instances()[0].router.stats().adverts_received,
+        before
+    );
+}
+
+#[test]
+fn an_advert_on_another_socket_is_not_dispatched_by_vrid_alone() {
+    let (_, mut b) = backup_node();
+    let other = vrrpd::driver::SocketKey {
+        ifindex: IFINDEX + 1,
+        ..key()
+    };
+    let d = advert_from(&b, A, 101, "VI_1");
+    b.handle(Event::Received {
+        socket: other,
+        datagram: Ok(d),
+    });
+    assert_eq!(b.driver.unknown_vrid(), 1);
+}
+
+#[test]
+fn a_datagram_error_is_counted_by_reason_without_an_instance() {
+    let (_, mut b) = backup_node();
+    for _ in 0..5000 {
+        b.handle(Event::Received {
+            socket: key(),
+            datagram: Err(SocketError::Oversized { len: 1400 }),
+        });
+    }
+    assert_eq!(b.driver.socket_drops().get("oversized"), Some(&5000));
+    assert_eq!(b.state("VI_1"), State::Backup);
+}
+
+#[test]
+fn lines_caused_by_packets_are_rate_limited() {
+    let (_, mut b) = backup_node();
+    let from = b.log.len();
+    for _ in 0..1000 {
+        b.handle(Event::Received {
+            socket: key(),
+            datagram: Err(SocketError::Oversized { len: 1400 }),
+        });
+    }
+    let lines = b.log[from..]
+        .iter()
+        .filter(|(_, e)| matches!(e, Effect::Log { .. }))
+        .count();
+    assert_eq!(lines, 3, "a burst of 3 per 10 s window");
+}
+
+#[test]
+fn a_truncated_datagram_is_counted_as_truncated() {
+    let (_, mut b) = backup_node();
+    let mut d = advert_from(&b, A, 101, "VI_1");
+    d.payload.truncate(4);
+    received(&mut b, d);
+    assert_eq!(b.driver.socket_drops().get("truncated"), Some(&1));
+}
+
+#[test]
+fn our_own_advert_is_dropped_as_own_address() {
+    let (_, mut b) = backup_node();
+    let d = advert_from(&b, B, 100, "VI_1");
+    received(&mut b, d);
+    assert_eq!(b.driver.instances()[0].drops.get("own_address"), Some(&1));
+}
+
+#[test]
+fn a_bad_advert_is_dropped_with_its_reason_before_the_router() {
+    let (_, mut b) = backup_node();
+    let mut d = advert_from(&b, A, 101, "VI_1");
+    d.ttl = 64;
+    received(&mut b, d);
+    assert_eq!(b.driver.instances()[0].drops.get("ttl"), Some(&1));
+}
+
+#[test]
+fn a_stranger_is_dropped_when_unicast_sources_are_checked() {
+    let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n unicast_src_ip 192.0.2.21\n unicast_peer {\n  192.0.2.20\n }\n check_unicast_src\n virtual_ipaddress {\n  192.0.2.30\n }\n}\n";
+    let mut b = Node::start(text, v4(B));
+    let i = b.driver.position("VI_1").unwrap();
+    let repr = b.driver.instances()[i].router.advert(Priority(254));
+    let d = datagram(
+        &repr,
+        v4(40),
+        v4(B),
+        vrrpd::proto::wire::ChecksumMode::PseudoHeader,
+    );
+    let socket = b.driver.instances()[i].socket.clone();
+    b.handle(Event::Received {
+        socket,
+        datagram: Ok(d),
+    });
+    assert_eq!(b.driver.instances()[i].drops.get("not_a_peer"), Some(&1));
+    assert_ne!(b.state("VI_1"), State::Master);
+}
+
+#[test]
+fn link_down_faults_the_instance_and_link_up_recovers_it() {
+    let mut a = master_node();
+    let from = a.log.len();
+    a.handle(Event::Link {
+        index: IFINDEX,
+        name: IFNAME.into(),
+        running: false,
+    });
+    assert_eq!(a.state("VI_1"), State::Fault);
+    assert!(a.driver.instances()[0].faults.link);
+    a.handle(Event::Link {
+        index: IFINDEX,
+        name: IFNAME.into(),
+        running: true,
+    });
+    assert_eq!(a.state("VI_1"), State::Backup);
+    assert_eq!(
+        a.transitions_since(from),
+        [
+            ("VI_1".to_string(), State::Fault),
+            ("VI_1".to_string(), State::Backup)
+        ]
+    );
+}
+
+#[test]
+fn faults_aggregate_and_the_router_hears_only_changes() {
+    let mut a = master_node();
+    a.handle(Event::Tracked {
+        instance: 0,
+        adjustment: 0,
+        fault: true,
+        failing: vec!["chk_apache".into()],
+    });
+    assert_eq!(a.state("VI_1"), State::Fault);
+    let from = a.log.len();
+    // The link goes down and up while the tracker still fails: no change.
+    for running in [false, true] {
+        a.handle(Event::Link {
+            index: IFINDEX,
+            name: IFNAME.into(),
+            running,
+        });
+    }
+    assert_eq!(a.state("VI_1"), State::Fault);
+    assert!(a.transitions_since(from).is_empty());
+    a.handle(Event::Tracked {
+        instance: 0,
+        adjustment: 0,
+        fault: false,
+        failing: vec![],
+    });
+    assert_eq!(a.state("VI_1"), State::Backup);
+}
+
+#[test]
+fn an_unchanged_tracker_report_changes_nothing() {
+    let mut a = master_node();
+    let from = a.log.len();
+    a.handle(Event::Tracked {
+        instance: 0,
+        adjustment: 0,
+        fault: false,
+        failing: vec![],
+    });
+    assert_eq!(a.log.len(), from);
+}
+
+#[test]
+fn a_tracker_weight_changes_the_priority() {
+    let mut a = master_node();
+    a.handle(Event::Tracked {
+        instance: 0,
+        adjustment: -10,
+        fault: false,
+        failing: vec![],
+    });
+    assert_eq!(
+        a.driver.instances()[0].router.effective_priority(),
+        Priority(91)
+    );
+}
+
+#[test]
+fn sends_failing_for_master_down_interval_fault_the_master() {
+    let mut a = master_node();
+    let t0 = a.now;
+    a.handle(Event::SendFailed { instance: 0 });
+    // Master_Down_Interval at 0.1 s, priority 101: 300 ms + skew 60.5 ms.
+    a.advance(t0 + Duration::from_millis(350));
+    assert_eq!(a.state("VI_1"), State::Master, "not yet");
+    let from = a.log.len();
+    a.advance(t0 + Duration::from_millis(370));
+    assert_eq!(a.state("VI_1"), State::Fault);
+    assert!(a.driver.instances()[0].faults.send);
+    assert!(has_log(&a, from, Level::Error, "could not be sent"));
+    // It gave its addresses up.
+    let removed = a.log[from..].iter().any(|(_, e)| {
+        matches!(e, Effect::Actions { actions, .. }
+            if actions.iter().any(|a| matches!(a, Action::RemoveVips(_))))
+    });
+    assert!(removed);
+}
+
+#[test]
+fn a_send_that_recovers_within_master_down_interval_faults_nothing() {
+    let mut a = master_node();
+    let t0 = a.now;
+    a.handle(Event::SendFailed { instance: 0 });
+    a.advance(t0 + Duration::from_millis(200));
+    a.handle(Event::SendOk { instance: 0 });
+    a.advance(t0 + Duration::from_millis(1000));
+    assert_eq!(a.state("VI_1"), State::Master);
+    assert!(!a.driver.instances()[0].send_failing());
+}
+
+#[test]
+fn a_send_fault_probes_each_interval_and_ends_when_a_probe_leaves() {
+    let mut a = master_node();
+    let t0 = a.now;
+    a.handle(Event::SendFailed { instance: 0 });
+    a.advance(t0 + Duration::from_millis(400));
+    assert_eq!(a.state("VI_1"), State::Fault);
+    let from = a.log.len();
+    a.advance(t0 + Duration::from_millis(1000));
+    let probes = a.log[from..]
+        .iter()
+        .filter(|(_, e)| matches!(e, Effect::Probe { instance: 0 }))
+        .count();
+    assert!(
+        (5..=7).contains(&probes),
+        "{probes} probes in 0.6 s at 0.1 s"
+    );
+    a.handle(Event::SendOk { instance: 0 });
+    assert!(!a.driver.instances()[0].faults.send);
+    assert_eq!(a.state("VI_1"), State::Backup);
+}
+
+#[test]
+fn a_backup_does_not_fault_for_sends_it_never_made() {
+    let (_, mut b) = backup_node();
+    let t = b.now;
+    b.advance(t + Duration::from_secs(5));
+    assert!(!b.driver.instances()[0].faults.send);
+}
+
+#[test]
+fn a_recreated_interface_is_rebound_and_the_instance_leaves_fault() {
+    let mut a = master_node();
+    a.handle(Event::LinkRemoved { index: IFINDEX });
+    assert_eq!(a.state("VI_1"), State::Fault);
+    let from = a.log.len();
+    a.handle(Event::Link {
+        index: 7,
+        name: IFNAME.into(),
+        running: true,
+    });
+    let asked = a.log[from..].iter().any(|(_, e)| {
+        matches!(
+            e,
+            Effect::Rebind {
+                instance: 0,
+                ifindex: 7
+            }
+        )
+    });
+    assert!(asked, "the shell is asked to re-bind");
+    let socket = vrrpd::driver::SocketKey {
+        ifindex: 7,
+        ..key()
+    };
+    a.handle(Event::Rebound {
+        instance: 0,
+        ifindex: 7,
+        socket: socket.clone(),
+        running: true,
+        source: Some(v4(A)),
+    });
+    let r = &a.driver.instances()[0];
+    assert_eq!((r.ifindex, &r.socket), (7, &socket));
+    assert!(r.addresses.values().all(|(ix, _)| *ix == 7));
+    assert_eq!(a.state("VI_1"), State::Backup);
+    // Adverts now arrive on the new socket.
+    let d = advert_from(&a, B, 100, "VI_1");
+    a.handle(Event::Received {
+        socket,
+        datagram: Ok(d),
+    });
+    assert_eq!(a.driver.unknown_vrid(), 0);
+}
+
+#[test]
+fn a_source_address_found_later_starts_the_instance() {
+    let cfg = parse(&conf(100, &["VI_1"], false));
+    let mut running = started(&cfg.instances[0], "0.0.0.0".parse().unwrap());
+    running.faults.no_source = true;
+    let mut node = Node {
+        driver: vrrpd::driver::Driver::new(),
+        source: v4(B),
+        now: ms(0),
+        log: Vec::new(),
+    };
+    node.handle(Event::Reload(Box::new(vrrpd::driver::Reload {
+        config: cfg,
+        started: vec![running],
+        addresses: Default::default(),
+    })));
+    assert_eq!(node.state("VI_1"), State::Fault);
+    let from = node.log.len();
+    node.handle(Event::AddressAdded { index: IFINDEX });
+    let asked = node.log[from..]
+        .iter()
+        .any(|(_, e)| matches!(e, Effect::FindSource { instance: 0, .. }));
+    assert!(asked);
+    node.handle(Event::SourceFound {
+        instance: 0,
+        source: v4(B),
+    });
+    assert_eq!(node.state("VI_1"), State::Backup);
+    assert_eq!(node.driver.instances()[0].router.params().source, v4(B));
+}
+
+#[test]
+fn an_address_deleted_by_someone_else_is_reported_to_the_master() {
+    let mut a = master_node();
+    let from = a.log.len();
+    a.handle(Event::AddressRemoved {
+        index: IFINDEX,
+        addr: v4(30),
+    });
+    assert!(has_log(&a, from, Level::Warn, "deleted by someone else"));
+}
+
+#[test]
+fn an_address_of_the_same_value_on_another_interface_is_not_ours() {
+    let mut a = master_node();
+    let from = a.log.len();
+    a.handle(Event::AddressRemoved {
+        index: IFINDEX + 5,
+        addr: v4(30),
+    });
+    assert_eq!(a.log.len(), from);
+}
+
+#[test]
+fn reload_keeps_a_running_instance_and_its_state() {
+    let mut a = master_node();
+    let from = a.log.len();
+    let event = reload(&a.driver, &parse(&conf(101, &["VI_1"], false)), v4(A));
+    a.handle(event);
+    assert_eq!(a.state("VI_1"), State::Master);
+    assert!(a.transitions_since(from).is_empty());
+}
+
+#[test]
+fn reload_stops_a_removed_instance_as_deleted_and_starts_a_new_one() {
+    let mut a = master_node();
+    let from = a.log.len();
+    let other = conf(101, &["VI_9"], false).replace("virtual_router_id 51", "virtual_router_id 59");
+    let event = reload(&a.driver, &parse(&other), v4(A));
+    a.handle(event);
+    let removed = a.log[from..].iter().find_map(|(_, e)| match e {
+        Effect::Removed { running, actions } => Some((running.deleting, actions.len())),
+        _ => None,
+    });
+    let (deleting, actions) = removed.expect("VI_1 removed");
+    assert!(deleting && actions > 0, "it resigns and stops");
+    assert_eq!(a.driver.instances().len(), 1);
+    assert_eq!(a.state("VI_9"), State::Backup);
+}
+
+/// Two members in sync group G; VI_2's tracker fails, so the group holds
+/// VI_1 in FAULT too.
+fn group_held() -> Node {
+    let text = conf(101, &["VI_1", "VI_2"], true);
+    let mut a = Node::start(&text, v4(A));
+    a.advance(ms(1000));
+    assert_eq!(a.state("VI_1"), State::Master);
+    a.handle(Event::Tracked {
+        instance: 1,
+        adjustment: 0,
+        fault: true,
+        failing: vec!["chk".into()],
+    });
+    assert_eq!(
+        (a.state("VI_1"), a.state("VI_2")),
+        (State::Fault, State::Fault)
+    );
+    a
+}
+
+#[test]
+fn reload_keeps_a_sync_group_member_held_in_fault() {
+    // The seam issue 13 found: on reload, parameters were rebuilt without
+    // the member's group, which released a member its group held in FAULT
+    // (a BACKUP notification), until the next group decision pushed it
+    // back.
+    let mut a = group_held();
+    let from = a.log.len();
+    let event = reload(
+        &a.driver,
+        &parse(&conf(101, &["VI_1", "VI_2"], true)),
+        v4(A),
+    );
+    a.handle(event);
+    assert_eq!(a.transitions_since(from), []);
+    assert_eq!(
+        (a.state("VI_1"), a.state("VI_2")),
+        (State::Fault, State::Fault)
+    );
+    a.advance(a.now + Duration::from_secs(2));
+    assert_eq!(a.transitions_since(from), []);
+    // The group lets go when the fault clears.
+    a.handle(Event::Tracked {
+        instance: 1,
+        adjustment: 0,
+        fault: false,
+        failing: vec![],
+    });
+    assert_eq!(
+        (a.state("VI_1"), a.state("VI_2")),
+        (State::Backup, State::Backup)
+    );
+}
+
+#[test]
+fn reload_keeps_the_group_state() {
+    let mut a = group_held();
+    let event = reload(
+        &a.driver,
+        &parse(&conf(101, &["VI_1", "VI_2"], true)),
+        v4(A),
+    );
+    a.handle(event);
+    assert_eq!(a.driver.group_state("G"), Some(State::Fault));
+}
+
+#[test]
+fn a_member_leaving_master_takes_the_group_to_backup() {
+    let text = conf(101, &["VI_1", "VI_2"], true);
+    let mut a = Node::start(&text, v4(A));
+    a.advance(ms(1000));
+    assert_eq!(a.driver.group_state("G"), Some(State::Master));
+    let d = advert_from(&a, B, 200, "VI_1");
+    received(&mut a, d);
+    assert_eq!(
+        (a.state("VI_1"), a.state("VI_2")),
+        (State::Backup, State::Backup)
+    );
+    assert_eq!(a.driver.group_state("G"), Some(State::Backup));
+}
+
+#[test]
+fn shutdown_resigns_members_then_reports_groups() {
+    let text = conf(101, &["VI_1", "VI_2"], true);
+    let mut a = Node::start(&text, v4(A));
+    a.advance(ms(1000));
+    let from = a.log.len();
+    a.handle(Event::Shutdown);
+    let zero = a
+        .adverts_since(from)
+        .iter()
+        .filter(|(_, r)| r.priority.is_resign())
+        .count();
+    assert_eq!(zero, 2, "each Master sends priority 0");
+    let last_member = a.log[from..]
+        .iter()
+        .rposition(|(_, e)| matches!(e, Effect::Actions { .. }))
+        .unwrap();
+    let group = a.log[from..]
+        .iter()
+        .position(|(_, e)| {
+            matches!(
+                e,
+                Effect::GroupState {
+                    state: State::Initialize,
+                    ..
+                }
+            )
+        })
+        .unwrap();
+    assert!(group > last_member, "the group reports after its members");
+    // Stopping members do not sync each other.
+    assert!(!a.log[from..]
+        .iter()
+        .any(|(_, e)| matches!(e, Effect::GroupSyncing { .. })));
+}
+
+#[test]
+fn a_demoted_instance_leaves_master_and_a_promoted_one_rejoins() {
+    let mut a = master_node();
+    a.handle(Event::AdminDown {
+        instance: 0,
+        down: true,
+    });
+    assert_ne!(a.state("VI_1"), State::Master);
+    a.handle(Event::AdminDown {
+        instance: 0,
+        down: false,
+    });
+    a.advance(a.now + Duration::from_secs(1));
+    assert_eq!(a.state("VI_1"), State::Master);
+}
+
+#[test]
+fn late_adverts_are_measured_and_a_quarter_interval_late_is_a_warning() {
+    let mut a = master_node();
+    let due = a.driver.poll_at().unwrap();
+    let from = a.log.len();
+    a.now = due + Duration::from_millis(30);
+    a.handle(Event::Timer);
+    assert!(has_log(&a, from, Level::Warn, "ms late"));
+    assert!(a.driver.instances()[0].lateness.max() >= Duration::from_millis(30));
+}
+
+#[test]
+fn events_for_an_instance_that_is_gone_are_ignored() {
+    let mut a = master_node();
+    for event in [
+        Event::SendFailed { instance: 9 },
+        Event::SendOk { instance: 9 },
+        Event::AdminDown {
+            instance: 9,
+            down: true,
+        },
+        Event::SourceFound {
+            instance: 9,
+            source: v4(1),
+        },
+        Event::Tracked {
+            instance: 9,
+            adjustment: 1,
+            fault: true,
+            failing: vec![],
+        },
+    ] {
+        a.handle(event);
+    }
+    assert_eq!(a.state("VI_1"), State::Master);
+}
