@@ -375,10 +375,7 @@ fn restrict_mode(path: &Path) -> io::Result<()> {
 /// Root, our own user, or a member of the `vrrpd` group (primary or
 /// supplementary: SO_PEERCRED has only the primary gid, the rest is read
 /// from /proc/PID/status).
-fn authorize(stream: &UnixStream) -> Result<Peer, String> {
-    let cred = stream
-        .peer_cred()
-        .map_err(|e| format!("cannot identify the client: {e}"))?;
+fn authorize(cred: tokio::net::unix::UCred) -> Result<Peer, String> {
     let peer = Peer {
         uid: cred.uid(),
         gid: cred.gid(),
@@ -448,7 +445,14 @@ async fn answer(
     to_driver: mpsc::Sender<ControlRequest>,
     watchers: Arc<Semaphore>,
 ) -> io::Result<()> {
-    let peer = authorize(&stream);
+    // The group lookup may wait on NSS (LDAP, sssd): never on the driver's
+    // thread, which runs the adverts.
+    let peer = match stream.peer_cred() {
+        Ok(cred) => tokio::task::spawn_blocking(move || authorize(cred))
+            .await
+            .unwrap_or_else(|e| Err(format!("cannot identify the client: {e}"))),
+        Err(e) => Err(format!("cannot identify the client: {e}")),
+    };
     let (r, mut w) = stream.into_split();
     let peer = match peer {
         Ok(peer) => peer,

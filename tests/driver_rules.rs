@@ -394,6 +394,7 @@ fn a_source_address_found_later_starts_the_instance() {
         config: cfg,
         started: vec![running],
         addresses: Default::default(),
+        tracking: Default::default(),
     })));
     assert_eq!(node.state("VI_1"), State::Fault);
     let from = node.log.len();
@@ -627,4 +628,51 @@ fn events_for_an_instance_that_is_gone_are_ignored() {
         a.handle(event);
     }
     assert_eq!(a.state("VI_1"), State::Master);
+}
+
+#[test]
+fn a_new_instance_starts_with_what_its_trackers_already_say() {
+    let cfg = parse(&conf(100, &["VI_1", "VI_2"], false));
+    let mut node = Node {
+        driver: vrrpd::driver::Driver::new(),
+        source: v4(B),
+        now: ms(0),
+        log: Vec::new(),
+    };
+    let mut tracking = std::collections::HashMap::new();
+    tracking.insert(
+        "VI_1".to_string(),
+        vrrpd::driver::TrackState {
+            adjustment: 0,
+            fault: true,
+            failing: vec!["chk".into()],
+        },
+    );
+    tracking.insert(
+        "VI_2".to_string(),
+        vrrpd::driver::TrackState {
+            adjustment: -20,
+            fault: false,
+            failing: vec![],
+        },
+    );
+    let started = cfg.instances.iter().map(|c| started(c, v4(B))).collect();
+    node.handle(Event::Reload(Box::new(vrrpd::driver::Reload {
+        config: cfg,
+        started,
+        addresses: Default::default(),
+        tracking,
+    })));
+    // Straight to FAULT, never BACKUP first; VI_2 starts at 80.
+    assert_eq!(
+        node.transitions_since(0),
+        [
+            ("VI_1".to_string(), State::Fault),
+            ("VI_2".to_string(), State::Backup)
+        ]
+    );
+    assert_eq!(
+        node.driver.instances()[1].router.effective_priority(),
+        Priority(80)
+    );
 }

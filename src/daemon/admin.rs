@@ -70,7 +70,7 @@ pub fn plan_summary(plan: &ReloadPlan) -> String {
 
 impl Daemon {
     /// Answers one control request.
-    pub(super) async fn control(
+    pub(super) fn control(
         &mut self,
         req: ControlRequest,
         opts: &Options,
@@ -86,7 +86,11 @@ impl Daemon {
                 self.set_admin_down(&instance, true, note, req.peer)
             }
             Command::Promote { instance } => self.set_admin_down(&instance, false, None, req.peer),
-            Command::Reload => Reply::Value(self.reload(opts).await),
+            Command::Reload => {
+                // Answered when the reload is applied (off the driver).
+                self.request_reload(opts, Some(req.reply));
+                return;
+            }
         };
         // The client may have gone; nothing to do then.
         let _ = req.reply.send(reply);

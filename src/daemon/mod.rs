@@ -15,6 +15,7 @@ mod dump;
 mod instance;
 pub mod messages;
 mod metrics;
+mod reload;
 pub mod resign;
 mod timer;
 mod tracking;
@@ -32,7 +33,7 @@ use tracing::{debug, error, info, warn};
 use crate::config::{self, Config, FsSource, Instance, LoadOptions};
 use crate::driver::params as instance_params;
 use crate::driver::ratelimit;
-use crate::driver::{Driver, Effect, Event, Level, Reload, Running, SocketKey};
+use crate::driver::{Driver, Effect, Event, Level, Running, SocketKey};
 use crate::net::netlink::{AddressSpec, NetEvent, Netlink, NetlinkError};
 use crate::net::socket::{Inbound, Mode, SocketError, SocketSpec, VrrpSocket};
 use crate::proto::fsm::{Action, AnnounceReason};
@@ -139,6 +140,11 @@ struct Daemon {
     /// Answers of lookups run off the driver (source addresses, re-bound
     /// interfaces, resyncs): at most one per request the core made.
     lookups: mpsc::UnboundedSender<Event>,
+    reloads: reload::Reloads,
+    /// A reload's off-driver part is done (one at a time).
+    reload_done: reload::LoadedTx,
+    /// A tracker set started off the driver (one per reload).
+    trackers_done: reload::TrackersTx,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT.
@@ -176,6 +182,8 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         base: tokio::time::Instant::now(),
     };
     let (lookups, mut lookup_rx) = mpsc::unbounded_channel();
+    let (reload_done, mut reload_rx) = mpsc::unbounded_channel();
+    let (trackers_done, mut trackers_rx) = mpsc::unbounded_channel();
     let mut daemon = Daemon {
         clock,
         netlink,
@@ -194,6 +202,9 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         },
         tracking,
         lookups,
+        reloads: reload::Reloads::default(),
+        reload_done,
+        trackers_done,
     };
     let (control_tx, mut control_rx) = mpsc::channel(16);
     if let Err(e) = crate::control::serve(&opts.control_socket, control_tx) {
@@ -203,7 +214,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         );
     }
     let started = std::time::Instant::now();
-    daemon.apply(config).await?;
+    daemon.start(config).await?;
     let watchdog = sd_notify::watchdog_enabled();
     let mut watchdog_kicked = std::time::Instant::now();
     if daemon.driver.instances().is_empty() && !daemon.config.instances.is_empty() {
@@ -264,11 +275,13 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             }
             Some(event) = net_events.recv() => daemon.net_event(event),
             Some(event) = lookup_rx.recv() => daemon.lookup_answer(event),
+            Some(loaded) = reload_rx.recv() => daemon.reload_loaded(&opts, loaded),
+            Some((generation, set)) = trackers_rx.recv() => daemon.trackers_started(generation, set),
             Some(update) = track_rx.recv() => daemon.track_update(update),
-            Some(req) = control_rx.recv() => daemon.control(req, &opts, started).await,
+            Some(req) = control_rx.recv() => daemon.control(req, &opts, started),
             Some(request) = signals.recv() => match request {
                 SignalRequest::Stop => { info!("Stopping"); break; }
-                SignalRequest::Reload => { daemon.reload(&opts).await; }
+                SignalRequest::Reload => daemon.request_reload(&opts, None),
                 SignalRequest::Dump(kind) => daemon.dump(kind),
             },
         }
@@ -382,111 +395,6 @@ impl Daemon {
                 self.run_effects(effects);
             }
         }
-    }
-
-    /// Brings the running set of instances to `config`: the shell resolves
-    /// what needs the kernel (interfaces, addresses, sockets), the core
-    /// decides what runs and how, in one step.
-    async fn apply(&mut self, config: Config) -> Result<(), DaemonError> {
-        self.io.notifier.configure(&config);
-        self.io.metrics.configure(config.global.metrics_listen);
-        let mut reload = Reload::default();
-        for cfg in &config.instances {
-            if self.driver.runs(cfg) {
-                let ifindex = self
-                    .driver
-                    .instances()
-                    .iter()
-                    .find(|r| r.cfg.identity() == cfg.identity())
-                    .map_or(0, |r| r.ifindex);
-                let map = self.address_map(cfg, ifindex).await;
-                reload.addresses.insert(cfg.name.clone(), map);
-            } else {
-                // One instance that cannot start (its interface is missing,
-                // say) must not take the others down, at start or on reload.
-                warn_unimplemented(cfg);
-                match self.start_instance(cfg).await {
-                    Ok(running) => reload.started.push(running),
-                    Err(e) => error!("({}) cannot start, skipped: {e}", cfg.name),
-                }
-            }
-        }
-        reload.config = config.clone();
-        self.config = config;
-        self.handle(Event::Reload(Box::new(reload)));
-        self.start_tracking().await;
-        Ok(())
-    }
-
-    async fn address_map(
-        &self,
-        cfg: &Instance,
-        ifindex: u32,
-    ) -> HashMap<IpAddr, (u32, AddressSpec)> {
-        let mut map = HashMap::new();
-        for vip in cfg.vips.iter().chain(&cfg.excluded_vips) {
-            let index = match &vip.dev {
-                Some(dev) => match self.netlink.link(dev).await {
-                    Ok(link) => link.index,
-                    Err(e) => {
-                        warn!("({}) {}: {e}; using {}", cfg.name, vip.addr, ifindex);
-                        ifindex
-                    }
-                },
-                None => ifindex,
-            };
-            map.insert(vip.addr, (index, instance_params::address_spec(vip)));
-        }
-        map
-    }
-
-    async fn start_instance(&mut self, cfg: &Instance) -> Result<Running, DaemonError> {
-        let ifname = cfg.interface.clone().unwrap_or_default();
-        let link = self.netlink.link(&ifname).await?;
-        let present = self.netlink.addresses(link.index).await?;
-        let vips: Vec<IpAddr> = cfg.vips.iter().map(|v| v.addr).collect();
-        let configured = instance_params::configured_source(cfg);
-        let source =
-            configured.or_else(|| instance_params::primary_address(cfg.family, &present, &vips));
-        if let Some(src) = configured {
-            if !present.iter().any(|(a, _)| *a == src) {
-                warn!(
-                    "({}) source address {src} is not an address of {ifname}: peers will not recognise our adverts (see the seed README: were the unicast addresses flipped?)",
-                    cfg.name
-                );
-            }
-        }
-        for peer in &cfg.unicast_peers {
-            if present.iter().any(|(a, _)| *a == peer.addr) {
-                warn!(
-                    "({}) unicast peer {} is one of our own addresses on {ifname}",
-                    cfg.name, peer.addr
-                );
-            }
-        }
-        let key = socket_key(cfg, link.index, source);
-        self.io.ensure_socket(&key, &ifname, cfg)?;
-        let router = crate::driver::new_router(cfg, source.unwrap_or(unspecified(cfg.family)))
-            .map_err(|e| {
-                error!("({}) {e}", cfg.name);
-                DaemonError::Config {
-                    file: cfg.name.clone(),
-                }
-            })?;
-        let addresses = self.address_map(cfg, link.index).await;
-        let mut running = Running::new(cfg.clone(), router, link.index, key, addresses);
-        running.faults.link = !link.running && !cfg.dont_track_primary;
-        running.faults.no_source = source.is_none();
-        if running.faults.no_source {
-            warn!(
-                "({}) no {} address on {ifname}: FAULT until one appears",
-                cfg.name, cfg.family
-            );
-        }
-        if running.faults.link {
-            info!("({}) interface {ifname} is down", cfg.name);
-        }
-        Ok(running)
     }
 
     fn timers(&mut self) {
@@ -693,59 +601,6 @@ impl Daemon {
                 }
             }
         });
-    }
-
-    /// SIGHUP and `vrrpd reload`: validate, then apply; a bad file changes
-    /// nothing. The reply (for `vrrpd reload`) has every diagnostic with
-    /// file:line:col and what changed.
-    async fn reload(&mut self, opts: &Options) -> serde_json::Value {
-        info!("Reloading");
-        if let Ok(now) = sd_notify::NotifyState::monotonic_usec_now() {
-            let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading, now]);
-        }
-        let loaded = config::load(&opts.config_file, &FsSource, &opts.load);
-        log_diagnostics(&loaded);
-        let diagnostics: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
-        let file = opts.config_file.display().to_string();
-        if loaded.has_errors() {
-            let errors = loaded.diagnostics.len() - loaded.warnings();
-            error!(
-                "Reload failed, keeping the running configuration: configuration {file} has errors"
-            );
-            let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
-            self.io.events.publish(serde_json::json!({
-                "event": "reload", "ok": false,
-                "summary": format!("{file}: {errors} error(s); running configuration kept"),
-            }));
-            return serde_json::json!({
-                "ok": false,
-                "code": crate::control::ErrorCode::Config.as_str(),
-                "error": format!("{file} has {errors} error(s); the running configuration is kept"),
-                "file": file,
-                "diagnostics": diagnostics,
-            });
-        }
-        let plan = config::diff(&self.config, &loaded.config);
-        info!("Reload plan: {plan:?}");
-        let summary = admin::plan_summary(&plan);
-        let mut reply = serde_json::json!({
-            "file": file,
-            "summary": summary,
-            "plan": plan,
-            "diagnostics": diagnostics,
-        });
-        if let Err(e) = self.apply(loaded.config).await {
-            error!("Reload incomplete: {e}");
-            reply["ok"] = false.into();
-            reply["code"] = crate::control::ErrorCode::Apply.as_str().into();
-            reply["error"] = format!("reload incomplete: {e}").into();
-        }
-        info!("Reload complete");
-        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
-        self.io.events.publish(serde_json::json!({
-            "event": "reload", "ok": reply.get("error").is_none(), "summary": summary,
-        }));
-        reply
     }
 
     /// What `vrrpd status` shows (see `control::render_status`).

@@ -4,22 +4,22 @@
 use std::collections::HashMap;
 
 use tokio::sync::mpsc;
-use tracing::{error, info};
+use tracing::info;
 
 use super::{Daemon, Io, Running};
-use crate::driver::Event;
+use crate::driver::{Event, TrackState};
 use crate::proto::fsm::{self, State};
 use crate::track::notify::NotifyState;
 use crate::track::{self, Kind, Reading, TrackerKey, TrackerSet, Update, Weighted};
 
 /// Tracker state kept by the driver.
 pub struct Tracking {
-    plan: HashMap<String, Vec<Weighted>>,
-    readings: HashMap<TrackerKey, Reading>,
-    set: Option<TrackerSet>,
-    tx: mpsc::UnboundedSender<Update>,
+    pub(super) plan: HashMap<String, Vec<Weighted>>,
+    pub(super) readings: HashMap<TrackerKey, Reading>,
+    pub(super) set: Option<TrackerSet>,
+    pub(super) tx: mpsc::UnboundedSender<Update>,
     /// Tracked interfaces by index, to see them deleted.
-    if_index: HashMap<u32, String>,
+    pub(super) if_index: HashMap<u32, String>,
 }
 
 impl Tracking {
@@ -80,7 +80,7 @@ pub fn deleted_notification(notify_deleted: bool, from: State) -> Option<NotifyS
 
 /// Says once per (re)load who runs the commands that name no user, when
 /// it is not what keepalived would do (root).
-fn log_default_user(cfg: &crate::config::Config) {
+pub(super) fn log_default_user(cfg: &crate::config::Config) {
     let commands = !cfg.scripts.is_empty()
         || cfg.instances.iter().any(|i| i.notify != Default::default())
         || cfg
@@ -119,51 +119,6 @@ impl Io {
 }
 
 impl Daemon {
-    /// (Re)starts the trackers of the current configuration and applies
-    /// what they already know (readings survive a reload).
-    pub(super) async fn start_tracking(&mut self) {
-        // Stop the old set first: no two runs of one script at a time.
-        self.tracking.set = None;
-        log_default_user(&self.config);
-        self.tracking.plan = track::plan(&self.config);
-        let used: std::collections::HashSet<TrackerKey> = self
-            .tracking
-            .plan
-            .values()
-            .flatten()
-            .map(|w| w.key.clone())
-            .collect();
-        self.tracking.readings.retain(|k, _| used.contains(k));
-        self.tracking.if_index.clear();
-        for key in used.iter().filter(|k| k.kind == Kind::Interface) {
-            // A missing interface counts as down, as in keepalived.
-            let link = self.netlink.link(&key.name).await.ok();
-            if let Some(l) = &link {
-                self.tracking.if_index.insert(l.index, key.name.clone());
-            }
-            let up = link.is_some_and(|l| l.running);
-            let r = if up { Reading::Ok } else { Reading::Failed };
-            self.tracking.readings.insert(key.clone(), r);
-        }
-        self.io.metrics.set_trackers(used.iter());
-        match TrackerSet::start(
-            &self.config,
-            &self.tracking.readings,
-            self.tracking.tx.clone(),
-            self.io.metrics.observer(),
-        ) {
-            Ok(set) => {
-                // Applied at once: one priority change, not one per script.
-                for (key, r) in set.initial_readings() {
-                    self.tracking.readings.insert(key.clone(), *r);
-                }
-                self.tracking.set = Some(set);
-            }
-            Err(e) => error!("trackers not started: {e}"),
-        }
-        self.retrack();
-    }
-
     /// A tracker reported.
     pub(super) fn track_update(&mut self, u: Update) {
         if self.tracking.readings.insert(u.key, u.reading) != Some(u.reading) {
@@ -194,38 +149,44 @@ impl Daemon {
         }
     }
 
-    /// Tells the core what each instance's trackers add up to now (it
-    /// ignores what did not change).
-    fn retrack(&mut self) {
+    /// What instance `name`'s trackers add up to with the readings known.
+    pub(super) fn track_state(&self, name: &str) -> TrackState {
+        let list = self.tracking.plan.get(name).map_or(&[][..], |l| &l[..]);
+        let effect = track::evaluate(list, &self.tracking.readings);
+        let failing: Vec<String> = list
+            .iter()
+            .filter(|w| {
+                self.tracking
+                    .readings
+                    .get(&w.key)
+                    .is_some_and(|r| w.effect(*r).fault)
+            })
+            .map(|w| w.key.name.clone())
+            .collect();
+        TrackState {
+            adjustment: effect.adjustment,
+            fault: effect.fault,
+            failing,
+        }
+    }
+
+    /// Tells the core what each instance's trackers add up to now, where
+    /// that changed.
+    pub(super) fn retrack(&mut self) {
         for (key, reading) in &self.tracking.readings {
             self.io.metrics.reading(key, *reading);
         }
         for i in 0..self.driver.instances().len() {
-            let list = self
-                .tracking
-                .plan
-                .get(self.driver.instances()[i].name())
-                .map_or(&[][..], |l| &l[..]);
-            let effect = track::evaluate(list, &self.tracking.readings);
-            let failing: Vec<String> = list
-                .iter()
-                .filter(|w| {
-                    self.tracking
-                        .readings
-                        .get(&w.key)
-                        .is_some_and(|r| w.effect(*r).fault)
-                })
-                .map(|w| w.key.name.clone())
-                .collect();
+            let state = self.track_state(self.driver.instances()[i].name());
             let r = &self.driver.instances()[i];
-            if effect.adjustment == r.track_adjustment && effect.fault == r.faults.tracker {
+            if state.adjustment == r.track_adjustment && state.fault == r.faults.tracker {
                 continue;
             }
             self.handle(Event::Tracked {
                 instance: i,
-                adjustment: effect.adjustment,
-                fault: effect.fault,
-                failing,
+                adjustment: state.adjustment,
+                fault: state.fault,
+                failing: state.failing,
             });
         }
     }

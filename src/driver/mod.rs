@@ -120,6 +120,18 @@ pub struct Reload {
     pub started: Vec<Running>,
     /// Where each virtual address of a kept instance goes, by instance name.
     pub addresses: HashMap<String, HashMap<IpAddr, (u32, AddressSpec)>>,
+    /// What the trackers already say of each instance, by name: a new
+    /// instance starts with it (one priority, no FAULT flap at start).
+    pub tracking: HashMap<String, TrackState>,
+}
+
+/// What an instance's trackers add up to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrackState {
+    pub adjustment: i32,
+    pub fault: bool,
+    /// The failing weight-0 trackers, for the log line.
+    pub failing: Vec<String>,
 }
 
 /// How loud a line is.
@@ -740,6 +752,23 @@ impl Driver {
             if r.router.state() != State::Initialize {
                 continue;
             }
+            if let Some(t) = reload.tracking.get(r.name()) {
+                if t.adjustment != 0 {
+                    r.track_adjustment = t.adjustment;
+                    let input = Input::PriorityChanged {
+                        adjustment: t.adjustment,
+                    };
+                    let actions = r.router.handle(now, input);
+                    self.push_actions(i, now, actions, out);
+                }
+                let r = &mut self.instances[i];
+                if t.fault {
+                    r.faults.tracker = true;
+                    let text = format!("({}) tracker fault: {}", r.name(), t.failing.join(", "));
+                    out.push(log(Level::Info, r, text));
+                }
+            }
+            let r = &mut self.instances[i];
             if r.faults.any() {
                 let actions = r.router.handle(now, Input::Fault(true));
                 self.push_actions(i, now, actions, out);

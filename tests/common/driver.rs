@@ -93,6 +93,7 @@ pub fn reload(driver: &Driver, config: &Config, source: IpAddr) -> Event {
         config: config.clone(),
         started,
         addresses,
+        tracking: Default::default(),
     }))
 }
 

@@ -1,0 +1,470 @@
+//! Start-up and reload without waiting on the advert thread: the file is
+//! read and validated, and everything the new configuration needs from
+//! the kernel (interfaces, their addresses, the interfaces of VIPs with a
+//! `dev`, tracked interfaces) is looked up in a task of its own. The
+//! driver then opens the new sockets and hands the core one
+//! [`Event::Reload`]. Trackers restart on a blocking thread (the old set's
+//! scripts are waited for there, and script users are looked up there).
+//!
+//! One reload runs at a time; requests that arrive meanwhile are merged
+//! into one more run after it, and every requester gets its answer.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{error, info, warn};
+
+use super::{admin, tracking, Daemon, DaemonError, Options};
+use crate::config::{self, Config, FsSource, Instance, InstanceId};
+use crate::control::{ErrorCode, Reply};
+use crate::driver::params::{address_spec, configured_source, primary_address};
+use crate::driver::{Event, Reload, Running, TrackState};
+use crate::net::netlink::{AddressSpec, LinkInfo, Netlink, NetlinkError};
+use crate::track::{self, Kind, Reading, TrackerKey, TrackerSet};
+
+/// What the kernel said about a new instance's interface.
+pub(super) struct Resolved {
+    link: LinkInfo,
+    present: Vec<(IpAddr, u8)>,
+    addresses: HashMap<IpAddr, (u32, AddressSpec)>,
+}
+
+/// A configuration with everything looked up.
+pub(super) struct Prepared {
+    config: Config,
+    new: Vec<(Instance, Result<Resolved, NetlinkError>)>,
+    addresses: HashMap<String, HashMap<IpAddr, (u32, AddressSpec)>>,
+    tracked_links: Vec<(String, Option<LinkInfo>)>,
+}
+
+/// The result of a reload's off-driver part.
+pub(super) enum Loaded {
+    Refused(Box<config::Loaded>),
+    Ready(Box<config::Loaded>, Box<Prepared>),
+}
+
+/// Reload requests, one at a time.
+#[derive(Default)]
+pub(super) struct Reloads {
+    running: bool,
+    again: bool,
+    /// `vrrpd reload` clients waiting for this run's answer.
+    waiting: Vec<oneshot::Sender<Reply>>,
+    /// And those waiting for the next run.
+    next: Vec<oneshot::Sender<Reply>>,
+    /// Incremented per tracker restart: a late tracker set of an older
+    /// reload is dropped.
+    pub(super) tracker_generation: u64,
+}
+
+/// Looks up what `config` needs; `running` are the identities (and
+/// interface indexes) of the instances that run now.
+pub(super) async fn prepare(
+    netlink: Netlink,
+    config: Config,
+    running: Vec<(InstanceId, u32)>,
+) -> Prepared {
+    let mut new = Vec::new();
+    let mut addresses = HashMap::new();
+    for cfg in &config.instances {
+        let id = cfg.identity();
+        if let Some((_, ifindex)) = running.iter().find(|(r, _)| *r == id) {
+            addresses.insert(cfg.name.clone(), address_map(&netlink, cfg, *ifindex).await);
+        } else {
+            new.push((cfg.clone(), resolve(&netlink, cfg).await));
+        }
+    }
+    let mut tracked_links = Vec::new();
+    let plan = track::plan(&config);
+    let mut names: Vec<&String> = plan
+        .values()
+        .flatten()
+        .filter(|w| w.key.kind == Kind::Interface)
+        .map(|w| &w.key.name)
+        .collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        tracked_links.push((name.clone(), netlink.link(name).await.ok()));
+    }
+    Prepared {
+        config,
+        new,
+        addresses,
+        tracked_links,
+    }
+}
+
+async fn resolve(netlink: &Netlink, cfg: &Instance) -> Result<Resolved, NetlinkError> {
+    let ifname = cfg.interface.clone().unwrap_or_default();
+    let link = netlink.link(&ifname).await?;
+    let present = netlink.addresses(link.index).await?;
+    let addresses = address_map(netlink, cfg, link.index).await;
+    Ok(Resolved {
+        link,
+        present,
+        addresses,
+    })
+}
+
+async fn address_map(
+    netlink: &Netlink,
+    cfg: &Instance,
+    ifindex: u32,
+) -> HashMap<IpAddr, (u32, AddressSpec)> {
+    let mut map = HashMap::new();
+    for vip in cfg.vips.iter().chain(&cfg.excluded_vips) {
+        let index = match &vip.dev {
+            Some(dev) => match netlink.link(dev).await {
+                Ok(link) => link.index,
+                Err(e) => {
+                    warn!("({}) {}: {e}; using {}", cfg.name, vip.addr, ifindex);
+                    ifindex
+                }
+            },
+            None => ifindex,
+        };
+        map.insert(vip.addr, (index, address_spec(vip)));
+    }
+    map
+}
+
+impl Daemon {
+    fn running_ids(&self) -> Vec<(InstanceId, u32)> {
+        self.driver
+            .instances()
+            .iter()
+            .map(|r| (r.cfg.identity(), r.ifindex))
+            .collect()
+    }
+
+    /// Start-up: the configuration is already loaded; nothing advertises
+    /// yet, so the lookups and the trackers' start are waited for here
+    /// and the instances start knowing what their trackers say.
+    pub(super) async fn start(&mut self, config: Config) -> Result<(), DaemonError> {
+        let prepared = prepare(self.netlink.clone(), config, Vec::new()).await;
+        let initial = tokio::task::spawn_blocking({
+            let cfg = prepared.config.clone();
+            let tx = self.tracking.tx.clone();
+            let observer = self.io.metrics.observer();
+            move || {
+                tracking::log_default_user(&cfg);
+                TrackerSet::start(&cfg, &HashMap::new(), tx, observer)
+            }
+        })
+        .await
+        .map_err(|e| DaemonError::Io {
+            what: "starting the trackers".into(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        self.apply_prepared(prepared, Some(initial));
+        Ok(())
+    }
+
+    /// SIGHUP or `vrrpd reload` (with the client's reply channel).
+    pub(super) fn request_reload(&mut self, opts: &Options, reply: Option<oneshot::Sender<Reply>>) {
+        if self.reloads.running {
+            self.reloads.again = true;
+            self.reloads.next.extend(reply);
+            return;
+        }
+        self.reloads.waiting.extend(reply);
+        self.reloads.running = true;
+        info!("Reloading");
+        if let Ok(now) = sd_notify::NotifyState::monotonic_usec_now() {
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading, now]);
+        }
+        let opts = opts.clone();
+        let netlink = self.netlink.clone();
+        let running = self.running_ids();
+        let done = self.reload_done.clone();
+        tokio::spawn(async move {
+            let read = tokio::task::spawn_blocking(move || {
+                config::load(&opts.config_file, &FsSource, &opts.load)
+            })
+            .await;
+            let loaded = match read {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    error!("reading the configuration: {e}");
+                    return;
+                }
+            };
+            let result = if loaded.has_errors() {
+                Loaded::Refused(Box::new(loaded))
+            } else {
+                let prepared = prepare(netlink, loaded.config.clone(), running).await;
+                Loaded::Ready(Box::new(loaded), Box::new(prepared))
+            };
+            let _ = done.send(result);
+        });
+    }
+
+    /// The off-driver part of a reload is done: apply it in one step,
+    /// answer everyone who asked, and run the merged next one if any.
+    pub(super) fn reload_loaded(&mut self, opts: &Options, result: Loaded) {
+        let reply = match result {
+            Loaded::Refused(loaded) => self.refused(opts, &loaded),
+            Loaded::Ready(loaded, prepared) => self.reloaded(opts, &loaded, *prepared),
+        };
+        for waiter in self.reloads.waiting.drain(..) {
+            let _ = waiter.send(Reply::Value(reply.clone()));
+        }
+        self.reloads.running = false;
+        if std::mem::take(&mut self.reloads.again) {
+            let next = std::mem::take(&mut self.reloads.next);
+            let mut first = true;
+            for waiter in next {
+                if first {
+                    self.request_reload(opts, Some(waiter));
+                    first = false;
+                } else {
+                    self.reloads.waiting.push(waiter);
+                }
+            }
+            if first {
+                self.request_reload(opts, None);
+            }
+        }
+    }
+
+    fn refused(&mut self, opts: &Options, loaded: &config::Loaded) -> Value {
+        super::log_diagnostics(loaded);
+        let diagnostics: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+        let file = opts.config_file.display().to_string();
+        let errors = loaded.diagnostics.len() - loaded.warnings();
+        error!("Reload failed, keeping the running configuration: configuration {file} has errors");
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+        self.io.events.publish(json!({
+            "event": "reload", "ok": false,
+            "summary": format!("{file}: {errors} error(s); running configuration kept"),
+        }));
+        json!({
+            "ok": false,
+            "code": ErrorCode::Config.as_str(),
+            "error": format!("{file} has {errors} error(s); the running configuration is kept"),
+            "file": file,
+            "diagnostics": diagnostics,
+        })
+    }
+
+    fn reloaded(&mut self, opts: &Options, loaded: &config::Loaded, prepared: Prepared) -> Value {
+        super::log_diagnostics(loaded);
+        let diagnostics: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+        let file = opts.config_file.display().to_string();
+        let plan = config::diff(&self.config, &prepared.config);
+        info!("Reload plan: {plan:?}");
+        let summary = admin::plan_summary(&plan);
+        let reply = json!({
+            "file": file,
+            "summary": summary,
+            "plan": plan,
+            "diagnostics": diagnostics,
+        });
+        self.apply_prepared(prepared, None);
+        info!("Reload complete");
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+        self.io.events.publish(json!({
+            "event": "reload", "ok": true, "summary": summary,
+        }));
+        reply
+    }
+
+    /// Opens what the new instances need, hands the core the reload, then
+    /// restarts the trackers: inline with `initial` (start-up), else on a
+    /// blocking thread.
+    fn apply_prepared(
+        &mut self,
+        prepared: Prepared,
+        initial: Option<Result<TrackerSet, track::TrackError>>,
+    ) {
+        let Prepared {
+            config,
+            new,
+            addresses,
+            tracked_links,
+        } = prepared;
+        self.io.notifier.configure(&config);
+        self.io.metrics.configure(config.global.metrics_listen);
+        let mut started = Vec::new();
+        for (cfg, resolved) in new {
+            super::warn_unimplemented(&cfg);
+            // One instance that cannot start (its interface is missing,
+            // say) must not take the others down, at start or on reload.
+            let running = resolved
+                .map_err(DaemonError::from)
+                .and_then(|r| self.start_resolved(&cfg, r));
+            match running {
+                Ok(running) => started.push(running),
+                Err(e) => error!("({}) cannot start, skipped: {e}", cfg.name),
+            }
+        }
+        // Tracker readings survive a reload; tracked interfaces are what
+        // the kernel says now.
+        self.tracking.plan = track::plan(&config);
+        let used: std::collections::HashSet<TrackerKey> = self
+            .tracking
+            .plan
+            .values()
+            .flatten()
+            .map(|w| w.key.clone())
+            .collect();
+        self.tracking.readings.retain(|k, _| used.contains(k));
+        self.tracking.if_index.clear();
+        for (name, link) in &tracked_links {
+            // A missing interface counts as down, as in keepalived.
+            if let Some(l) = link {
+                self.tracking.if_index.insert(l.index, name.clone());
+            }
+            let up = link.as_ref().is_some_and(|l| l.running);
+            let reading = if up { Reading::Ok } else { Reading::Failed };
+            self.tracking
+                .readings
+                .insert(TrackerKey::new(Kind::Interface, name), reading);
+        }
+        self.io.metrics.set_trackers(used.iter());
+        let set = match initial {
+            Some(Ok(set)) => {
+                for (key, r) in set.initial_readings() {
+                    self.tracking.readings.insert(key.clone(), *r);
+                }
+                Some(set)
+            }
+            Some(Err(e)) => {
+                error!("trackers not started: {e}");
+                None
+            }
+            None => None,
+        };
+        let tracking: HashMap<String, TrackState> = config
+            .instances
+            .iter()
+            .map(|c| (c.name.clone(), self.track_state(&c.name)))
+            .collect();
+        self.config = config.clone();
+        self.handle(Event::Reload(Box::new(Reload {
+            config,
+            started,
+            addresses,
+            tracking,
+        })));
+        match set {
+            Some(set) => {
+                self.tracking.set = Some(set);
+                self.retrack();
+            }
+            None => {
+                self.retrack();
+                self.restart_trackers();
+            }
+        }
+    }
+
+    /// Stops the old tracker set and starts the new one off the driver;
+    /// [`Daemon::trackers_started`] takes the result.
+    fn restart_trackers(&mut self) {
+        self.reloads.tracker_generation += 1;
+        let generation = self.reloads.tracker_generation;
+        let old = self.tracking.set.take();
+        let cfg = self.config.clone();
+        let readings = self.tracking.readings.clone();
+        let tx = self.tracking.tx.clone();
+        let observer = self.io.metrics.observer();
+        let done = self.trackers_done.clone();
+        tokio::task::spawn_blocking(move || {
+            // No two runs of one script at a time: the old set first.
+            drop(old);
+            tracking::log_default_user(&cfg);
+            let set = TrackerSet::start(&cfg, &readings, tx, observer);
+            let _ = done.send((generation, set));
+        });
+    }
+
+    /// A tracker set started off the driver.
+    pub(super) fn trackers_started(
+        &mut self,
+        generation: u64,
+        set: Result<TrackerSet, track::TrackError>,
+    ) {
+        let set = match set {
+            Ok(set) => set,
+            Err(e) => {
+                error!("trackers not started: {e}");
+                return;
+            }
+        };
+        if generation != self.reloads.tracker_generation {
+            // A newer reload restarts them again: stop this one off the
+            // driver too.
+            tokio::task::spawn_blocking(move || drop(set));
+            return;
+        }
+        for (key, r) in set.initial_readings() {
+            self.tracking.readings.insert(key.clone(), *r);
+        }
+        self.tracking.set = Some(set);
+        self.retrack();
+    }
+
+    /// A new instance from what [`prepare`] found.
+    fn start_resolved(
+        &mut self,
+        cfg: &Instance,
+        resolved: Resolved,
+    ) -> Result<Running, DaemonError> {
+        let Resolved {
+            link,
+            present,
+            addresses,
+        } = resolved;
+        let ifname = cfg.interface.clone().unwrap_or_default();
+        let vips: Vec<IpAddr> = cfg.vips.iter().map(|v| v.addr).collect();
+        let configured = configured_source(cfg);
+        let source = configured.or_else(|| primary_address(cfg.family, &present, &vips));
+        if let Some(src) = configured {
+            if !present.iter().any(|(a, _)| *a == src) {
+                warn!(
+                    "({}) source address {src} is not an address of {ifname}: peers will not recognise our adverts (see the seed README: were the unicast addresses flipped?)",
+                    cfg.name
+                );
+            }
+        }
+        for peer in &cfg.unicast_peers {
+            if present.iter().any(|(a, _)| *a == peer.addr) {
+                warn!(
+                    "({}) unicast peer {} is one of our own addresses on {ifname}",
+                    cfg.name, peer.addr
+                );
+            }
+        }
+        let key = super::socket_key(cfg, link.index, source);
+        self.io.ensure_socket(&key, &ifname, cfg)?;
+        let placeholder = super::unspecified(cfg.family);
+        let router =
+            crate::driver::new_router(cfg, source.unwrap_or(placeholder)).map_err(|e| {
+                error!("({}) {e}", cfg.name);
+                DaemonError::Config {
+                    file: cfg.name.clone(),
+                }
+            })?;
+        let mut running = Running::new(cfg.clone(), router, link.index, key, addresses);
+        running.faults.link = !link.running && !cfg.dont_track_primary;
+        running.faults.no_source = source.is_none();
+        if running.faults.no_source {
+            warn!(
+                "({}) no {} address on {ifname}: FAULT until one appears",
+                cfg.name, cfg.family
+            );
+        }
+        if running.faults.link {
+            info!("({}) interface {ifname} is down", cfg.name);
+        }
+        Ok(running)
+    }
+}
+
+/// The channels the driver's loop selects on for reload results.
+pub(super) type LoadedTx = mpsc::UnboundedSender<Loaded>;
+pub(super) type TrackersTx = mpsc::UnboundedSender<(u64, Result<TrackerSet, track::TrackError>)>;
