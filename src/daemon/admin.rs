@@ -4,21 +4,13 @@
 
 use std::time::SystemTime;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use tracing::info;
 
 use super::{messages, Daemon, Options, Running};
 use crate::config::ReloadPlan;
 use crate::control::{utc_timestamp, Command, ControlRequest, ErrorCode, Peer, Reply};
 use crate::driver::{Demotion, Event};
-
-fn demotion_to_json(d: &Demotion) -> Value {
-    json!({
-        "by_uid": d.by_uid,
-        "since": utc_timestamp(d.since),
-        "reason": d.note,
-    })
-}
 
 /// When `r` entered its current state, as wall-clock time.
 pub(super) fn state_since(r: &Running) -> String {
@@ -79,7 +71,12 @@ impl Daemon {
         let reply = match req.command {
             Command::Status => Reply::Value(self.status(started)),
             Command::Watch => Reply::Watch {
-                snapshot: self.driver.instances().iter().map(watch_state).collect(),
+                snapshot: self
+                    .driver
+                    .instances()
+                    .iter()
+                    .map(|r| serde_json::to_value(super::view::watch_state(r)).unwrap_or_default())
+                    .collect(),
                 events: self.io.events.subscribe(),
             },
             Command::Demote { instance, note } => {
@@ -160,27 +157,6 @@ impl Daemon {
             "vips_held": vips_held(r),
         }))
     }
-}
-
-/// An instance's current state as the first events of a watch.
-fn watch_state(r: &Running) -> Value {
-    json!({
-        "event": "state",
-        "time": utc_timestamp(SystemTime::now()),
-        "instance": r.name(),
-        "state": r.router.state().keepalived_name(),
-        "reason": messages::reason(r.router.state_reason()),
-        "since": state_since(r),
-        "priority": r.router.effective_priority().get(),
-        "vips_held": vips_held(r),
-        "master": r.router.master().map(|m| m.address.to_string()),
-        "demoted": r.demoted.as_ref().map(demotion_to_json),
-    })
-}
-
-/// The `demoted` field of status.
-pub(super) fn demotion_json(r: &Running) -> Value {
-    r.demoted.as_ref().map_or(Value::Null, demotion_to_json)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ mod reload;
 pub mod resign;
 mod timer;
 mod tracking;
+mod view;
 mod worker;
 
 use std::collections::HashMap;
@@ -605,69 +606,21 @@ impl Daemon {
 
     /// What `vrrpd status` shows (see `control::render_status`).
     fn status(&self, started: std::time::Instant) -> serde_json::Value {
-        let instances: Vec<serde_json::Value> = self
-            .driver
-            .instances()
-            .iter()
-            .map(|r| {
-                let stats = r.router.stats();
-                let vips = admin::vips_held(r);
-                // Every dropped or refused advert by reason: the socket
-                // layer's checks and the state machine's.
-                let mut errors: std::collections::BTreeMap<&str, u64> =
-                    r.drops.iter().map(|(k, v)| (*k, *v)).collect();
-                for (why, n) in [
-                    ("version_mismatch", stats.dropped_version),
-                    ("vrid_mismatch", stats.dropped_vrid),
-                    ("auth_mismatch", stats.dropped_auth),
-                    ("interval_mismatch", stats.dropped_interval),
-                ] {
-                    if n > 0 {
-                        *errors.entry(why).or_default() += n;
-                    }
-                }
-                serde_json::json!({
-                    "name": r.cfg.name,
-                    "interface": r.ifname,
-                    "vrid": r.cfg.vrid.get(),
-                    "version": r.cfg.version.number(),
-                    "state": r.router.state().keepalived_name(),
-                    "reason": messages::reason(r.router.state_reason()),
-                    "state_since": admin::state_since(r),
-                    "state_age_s": r.state_since.elapsed().as_secs(),
-                    "demoted": admin::demotion_json(r),
-                    "base_priority": r.cfg.priority.get(),
-                    "effective_priority": r.router.effective_priority().get(),
-                    "tracker_adjustment": r.track_adjustment,
-                    "trackers": self.tracker_status(r.name()),
-                    "faults": r.faults,
-                    "master": r.router.master().map(|m| serde_json::json!({
-                        "address": m.address.to_string(),
-                        "priority": m.priority.get(),
-                        "advert_interval_cs": m.advert_interval.get(),
-                    })),
-                    "source": r.router.params().source.to_string(),
-                    "vips_held": vips,
-                    "adverts_sent": stats.adverts_sent,
-                    "adverts_received": stats.adverts_received,
-                    "drops": r.drops,
-                    "errors": errors,
-                    "stats": stats,
-                    "lateness": r.lateness.to_string(),
-                    "lateness_count": r.lateness.count(),
-                    "lateness_p50_us": r.lateness.quantile(0.5).as_micros() as u64,
-                    "lateness_p99_us": r.lateness.quantile(0.99).as_micros() as u64,
-                    "lateness_max_us": r.lateness.max().as_micros() as u64,
-                })
-            })
-            .collect();
-        serde_json::json!({
-            "version": env!("CARGO_PKG_VERSION"),
-            "uptime_s": started.elapsed().as_secs(),
-            "unknown_vrid_adverts": self.driver.unknown_vrid(),
-            "socket_drops": self.driver.socket_drops(),
-            "instances": instances,
-        })
+        let status = view::StatusView {
+            schema: view::SCHEMA,
+            version: env!("CARGO_PKG_VERSION"),
+            uptime_s: started.elapsed().as_secs(),
+            unknown_vrid_adverts: self.driver.unknown_vrid(),
+            socket_drops: self.driver.socket_drops().clone(),
+            instances: self
+                .driver
+                .instances()
+                .iter()
+                .map(|r| view::instance(r, self.tracker_status(r.name())))
+                .collect(),
+        };
+        serde_json::to_value(status)
+            .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
     }
 
     async fn shutdown(&mut self) {

@@ -200,7 +200,7 @@ impl Daemon {
 impl Daemon {
     /// Each tracker of `instance` with its weight, reading and what it does
     /// to the priority now, for status.
-    pub(super) fn tracker_status(&self, instance: &str) -> Vec<serde_json::Value> {
+    pub(super) fn tracker_status(&self, instance: &str) -> Vec<super::view::TrackerView> {
         let Some(list) = self.tracking.plan.get(instance) else {
             return Vec::new();
         };
@@ -208,20 +208,20 @@ impl Daemon {
             .map(|w| {
                 let reading = self.tracking.readings.get(&w.key).copied();
                 let effect = reading.map(|r| w.effect(r)).unwrap_or_default();
-                serde_json::json!({
-                    "kind": kind_name(w.key.kind),
-                    "name": w.key.name,
-                    "weight": w.weight,
-                    "reverse": w.reverse,
-                    "reading": match reading {
+                super::view::TrackerView {
+                    kind: kind_name(w.key.kind),
+                    name: w.key.name.clone(),
+                    weight: w.weight,
+                    reverse: w.reverse,
+                    reading: match reading {
                         None => serde_json::Value::Null,
                         Some(Reading::Ok) => "ok".into(),
                         Some(Reading::Failed) => "failed".into(),
                         Some(Reading::Value(v)) => v.into(),
                     },
-                    "adjustment": effect.adjustment,
-                    "fault": effect.fault,
-                })
+                    adjustment: effect.adjustment,
+                    fault: effect.fault,
+                }
             })
             .collect()
     }

@@ -1,0 +1,361 @@
+//! The typed view of the daemon and each instance that `vrrpd status
+//! --json` and the first events of `vrrpd status -w` are rendered from.
+//!
+//! The field names are an interface: scripts parse them. They are listed
+//! in `docs/status-schema.md`, and a test fails when a field is added,
+//! renamed or removed without that list (and, for a rename or a removal,
+//! [`SCHEMA`]) changing with it. Adding a field keeps the schema number;
+//! renaming or removing one bumps it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{admin, messages};
+use crate::driver::{Faults, Running};
+use crate::proto::fsm::Stats;
+
+/// The status schema's version, `schema` in `vrrpd status --json`.
+pub const SCHEMA: u32 = 1;
+
+/// `vrrpd status --json`.
+#[derive(Debug, Serialize)]
+pub struct StatusView {
+    pub schema: u32,
+    /// The daemon's version.
+    pub version: &'static str,
+    pub uptime_s: u64,
+    /// Adverts for a VRID no instance runs.
+    pub unknown_vrid_adverts: u64,
+    /// Datagrams dropped before an instance could be named, and socket
+    /// failures, by reason.
+    pub socket_drops: BTreeMap<&'static str, u64>,
+    pub instances: Vec<InstanceView>,
+}
+
+/// One instance.
+#[derive(Debug, Serialize)]
+pub struct InstanceView {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    pub version: u8,
+    /// MASTER, BACKUP, FAULT or INIT (keepalived's names).
+    pub state: &'static str,
+    /// Why it is in that state, in words.
+    pub reason: String,
+    /// When it entered it (UTC, RFC 3339) and how long ago.
+    pub state_since: String,
+    pub state_age_s: u64,
+    pub demoted: Option<DemotionView>,
+    pub base_priority: u8,
+    pub effective_priority: u8,
+    pub tracker_adjustment: i32,
+    pub trackers: Vec<TrackerView>,
+    pub faults: Faults,
+    pub master: Option<MasterView>,
+    /// Our advert source address.
+    pub source: String,
+    pub vips_held: Vec<String>,
+    pub adverts_sent: u64,
+    pub adverts_received: u64,
+    /// Adverts dropped before the state machine, by reason.
+    pub drops: BTreeMap<&'static str, u64>,
+    /// Every dropped or refused advert by reason: `drops` and the state
+    /// machine's mismatches.
+    pub errors: BTreeMap<&'static str, u64>,
+    pub stats: Stats,
+    pub lateness: String,
+    pub lateness_count: u64,
+    pub lateness_p50_us: u64,
+    pub lateness_p99_us: u64,
+    pub lateness_max_us: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DemotionView {
+    pub by_uid: u32,
+    pub since: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MasterView {
+    pub address: String,
+    pub priority: u8,
+    pub advert_interval_cs: u16,
+}
+
+/// One tracker of an instance and what it does to the priority now.
+#[derive(Debug, Serialize)]
+pub struct TrackerView {
+    pub kind: &'static str,
+    pub name: String,
+    pub weight: i32,
+    pub reverse: bool,
+    /// "ok", "failed", a number (a file's value), or null before the first
+    /// reading.
+    pub reading: serde_json::Value,
+    pub adjustment: i32,
+    pub fault: bool,
+}
+
+/// The first events of `vrrpd status -w`: each instance's state.
+#[derive(Debug, Serialize)]
+pub struct WatchState {
+    pub event: &'static str,
+    pub time: String,
+    pub instance: String,
+    pub state: &'static str,
+    pub reason: String,
+    pub since: String,
+    pub priority: u8,
+    pub vips_held: Vec<String>,
+    pub master: Option<String>,
+    pub demoted: Option<DemotionView>,
+}
+
+fn micros(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+fn demotion(r: &Running) -> Option<DemotionView> {
+    r.demoted.as_ref().map(|d| DemotionView {
+        by_uid: d.by_uid,
+        since: crate::control::utc_timestamp(d.since),
+        reason: d.note.clone(),
+    })
+}
+
+/// The view of `r`, with its trackers as the shell knows them.
+pub fn instance(r: &Running, trackers: Vec<TrackerView>) -> InstanceView {
+    let stats = r.router.stats();
+    let drops: BTreeMap<&'static str, u64> = r.drops.iter().map(|(k, v)| (*k, *v)).collect();
+    let mut errors = drops.clone();
+    for (why, n) in [
+        ("version_mismatch", stats.dropped_version),
+        ("vrid_mismatch", stats.dropped_vrid),
+        ("auth_mismatch", stats.dropped_auth),
+        ("interval_mismatch", stats.dropped_interval),
+    ] {
+        if n > 0 {
+            *errors.entry(why).or_default() += n;
+        }
+    }
+    InstanceView {
+        name: r.cfg.name.clone(),
+        interface: r.ifname.clone(),
+        vrid: r.cfg.vrid.get(),
+        version: r.cfg.version.number(),
+        state: r.router.state().keepalived_name(),
+        reason: messages::reason(r.router.state_reason()),
+        state_since: admin::state_since(r),
+        state_age_s: r.state_since.elapsed().as_secs(),
+        demoted: demotion(r),
+        base_priority: r.cfg.priority.get(),
+        effective_priority: r.router.effective_priority().get(),
+        tracker_adjustment: r.track_adjustment,
+        trackers,
+        faults: r.faults,
+        master: r.router.master().map(|m| MasterView {
+            address: m.address.to_string(),
+            priority: m.priority.get(),
+            advert_interval_cs: m.advert_interval.get(),
+        }),
+        source: r.router.params().source.to_string(),
+        vips_held: admin::vips_held(r),
+        adverts_sent: stats.adverts_sent,
+        adverts_received: stats.adverts_received,
+        drops,
+        errors,
+        stats: stats.clone(),
+        lateness: r.lateness.to_string(),
+        lateness_count: r.lateness.count(),
+        lateness_p50_us: micros(r.lateness.quantile(0.5)),
+        lateness_p99_us: micros(r.lateness.quantile(0.99)),
+        lateness_max_us: micros(r.lateness.max()),
+    }
+}
+
+/// The watch snapshot event of `r`.
+pub fn watch_state(r: &Running) -> WatchState {
+    WatchState {
+        event: "state",
+        time: crate::control::utc_timestamp(std::time::SystemTime::now()),
+        instance: r.name().to_string(),
+        state: r.router.state().keepalived_name(),
+        reason: messages::reason(r.router.state_reason()),
+        since: admin::state_since(r),
+        priority: r.router.effective_priority().get(),
+        vips_held: admin::vips_held(r),
+        master: r.router.master().map(|m| m.address.to_string()),
+        demoted: demotion(r),
+    }
+}
+
+/// Every field path of a JSON value: `a`, `a.b`, `list[].c`; map keys
+/// chosen by data (drop reasons) are not part of the schema and are cut
+/// at their map.
+#[cfg(test)]
+fn field_paths(value: &serde_json::Value, prefix: &str, open_maps: &[&str], out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if open_maps.contains(&prefix) {
+                return;
+            }
+            for (k, v) in map {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                out.push(path.clone());
+                field_paths(v, &path, open_maps, out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            if let Some(first) = items.first() {
+                field_paths(first, &format!("{prefix}[]"), open_maps, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver::{Demotion, Running, SocketKey};
+    use crate::proto::Family;
+
+    /// A view with every optional part present.
+    fn sample() -> serde_json::Value {
+        let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n  192.0.2.30\n }\n}\n";
+        let loaded = crate::config::load_str("s.conf", text, &Default::default());
+        let cfg = loaded.config.instances[0].clone();
+        let router = crate::driver::new_router(&cfg, "192.0.2.20".parse().unwrap()).unwrap();
+        let key = SocketKey {
+            ifindex: 2,
+            family: Family::Ipv4,
+            unicast_source: None,
+        };
+        let mut r = Running::new(cfg, router, 2, key, Default::default());
+        r.demoted = Some(Demotion {
+            by_uid: 0,
+            since: std::time::SystemTime::UNIX_EPOCH,
+            note: Some("maintenance".into()),
+        });
+        r.drops.insert("ttl", 1);
+        let trackers = vec![TrackerView {
+            kind: "script",
+            name: "chk".into(),
+            weight: -10,
+            reverse: false,
+            reading: "ok".into(),
+            adjustment: 0,
+            fault: false,
+        }];
+        let mut view = instance(&r, trackers);
+        view.master = Some(MasterView {
+            address: "192.0.2.21".into(),
+            priority: 101,
+            advert_interval_cs: 100,
+        });
+        view.vips_held = vec!["192.0.2.30".into()];
+        let status = StatusView {
+            schema: SCHEMA,
+            version: "0",
+            uptime_s: 1,
+            unknown_vrid_adverts: 0,
+            socket_drops: BTreeMap::from([("oversized", 1)]),
+            instances: vec![view],
+        };
+        serde_json::to_value(status).unwrap()
+    }
+
+    /// The documented lists: the `status` and `watch` code blocks of
+    /// docs/status-schema.md.
+    fn documented(block: &str) -> (u32, Vec<String>) {
+        let doc = include_str!("../../docs/status-schema.md");
+        let schema = doc
+            .lines()
+            .find_map(|l| l.strip_prefix("Schema version: "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("a 'Schema version: N' line");
+        let fence = format!("```{block}");
+        let start = doc.find(&fence).expect("the block") + fence.len();
+        let end = start + doc[start..].find("```").expect("its end");
+        let fields = doc[start..end]
+            .lines()
+            .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        (schema, fields)
+    }
+
+    const OPEN_MAPS: [&str; 4] = [
+        "socket_drops",
+        "instances[].drops",
+        "instances[].errors",
+        "instances[].trackers[].reading",
+    ];
+
+    #[test]
+    fn status_fields_are_the_documented_ones() {
+        let mut paths = Vec::new();
+        field_paths(&sample(), "", &OPEN_MAPS, &mut paths);
+        paths.sort();
+        let (schema, mut doc) = documented("status");
+        doc.sort();
+        assert_eq!(schema, SCHEMA, "docs/status-schema.md names another schema");
+        assert_eq!(
+            paths, doc,
+            "status --json fields changed: update docs/status-schema.md, and bump SCHEMA for a rename or removal"
+        );
+    }
+
+    #[test]
+    fn watch_state_fields_are_the_documented_ones() {
+        let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n  192.0.2.30\n }\n}\n";
+        let loaded = crate::config::load_str("s.conf", text, &Default::default());
+        let cfg = loaded.config.instances[0].clone();
+        let router = crate::driver::new_router(&cfg, "192.0.2.20".parse().unwrap()).unwrap();
+        let key = SocketKey {
+            ifindex: 2,
+            family: Family::Ipv4,
+            unicast_source: None,
+        };
+        let mut r = Running::new(cfg, router, 2, key, Default::default());
+        r.demoted = Some(Demotion {
+            by_uid: 0,
+            since: std::time::SystemTime::UNIX_EPOCH,
+            note: None,
+        });
+        let mut w = watch_state(&r);
+        w.master = Some("192.0.2.21".into());
+        w.vips_held = vec!["192.0.2.30".into()];
+        let mut paths = Vec::new();
+        field_paths(&serde_json::to_value(w).unwrap(), "", &[], &mut paths);
+        paths.sort();
+        let (_, mut doc) = documented("watch");
+        doc.sort();
+        assert_eq!(
+            paths, doc,
+            "status -w state fields changed: update docs/status-schema.md"
+        );
+    }
+
+    #[test]
+    fn a_renamed_field_is_caught() {
+        let mut value = sample();
+        let inst = &mut value["instances"][0];
+        let v = inst["state"].take();
+        inst.as_object_mut().unwrap().remove("state");
+        inst["status"] = v;
+        let mut paths = Vec::new();
+        field_paths(&value, "", &OPEN_MAPS, &mut paths);
+        let (_, doc) = documented("status");
+        assert!(doc.contains(&"instances[].state".to_string()));
+        assert!(!paths.contains(&"instances[].state".to_string()));
+    }
+}
