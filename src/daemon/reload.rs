@@ -145,6 +145,11 @@ impl Daemon {
     /// and the instances start knowing what their trackers say.
     pub(super) async fn start(&mut self, config: Config) -> Result<(), DaemonError> {
         let prepared = prepare(self.netlink.clone(), config, Vec::new()).await;
+        // The trackers report runs to the metrics: configure them first.
+        self.io.notifier.configure(&prepared.config);
+        self.io
+            .metrics
+            .configure(prepared.config.global.metrics_listen);
         let initial = tokio::task::spawn_blocking({
             let cfg = prepared.config.clone();
             let tx = self.tracking.tx.clone();

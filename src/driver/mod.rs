@@ -149,7 +149,8 @@ pub enum Level {
 #[derive(Debug)]
 pub enum Effect {
     /// Execute a router's actions for instance `instance` (send, address
-    /// work, announcements, notifications, log lines).
+    /// work, announcements, notifications, log lines); empty when it
+    /// handled an input without acting (its counters still changed).
     Actions {
         instance: usize,
         actions: Vec<Action>,
@@ -345,6 +346,9 @@ impl Driver {
         self.sync_after(i, now, left_master, out);
     }
 
+    /// Reports that instance `i` handled an input: its actions, possibly
+    /// none (its counters changed all the same, and outputs such as the
+    /// metrics re-render it).
     fn push_actions(
         &mut self,
         i: usize,
@@ -352,12 +356,10 @@ impl Driver {
         actions: Vec<Action>,
         out: &mut Vec<Effect>,
     ) {
-        if !actions.is_empty() {
-            out.push(Effect::Actions {
-                instance: i,
-                actions,
-            });
-        }
+        out.push(Effect::Actions {
+            instance: i,
+            actions,
+        });
     }
 
     /// Raises or clears one fault of instance `i` with `change`; the router
