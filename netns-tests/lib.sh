@@ -254,15 +254,23 @@ node_up() {
     ip netns add "$s"
     NAMESPACES+=("$s")
     ip netns exec "$s" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+    ip -n "$s" link set lo up
+    node_link "$n"
+    # Address events with timestamps (the VIP appearing/disappearing).
+    bg ip -n "$s" -ts monitor address >"$WORK/mon-$n.txt" 2>&1
+}
+
+# node_link NODE: NODE's lab interface (a veth to the bridge) with its MAC
+# and addresses; also re-creates it after a scenario deleted it.
+node_link() {
+    local n=$1 s
+    s=$(ns "$n")
     ip -n "$NS_BR" link add "p$n" type veth peer name "$LAB_IF" netns "$s"
     ip -n "$s" link set "$LAB_IF" address "${NODE_MAC[$n]}"
-    ip -n "$s" link set lo up
     ip -n "$s" link set "$LAB_IF" up
     ip -n "$s" addr add "${NODE_V4[$n]}/24" dev "$LAB_IF"
     ip -n "$s" addr add "${NODE_V6[$n]}/64" dev "$LAB_IF" nodad
     ip -n "$NS_BR" link set "p$n" master br0 up
-    # Address events with timestamps (the VIP appearing/disappearing).
-    bg ip -n "$s" -ts monitor address >"$WORK/mon-$n.txt" 2>&1
 }
 
 # http_up NODE: a tiny web server on port 80 answering the node's name.
