@@ -356,9 +356,7 @@ unsolicited_nas() {
 
 # seed_config 1|2 [flipped|published]: the published seed, mapped to the lab.
 seed_config() {
-    # The project's shared copy when present, else the verbatim copy here.
-    local src=$REPO/../shared/conf/seed/loadbalancer$1.conf
-    [[ -f $src ]] || src=$NT_DIR/conf/seed/loadbalancer$1.conf
+    local src=$NT_DIR/conf/seed/loadbalancer$1.conf
     [[ -f $src ]] || fail "seed config $1 not found"
     if [[ $1 == 2 && ${2:-flipped} == flipped ]]; then
         # What the seed's text says was done: own source .21, peer .20.
