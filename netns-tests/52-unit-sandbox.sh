@@ -70,10 +70,15 @@ say "measured: ${#slow[@]} timed-out script runs, $alive still alive"
 ((alive <= 1)) || fail "$alive timed-out scripts of uid $uid still run: not killed"
 sock=$WORK/a/daemon.sock
 check "control socket in group vrrpd ($vgid): $(stat -c '%A %u:%g' "$sock")" eval '[[ $(stat -c %g "$sock") == "$vgid" ]]'
+# A copy uid 65534 may run wherever the checkout is (a private home, a
+# mktemp directory).
+client=$WORK/vrrpd-client
+cp "$(daemon_bin)" "$client"
+chmod 755 "$client"
 check "an unprivileged member of vrrpd gets the status" eval \
-    'setpriv --reuid=65534 --regid=65534 --groups="$vgid" -- "$(daemon_bin)" status --socket "$sock" | grep -q MASTER'
+    'setpriv --reuid=65534 --regid=65534 --groups="$vgid" -- "$client" status --socket "$sock" | grep -q MASTER'
 check "a non-member is refused" eval \
-    '! setpriv --reuid=65534 --regid=65534 --clear-groups -- "$(daemon_bin)" status --socket "$sock" >/dev/null 2>&1'
+    '! setpriv --reuid=65534 --regid=65534 --clear-groups -- "$client" status --socket "$sock" >/dev/null 2>&1'
 kill -HUP "$pid" # vrrpd itself: the tracer would take a signal sent to it as its own
 check "reload (SIGHUP) completes" wait_for 5 grep -aq "Reload complete" "$WORK/a.log"
 sleep 0.3
@@ -89,7 +94,8 @@ check "stopped: the address was removed" no_vip a "$VIP"
 # ExecStopPost runs `vrrpd resign` in the same sandbox: put the address back
 # as a crashed master would leave it, and resign it.
 ip -n "$(ns a)" addr add "$VIP/32" dev "$LAB_IF"
-ip netns exec "$(ns a)" unshare -m sh -c 'eval "$0" && exec "$@"' "$VRRPD_MOUNT" \
+private_dirs -s "$VRRPD_MOUNT"
+ip netns exec "$(ns a)" "${PRIVATE_DIRS[@]}" \
     strace -f -qq -c -U name -o "$WORK/strace-resign.txt" \
     setpriv --bounding-set="$bounding" --groups="$vgid" --no-new-privs -- \
     "$(daemon_bin)" resign -f "$WORK/a.conf" >>"$WORK/a.log" 2>&1 || fail "vrrpd resign failed in the sandbox"

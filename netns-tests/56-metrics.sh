@@ -21,7 +21,7 @@ require_daemon
 is_keepalived && skip "keepalived has no metrics endpoint (it needs an exporter)"
 "$PY" -c 'import prometheus_client.parser' 2>/dev/null || skip "python3-prometheus-client not installed"
 need curl
-PROM="$PY $NT_DIR/tools/promcheck.py"
+prom() { "$PY" "$NT_DIR/tools/promcheck.py" "$@"; }
 lab_up a b c
 start_daemon a "$(conf_for a metrics.conf.in VRID=52)"
 wait_master a "$VIP" 5 || fail "A did not become master"
@@ -35,7 +35,7 @@ scrape() { # NODE OUT [ACCEPT]
         http://127.0.0.1:9650/metrics >"$2"
 }
 status() { "$(daemon_bin)" status --json --socket "$WORK/$1/daemon.sock" >"$2"; }
-metric() { $PROM value "$@"; }
+metric() { prom value "$@"; }
 
 hostile ttl64 --src 192.0.2.40 --dst 224.0.0.18 --dst-mac 01:00:5e:00:00:12 --vrid 52 --prio 254 \
     --count 5 --gap 0.02 >/dev/null
@@ -47,7 +47,7 @@ for n in a b; do
     scrape "$n" "$WORK/$n.om" "application/openmetrics-text;version=1.0.0" || fail "OpenMetrics scrape of $n failed"
     status "$n" "$WORK/$n-after.json"
     say "node $n: $(wc -l <"$WORK/$n.prom") lines; metrics vs status:"
-    $PROM compare "$WORK/$n.prom" "$WORK/$n.om" "$WORK/$n-before.json" "$WORK/$n-after.json" \
+    prom compare "$WORK/$n.prom" "$WORK/$n.om" "$WORK/$n-before.json" "$WORK/$n-after.json" \
         || fail "metrics of $n disagree with vrrpd status"
 done
 check "A: priority 101 +5 (probe ok) -3 (probe failing) = 103" \
@@ -80,8 +80,8 @@ window() { # SECONDS [abuse]: prints "adverts late" for A over the window
         sleep "$1"
     fi
     scrape a "$post" || fail "no scrape after the window"
-    read -r n0 l0 < <($PROM late "$pre" VI_1 0.025)
-    read -r n1 l1 < <($PROM late "$post" VI_1 0.025)
+    read -r n0 l0 < <(prom late "$pre" VI_1 0.025)
+    read -r n1 l1 < <(prom late "$post" VI_1 0.025)
     echo "$((n1 - n0)) $((l1 - l0))"
 }
 read -r qsent qlate < <(window 4)
@@ -116,7 +116,7 @@ status b "$WORK/b2-before.json"
 scrape b "$WORK/b2.prom"
 scrape b "$WORK/b2.om" "application/openmetrics-text"
 status b "$WORK/b2-after.json"
-$PROM compare "$WORK/b2.prom" "$WORK/b2.om" "$WORK/b2-before.json" "$WORK/b2-after.json" >/dev/null \
+prom compare "$WORK/b2.prom" "$WORK/b2.om" "$WORK/b2-before.json" "$WORK/b2-after.json" >/dev/null \
     || fail "B's metrics disagree with its status after the failover"
 
 # The port is taken: a clear error, and the daemon runs on.

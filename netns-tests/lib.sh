@@ -24,6 +24,11 @@ set -euo pipefail
 
 NT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$NT_DIR/.." && pwd)
+# shellcheck source=netns-tests/paths.sh
+. "$NT_DIR/paths.sh"
+# cargo's output, where daemon_bin looks when VRRPD_BIN is not set.
+TARGET_DIR=
+[[ ${VRRPD_BIN:-} ]] || TARGET_DIR=$(cargo_target_dir "$REPO")
 DAEMON=${DAEMON:-keepalived}
 LAB_IF=eth0
 NT_NAME=$(basename "${0%.sh}")
@@ -359,9 +364,7 @@ unsolicited_nas() {
 
 # seed_config 1|2 [flipped|published]: the published seed, mapped to the lab.
 seed_config() {
-    # The project's shared copy when present, else the verbatim copy here.
-    local src=$REPO/../shared/conf/seed/loadbalancer$1.conf
-    [[ -f $src ]] || src=$NT_DIR/conf/seed/loadbalancer$1.conf
+    local src=$NT_DIR/conf/seed/loadbalancer$1.conf
     [[ -f $src ]] || fail "seed config $1 not found"
     if [[ $1 == 2 && ${2:-flipped} == flipped ]]; then
         # What the seed's text says was done: own source .21, peer .20.
@@ -387,7 +390,7 @@ daemon_bin() {
     keepalived) command -v keepalived || echo /usr/sbin/keepalived ;;
     vrrpd)
         # VRRPD_BIN, else the newer of the release and debug builds.
-        local rel=$REPO/target/release/vrrpd dbg=$REPO/target/debug/vrrpd
+        local rel=$TARGET_DIR/release/vrrpd dbg=$TARGET_DIR/debug/vrrpd
         if [[ ${VRRPD_BIN:-} ]]; then echo "$VRRPD_BIN"
         elif [[ -x $rel && (! -x $dbg || $rel -nt $dbg) ]]; then echo "$rel"
         else echo "$dbg"; fi ;;
@@ -404,10 +407,22 @@ require_daemon() {
     fi
 }
 
+# node_dirs BIN DIR... [-s SHELL]: PRIVATE_DIRS (paths.sh) for a daemon:
+# DIRs (/tmp, /run) private to it, with everything of ours under them
+# still there: the checkout, the daemon binary BIN (wherever
+# CARGO_TARGET_DIR or VRRPD_BIN put it), the work directory.
+node_dirs() {
+    local keep=(-k "$REPO" -k "$WORK" -k "$1") opts=()
+    shift
+    while (($#)) && [[ $1 != -s ]]; do opts+=(-c "$1"); shift; done
+    private_dirs "${opts[@]}" "${keep[@]}" "$@"
+}
+
 # start_daemon NODE CONFIG_FILE: run the daemon in NODE's namespace in the
 # foreground, logging to $WORK/NODE.log, pid files in $WORK/NODE/.  It gets
 # private /tmp and /run (mount namespace) so two nodes never share a JSON
-# dump, control socket or pid file.
+# dump, control socket or pid file; node_dirs keeps the checkout, binary
+# and work directory visible wherever they live.
 start_daemon() {
     local n=$1 conf=$2 d bin
     d=$WORK/$n
@@ -420,7 +435,8 @@ start_daemon() {
     printf '=== %s start %s\n' "$(date -u +%T.%N)" "$DAEMON" >>"$WORK/$n.log"
     case $DAEMON in
     keepalived)
-        ip netns exec "$(ns "$n")" unshare -m sh -c 'mount -t tmpfs tmpfs /tmp && exec "$0" "$@"' \
+        node_dirs "$bin" /tmp
+        ip netns exec "$(ns "$n")" "${PRIVATE_DIRS[@]}" \
             "$bin" -f "$d/daemon.conf" -n -l -D -G -P -p "$d/daemon.pid" -r "$d/vrrp.pid" \
             >>"$WORK/$n.log" 2>&1 &
         DPID[$n]=$!
@@ -433,10 +449,10 @@ start_daemon() {
         # a launcher the daemon is exec'd through, VRRPD_ARGS=(...) extra
         # flags, VRRPD_DETAIL (default -D; empty for none), VRRPD_MOUNT shell
         # run in the daemon's mount namespace before exec.
-        VRRPD_MOUNT=${VRRPD_MOUNT:-:} ip netns exec "$(ns "$n")" unshare -m sh -c \
-            'mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /run && eval "$VRRPD_MOUNT" && exec "$0" "$@"' \
-            ${VRRPD_WRAP[@]+"${VRRPD_WRAP[@]}"} "$bin" -f "$d/daemon.conf" -n -l ${VRRPD_DETAIL--D} \
-            -p "$d/daemon.pid" ${VRRPD_ARGS[@]+"${VRRPD_ARGS[@]}"} >>"$WORK/$n.log" 2>&1 &
+        node_dirs "$bin" /tmp /run -s "${VRRPD_MOUNT:-:}"
+        ip netns exec "$(ns "$n")" "${PRIVATE_DIRS[@]}" ${VRRPD_WRAP[@]+"${VRRPD_WRAP[@]}"} \
+            "$bin" -f "$d/daemon.conf" -n -l ${VRRPD_DETAIL--D} -p "$d/daemon.pid" \
+            ${VRRPD_ARGS[@]+"${VRRPD_ARGS[@]}"} >>"$WORK/$n.log" 2>&1 &
         DPID[$n]=$!
         disown "${DPID[$n]}"
         DVPID[$n]=${DPID[$n]}

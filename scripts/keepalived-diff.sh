@@ -27,11 +27,11 @@ command -v ip >/dev/null || skip "iproute2 not installed"
 command -v python3 >/dev/null || skip "python3 not installed"
 command -v unshare >/dev/null && command -v nsenter >/dev/null || skip "util-linux unshare/nsenter missing"
 
+# shellcheck source=netns-tests/paths.sh
+. "$ROOT/netns-tests/paths.sh"
 cargo build -q --bin vrrpd
-VRRPD=$ROOT/target/debug/vrrpd
+VRRPD=$(cargo_target_dir "$ROOT")/debug/vrrpd
 HELPER=$ROOT/scripts/keepalived_diff.py
-# Not under /tmp (nor in a checkout that may live there): keepalived runs
-# with a private /tmp and must still see its file.
 WORK=$(mktemp -d /var/tmp/vrrpd-keepalived-diff.XXXXXX)
 NSES=()
 PIDS=()
@@ -107,8 +107,10 @@ for conf in "${CASES[@]}"; do
             addr) ip -n "$ns" addr add "$b" dev "$a" ;;
         esac
     done < <(python3 "$HELPER" plan "$dir/vrrpd.json")
-    ip netns exec "$ns" unshare -m sh -c "mount -t tmpfs tmpfs /tmp && exec keepalived -f '$dir/keepalived.conf' ${ka_id[*]} -n -l -d -G -P -p '$dir/k.pid' -r '$dir/v.pid'" \
-        >"$dir/keepalived.log" 2>&1 &
+    # keepalived with a private /tmp (its dumps), still seeing its files.
+    private_dirs -c /tmp -k "$WORK" -k "$ROOT"
+    ip netns exec "$ns" "${PRIVATE_DIRS[@]}" keepalived -f "$dir/keepalived.conf" ${ka_id[@]+"${ka_id[@]}"} \
+        -n -l -d -G -P -p "$dir/k.pid" -r "$dir/v.pid" >"$dir/keepalived.log" 2>&1 &
     PIDS+=("$!")
     disown "$!"
     if ! wait_for "$dir/v.pid" 100 "$dir/keepalived.log"; then

@@ -61,9 +61,12 @@ fi
 # cargo test already built, stripped: the packaging is what is under test,
 # and CI has no time for a second, fat-LTO build. Default: release.
 profile=${PACKAGE_PROFILE:-release}
+# shellcheck source=netns-tests/paths.sh
+. netns-tests/paths.sh
+target=$(cargo_target_dir "$PWD")
 case $profile in
-release) out=target/release deb_args=() ;;
-dev) out=target/debug deb_args=(--profile dev --strip --fast) ;;
+release) out=$target/release deb_args=() ;;
+dev) out=$target/debug deb_args=(--profile dev --strip --fast) ;;
 *) fail "PACKAGE_PROFILE must be release or dev" ;;
 esac
 t=$EPOCHREALTIME

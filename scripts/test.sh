@@ -51,14 +51,20 @@ fi
 rm -f "$log"
 # The scenarios run the debug binary cargo test just built: vrrpd's timing
 # does not depend on optimisation, and CI saves a release build.
-export VRRPD_BIN=$PWD/target/debug/vrrpd
+# shellcheck source=netns-tests/paths.sh
+. netns-tests/paths.sh
+VRRPD_BIN=$(cargo_target_dir "$PWD")/debug/vrrpd
+export VRRPD_BIN
 echo "== keepalived differential (scripts/keepalived-diff.sh)"
 scripts/keepalived-diff.sh
 echo "== Debian package and systemd unit (scripts/package-test.sh)"
 PACKAGE_PROFILE=dev scripts/package-test.sh
 echo "== end-to-end scenarios (netns-tests/run.sh, DAEMON=vrrpd)"
-DAEMON=vrrpd netns-tests/run.sh | tee /tmp/vrrpd-netns.$$
-summary=$(tail -n 1 /tmp/vrrpd-netns.$$)
-rm -f /tmp/vrrpd-netns.$$
+out=$(mktemp)
+rc=0
+DAEMON=vrrpd netns-tests/run.sh | tee "$out" || rc=$?
+summary=$(tail -n 1 "$out")
+rm -f "$out"
+((rc == 0)) || exit "$rc"
 took=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b-a}')
 echo "tests: cargo ${tests} passed; ${summary}; ${took} s"
