@@ -1,4 +1,8 @@
-//! Linux adapters: the only code that touches file descriptors.
+//! Linux adapters for the network: VRRP's own sockets, announcement frames
+//! and rtnetlink. Other descriptors live with their users: the advert
+//! timer (a timerfd) in `daemon::timer`, the control socket in `control`,
+//! the metrics HTTP server in `daemon::metrics`, probes' connections and
+//! scripts' pipes in `track`.
 //!
 //! [`socket`] carries VRRP adverts over raw IP sockets, [`announce`] sends
 //! gratuitous ARP / unsolicited NA frames over AF_PACKET, [`netlink`] manages
