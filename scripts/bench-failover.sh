@@ -21,14 +21,18 @@
 #   - idle RSS and PSS (sum of /proc/PID/smaps_rollup over the daemon's
 #     processes) and CPU (sum of /proc/PID/task/*/schedstat) with 1 and 100
 #     instances, for the master and the backup.
+#   - reload100: 100 reloads sent back to back to the master of 100 VRRPv3
+#     instances at 0.1 s (SIGHUP; for vrrpd also `vrrpd reload` over the
+#     control socket): the master's advert lateness against an idle window
+#     of the same length, transitions, time until the reloads are applied.
 # Scenarios: the seed (VRRPv2 unicast, PASS, 1 s) and VRRPv3 IPv4 at 0.1 s.
 # A daemon that is not available prints "n/a".  Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-10}
 DAEMONS=${DAEMONS:-"keepalived vrrpd"}
-# SECTIONS: any of "seed v3 probe idle100" (all by default), to re-measure one part.
-SECTIONS=${SECTIONS:-"seed v3 probe idle100"}
+# SECTIONS: any of "seed v3 probe reload100 idle100" (all by default), to re-measure one part.
+SECTIONS=${SECTIONS:-"seed v3 probe reload100 idle100"}
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 # ------------------------------------------------------------ one daemon
@@ -207,6 +211,205 @@ if [[ ${1:-} == --one ]]; then
         done
         stop_daemon a
         stop_daemon b
+    done
+    fi
+
+    if section reload100; then
+    # 100 VRRPv3 instances at 0.1 s (VRIDs 1..100, VIP 198.51.100.N, A 101
+    # Master, B 100), multicast.  Per run: an idle window, then A is sent
+    # 100 reloads back to back (SIGHUP as fast as the shell sends them; for
+    # vrrpd also 100 sequential `vrrpd reload` over the control socket, each
+    # waiting for its answer).  Ten of the hundred are preceded by a config
+    # change: VI_1's virtual_ipaddress_excluded alternates between
+    # 203.0.113.1 and .2 (one address removed and one added per applied
+    # change; not in the adverts, so B's VIP-list check is not involved),
+    # swapped in by rename so a reload never reads half a file.
+    # From the bridge capture: A's advert lateness (per VRID, gap between
+    # consecutive adverts of priority > 0 minus 0.1 s; all VRIDs pooled)
+    # for every gap that overlaps the storm (first reload sent to 0.2 s
+    # after the last one was applied), and over an idle window of the same
+    # length just before.  Timestamps of "Reloading" and
+    # "Reload complete" are taken as the lines reach the log (logstamp.py:
+    # keepalived's own are whole seconds).
+    progress "100 instances (VRRPv3 multicast, 0.1 s): $RUNS x 100 reloads back to back"
+    # r100_conf NODE [EXCLUDED]: the 100-instance config.
+    r100_conf() {
+        local n=$1 x=${2:-} prio=101 state=MASTER i
+        [[ $n == b ]] && prio=100 state=BACKUP
+        printf 'global_defs {\n    vrrp_version 3\n}\n'
+        for ((i = 1; i <= 100; i++)); do
+            printf 'vrrp_instance VI_%d {\n    state %s\n    interface %s\n    virtual_router_id %d\n    priority %d\n    advert_int 0.1\n    virtual_ipaddress {\n        198.51.100.%d/32\n    }\n' \
+                "$i" "$state" "$LAB_IF" "$i" "$prio" "$i"
+            if ((i == 1)) && [[ $x ]]; then
+                printf '    virtual_ipaddress_excluded {\n        %s/32\n    }\n' "$x"
+            fi
+            printf '}\n'
+        done
+    }
+    r100_conf a 203.0.113.1 >"$WORK/r100-ax.conf"
+    r100_conf a 203.0.113.2 >"$WORK/r100-ay.conf"
+    r100_conf b >"$WORK/r100-b.conf"
+    # r100_bvips: VIP additions seen on B so far (ip monitor).
+    r100_bvips() { grep -acE '^\[[^]]*\] +[0-9]+: .* inet (198\.51\.100|203\.0\.113)\.' "$WORK/mon-b.txt" || true; }
+    # r100_stamped PATTERN [AFTER]: stamped reload lines of A matching PATTERN.
+    r100_stamped() { awk -v a="${2:-0}" -v p="$1" '$1 >= a && $0 ~ p' "$WORK/r100-a-reloads.txt"; }
+    # r100_storm hup|ctl: 100 reloads, a config switch before every tenth.
+    r100_storm() {
+        local kind=$1 i k=0 src
+        for ((i = 1; i <= 10; i++)); do
+            src=$WORK/r100-ay.conf
+            ((i % 2)) || src=$WORK/r100-ax.conf
+            cp "$src" "$WORK/a/next-$i.conf"
+        done
+        R100_FAILED=0
+        for ((i = 1; i <= 100; i++)); do
+            if ((i % 10 == 1)); then
+                k=$((k + 1))
+                mv -f "$WORK/a/next-$k.conf" "${DCONF[a]}"
+            fi
+            if [[ $kind == hup ]]; then
+                kill -HUP "${DPID[a]}"
+            else
+                ctl a reload >/dev/null 2>&1 || R100_FAILED=$((R100_FAILED + 1))
+            fi
+        done
+    }
+    # r100_measure LABEL hup|ctl: idle window, storm, wait until applied.
+    # Leaves "T0 T_DONE BASELINE_LEN LABEL" in R100_WINDOWS for the capture
+    # analysis after the section (no tshark while measuring).
+    declare -A R100_IDLE=([hup]=4 [ctl]=4)
+    R100_WINDOWS=()
+    r100_measure() {
+        local label=$1 kind=$2 ta tb bv la lb_ t0 tdone n c open last_c=-1 stable_since idle lb tr
+        ta=$(transitions a) tb=$(transitions b)
+        idle=${R100_IDLE[$kind]}
+        sleep "$idle"
+        tr=$(($(transitions a) - ta + $(transitions b) - tb))
+        ((tr == 0)) || progress "  note: $label: $tr transition(s) in the idle window before"
+        ta=$(transitions a) tb=$(transitions b) bv=$(r100_bvips)
+        la=$(wc -l <"$WORK/a.log") lb_=$(wc -l <"$WORK/b.log")
+        t0=$(now)
+        r100_storm "$kind"
+        progress "  $label: sent in $(ms "$(fcalc "$(now) - $t0")")"
+        # Applied: every "Reloading" since t0 has its "Reload complete"
+        # (or "Reload failed"), and nothing new for 1.5 s (at most 60 s).
+        # Polled every 0.1 s (the times come from the stamps).
+        stable_since=$(now)
+        for ((n = 0; n < 600; n++)); do
+            read -r c open < <(awk -v a="$t0" '$1 >= a { c++; if ($0 ~ / Reloading$/) o++; else o-- }
+                END { printf "%d %d\n", c, o }' "$WORK/r100-a-reloads.txt")
+            if ((c != last_c)); then last_c=$c stable_since=$(now); fi
+            if ((c > 0 && open <= 0)) && fle 1.5 "$(fcalc "$(now) - $stable_since")"; then
+                break
+            fi
+            sleep 0.1
+        done
+        tdone=$(r100_stamped 'Reload (complete|failed)' "$t0" | awk 'END {print $1}')
+        [[ $tdone ]] || fail "$label: no reload was applied within 60 s"
+        rec "$label: reloads applied (\"Reload complete\" lines)" "$(r100_stamped 'Reload complete' "$t0" | wc -l)"
+        rec "$label: reloads refused (\"Reload failed\" lines)" "$(r100_stamped 'Reload failed' "$t0" | wc -l)"
+        rec_ms "$label: first reload sent -> last one applied (ms)" "$(fcalc "$tdone - $t0")"
+        # Per reload, in the daemon: "Reloading" -> its "Reload complete".
+        r100_stamped 'Reload(ing$| complete)' "$t0" | awk '
+            / Reloading$/ { s = $1; next }
+            s { d = ($1 - s) * 1000; sum += d; if (d > max) max = d; k++; s = 0 }
+            END { if (k) printf "%.1f %.1f\n", sum / k, max }' | {
+            read -r mean longest || true
+            if [[ $mean ]]; then
+                rec "$label: one reload in the daemon, mean (ms)" "$mean"
+                rec "$label: one reload in the daemon, longest (ms)" "$longest"
+            fi
+        }
+        [[ $kind == ctl ]] && rec "$label: \`vrrpd reload\` not answered ok" "$R100_FAILED"
+        sleep 0.3
+        tr=$(($(transitions a) - ta + $(transitions b) - tb))
+        rec "$label: transitions on A or B (logs)" "$tr"
+        rec "$label: VIPs taken by B" "$(($(r100_bvips) - bv))"
+        if ((tr != 0)); then
+            progress "  note: $label: $tr transition(s):"
+            { tail -n +"$((la + 1))" "$WORK/a.log" | grep -aE 'Entering [A-Z]+ STATE|late' | sed 's/^/A: /'
+              tail -n +"$((lb_ + 1))" "$WORK/b.log" | grep -aE 'Entering [A-Z]+ STATE' | sed 's/^/B: /'; } |
+                head -n 12 | cut -c1-160 | while IFS= read -r l; do progress "    $l"; done
+        fi
+        # The last file A read (every switch even: the first one) is in force.
+        if ! { has_vip a 203.0.113.1 && no_vip a 203.0.113.2 &&
+            (($(ip -n "$(ns a)" -o addr show dev "$LAB_IF" | grep -c 'inet 198\.51\.100\.') == 100)); }; then
+            progress "  note: $label: A does not hold its 100 VIPs + 203.0.113.1 after the reloads"
+        fi
+        # Baseline: the same length as the storm window, just before it.
+        lb=$(fcalc "$tdone + 0.2 - $t0")
+        fle "$lb" "$(fcalc "$idle - 0.5")" || {
+            progress "  note: $label: storm window $(ms "$lb") longer than the idle window; baseline $(ms "$(fcalc "$idle - 0.5")")"
+            lb=$(fcalc "$idle - 0.5")
+        }
+        R100_IDLE[$kind]=$(awk -v l="$(fcalc "$tdone + 0.2 - $t0")" 'BEGIN {printf "%.1f", (l + 1 > 4) ? l + 1 : 4}')
+        R100_WINDOWS+=("$t0 $tdone $lb $label")
+    }
+
+    bg "$PY" "$NT_DIR/tools/logstamp.py" "$WORK/a.log" 'Reload(ing$| complete| failed)' >"$WORK/r100-a-reloads.txt"
+    R100_STAMP=$BG_LAST
+    start_daemon a "$WORK/r100-ax.conf" >&2
+    wait_for 8 has_vip a 198.51.100.100 || fail "A did not become master of 100 instances"
+    start_daemon b "$WORK/r100-b.conf" >&2
+    sleep 3
+    [[ $(ip -n "$(ns a)" -o addr show | grep -c 'inet 198\.51\.100\.') == 100 ]] || fail "A does not hold 100 VIPs"
+    [[ $(ip -n "$(ns b)" -o addr show | grep -c 'inet 198\.51\.100\.') == 0 ]] || fail "B holds VIPs after settling"
+    kinds=hup
+    if ! is_keepalived; then
+        # shellcheck source-path=SCRIPTDIR/.. source=netns-tests/control-lib.sh
+        . netns-tests/control-lib.sh
+        if [[ -S $WORK/a/daemon.sock ]]; then
+            kinds="hup ctl"
+        else
+            progress "  note: no control socket at $WORK/a/daemon.sock: no \`vrrpd reload\` run"
+        fi
+    fi
+    for ((r = 1; r <= RUNS; r++)); do
+        rec "reload100: 1-min load average at the run" "$(cut -d' ' -f1 /proc/loadavg)"
+        for kind in $kinds; do
+            label="reload100 SIGHUP x100"
+            [[ $kind == ctl ]] && label="reload100 ctl reload x100"
+            r100_measure "$label" "$kind"
+        done
+        progress "  run $r/$RUNS done (load $(cut -d' ' -f1-3 /proc/loadavg))"
+    done
+    stop_daemon a
+    stop_daemon b
+    kill "$R100_STAMP" 2>/dev/null || true
+    sleep 0.5
+    # Every advert of A: "epoch vrid"; lateness per window.
+    tsh "vrrp && ip.src == ${NODE_V4[a]} && vrrp.prio > 0" frame.time_epoch vrrp.virt_rtr_id >"$WORK/r100-adv.txt"
+    for w in "${R100_WINDOWS[@]}"; do
+        read -r t0 tdone lb label <<<"$w"
+        while read -r which p50 p99 max cnt early; do
+            progress "  $label: $which: $cnt gaps ($early < 50 ms), lateness p50 $p50 p99 $p99 max $max ms"
+            w_label=$label
+            [[ $which == storm ]] || w_label+=": idle (same length)"
+            rec "$w_label: advert lateness p50 (ms)" "$p50"
+            rec "$w_label: advert lateness p99 (ms)" "$p99"
+            rec "$w_label: advert lateness max (ms)" "$max"
+            rec "$w_label: gaps < 50 ms (extra adverts)" "$early"
+            if [[ $which == storm ]] && ! fle "$max" 25; then
+                progress "  note: $label: an advert $max ms late"
+            fi
+        done < <(awk -v s0="$t0" -v s1="$(fcalc "$tdone + 0.2")" -v b0="$(fcalc "$t0 - $lb")" '
+            {
+                t = $1; v = $2
+                if (v in last) {
+                    g = (t - last[v] - 0.1) * 1000
+                    if (t > s0 && last[v] < s1) print "storm", g
+                    else if (t > b0 && t <= s0) print "idle", g
+                }
+                last[v] = t
+            }' "$WORK/r100-adv.txt" | sort -k1,1 -k2,2g | awk '
+            function flush() {
+                if (!n) return
+                i50 = int(n * 0.50 + 0.999999); i99 = int(n * 0.99 + 0.999999)
+                printf "%s %.1f %.1f %.1f %d %d\n", k, v[i50], v[i99], v[n], n, e
+            }
+            $1 != k { flush(); k = $1; n = 0; e = 0 }
+            { v[++n] = $2; if ($2 < -50) e++ }
+            END { flush() }')
     done
     fi
 
