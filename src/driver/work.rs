@@ -222,6 +222,22 @@ pub enum Report {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Barrier(u64);
 
+/// What the merging saved and what failed, since start (DESIGN: a bounded
+/// queue counts what it does when requests pile up).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkStats {
+    /// Wants that replaced a pending job for the same address.
+    pub wants_replaced: u64,
+    /// Bursts merged into their owner's pending announcement.
+    pub announcements_merged: u64,
+    /// Removals skipped because the address was there before us.
+    pub removals_skipped: u64,
+    /// Address jobs the kernel refused (each attempt).
+    pub refusals: u64,
+    /// Announcement jobs that failed.
+    pub announce_failures: u64,
+}
+
 /// Pending work by kind, for the bounds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Queued {
@@ -353,6 +369,7 @@ pub struct WorkQueue<S> {
     announce_errors: HashMap<u32, String>,
     seq: u64,
     turn: u64,
+    stats: WorkStats,
 }
 
 impl<S> Default for WorkQueue<S> {
@@ -369,6 +386,7 @@ impl<S> Default for WorkQueue<S> {
             announce_errors: HashMap::new(),
             seq: 0,
             turn: 0,
+            stats: WorkStats::default(),
         }
     }
 }
@@ -469,11 +487,17 @@ impl<S: Vip> WorkQueue<S> {
             // Completion calls back here.
             (Some(job), _) if job.running => {}
             (Some(job), None) => {
+                if wanted {
+                    self.stats.wants_replaced += 1;
+                }
                 let old = job.seq;
                 slot.job = None;
                 self.fifo.remove(&old);
             }
             (Some(job), Some(op)) => {
+                if wanted {
+                    self.stats.wants_replaced += 1;
+                }
                 if job.op != op || urgent {
                     job.due = None;
                 }
@@ -500,7 +524,11 @@ impl<S: Vip> WorkQueue<S> {
 
     fn not_removed(&mut self, key: Key) -> Option<Report> {
         let slot = self.slots.get_mut(&key)?;
-        if slot.desired || slot.kernel != Kernel::Foreign || slot.not_removed_reported {
+        if slot.desired || slot.kernel != Kernel::Foreign {
+            return None;
+        }
+        self.stats.removals_skipped += 1;
+        if slot.not_removed_reported {
             return None;
         }
         slot.not_removed_reported = true;
@@ -517,6 +545,9 @@ impl<S: Vip> WorkQueue<S> {
     pub fn announce(&mut self, owner: &str, ifindex: u32, addrs: &[IpAddr], repeat: u32) {
         if repeat == 0 {
             return;
+        }
+        if self.entries.keys().any(|(o, _, _)| o == owner) {
+            self.stats.announcements_merged += 1;
         }
         for &addr in addrs {
             if self.slots.get(&(ifindex, addr)).is_some_and(|s| !s.desired) {
@@ -744,6 +775,7 @@ impl<S: Vip> WorkQueue<S> {
             }
             Outcome::Announced => {}
             Outcome::Failed(error) => {
+                self.stats.refusals += 1;
                 let previous = slot.failure.take().filter(|f| f.op == op);
                 let repeated = previous.as_ref().is_some_and(|f| f.error == error);
                 let attempts = previous.map_or(0, |f| f.attempts).saturating_add(1);
@@ -783,6 +815,7 @@ impl<S: Vip> WorkQueue<S> {
         }
         match outcome {
             Outcome::Failed(error) => {
+                self.stats.announce_failures += 1;
                 let repeated = self.announce_errors.get(&ifindex) == Some(&error);
                 self.announce_errors.insert(ifindex, error.clone());
                 Some(Report::AnnounceFailed {
@@ -836,6 +869,11 @@ impl<S: Vip> WorkQueue<S> {
             announced_addresses: self.entries.len(),
             frames: self.entries.values().map(|e| u64::from(e.remaining)).sum(),
         }
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> WorkStats {
+        self.stats
     }
 
     /// Every address the queue has handled, with its state.
@@ -966,6 +1004,11 @@ mod tests {
         q.want("VI_1", IF1, v4(10), false);
         q.want("VI_1", IF1, v4(10), true);
         assert_eq!(q.queued().address_jobs, 1);
+        assert_eq!(
+            q.stats().wants_replaced,
+            1,
+            "the add, cancelled by the remove"
+        );
         assert_eq!(
             q.pop(at(1)),
             Some(Job::Add {
@@ -1105,6 +1148,7 @@ mod tests {
         assert_eq!(run(&mut q, &mut kernel, at(3)), vec![]);
         assert!(kernel.contains(&(IF1, v4(10))));
         assert_eq!(q.state(IF1, v4(10)), AddressState::PresentBefore);
+        assert_eq!(q.stats().removals_skipped, 2);
     }
 
     #[test]
@@ -1298,6 +1342,7 @@ mod tests {
                 frames: 10
             }
         );
+        assert_eq!(q.stats().announcements_merged, 9_999);
     }
 
     #[test]
@@ -1647,7 +1692,7 @@ mod tests {
                             addrs.iter().copied().filter(|_| rng.bool()).collect();
                         q.announce(owners[rng.usize(..3)], ix, &some, rng.u32(1..6));
                     }
-                    6 => now = now + Duration::from_millis(rng.u64(0..120)),
+                    6 => now += Duration::from_millis(rng.u64(0..120)),
                     _ => {
                         if let Some(job) = q.pop(now) {
                             let outcome = if failing && rng.u8(..10) == 0 {
