@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use pnet_datalink::{Channel, Config};
+use vrrpd::config::{GarpGroup, Secs};
 use vrrpd::daemon::worker::{VipStatus, WorkHandle, Worker};
 use vrrpd::driver::work::{AddressState, Op, Pacing};
 use vrrpd::net::netlink::{AddressSpec, Netlink};
@@ -308,5 +309,37 @@ fn without_pacing_a_burst_leaves_at_once() {
         assert_eq!(seen.len(), 6, "{seen:?}");
         let span = seen[5].at - seen[0].at;
         assert!(span < Duration::from_millis(50), "{span:?}");
+    });
+}
+
+#[test]
+fn a_garp_group_paces_its_interfaces_from_the_configuration() {
+    let Some(lab) = Lab::new() else { return };
+    lab.run(|_| async move {
+        let (handle, ifindex, _task) = start().await;
+        let config = vrrpd::config::Config {
+            garp_groups: vec![GarpGroup {
+                garp_interval: Secs::from_micros(80_000),
+                gna_interval: Secs::ZERO,
+                interfaces: vec![IF.into(), "no-such-if0".into()],
+            }],
+            ..vrrpd::config::Config::default()
+        };
+        handle.configure(&config);
+        handle.add(OWNER, ifindex, AddressSpec::host(v4(43)));
+        settle(&handle).await;
+        let seen = capture(Duration::from_millis(700));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        handle.announce(OWNER, ifindex, &[v4(43)], 4);
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let seen = seen.join().unwrap();
+        assert_eq!(seen.len(), 4, "{seen:?}");
+        for gap in gaps(&seen) {
+            assert!(
+                gap + Duration::from_millis(5) >= Duration::from_millis(80),
+                "{:?}",
+                gaps(&seen)
+            );
+        }
     });
 }

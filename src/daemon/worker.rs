@@ -42,9 +42,18 @@ pub struct VipStatus {
     pub retry_in: Option<Duration>,
 }
 
+/// Pacing as configured, with interface names the worker looks up.
+#[derive(Debug, Clone, PartialEq)]
+struct PacingConfig {
+    default: Pacing,
+    groups: Vec<(Pacing, Vec<String>)>,
+}
+
 struct State {
     queue: WorkQueue<AddressSpec>,
     barriers: Vec<(Barrier, oneshot::Sender<()>)>,
+    /// A configuration whose interface names are still to be looked up.
+    pacing: Option<PacingConfig>,
     /// The handle is gone: finish what is due and stop.
     closed: bool,
 }
@@ -147,30 +156,29 @@ impl WorkHandle {
     }
 
     /// Takes the pacing from `config`: the global `vrrp_garp_interval` /
-    /// `vrrp_gna_interval` and its `garp_group`s, whose interface names are
-    /// looked up now (a missing interface is said and left unpaced by its
-    /// group). Call on start and on every reload.
-    pub async fn configure(&self, config: &Config, netlink: &Netlink) {
-        let default = Pacing {
-            garp: config.global.garp_interval.as_duration(),
-            gna: config.global.gna_interval.as_duration(),
+    /// `vrrp_gna_interval` and its `garp_group`s. Does not wait: the worker
+    /// looks the groups' interfaces up (a missing one is said and uses the
+    /// global pacing). Call on start and on every reload.
+    pub fn configure(&self, config: &Config) {
+        let pacing = PacingConfig {
+            default: Pacing {
+                garp: config.global.garp_interval.as_duration(),
+                gna: config.global.gna_interval.as_duration(),
+            },
+            groups: config
+                .garp_groups
+                .iter()
+                .map(|g| {
+                    let pacing = Pacing {
+                        garp: g.garp_interval.as_duration(),
+                        gna: g.gna_interval.as_duration(),
+                    };
+                    (pacing, g.interfaces.clone())
+                })
+                .collect(),
         };
-        let mut groups = Vec::new();
-        for g in &config.garp_groups {
-            let mut ifindexes = Vec::new();
-            for name in &g.interfaces {
-                match netlink.link(name).await {
-                    Ok(link) => ifindexes.push(link.index),
-                    Err(e) => warn!("garp_group: {e}; its pacing does not apply to {name}"),
-                }
-            }
-            let pacing = Pacing {
-                garp: g.garp_interval.as_duration(),
-                gna: g.gna_interval.as_duration(),
-            };
-            groups.push((pacing, ifindexes));
-        }
-        self.set_pacing(default, groups);
+        self.shared.lock().pacing = Some(pacing);
+        self.shared.wake.notify_one();
     }
 
     /// The queue's counters (merges, skipped removals, refusals).
@@ -220,6 +228,7 @@ impl Worker {
             state: Mutex::new(State {
                 queue: WorkQueue::new(),
                 barriers: Vec::new(),
+                pacing: None,
                 closed: false,
             }),
             wake: Notify::new(),
@@ -239,6 +248,10 @@ impl Worker {
     /// Runs jobs as they fall due until the handle is dropped.
     pub async fn run(mut self) {
         loop {
+            let pacing = self.shared.lock().pacing.take();
+            if let Some(pacing) = pacing {
+                self.configure(pacing).await;
+            }
             let (job, next) = {
                 let mut state = self.shared.lock();
                 state.answer_barriers();
@@ -270,6 +283,22 @@ impl Worker {
                 log(report);
             }
         }
+    }
+
+    /// Looks the `garp_group` interfaces up and sets the queue's pacing.
+    async fn configure(&self, pacing: PacingConfig) {
+        let mut groups = Vec::new();
+        for (group, names) in pacing.groups {
+            let mut ifindexes = Vec::new();
+            for name in names {
+                match self.netlink.link(&name).await {
+                    Ok(link) => ifindexes.push(link.index),
+                    Err(e) => warn!("garp_group: {e}; {name} uses the global pacing"),
+                }
+            }
+            groups.push((group, ifindexes));
+        }
+        self.shared.lock().queue.configure(pacing.default, groups);
     }
 
     async fn execute(&mut self, job: &Job<AddressSpec>) -> Outcome {
