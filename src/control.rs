@@ -803,6 +803,18 @@ pub fn render_status(status: &Value) -> String {
                 vips.join(", ")
             }
         ));
+        for e in i["vip_errors"].as_array().unwrap_or(&empty) {
+            let retry = e["retry_in_ms"]
+                .as_u64()
+                .map(|ms| format!(", next try in {:.1} s", ms as f64 / 1000.0))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  refused   {} ({} attempt(s){retry}): {}\n",
+                e["address"].as_str().unwrap_or("?"),
+                e["attempts"].as_u64().unwrap_or(0),
+                e["error"].as_str().unwrap_or("?"),
+            ));
+        }
         out.push_str(&format!(
             "  adverts   sent {}, received {}\n",
             n("adverts_sent"),
@@ -975,6 +987,26 @@ mod tests {
         assert!(table.contains("192.0.2.20 priority 101"), "{table}");
         assert!(table.contains("none held"), "{table}");
         assert!(table.contains("ttl=2"), "{table}");
+    }
+
+    #[test]
+    fn status_table_shows_refused_vips() {
+        let status = json!({
+            "version": "0.1.0", "uptime_s": 1,
+            "instances": [{
+                "name": "VI_1", "interface": "eth0", "vrid": 51, "version": 2,
+                "state": "MASTER", "vips_held": ["192.0.2.10"],
+                "vip_errors": [{ "address": "192.0.2.11", "op": "add", "attempts": 3,
+                                 "error": "adding 192.0.2.11 on ifindex 2: Permission denied",
+                                 "retry_in_ms": 400 }],
+            }]
+        });
+        let table = render_status(&status);
+        assert!(table.contains("vips      192.0.2.10\n"), "{table}");
+        assert!(
+            table.contains("refused   192.0.2.11 (3 attempt(s), next try in 0.4 s): adding"),
+            "{table}"
+        );
     }
 
     #[test]

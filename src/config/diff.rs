@@ -17,7 +17,7 @@ pub struct ReloadPlan {
     pub changed: Vec<InstanceChange>,
     /// Matched instances with identical settings.
     pub unchanged: Vec<String>,
-    /// Top-level sections that differ: `global`, `script`, `track_file`, `track_process`, `sync_group`.
+    /// Top-level sections that differ: `global`, `script`, `track_file`, `track_process`, `sync_group`, `garp_group`.
     pub sections_changed: Vec<String>,
 }
 
@@ -88,6 +88,10 @@ pub fn diff(old: &Config, new: &Config) -> ReloadPlan {
         (
             "sync_group",
             json(&old.sync_groups) != json(&new.sync_groups),
+        ),
+        (
+            "garp_group",
+            json(&old.garp_groups) != json(&new.garp_groups),
         ),
     ];
     plan.sections_changed = sections

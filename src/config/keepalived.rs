@@ -115,7 +115,6 @@ const TOP_IGNORED: &[&str] = &[
     "static_ipaddress",
     "static_routes",
     "static_rules",
-    "garp_group",
     "linkbeat_interfaces",
     "interface_up_down_delays",
     "track_group",
@@ -495,6 +494,7 @@ impl Parser<'_> {
             "vrrpd_http_check" => self.probe(n, ProbeKind::Http),
             "vrrpd_tcp_check" => self.probe(n, ProbeKind::Tcp),
             "vrrp_sync_group" => self.sync_group(n),
+            "garp_group" => self.garp_group(n),
             kw if TOP_IGNORED.contains(&kw) => self.ignored(n),
             _ => self.unknown(n, "the top level"),
         }
@@ -1475,6 +1475,77 @@ impl Parser<'_> {
             }
         }
         self.cfg.probes.push(p);
+    }
+
+    /// `garp_group { garp_interval S; gna_interval S; interface IF |
+    /// interfaces { IF ... } }` with keepalived's checks (`vrrp_parser.c`):
+    /// a group without any interval is dropped, an interface keeps its
+    /// first group.
+    fn garp_group(&mut self, n: &Node) {
+        let mut g = GarpGroup::default();
+        let mut have_interval = false;
+        let mut names: Vec<&Token> = Vec::new();
+        for c in self.block(n) {
+            match c.kw.text.as_str() {
+                "garp_interval" => {
+                    if let Some(s) = self.secs(c) {
+                        g.garp_interval = s;
+                        have_interval = true;
+                    }
+                }
+                "gna_interval" => {
+                    if let Some(s) = self.secs(c) {
+                        g.gna_interval = s;
+                        have_interval = true;
+                    }
+                }
+                "interface" => {
+                    self.no_block(c);
+                    match c.args.first() {
+                        Some(t) => names.push(t),
+                        None => self.warn(&c.kw.loc, "'interface' expects a name; ignored"),
+                    }
+                }
+                "interfaces" => {
+                    let before = names.len();
+                    for m in self.block(c) {
+                        names.extend(tokens_of(m));
+                    }
+                    if names.len() == before {
+                        self.warn(&c.kw.loc, "empty garp_group interfaces block");
+                    }
+                }
+                _ => self.unknown(c, "garp_group"),
+            }
+        }
+        for t in names {
+            let taken = self
+                .cfg
+                .garp_groups
+                .iter()
+                .chain(std::iter::once(&g))
+                .any(|o| o.interfaces.contains(&t.text));
+            if taken {
+                self.warn(
+                    &t.loc,
+                    format!("garp_group already specified for {} - ignoring", t.text),
+                );
+            } else {
+                g.interfaces.push(t.text.clone());
+            }
+        }
+        if !have_interval {
+            self.warn(
+                &n.kw.loc,
+                "garp group does not have any delay set - removing",
+            );
+            return;
+        }
+        if g.interfaces.is_empty() {
+            self.warn(&n.kw.loc, "garp_group without an interface; ignored");
+            return;
+        }
+        self.cfg.garp_groups.push(g);
     }
 
     fn sync_group(&mut self, n: &Node) {

@@ -45,6 +45,25 @@ pub struct Config {
     /// Instances that change state together (keepalived `vrrp_sync_group`).
     #[serde(default, rename = "sync_group", skip_serializing_if = "Vec::is_empty")]
     pub sync_groups: Vec<SyncGroup>,
+    /// Interfaces with their own GARP / NA pacing (keepalived `garp_group`).
+    #[serde(default, rename = "garp_group", skip_serializing_if = "Vec::is_empty")]
+    pub garp_groups: Vec<GarpGroup>,
+}
+
+/// Interfaces whose gratuitous ARPs and unsolicited NAs share one pacing
+/// clock (keepalived `garp_group`); they do not use the global
+/// `garp_interval` / `gna_interval`. An interface belongs to one group.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GarpGroup {
+    /// Minimum gap between gratuitous ARPs on these interfaces together (`garp_interval`); 0 = no pacing.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub garp_interval: Secs,
+    /// Minimum gap between unsolicited NAs on these interfaces together (`gna_interval`); 0 = no pacing.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub gna_interval: Secs,
+    /// The interfaces (`interface IF` or `interfaces { IF ... }`).
+    pub interfaces: Vec<String>,
 }
 
 /// Daemon-wide settings.
@@ -67,9 +86,11 @@ pub struct Global {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp_connect_timeout: Option<Secs>,
     /// Minimum gap between gratuitous ARPs on one interface (`vrrp_garp_interval`); 0 = no pacing.
+    /// Interfaces of a `garp_group` use the group's instead.
     #[serde(default, skip_serializing_if = "is_default")]
     pub garp_interval: Secs,
     /// Minimum gap between unsolicited NAs on one interface (`vrrp_gna_interval`); 0 = no pacing.
+    /// Interfaces of a `garp_group` use the group's instead.
     #[serde(default, skip_serializing_if = "is_default")]
     pub gna_interval: Secs,
     /// IPv4 multicast group adverts go to (`vrrp_mcast_group4`).

@@ -220,6 +220,18 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
             }
         }
     }
+    // One pacing clock per interface: a second group would be ignored.
+    let mut paced = HashSet::new();
+    for g in &cfg.garp_groups {
+        for i in &g.interfaces {
+            if !paced.insert(i.as_str()) {
+                d.error(
+                    &spans.file,
+                    format!("garp_group: interface '{i}' is in more than one group"),
+                );
+            }
+        }
+    }
     let mut script_names = HashSet::new();
     for s in &cfg.scripts {
         if !script_names.insert(s.name.as_str()) {

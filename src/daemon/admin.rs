@@ -7,9 +7,11 @@ use std::time::SystemTime;
 use serde_json::json;
 use tracing::info;
 
+use super::worker::VipStatus;
 use super::{messages, Daemon, Options, Running};
 use crate::config::ReloadPlan;
 use crate::control::{utc_timestamp, Command, ControlRequest, ErrorCode, Peer, Reply};
+use crate::driver::work::{AddressState, Op};
 use crate::driver::{Demotion, Event};
 
 /// When `r` entered its current state, as wall-clock time.
@@ -20,13 +22,31 @@ pub(super) fn state_since(r: &Running) -> String {
     utc_timestamp(since)
 }
 
-/// The virtual addresses `r` holds now, sorted.
-pub(super) fn vips_held(r: &Running) -> Vec<String> {
-    let mut vips: Vec<String> = if r.router.holds_addresses() {
-        r.addresses.keys().map(ToString::to_string).collect()
-    } else {
-        Vec::new()
-    };
+/// The virtual addresses `r` holds, sorted, as the worker reports them: in
+/// place (added by us or there before) or being added. A refused one is not
+/// held, whatever the state.
+pub(super) fn vips_held(r: &Running, report: &[VipStatus]) -> Vec<String> {
+    if !r.router.holds_addresses() {
+        return Vec::new();
+    }
+    let mut vips: Vec<String> = r
+        .addresses
+        .iter()
+        .filter(|(addr, (ifindex, _))| {
+            report
+                .iter()
+                .find(|v| v.addr == **addr && v.ifindex == *ifindex)
+                .is_some_and(|v| {
+                    matches!(
+                        v.state,
+                        AddressState::Installed
+                            | AddressState::PresentBefore
+                            | AddressState::Pending(Op::Add)
+                    )
+                })
+        })
+        .map(|(addr, _)| addr.to_string())
+        .collect();
     vips.sort();
     vips
 }
@@ -71,12 +91,17 @@ impl Daemon {
         let reply = match req.command {
             Command::Status => Reply::Value(self.status(started)),
             Command::Watch => Reply::Watch {
-                snapshot: self
-                    .driver
-                    .instances()
-                    .iter()
-                    .map(|r| serde_json::to_value(super::view::watch_state(r)).unwrap_or_default())
-                    .collect(),
+                snapshot: {
+                    let vips = self.io.work.addresses();
+                    self.driver
+                        .instances()
+                        .iter()
+                        .map(|r| {
+                            serde_json::to_value(super::view::watch_state(r, &vips))
+                                .unwrap_or_default()
+                        })
+                        .collect()
+                },
                 events: self.io.events.subscribe(),
             },
             Command::Demote { instance, note } => {
@@ -154,7 +179,7 @@ impl Daemon {
             "changed": changed,
             "state": r.router.state().keepalived_name(),
             "reason": messages::reason(r.router.state_reason()),
-            "vips_held": vips_held(r),
+            "vips_held": vips_held(r, &self.io.work.addresses()),
         }))
     }
 }

@@ -20,7 +20,7 @@ pub mod resign;
 mod timer;
 mod tracking;
 mod view;
-mod worker;
+pub mod worker;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -42,7 +42,7 @@ use crate::proto::wire::AdvertRepr;
 use crate::proto::{Family, Instant, Priority};
 
 pub use crate::driver::lateness::Lateness;
-use worker::{Work, Worker};
+use worker::{WorkHandle, Worker};
 
 /// How the daemon was started.
 #[derive(Debug, Clone)]
@@ -118,7 +118,7 @@ struct Io {
     /// Open sockets and their reader tasks.
     sockets: HashMap<SocketKey, (std::sync::Arc<VrrpSocket>, tokio::task::AbortHandle)>,
     packets_tx: mpsc::Sender<(SocketKey, Vec<Result<Inbound, SocketError>>)>,
-    work: mpsc::UnboundedSender<Work>,
+    work: WorkHandle,
     notifier: crate::track::notify::Notifier,
     /// Transitions for `vrrpd status -w`.
     events: crate::control::Events,
@@ -170,9 +170,8 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
     let mut signals = spawn_signal_task()?;
 
     let (netlink, mut net_events) = Netlink::open()?;
-    let (work_tx, work_rx) = mpsc::unbounded_channel();
-    let worker = Worker::new(netlink.clone());
-    let worker_task = tokio::spawn(worker.run(work_rx));
+    let (work, worker) = Worker::new(netlink.clone());
+    let worker_task = tokio::spawn(worker.run());
     let (packets_tx, mut packets_rx) = mpsc::channel(1024);
     let (tracking, mut track_rx) = tracking::Tracking::new();
     let notifier = crate::track::notify::Notifier::start().map_err(|source| DaemonError::Io {
@@ -194,7 +193,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             clock,
             sockets: HashMap::new(),
             packets_tx,
-            work: work_tx,
+            work,
             notifier,
             events: crate::control::Events::default(),
             metrics: metrics::Publisher::default(),
@@ -606,6 +605,7 @@ impl Daemon {
 
     /// What `vrrpd status` shows (see `control::render_status`).
     fn status(&self, started: std::time::Instant) -> serde_json::Value {
+        let vips = self.io.work.addresses();
         let status = view::StatusView {
             schema: view::SCHEMA,
             version: env!("CARGO_PKG_VERSION"),
@@ -616,7 +616,7 @@ impl Daemon {
                 .driver
                 .instances()
                 .iter()
-                .map(|r| view::instance(r, self.tracker_status(r.name())))
+                .map(|r| view::instance(r, self.tracker_status(r.name()), &vips))
                 .collect(),
         };
         serde_json::to_value(status)
@@ -648,10 +648,8 @@ impl Daemon {
             .events
             .publish(serde_json::json!({ "event": "stopping" }));
         // Wait for the address removals to complete before exiting.
-        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-        if self.io.work.send(Work::Barrier(done_tx)).is_ok() {
-            let _ = tokio::time::timeout(Duration::from_millis(800), done_rx).await;
-        }
+        let done = self.io.work.barrier();
+        let _ = tokio::time::timeout(Duration::from_millis(800), done).await;
         // STOP notifications are always delivered (bounded wait).
         self.io.notifier.finish(Duration::from_secs(15)).await;
     }
@@ -805,11 +803,7 @@ impl Io {
                                 );
                             }
                         }
-                        let _ = self.work.send(Work::Announce {
-                            ifindex,
-                            addresses: addrs,
-                            repeat,
-                        });
+                        self.work.announce(r.name(), ifindex, &addrs, repeat);
                     }
                 }
                 Action::Event(event) => {
@@ -855,12 +849,11 @@ impl Io {
                 .get(addr)
                 .cloned()
                 .unwrap_or_else(|| (r.ifindex, AddressSpec::host(*addr)));
-            let item = if add {
-                Work::Add { ifindex, spec }
+            if add {
+                self.work.add(r.name(), ifindex, spec);
             } else {
-                Work::Remove { ifindex, spec }
-            };
-            let _ = self.work.send(item);
+                self.work.remove(r.name(), ifindex, spec);
+            }
         }
     }
 

@@ -293,6 +293,7 @@ impl Daemon {
         } = prepared;
         self.io.notifier.configure(&config);
         self.io.metrics.configure(config.global.metrics_listen);
+        self.io.work.configure(&config);
         let mut started = Vec::new();
         for (cfg, resolved) in new {
             super::warn_unimplemented(&cfg);

@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::worker::VipStatus;
 use super::{admin, messages};
+use crate::driver::work::AddressState;
 use crate::driver::{Faults, Running};
 use crate::proto::fsm::Stats;
 
@@ -56,7 +58,10 @@ pub struct InstanceView {
     pub master: Option<MasterView>,
     /// Our advert source address.
     pub source: String,
+    /// In place on the interface (a VIP the kernel refused is not held).
     pub vips_held: Vec<String>,
+    /// VIPs the kernel refused, retried with backoff.
+    pub vip_errors: Vec<VipErrorView>,
     pub adverts_sent: u64,
     pub adverts_received: u64,
     /// Adverts dropped before the state machine, by reason.
@@ -70,6 +75,41 @@ pub struct InstanceView {
     pub lateness_p50_us: u64,
     pub lateness_p99_us: u64,
     pub lateness_max_us: u64,
+}
+
+/// A VIP the kernel refused.
+#[derive(Debug, Serialize)]
+pub struct VipErrorView {
+    pub address: String,
+    /// "add" or "remove".
+    pub op: &'static str,
+    pub error: String,
+    pub attempts: u32,
+    /// When the next attempt is.
+    pub retry_in_ms: Option<u64>,
+}
+
+fn vip_errors(r: &Running, vips: &[VipStatus]) -> Vec<VipErrorView> {
+    vips.iter()
+        .filter(|v| v.owner == r.name())
+        .filter_map(|v| match &v.state {
+            AddressState::Failed {
+                op,
+                error,
+                attempts,
+                ..
+            } => Some(VipErrorView {
+                address: v.addr.to_string(),
+                op: op.as_str(),
+                error: error.clone(),
+                attempts: *attempts,
+                retry_in_ms: v
+                    .retry_in
+                    .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -127,8 +167,9 @@ fn demotion(r: &Running) -> Option<DemotionView> {
     })
 }
 
-/// The view of `r`, with its trackers as the shell knows them.
-pub fn instance(r: &Running, trackers: Vec<TrackerView>) -> InstanceView {
+/// The view of `r`, with its trackers as the shell knows them and its
+/// addresses as the worker reports them.
+pub fn instance(r: &Running, trackers: Vec<TrackerView>, vips: &[VipStatus]) -> InstanceView {
     let stats = r.router.stats();
     let drops: BTreeMap<&'static str, u64> = r.drops.iter().map(|(k, v)| (*k, *v)).collect();
     let mut errors = drops.clone();
@@ -163,7 +204,8 @@ pub fn instance(r: &Running, trackers: Vec<TrackerView>) -> InstanceView {
             advert_interval_cs: m.advert_interval.get(),
         }),
         source: r.router.params().source.to_string(),
-        vips_held: admin::vips_held(r),
+        vips_held: admin::vips_held(r, vips),
+        vip_errors: vip_errors(r, vips),
         adverts_sent: stats.adverts_sent,
         adverts_received: stats.adverts_received,
         drops,
@@ -178,7 +220,7 @@ pub fn instance(r: &Running, trackers: Vec<TrackerView>) -> InstanceView {
 }
 
 /// The watch snapshot event of `r`.
-pub fn watch_state(r: &Running) -> WatchState {
+pub fn watch_state(r: &Running, vips: &[VipStatus]) -> WatchState {
     WatchState {
         event: "state",
         time: crate::control::utc_timestamp(std::time::SystemTime::now()),
@@ -187,7 +229,7 @@ pub fn watch_state(r: &Running) -> WatchState {
         reason: messages::reason(r.router.state_reason()),
         since: admin::state_since(r),
         priority: r.router.effective_priority().get(),
-        vips_held: admin::vips_held(r),
+        vips_held: admin::vips_held(r, vips),
         master: r.router.master().map(|m| m.address.to_string()),
         demoted: demotion(r),
     }
@@ -255,13 +297,20 @@ mod tests {
             adjustment: 0,
             fault: false,
         }];
-        let mut view = instance(&r, trackers);
+        let mut view = instance(&r, trackers, &[]);
         view.master = Some(MasterView {
             address: "192.0.2.21".into(),
             priority: 101,
             advert_interval_cs: 100,
         });
         view.vips_held = vec!["192.0.2.30".into()];
+        view.vip_errors = vec![VipErrorView {
+            address: "192.0.2.31".into(),
+            op: "add",
+            error: "adding 192.0.2.31 on ifindex 2: Permission denied".into(),
+            attempts: 3,
+            retry_in_ms: Some(400),
+        }];
         let status = StatusView {
             schema: SCHEMA,
             version: "0",
@@ -331,7 +380,7 @@ mod tests {
             since: std::time::SystemTime::UNIX_EPOCH,
             note: None,
         });
-        let mut w = watch_state(&r);
+        let mut w = watch_state(&r, &[]);
         w.master = Some("192.0.2.21".into());
         w.vips_held = vec!["192.0.2.30".into()];
         let mut paths = Vec::new();

@@ -1,100 +1,425 @@
 //! The address worker: installs and removes virtual addresses and sends
-//! announcements, strictly in the order the driver queued them (an
-//! announcement must follow the address it announces), off the advert path.
+//! announcements, off the advert path so a slow netlink reply never delays
+//! an advert.
+//!
+//! What to do and when is decided by [`WorkQueue`] (`driver::work`: pure,
+//! bounded by merging, paced, with backoff). The driver side holds a
+//! [`WorkHandle`] that records wants in the queue and wakes the task; the
+//! task pops due jobs, runs them (netlink, [`Announcer`]) and feeds the
+//! outcomes back. No channel between the two can grow.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, warn};
+use tokio::sync::{oneshot, Notify};
+use tracing::{debug, info, warn};
 
+use crate::config::Config;
+use crate::driver::work::{
+    self, AddressState, Barrier, Job, Outcome, Pacing, Report, Vip, WorkQueue, WorkStats,
+};
 use crate::net::announce::Announcer;
 use crate::net::netlink::{AddressSpec, Netlink};
+use crate::proto::Instant;
 
-/// One queued job.
-pub enum Work {
-    Add {
-        ifindex: u32,
-        spec: AddressSpec,
-    },
-    Remove {
-        ifindex: u32,
-        spec: AddressSpec,
-    },
-    Announce {
-        ifindex: u32,
-        addresses: Vec<IpAddr>,
-        repeat: u32,
-    },
-    /// Answered once everything queued before it is done.
-    Barrier(oneshot::Sender<()>),
+impl Vip for AddressSpec {
+    fn addr(&self) -> IpAddr {
+        self.addr
+    }
 }
 
+/// One address as the worker knows it, for status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipStatus {
+    /// The instance that last wanted it.
+    pub owner: String,
+    pub ifindex: u32,
+    pub addr: IpAddr,
+    pub state: AddressState,
+    /// For [`AddressState::Failed`]: the time left before the next attempt.
+    pub retry_in: Option<Duration>,
+}
+
+/// Pacing as configured, with interface names the worker looks up.
+#[derive(Debug, Clone, PartialEq)]
+struct PacingConfig {
+    default: Pacing,
+    groups: Vec<(Pacing, Vec<String>)>,
+}
+
+struct State {
+    queue: WorkQueue<AddressSpec>,
+    barriers: Vec<(Barrier, oneshot::Sender<()>)>,
+    /// A configuration whose interface names are still to be looked up.
+    pacing: Option<PacingConfig>,
+    /// The handle is gone: finish what is due and stop.
+    closed: bool,
+}
+
+impl State {
+    fn answer_barriers(&mut self) {
+        let queue = &self.queue;
+        let (passed, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.barriers)
+            .into_iter()
+            .partition(|(b, _)| queue.passed(*b));
+        self.barriers = waiting;
+        for (_, done) in passed {
+            let _ = done.send(());
+        }
+    }
+}
+
+struct Shared {
+    state: Mutex<State>,
+    wake: Notify,
+    /// The queue's clock: its `Instant`s are microseconds since this.
+    base: tokio::time::Instant,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every critical section is a few field updates: a panic inside
+        // one cannot leave the queue half-changed in a way worth refusing.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn now(&self) -> Instant {
+        let micros = self.base.elapsed().as_micros();
+        Instant::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
+    }
+
+    fn deadline(&self, at: Instant) -> tokio::time::Instant {
+        self.base + Duration::from_micros(at.as_micros())
+    }
+}
+
+/// The driver's side of the worker: every method records a want in the
+/// queue and wakes the worker, without waiting. Dropping it stops the
+/// worker once the jobs due at that moment are done.
+pub struct WorkHandle {
+    shared: Arc<Shared>,
+}
+
+impl WorkHandle {
+    /// `owner` (an instance name) wants `spec` on interface `ifindex`.
+    pub fn add(&self, owner: &str, ifindex: u32, spec: AddressSpec) {
+        self.want(owner, ifindex, spec, true);
+    }
+
+    /// `owner` wants `spec` off interface `ifindex` (skipped, and said
+    /// once, if the address was there before we added it).
+    pub fn remove(&self, owner: &str, ifindex: u32, spec: AddressSpec) {
+        self.want(owner, ifindex, spec, false);
+    }
+
+    fn want(&self, owner: &str, ifindex: u32, spec: AddressSpec, present: bool) {
+        let report = self.shared.lock().queue.want(owner, ifindex, spec, present);
+        if let Some(report) = report {
+            log(&report);
+        }
+        self.shared.wake.notify_one();
+    }
+
+    /// `repeat` gratuitous ARPs / unsolicited NAs per address of `addrs` on
+    /// `ifindex`, after their adds; merged with `owner`'s pending burst.
+    pub fn announce(&self, owner: &str, ifindex: u32, addrs: &[IpAddr], repeat: u32) {
+        self.shared
+            .lock()
+            .queue
+            .announce(owner, ifindex, addrs, repeat);
+        self.shared.wake.notify_one();
+    }
+
+    /// Answered once everything queued before it is done (a refused
+    /// address counts as done once tried; see `WorkQueue::passed`).
+    pub fn barrier(&self) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        let mut state = self.shared.lock();
+        let barrier = state.queue.barrier();
+        if state.queue.passed(barrier) {
+            let _ = tx.send(());
+        } else {
+            state.barriers.push((barrier, tx));
+        }
+        drop(state);
+        self.shared.wake.notify_one();
+        rx
+    }
+
+    /// Sets the frame pacing: `default` per interface, and per group of
+    /// interfaces sharing one clock.
+    pub fn set_pacing(&self, default: Pacing, groups: Vec<(Pacing, Vec<u32>)>) {
+        self.shared.lock().queue.configure(default, groups);
+        self.shared.wake.notify_one();
+    }
+
+    /// Takes the pacing from `config`: the global `vrrp_garp_interval` /
+    /// `vrrp_gna_interval` and its `garp_group`s. Does not wait: the worker
+    /// looks the groups' interfaces up (a missing one is said and uses the
+    /// global pacing). Call on start and on every reload.
+    pub fn configure(&self, config: &Config) {
+        let pacing = PacingConfig {
+            default: Pacing {
+                garp: config.global.garp_interval.as_duration(),
+                gna: config.global.gna_interval.as_duration(),
+            },
+            groups: config
+                .garp_groups
+                .iter()
+                .map(|g| {
+                    let pacing = Pacing {
+                        garp: g.garp_interval.as_duration(),
+                        gna: g.gna_interval.as_duration(),
+                    };
+                    (pacing, g.interfaces.clone())
+                })
+                .collect(),
+        };
+        self.shared.lock().pacing = Some(pacing);
+        self.shared.wake.notify_one();
+    }
+
+    /// The queue's counters (merges, skipped removals, refusals).
+    pub fn stats(&self) -> WorkStats {
+        self.shared.lock().queue.stats()
+    }
+
+    /// Every address the worker has handled, with its state.
+    pub fn addresses(&self) -> Vec<VipStatus> {
+        let now = self.shared.now();
+        let state = self.shared.lock();
+        state
+            .queue
+            .addresses()
+            .map(|r| VipStatus {
+                owner: r.owner.to_owned(),
+                ifindex: r.ifindex,
+                addr: r.addr,
+                retry_in: match &r.state {
+                    AddressState::Failed { retry_at, .. } => Some(retry_at.saturating_since(now)),
+                    _ => None,
+                },
+                state: r.state,
+            })
+            .collect()
+    }
+}
+
+impl Drop for WorkHandle {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.wake.notify_one();
+    }
+}
+
+/// The task that runs the jobs.
 pub struct Worker {
+    shared: Arc<Shared>,
     netlink: Netlink,
     announcers: HashMap<u32, Announcer>,
 }
 
 impl Worker {
-    pub fn new(netlink: Netlink) -> Worker {
-        Worker {
+    /// The handle for the driver and the worker to spawn (`run`).
+    pub fn new(netlink: Netlink) -> (WorkHandle, Worker) {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                queue: WorkQueue::new(),
+                barriers: Vec::new(),
+                pacing: None,
+                closed: false,
+            }),
+            wake: Notify::new(),
+            base: tokio::time::Instant::now(),
+        });
+        let handle = WorkHandle {
+            shared: shared.clone(),
+        };
+        let worker = Worker {
+            shared,
             netlink,
             announcers: HashMap::new(),
-        }
+        };
+        (handle, worker)
     }
 
-    pub async fn run(mut self, mut queue: mpsc::UnboundedReceiver<Work>) {
-        while let Some(work) = queue.recv().await {
-            match work {
-                Work::Add { ifindex, spec } => {
-                    match self.netlink.add_address(ifindex, &spec).await {
-                        Ok(true) => debug!("added {}/{}", spec.addr, spec.prefix),
-                        Ok(false) => debug!("{} was already present", spec.addr),
-                        Err(e) => warn!("{e}"),
+    /// Runs jobs as they fall due until the handle is dropped.
+    pub async fn run(mut self) {
+        loop {
+            let pacing = self.shared.lock().pacing.take();
+            if let Some(pacing) = pacing {
+                self.configure(pacing).await;
+            }
+            let (job, next) = {
+                let mut state = self.shared.lock();
+                state.answer_barriers();
+                match state.queue.pop(self.shared.now()) {
+                    Some(job) => (Some(job), None),
+                    None if state.closed => break,
+                    None => (None, state.queue.poll_at()),
+                }
+            };
+            let Some(job) = job else {
+                // A permit stored by notify_one between the unlock and
+                // here is not lost: `notified` completes at once.
+                let woken = self.shared.wake.notified();
+                match next {
+                    Some(at) => {
+                        tokio::select! {
+                            () = woken => {}
+                            () = tokio::time::sleep_until(self.shared.deadline(at)) => {}
+                        }
                     }
+                    None => woken.await,
                 }
-                Work::Remove { ifindex, spec } => {
-                    match self.netlink.remove_address(ifindex, &spec).await {
-                        Ok(_) => {}
-                        Err(e) => warn!("{e}"),
-                    }
-                }
-                Work::Announce {
-                    ifindex,
-                    addresses,
-                    repeat,
-                } => self.announce(ifindex, &addresses, repeat).await,
-                Work::Barrier(done) => {
-                    let _ = done.send(());
-                }
+                continue;
+            };
+            let outcome = self.execute(&job).await;
+            let now = self.shared.now();
+            let reports = self.shared.lock().queue.completed(&job, outcome, now);
+            for report in &reports {
+                log(report);
             }
         }
     }
 
-    async fn announce(&mut self, ifindex: u32, addresses: &[IpAddr], repeat: u32) {
+    /// Looks the `garp_group` interfaces up and sets the queue's pacing.
+    async fn configure(&self, pacing: PacingConfig) {
+        let mut groups = Vec::new();
+        for (group, names) in pacing.groups {
+            let mut ifindexes = Vec::new();
+            for name in names {
+                match self.netlink.link(&name).await {
+                    Ok(link) => ifindexes.push(link.index),
+                    Err(e) => warn!("garp_group: {e}; {name} uses the global pacing"),
+                }
+            }
+            groups.push((group, ifindexes));
+        }
+        self.shared.lock().queue.configure(pacing.default, groups);
+    }
+
+    async fn execute(&mut self, job: &Job<AddressSpec>) -> Outcome {
+        match job {
+            Job::Add { ifindex, spec } => match self.netlink.add_address(*ifindex, spec).await {
+                Ok(true) => {
+                    debug!("added {}/{} to ifindex {ifindex}", spec.addr, spec.prefix);
+                    Outcome::Added
+                }
+                Ok(false) => Outcome::AlreadyPresent,
+                Err(e) => Outcome::Failed(e.to_string()),
+            },
+            Job::Remove { ifindex, spec } => {
+                match self.netlink.remove_address(*ifindex, spec).await {
+                    Ok(_) => {
+                        debug!(
+                            "removed {}/{} from ifindex {ifindex}",
+                            spec.addr, spec.prefix
+                        );
+                        Outcome::Removed
+                    }
+                    Err(e) => Outcome::Failed(e.to_string()),
+                }
+            }
+            Job::Announce { ifindex, addrs, .. } => self.announce(*ifindex, addrs).await,
+        }
+    }
+
+    async fn announce(&mut self, ifindex: u32, frames: &[IpAddr]) -> Outcome {
         if !self.announcers.contains_key(&ifindex) {
             let name = match self.netlink.link_by_index(ifindex).await {
                 Ok(link) => link.name,
-                Err(e) => {
-                    warn!("announcing on ifindex {ifindex}: {e}");
-                    return;
-                }
+                Err(e) => return Outcome::Failed(format!("announcing on ifindex {ifindex}: {e}")),
             };
             match Announcer::open(&name) {
                 Ok(a) => {
                     self.announcers.insert(ifindex, a);
                 }
-                Err(e) => {
-                    warn!("announcing on {name}: {e}");
-                    return;
-                }
+                Err(e) => return Outcome::Failed(format!("announcing on {name}: {e}")),
             }
         }
-        if let Some(announcer) = self.announcers.get_mut(&ifindex) {
-            if let Err(e) = announcer.announce(addresses, repeat) {
-                warn!("announcing {addresses:?}: {e}");
+        let Some(announcer) = self.announcers.get(&ifindex) else {
+            return Outcome::Failed(format!("announcing on ifindex {ifindex}: no socket"));
+        };
+        match announcer.announce_each(frames) {
+            Ok(sent) => {
+                debug!(
+                    "sent {sent} gratuitous ARP/NA frame(s) on {}",
+                    announcer.ifname()
+                );
+                Outcome::Announced
+            }
+            Err(e) => {
                 // The interface may have been recreated: reopen next time.
                 self.announcers.remove(&ifindex);
+                Outcome::Failed(e.to_string())
+            }
+        }
+    }
+}
+
+/// Logs what the queue reports: a refusal loudly once per new error, its
+/// retries quietly.
+fn log(report: &Report) {
+    match report {
+        Report::Refused {
+            owner,
+            op,
+            error,
+            attempts,
+            repeated,
+            addr,
+            ..
+        } => {
+            let retry = work::backoff(*attempts).as_secs_f64();
+            if *repeated {
+                debug!(
+                    "({owner}) {error}; {} of {addr} refused again (attempt {attempts}), retrying in {retry:.1} s",
+                    op.as_str()
+                );
+            } else {
+                let meanwhile = match op {
+                    work::Op::Add => "is not held",
+                    work::Op::Remove => "stays",
+                };
+                warn!(
+                    "({owner}) {error}; retrying in {retry:.1} s with backoff, {addr} {meanwhile} meanwhile"
+                );
+            }
+        }
+        Report::Recovered {
+            owner,
+            addr,
+            op,
+            attempts,
+            ..
+        } => info!(
+            "({owner}) {} of {addr} succeeded after {attempts} refused attempt(s)",
+            op.as_str()
+        ),
+        Report::PresentBefore {
+            owner,
+            ifindex,
+            addr,
+        } => info!(
+            "({owner}) {addr} was already on ifindex {ifindex} before vrrpd added it: not ours, it will not be removed"
+        ),
+        Report::NotRemoved {
+            owner,
+            ifindex,
+            addr,
+        } => info!(
+            "({owner}) not removing {addr} from ifindex {ifindex}: it was there before vrrpd added it"
+        ),
+        Report::AnnounceFailed {
+            error, repeated, ..
+        } => {
+            if *repeated {
+                debug!("{error}");
+            } else {
+                warn!("{error}");
             }
         }
     }

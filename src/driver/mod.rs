@@ -26,6 +26,7 @@ pub mod params;
 pub mod ratelimit;
 mod running;
 mod sync;
+pub mod work;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;

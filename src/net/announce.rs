@@ -225,23 +225,33 @@ impl Announcer {
     /// are skipped on a NOARP interface, as keepalived does. Stops at the
     /// first failure.
     pub fn announce(&self, addrs: &[IpAddr], repeat: u32) -> Result<usize, AnnounceError> {
-        let addrs: Vec<IpAddr> = addrs
-            .iter()
-            .copied()
-            .filter(|a| !(self.noarp && a.is_ipv4()))
-            .collect();
-        let router = addrs.iter().any(IpAddr::is_ipv6) && is_forwarding(&self.ifname);
-        let frames = announce_frames(self.mac, &addrs, repeat, router);
-        for (sent, (frame, addr)) in frames.iter().zip(addrs.iter().cycle()).enumerate() {
-            self.send_frame(frame)
+        let rounds: Vec<IpAddr> = (0..repeat).flat_map(|_| addrs.iter().copied()).collect();
+        self.announce_each(&rounds)
+    }
+
+    /// Sends one frame per element of `frames` (an address may come back),
+    /// in that order, back to back; returns the number sent. The caller
+    /// paces and repeats (`driver::work`). IPv4 addresses are skipped on a
+    /// NOARP interface. Stops at the first failure.
+    pub fn announce_each(&self, frames: &[IpAddr]) -> Result<usize, AnnounceError> {
+        let router = frames.iter().any(IpAddr::is_ipv6) && is_forwarding(&self.ifname);
+        let mut sent = 0;
+        for addr in frames {
+            let frame = match addr {
+                IpAddr::V4(_) if self.noarp => continue,
+                IpAddr::V4(a) => garp_frame(self.mac, *a).to_vec(),
+                IpAddr::V6(a) => unsolicited_na_frame(self.mac, *a, router),
+            };
+            self.send_frame(&frame)
                 .map_err(|source| AnnounceError::Send {
                     ifname: self.ifname.clone(),
                     addr: *addr,
                     sent,
                     source,
                 })?;
+            sent += 1;
         }
-        Ok(frames.len())
+        Ok(sent)
     }
 
     /// Sends one complete Ethernet frame on the interface.
