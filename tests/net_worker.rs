@@ -217,6 +217,35 @@ fn an_address_present_before_we_added_it_is_never_removed() {
 }
 
 #[test]
+fn the_workers_own_removals_are_told_apart_from_someone_elses() {
+    // A reload that removes an address makes the kernel report it gone;
+    // that report must not read as "deleted by someone else" (which makes
+    // a Master resign), however soon the next reload adds it back.
+    let Some(lab) = Lab::new() else { return };
+    lab.run(|lab| async move {
+        let (handle, ifindex, _task) = start().await;
+        handle.add(OWNER, ifindex, AddressSpec::host(v4(42)));
+        settle(&handle).await;
+        handle.remove(OWNER, ifindex, AddressSpec::host(v4(42)));
+        settle(&handle).await;
+        handle.add(OWNER, ifindex, AddressSpec::host(v4(42)));
+        settle(&handle).await;
+        assert!(
+            handle.own_removal(ifindex, v4(42)),
+            "the echo of our removal"
+        );
+        assert!(!handle.own_removal(ifindex, v4(42)), "consumed once");
+        // Someone else deletes it now: not ours.
+        lab.ip_ns(&["addr", "del", "192.0.2.42/32", "dev", IF]);
+        assert!(!handle.own_removal(ifindex, v4(42)));
+        // A removal of an address that is not there expects no echo.
+        handle.remove(OWNER, ifindex, AddressSpec::host(v4(42)));
+        settle(&handle).await;
+        assert!(!handle.own_removal(ifindex, v4(42)));
+    });
+}
+
+#[test]
 fn a_refused_address_is_reported_and_retried_with_backoff() {
     let Some(lab) = Lab::new() else { return };
     lab.run(|_| async move {

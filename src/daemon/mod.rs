@@ -450,7 +450,10 @@ impl Daemon {
                 self.handle(Event::LinkRemoved { index });
             }
             NetEvent::AddressRemoved { index, addr, .. } => {
-                self.handle(Event::AddressRemoved { index, addr })
+                // Our own removals echo back: only someone else's count.
+                if !self.io.work.own_removal(index, addr) {
+                    self.handle(Event::AddressRemoved { index, addr })
+                }
             }
             NetEvent::AddressAdded { index, .. } => self.handle(Event::AddressAdded { index }),
             NetEvent::Overrun => self.resync(),

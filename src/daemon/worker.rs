@@ -56,6 +56,10 @@ struct State {
     pacing: Option<PacingConfig>,
     /// The handle is gone: finish what is due and stop.
     closed: bool,
+    /// Deletions the worker asked the kernel for whose RTM_DELADDR the
+    /// driver has not seen yet: counted before the request leaves, so the
+    /// event can never arrive first.
+    own_removals: HashMap<(u32, IpAddr), u32>,
 }
 
 impl State {
@@ -182,6 +186,23 @@ impl WorkHandle {
     }
 
     /// The queue's counters (merges, skipped removals, refusals).
+    /// Whether the kernel's report that `addr` left interface `ifindex` is
+    /// the echo of a removal the worker made (then it is consumed) rather
+    /// than someone else's deletion.
+    pub fn own_removal(&self, ifindex: u32, addr: IpAddr) -> bool {
+        let mut state = self.shared.lock();
+        match state.own_removals.get_mut(&(ifindex, addr)) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                if *n == 0 {
+                    state.own_removals.remove(&(ifindex, addr));
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
     pub fn stats(&self) -> WorkStats {
         self.shared.lock().queue.stats()
     }
@@ -230,6 +251,7 @@ impl Worker {
                 barriers: Vec::new(),
                 pacing: None,
                 closed: false,
+                own_removals: HashMap::new(),
             }),
             wake: Notify::new(),
             base: tokio::time::Instant::now(),
@@ -312,7 +334,20 @@ impl Worker {
                 Err(e) => Outcome::Failed(e.to_string()),
             },
             Job::Remove { ifindex, spec } => {
-                match self.netlink.remove_address(*ifindex, spec).await {
+                let key = (*ifindex, spec.addr);
+                *self.shared.lock().own_removals.entry(key).or_default() += 1;
+                let removed = self.netlink.remove_address(*ifindex, spec).await;
+                if !matches!(removed, Ok(true)) {
+                    // No deletion, no event to expect.
+                    let mut state = self.shared.lock();
+                    if let Some(n) = state.own_removals.get_mut(&key) {
+                        *n = n.saturating_sub(1);
+                        if *n == 0 {
+                            state.own_removals.remove(&key);
+                        }
+                    }
+                }
+                match removed {
                     Ok(_) => {
                         debug!(
                             "removed {}/{} from ifindex {ifindex}",
