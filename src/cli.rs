@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use vrrpd::config::{self, FsSource, LoadOptions, Loaded, Syntax};
-use vrrpd::control;
 use vrrpd::daemon::{self, DaemonError, Options};
+use vrrpd::output::control;
 
 /// vrrpd's own configuration, used when present.
 const NATIVE_FILE: &str = "/etc/vrrpd/vrrpd.toml";

@@ -7,9 +7,9 @@
 //! `daemon` the tokio shell that runs the driver's effects.
 
 pub mod config;
-pub mod control;
 pub mod daemon;
 pub mod driver;
 pub mod net;
+pub mod output;
 pub mod proto;
 pub mod track;

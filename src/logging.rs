@@ -138,10 +138,10 @@ mod tests {
 
     #[test]
     fn vrrpd_log_overrides_and_the_most_specific_target_wins() {
-        let f = filter(Some("vrrpd=trace,vrrpd::control=off,error"), false);
+        let f = filter(Some("vrrpd=trace,vrrpd::output::control=off,error"), false);
         assert!(f.would_enable("vrrpd::daemon", &Level::TRACE));
         assert!(f.would_enable("vrrpd::detail", &Level::INFO));
-        assert!(!f.would_enable("vrrpd::control", &Level::ERROR));
+        assert!(!f.would_enable("vrrpd::output::control", &Level::ERROR));
         assert!(f.would_enable("tokio", &Level::ERROR));
         assert!(!f.would_enable("tokio", &Level::WARN));
         // A target alone means every level; without a bare level the rest is off.

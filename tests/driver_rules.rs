@@ -178,7 +178,7 @@ fn a_stranger_is_dropped_when_unicast_sources_are_checked() {
         v4(B),
         vrrpd::proto::wire::ChecksumMode::PseudoHeader,
     );
-    let socket = b.driver.instances()[i].socket.clone();
+    let socket = b.driver.instances()[i].socket_key.clone();
     b.handle(Event::Received {
         socket,
         datagram: Ok(d),
@@ -367,7 +367,7 @@ fn a_recreated_interface_is_rebound_and_the_instance_leaves_fault() {
         source: Some(v4(A)),
     });
     let r = &a.driver.instances()[0];
-    assert_eq!((r.ifindex, &r.socket), (7, &socket));
+    assert_eq!((r.ifindex, &r.socket_key), (7, &socket));
     assert!(r.addresses.values().all(|(ix, _)| *ix == 7));
     assert_eq!(a.state("VI_1"), State::Backup);
     // Adverts now arrive on the new socket.

@@ -376,7 +376,7 @@ fn two_nodes_survive_floods_reloads_lost_interfaces_overruns_and_send_failures()
         assert_eq!(states(&sim.nodes[1]), [State::Backup; 2], "seed {seed}: B");
         let a = &sim.nodes[0].driver.instances()[0];
         assert_eq!(
-            a.socket.ifindex, 12,
+            a.socket_key.ifindex, 12,
             "seed {seed}: A re-bound to the new interface"
         );
         assert!(!a.faults.any(), "seed {seed}: {:?}", a.faults);

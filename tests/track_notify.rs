@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use vrrpd::config::{load_str, LoadOptions};
-use vrrpd::track::notify::{Notifier, NotifyState};
+use vrrpd::output::notify::{Notifier, NotifyState};
 
 /// Our own user name: the scripts write into our temp directories.
 fn me() -> String {

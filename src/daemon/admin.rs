@@ -10,9 +10,9 @@ use tracing::info;
 use super::worker::VipStatus;
 use super::{messages, Daemon, Options, Running};
 use crate::config::ReloadPlan;
-use crate::control::{utc_timestamp, Command, ControlRequest, ErrorCode, Peer, Reply};
 use crate::driver::work::{AddressState, Op};
 use crate::driver::{Demotion, Event};
+use crate::output::control::{utc_timestamp, Command, ControlRequest, ErrorCode, Peer, Reply};
 
 /// When `r` entered its current state, as wall-clock time.
 pub(super) fn state_since(r: &Running) -> String {
@@ -92,7 +92,7 @@ impl Daemon {
             Command::Status => Reply::Value(self.status(started)),
             Command::Watch => Reply::Watch {
                 snapshot: {
-                    let vips = self.io.work.addresses();
+                    let vips = self.exec.work.addresses();
                     self.driver
                         .instances()
                         .iter()
@@ -102,7 +102,7 @@ impl Daemon {
                         })
                         .collect()
                 },
-                events: self.io.events.subscribe(),
+                events: self.exec.events.subscribe(),
             },
             Command::Demote { instance, note } => {
                 self.set_admin_down(&instance, true, note, req.peer)
@@ -164,7 +164,7 @@ impl Daemon {
                 self.driver.instance_mut(i).demoted = None;
             }
             // Watchers see who did it, then the transition it causes.
-            self.io.events.publish(json!({
+            self.exec.events.publish(json!({
                 "event": if down { "demoted" } else { "promoted" },
                 "instance": name,
                 "by_uid": peer.uid,
@@ -179,7 +179,7 @@ impl Daemon {
             "changed": changed,
             "state": r.router.state().keepalived_name(),
             "reason": messages::reason(r.router.state_reason()),
-            "vips_held": vips_held(r, &self.io.work.addresses()),
+            "vips_held": vips_held(r, &self.exec.work.addresses()),
         }))
     }
 }

@@ -14,7 +14,6 @@ mod admin;
 mod dump;
 mod instance;
 pub mod messages;
-mod metrics;
 mod reload;
 pub mod resign;
 mod timer;
@@ -37,6 +36,7 @@ use crate::driver::ratelimit;
 use crate::driver::{Driver, Effect, Event, Level, Running, SocketKey};
 use crate::net::netlink::{AddressSpec, NetEvent, Netlink, NetlinkError};
 use crate::net::socket::{Inbound, Mode, SocketError, SocketSpec, VrrpSocket};
+use crate::output::metrics;
 use crate::proto::fsm::{Action, AnnounceReason};
 use crate::proto::wire::AdvertRepr;
 use crate::proto::{Family, Instant, Priority};
@@ -112,16 +112,17 @@ impl Clock {
     }
 }
 
-/// What executing actions needs, apart from the instances themselves.
-struct Io {
+/// Runs the core's effects: the VRRP sockets and their readers, the
+/// address worker, and the outputs (notifier, watch events, metrics).
+struct Executor {
     clock: Clock,
     /// Open sockets and their reader tasks.
     sockets: HashMap<SocketKey, (std::sync::Arc<VrrpSocket>, tokio::task::AbortHandle)>,
     packets_tx: mpsc::Sender<(SocketKey, Vec<Result<Inbound, SocketError>>)>,
     work: WorkHandle,
-    notifier: crate::track::notify::Notifier,
+    notifier: crate::output::notify::Notifier,
     /// Transitions for `vrrpd status -w`.
-    events: crate::control::Events,
+    events: crate::output::control::Events,
     metrics: metrics::Publisher,
     /// [`instance::Delivery::Batched`] while timers fire: IPv4 adverts are
     /// queued on their socket and leave together ([`Daemon::flush_adverts`]).
@@ -136,7 +137,7 @@ struct Daemon {
     netlink: Netlink,
     config: Config,
     driver: Driver,
-    io: Io,
+    exec: Executor,
     tracking: tracking::Tracking,
     /// Answers of lookups run off the driver (source addresses, re-bound
     /// interfaces, resyncs): at most one per request the core made.
@@ -174,7 +175,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
     let worker_task = tokio::spawn(worker.run());
     let (packets_tx, mut packets_rx) = mpsc::channel(1024);
     let (tracking, mut track_rx) = tracking::Tracking::new();
-    let notifier = crate::track::notify::Notifier::start().map_err(|source| DaemonError::Io {
+    let notifier = crate::output::notify::Notifier::start().map_err(|source| DaemonError::Io {
         what: "starting the notification thread".into(),
         source,
     })?;
@@ -189,13 +190,13 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         netlink,
         config: Config::default(),
         driver: Driver::new(),
-        io: Io {
+        exec: Executor {
             clock,
             sockets: HashMap::new(),
             packets_tx,
             work,
             notifier,
-            events: crate::control::Events::default(),
+            events: crate::output::control::Events::default(),
             metrics: metrics::Publisher::default(),
             delivery: instance::Delivery::Now,
             send_reports: Vec::new(),
@@ -207,7 +208,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         trackers_done,
     };
     let (control_tx, mut control_rx) = mpsc::channel(16);
-    if let Err(e) = crate::control::serve(&opts.control_socket, control_tx) {
+    if let Err(e) = crate::output::control::serve(&opts.control_socket, control_tx) {
         warn!(
             "control socket {}: {e}; `vrrpd status` will not reach this daemon",
             opts.control_socket.display()
@@ -242,7 +243,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         // The watchdog is kicked from this loop, the advert path: a stalled
         // driver stops kicking and systemd restarts it (then ExecStopPost
         // resigns). Wake at least twice per watchdog period.
-        if daemon.io.metrics.enabled() {
+        if daemon.exec.metrics.enabled() {
             // Drops counted outside the state machine reach the metrics
             // within a sweep even when nothing else wakes the driver.
             after = after.min(metrics::SWEEP);
@@ -286,7 +287,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             },
         }
         daemon
-            .io
+            .exec
             .metrics
             .sweep(daemon.driver.instances(), daemon.driver.unknown_vrid());
     }
@@ -356,14 +357,14 @@ impl Daemon {
             match effect {
                 Effect::Actions { instance, actions } => {
                     let r = self.driver.instance_mut(instance);
-                    self.io.execute(r, instance, actions);
+                    self.exec.execute(r, instance, actions);
                 }
                 Effect::GroupSyncing { name, state } => info!(
                     "VRRP_Group({name}) Syncing instances to {} state",
                     state.keepalived_name()
                 ),
                 Effect::GroupState { name, state } => self
-                    .io
+                    .exec
                     .notifier
                     .group_event(&name, tracking::notify_state(state)),
                 Effect::Log {
@@ -376,21 +377,21 @@ impl Daemon {
                 Effect::Probe { instance } => {
                     let r = self.driver.instance_mut(instance);
                     let repr = r.router.advert(Priority::RESIGN);
-                    self.io.send_advert(r, instance, &repr);
+                    self.exec.send_advert(r, instance, &repr);
                 }
                 Effect::Removed {
                     mut running,
                     actions,
-                } => self.io.execute(&mut running, usize::MAX, actions),
+                } => self.exec.execute(&mut running, usize::MAX, actions),
                 Effect::InstancesChanged => {
-                    self.io.metrics.set_instances(self.driver.instances());
-                    self.io.prune_sockets(&self.driver);
+                    self.exec.metrics.set_instances(self.driver.instances());
+                    self.exec.prune_sockets(&self.driver);
                 }
             }
         }
-        if !self.io.send_reports.is_empty() {
+        if !self.exec.send_reports.is_empty() {
             let now = self.clock.now();
-            for event in std::mem::take(&mut self.io.send_reports) {
+            for event in std::mem::take(&mut self.exec.send_reports) {
                 let effects = self.driver.handle(now, event);
                 self.run_effects(effects);
             }
@@ -398,11 +399,11 @@ impl Daemon {
     }
 
     fn timers(&mut self) {
-        self.io.delivery = instance::Delivery::Batched;
+        self.exec.delivery = instance::Delivery::Batched;
         let now = self.clock.now();
         let effects = self.driver.handle(now, Event::Timer);
         self.run_effects(effects);
-        self.io.delivery = instance::Delivery::Now;
+        self.exec.delivery = instance::Delivery::Now;
         self.flush_adverts();
     }
 
@@ -410,13 +411,13 @@ impl Daemon {
     /// and reported for its instance as an immediate send's would be.
     fn flush_adverts(&mut self) {
         let mut failed_instances = Vec::new();
-        for (key, (sock, _)) in &self.io.sockets {
+        for (key, (sock, _)) in &self.exec.sockets {
             for failed in sock.flush() {
                 let Some(i) = self
                     .driver
                     .instances()
                     .iter()
-                    .position(|r| r.socket == *key && r.cfg.vrid.get() == failed.vrid)
+                    .position(|r| r.socket_key == *key && r.cfg.vrid.get() == failed.vrid)
                 else {
                     continue;
                 };
@@ -426,10 +427,12 @@ impl Daemon {
         for (i, dst, error) in failed_instances {
             let now = self.clock.now();
             send_failed(self.driver.instance_mut(i), now, dst, &error);
-            self.io.send_reports.push(Event::SendFailed { instance: i });
+            self.exec
+                .send_reports
+                .push(Event::SendFailed { instance: i });
         }
         let now = self.clock.now();
-        for event in std::mem::take(&mut self.io.send_reports) {
+        for event in std::mem::take(&mut self.exec.send_reports) {
             let effects = self.driver.handle(now, event);
             self.run_effects(effects);
         }
@@ -451,7 +454,7 @@ impl Daemon {
             }
             NetEvent::AddressRemoved { index, addr, .. } => {
                 // Our own removals echo back: only someone else's count.
-                if !self.io.work.own_removal(index, addr) {
+                if !self.exec.work.own_removal(index, addr) {
                     self.handle(Event::AddressRemoved { index, addr })
                 }
             }
@@ -480,7 +483,7 @@ impl Daemon {
                 return;
             };
             let (ifname, cfg) = (r.ifname.clone(), r.cfg.clone());
-            if let Err(e) = self.io.ensure_socket(socket, &ifname, &cfg) {
+            if let Err(e) = self.exec.ensure_socket(socket, &ifname, &cfg) {
                 warn!("({}) re-binding to {ifname}: {e}", cfg.name);
                 return;
             }
@@ -488,7 +491,7 @@ impl Daemon {
         let rebound = matches!(event, Event::Rebound { .. });
         self.handle(event);
         if rebound {
-            self.io.prune_sockets(&self.driver);
+            self.exec.prune_sockets(&self.driver);
         }
     }
 
@@ -608,7 +611,7 @@ impl Daemon {
 
     /// What `vrrpd status` shows (see `control::render_status`).
     fn status(&self, started: std::time::Instant) -> serde_json::Value {
-        let vips = self.io.work.addresses();
+        let vips = self.exec.work.addresses();
         let status = view::StatusView {
             schema: view::SCHEMA,
             version: env!("CARGO_PKG_VERSION"),
@@ -647,18 +650,18 @@ impl Daemon {
         if self.driver.unknown_vrid() > 0 {
             info!("adverts for unknown VRIDs: {}", self.driver.unknown_vrid());
         }
-        self.io
+        self.exec
             .events
             .publish(serde_json::json!({ "event": "stopping" }));
         // Wait for the address removals to complete before exiting.
-        let done = self.io.work.barrier();
+        let done = self.exec.work.barrier();
         let _ = tokio::time::timeout(Duration::from_millis(800), done).await;
         // STOP notifications are always delivered (bounded wait).
-        self.io.notifier.finish(Duration::from_secs(15)).await;
+        self.exec.notifier.finish(Duration::from_secs(15)).await;
     }
 }
 
-impl Io {
+impl Executor {
     fn ensure_socket(
         &mut self,
         key: &SocketKey,
@@ -864,7 +867,7 @@ impl Io {
     /// sends ([`Running::send_failing`]) it is sent at once, not batched,
     /// and the result is reported back.
     fn send_advert(&mut self, r: &mut Running, index: usize, repr: &AdvertRepr) {
-        let Some((sock, _)) = self.sockets.get(&r.socket) else {
+        let Some((sock, _)) = self.sockets.get(&r.socket_key) else {
             return;
         };
         let src = r.router.params().source;

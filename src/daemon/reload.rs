@@ -18,10 +18,10 @@ use tracing::{error, info, warn};
 
 use super::{admin, tracking, Daemon, DaemonError, Options};
 use crate::config::{self, Config, FsSource, Instance, InstanceId};
-use crate::control::{ErrorCode, Reply};
 use crate::driver::params::{address_spec, configured_source, primary_address};
 use crate::driver::{Event, Reload, Running, TrackState};
 use crate::net::netlink::{AddressSpec, LinkInfo, Netlink, NetlinkError};
+use crate::output::control::{ErrorCode, Reply};
 use crate::track::{self, Kind, Reading, TrackerKey, TrackerSet};
 
 /// What the kernel said about a new instance's interface.
@@ -146,14 +146,14 @@ impl Daemon {
     pub(super) async fn start(&mut self, config: Config) -> Result<(), DaemonError> {
         let prepared = prepare(self.netlink.clone(), config, Vec::new()).await;
         // The trackers report runs to the metrics: configure them first.
-        self.io.notifier.configure(&prepared.config);
-        self.io
+        self.exec.notifier.configure(&prepared.config);
+        self.exec
             .metrics
             .configure(prepared.config.global.metrics_listen);
         let initial = tokio::task::spawn_blocking({
             let cfg = prepared.config.clone();
             let tx = self.tracking.tx.clone();
-            let observer = self.io.metrics.observer();
+            let observer = self.exec.metrics.observer();
             move || {
                 tracking::log_default_user(&cfg);
                 TrackerSet::start(&cfg, &HashMap::new(), tx, observer)
@@ -242,7 +242,7 @@ impl Daemon {
         let errors = loaded.diagnostics.len() - loaded.warnings();
         error!("Reload failed, keeping the running configuration: configuration {file} has errors");
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
-        self.io.events.publish(json!({
+        self.exec.events.publish(json!({
             "event": "reload", "ok": false,
             "summary": format!("{file}: {errors} error(s); running configuration kept"),
         }));
@@ -271,7 +271,7 @@ impl Daemon {
         self.apply_prepared(prepared, None);
         info!("Reload complete");
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
-        self.io.events.publish(json!({
+        self.exec.events.publish(json!({
             "event": "reload", "ok": true, "summary": summary,
         }));
         reply
@@ -291,9 +291,9 @@ impl Daemon {
             addresses,
             tracked_links,
         } = prepared;
-        self.io.notifier.configure(&config);
-        self.io.metrics.configure(config.global.metrics_listen);
-        self.io.work.configure(&config);
+        self.exec.notifier.configure(&config);
+        self.exec.metrics.configure(config.global.metrics_listen);
+        self.exec.work.configure(&config);
         let mut started = Vec::new();
         for (cfg, resolved) in new {
             super::warn_unimplemented(&cfg);
@@ -330,7 +330,7 @@ impl Daemon {
                 .readings
                 .insert(TrackerKey::new(Kind::Interface, name), reading);
         }
-        self.io.metrics.set_trackers(used.iter());
+        self.exec.metrics.set_trackers(used.iter());
         let set = match initial {
             Some(Ok(set)) => {
                 for (key, r) in set.initial_readings() {
@@ -377,7 +377,7 @@ impl Daemon {
         let cfg = self.config.clone();
         let readings = self.tracking.readings.clone();
         let tx = self.tracking.tx.clone();
-        let observer = self.io.metrics.observer();
+        let observer = self.exec.metrics.observer();
         let done = self.trackers_done.clone();
         tokio::task::spawn_blocking(move || {
             // No two runs of one script at a time: the old set first.
@@ -446,7 +446,7 @@ impl Daemon {
             }
         }
         let key = super::socket_key(cfg, link.index, source);
-        self.io.ensure_socket(&key, &ifname, cfg)?;
+        self.exec.ensure_socket(&key, &ifname, cfg)?;
         let placeholder = super::unspecified(cfg.family);
         let router =
             crate::driver::new_router(cfg, source.unwrap_or(placeholder)).map_err(|e| {

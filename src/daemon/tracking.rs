@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use tokio::sync::mpsc;
 use tracing::info;
 
-use super::{Daemon, Io, Running};
+use super::{Daemon, Executor, Running};
 use crate::driver::{Event, TrackState};
+use crate::output::notify::NotifyState;
 use crate::proto::fsm::{self, State};
-use crate::track::notify::NotifyState;
 use crate::track::{self, Kind, Reading, TrackerKey, TrackerSet, Update, Weighted};
 
 /// Tracker state kept by the driver.
@@ -99,7 +99,7 @@ pub(super) fn log_default_user(cfg: &crate::config::Config) {
     }
 }
 
-impl Io {
+impl Executor {
     /// keepalived's extra notifications: MASTER_RX_LOWER_PRI, and with
     /// `notify_priority_changes` MASTER_PRIORITY / BACKUP_PRIORITY.
     pub(super) fn notify_event(&self, r: &Running, event: &fsm::Event) {
@@ -174,7 +174,7 @@ impl Daemon {
     /// that changed.
     pub(super) fn retrack(&mut self) {
         for (key, reading) in &self.tracking.readings {
-            self.io.metrics.reading(key, *reading);
+            self.exec.metrics.reading(key, *reading);
         }
         for i in 0..self.driver.instances().len() {
             let state = self.track_state(self.driver.instances()[i].name());

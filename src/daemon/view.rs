@@ -162,7 +162,7 @@ fn micros(d: std::time::Duration) -> u64 {
 fn demotion(r: &Running) -> Option<DemotionView> {
     r.demoted.as_ref().map(|d| DemotionView {
         by_uid: d.by_uid,
-        since: crate::control::utc_timestamp(d.since),
+        since: crate::output::control::utc_timestamp(d.since),
         reason: d.note.clone(),
     })
 }
@@ -223,7 +223,7 @@ pub fn instance(r: &Running, trackers: Vec<TrackerView>, vips: &[VipStatus]) -> 
 pub fn watch_state(r: &Running, vips: &[VipStatus]) -> WatchState {
     WatchState {
         event: "state",
-        time: crate::control::utc_timestamp(std::time::SystemTime::now()),
+        time: crate::output::control::utc_timestamp(std::time::SystemTime::now()),
         instance: r.name().to_string(),
         state: r.router.state().keepalived_name(),
         reason: messages::reason(r.router.state_reason()),

@@ -239,7 +239,7 @@ impl Driver {
 
     /// The sockets the running instances use.
     pub fn socket_keys(&self) -> impl Iterator<Item = &SocketKey> {
-        self.instances.iter().map(|r| &r.socket)
+        self.instances.iter().map(|r| &r.socket_key)
     }
 
     /// The earliest time [`Event::Timer`] has something to do.
@@ -617,7 +617,7 @@ impl Driver {
         r.rebinding = None;
         let old = r.ifindex;
         r.ifindex = ifindex;
-        r.socket = socket;
+        r.socket_key = socket;
         for (index, _) in r.addresses.values_mut() {
             if *index == old {
                 *index = ifindex;
@@ -785,7 +785,7 @@ impl Driver {
             .instances
             .iter()
             .enumerate()
-            .map(|(i, r)| ((r.socket.clone(), r.cfg.vrid.get()), i))
+            .map(|(i, r)| ((r.socket_key.clone(), r.cfg.vrid.get()), i))
             .collect();
     }
 

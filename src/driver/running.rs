@@ -58,7 +58,7 @@ pub struct Running {
     pub router: VirtualRouter,
     pub ifindex: u32,
     pub ifname: String,
-    pub socket: SocketKey,
+    pub socket_key: SocketKey,
     /// Where each virtual address is installed.
     pub addresses: HashMap<IpAddr, (u32, AddressSpec)>,
     pub lateness: Lateness,
@@ -98,7 +98,7 @@ impl Running {
             cfg,
             router,
             ifindex,
-            socket,
+            socket_key: socket,
             addresses,
             lateness: Lateness::default(),
             drops: HashMap::new(),

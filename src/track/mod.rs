@@ -51,7 +51,6 @@
 
 pub mod check;
 pub mod file;
-pub mod notify;
 pub mod probe;
 pub mod process;
 pub mod script;

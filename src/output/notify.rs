@@ -18,8 +18,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
-use super::script::{run_once, Exec, Outcome};
 use crate::config::{Command, Config, Global, Notify};
+use crate::track::script::{run_once, Exec, Outcome};
 
 /// Longest a notify command may run before its process group is killed.
 pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);

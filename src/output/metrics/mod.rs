@@ -24,7 +24,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Unit;
 use tracing::{error, info};
 
-use super::Running;
+use crate::driver::Running;
 use crate::net::socket::DropReason;
 use crate::proto::fsm::State;
 use crate::track::{Kind, Reading, RunObserver, TrackerKey};
@@ -75,7 +75,7 @@ fn drop_slot(key: &str) -> usize {
 
 /// Upper bounds of the advert-lateness buckets, seconds (as `Lateness`).
 fn lateness_bounds() -> impl Iterator<Item = f64> {
-    super::Lateness::default()
+    crate::driver::lateness::Lateness::default()
         .buckets()
         .filter_map(|(b, _)| b)
         .map(|us| us as f64 / 1e6)
@@ -625,7 +625,7 @@ impl Scrape {
 
 /// The driver's side: its handles into the board, and the server.
 #[derive(Default)]
-pub(super) struct Publisher {
+pub(crate) struct Publisher {
     board: Option<Arc<Board>>,
     cells: HashMap<String, Arc<InstanceCells>>,
     trackers: HashMap<TrackerKey, Arc<TrackerCells>>,
@@ -635,14 +635,14 @@ pub(super) struct Publisher {
 
 /// How often the driver republishes everything (drops counted outside the
 /// state machine, say); per-event publishing covers the rest at once.
-pub(super) const SWEEP: Duration = Duration::from_secs(1);
+pub(crate) const SWEEP: Duration = Duration::from_secs(1);
 
 impl Publisher {
     /// Starts, moves or stops the endpoint for `listen`. A port that cannot
     /// be bound is logged and the daemon runs on without metrics: a metrics
     /// endpoint must never keep failover from running. On reload the old
     /// endpoint stays up when the new address cannot be bound.
-    pub(super) fn configure(&mut self, listen: Option<SocketAddr>) {
+    pub(crate) fn configure(&mut self, listen: Option<SocketAddr>) {
         let current = self.server.as_ref().map(Server::addr);
         if current == listen && (listen.is_none() || self.server.is_some()) {
             return;
@@ -667,12 +667,12 @@ impl Publisher {
     }
 
     /// Whether values are being published.
-    pub(super) fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.board.is_some()
     }
 
     /// The running set of instances changed (start, reload).
-    pub(super) fn set_instances(&mut self, instances: &[Running]) {
+    pub(crate) fn set_instances(&mut self, instances: &[Running]) {
         let Some(board) = &self.board else { return };
         let mut next = HashMap::new();
         let mut list = Vec::new();
@@ -690,7 +690,7 @@ impl Publisher {
     }
 
     /// The trackers in use changed; cells are kept for those that stay.
-    pub(super) fn set_trackers<'a>(&mut self, keys: impl Iterator<Item = &'a TrackerKey>) {
+    pub(crate) fn set_trackers<'a>(&mut self, keys: impl Iterator<Item = &'a TrackerKey>) {
         let Some(board) = &self.board else { return };
         let mut next = HashMap::new();
         for k in keys {
@@ -706,13 +706,13 @@ impl Publisher {
     }
 
     /// The tracker thread's run observer, when metrics are on.
-    pub(super) fn observer(&self) -> crate::track::Observer {
+    pub(crate) fn observer(&self) -> crate::track::Observer {
         self.board
             .clone()
             .map(|b| b as Arc<dyn RunObserver + 'static>)
     }
 
-    pub(super) fn reading(&self, key: &TrackerKey, reading: Reading) {
+    pub(crate) fn reading(&self, key: &TrackerKey, reading: Reading) {
         if let Some(t) = self.trackers.get(key) {
             let v = match reading {
                 Reading::Ok => 1,
@@ -725,26 +725,26 @@ impl Publisher {
     }
 
     /// Publishes `r`'s current values.
-    pub(super) fn publish(&self, r: &Running) {
+    pub(crate) fn publish(&self, r: &Running) {
         if let Some(c) = self.cells.get(r.name()) {
             c.store(r);
         }
     }
 
-    pub(super) fn transition(&self, r: &Running, from: State, to: State) {
+    pub(crate) fn transition(&self, r: &Running, from: State, to: State) {
         if let Some(c) = self.cells.get(r.name()) {
             c.transitions[state_index(from)][state_index(to)].fetch_add(1, Relaxed);
         }
     }
 
-    pub(super) fn announced(&self, r: &Running, frames: u64) {
+    pub(crate) fn announced(&self, r: &Running, frames: u64) {
         if let Some(c) = self.cells.get(r.name()) {
             c.announcements.fetch_add(frames, Relaxed);
         }
     }
 
     /// Republishes everything at most once per [`SWEEP`].
-    pub(super) fn sweep(&mut self, instances: &[Running], unknown_vrid: u64) {
+    pub(crate) fn sweep(&mut self, instances: &[Running], unknown_vrid: u64) {
         let Some(board) = &self.board else { return };
         let now = std::time::Instant::now();
         if self
@@ -908,7 +908,9 @@ mod tests {
         let bounds: Vec<f64> = lateness_bounds().collect();
         assert_eq!(
             bounds.len() + 1,
-            super::super::Lateness::default().buckets().count()
+            crate::driver::lateness::Lateness::default()
+                .buckets()
+                .count()
         );
         assert_eq!(bounds.first(), Some(&0.00005));
         assert_eq!(bounds.last(), Some(&0.25));
