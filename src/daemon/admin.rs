@@ -16,10 +16,7 @@ use crate::output::control::{utc_timestamp, Command, ControlRequest, ErrorCode, 
 
 /// When `r` entered its current state, as wall-clock time.
 pub(super) fn state_since(r: &Running) -> String {
-    let since = SystemTime::now()
-        .checked_sub(r.state_since.elapsed())
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    utc_timestamp(since)
+    utc_timestamp(super::view::Counters::of(r).since())
 }
 
 /// The virtual addresses `r` holds, sorted, as the worker reports them: in

@@ -26,9 +26,10 @@ use serde_json::{json, Map, Value};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tracing::{info, warn};
 
+use super::view::Counters;
 use super::{Daemon, DaemonError, Running};
 use crate::config::{Command, Config, Instance, Scope, Vip};
-use crate::proto::fsm::{MasterInfo, State, Stats};
+use crate::proto::fsm::State;
 use crate::proto::wire::Auth;
 use crate::proto::Version;
 use crate::track::{Kind, Reading, TrackerKey};
@@ -162,44 +163,28 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Err(last.unwrap_or_else(|| std::io::Error::other("no temporary name")))
 }
 
-/// What the dumps need of one running instance.
+/// What the dumps need of one running instance: the shared typed view
+/// ([`Counters`]: state, priorities, Master, counters, the same values
+/// status and metrics render), and the configuration.
 pub struct View<'a> {
+    /// The configuration details only the dumps print (timers, GARP,
+    /// notify scripts, peers, tracked scripts): read from the instance's
+    /// configuration, not the shared view, which has no use for them.
     pub cfg: &'a Instance,
-    pub ifname: &'a str,
-    pub state: State,
-    pub effective_priority: u8,
-    pub adjustment: i32,
-    pub master: Option<MasterInfo>,
-    pub master_adver_int: Duration,
-    pub source: std::net::IpAddr,
-    pub holds_addresses: bool,
+    pub counters: Counters<'a>,
+    /// `counters.since()`, taken once per dump (a field so that tests can
+    /// fix it).
     pub last_transition: SystemTime,
-    pub stats: &'a Stats,
-    pub drops: &'a std::collections::HashMap<&'static str, u64>,
 }
 
 impl<'a> View<'a> {
     fn of(r: &'a Running) -> View<'a> {
+        let counters = Counters::of(r);
         View {
             cfg: &r.cfg,
-            ifname: &r.ifname,
-            state: r.router.state(),
-            effective_priority: r.router.effective_priority().get(),
-            adjustment: r.track_adjustment,
-            master: r.router.master(),
-            master_adver_int: r.router.master_adver_interval().as_duration(),
-            source: r.router.params().source,
-            holds_addresses: r.router.holds_addresses(),
-            last_transition: SystemTime::now()
-                .checked_sub(r.state_since.elapsed())
-                .unwrap_or(SystemTime::UNIX_EPOCH),
-            stats: r.router.stats(),
-            drops: &r.drops,
+            counters,
+            last_transition: counters.since(),
         }
-    }
-
-    fn drop_count(&self, key: &str) -> u64 {
-        self.drops.get(key).copied().unwrap_or(0)
     }
 }
 
@@ -304,7 +289,7 @@ pub fn render_json(config: &Config, views: &[View]) -> String {
             let mut put = |k: &str, val: Value| {
                 data.insert(k.to_string(), val);
             };
-            put("iname", json!(c.name));
+            put("iname", json!(v.counters.name));
             put("dont_track_primary", json!(u8::from(c.dont_track_primary)));
             put(
                 "skip_check_adv_addr",
@@ -312,10 +297,10 @@ pub fn render_json(config: &Config, views: &[View]) -> String {
             );
             put("strict_mode", json!(u8::from(c.strict)));
             put("vmac_ifname", json!(""));
-            put("ifp_ifname", json!(v.ifname));
+            put("ifp_ifname", json!(v.counters.interface));
             put(
                 "master_priority",
-                json!(v.master.map_or(0, |m| m.priority.get())),
+                json!(v.counters.master.map_or(0, |m| m.priority.get())),
             );
             put("last_transition", json!(s as f64 + f64::from(us) / 1e6));
             put("garp_delay", json!(secs_f(g.master_delay.as_duration())));
@@ -338,23 +323,26 @@ pub fn render_json(config: &Config, views: &[View]) -> String {
                 "higher_prio_send_advert",
                 json!(u8::from(c.higher_prio_send_advert)),
             );
-            put("vrid", json!(c.vrid.get()));
-            put("base_priority", json!(c.priority.get()));
-            put("effective_priority", json!(v.effective_priority));
-            put("vipset", json!(v.holds_addresses));
+            put("vrid", json!(v.counters.vrid));
+            put("base_priority", json!(v.counters.base_priority));
+            put("effective_priority", json!(v.counters.effective_priority));
+            put("vipset", json!(v.counters.holds_addresses));
             put("promote_secondaries", json!(c.promote_secondaries));
             put("adver_int", json!(secs_f(c.advert_int.as_duration())));
-            put("master_adver_int", json!(secs_f(v.master_adver_int)));
+            put(
+                "master_adver_int",
+                json!(secs_f(v.counters.master_adver_int)),
+            );
             put("accept", json!(u8::from(c.accept)));
             put("nopreempt", json!(c.nopreempt));
             put(
                 "preempt_delay",
                 json!(c.preempt_delay.as_duration().as_secs()),
             );
-            put("state", json!(state_code(v.state)));
+            put("state", json!(state_code(v.counters.state)));
             // vrrpd has no separate wanted state: the state is what it wants.
-            put("wantstate", json!(state_code(v.state)));
-            put("version", json!(c.version.number()));
+            put("wantstate", json!(state_code(v.counters.state)));
+            put("version", json!(v.counters.version));
             put("smtp_alert", json!(c.smtp_alert));
             put("notify_deleted", json!(c.notify.deleted.is_some()));
             let n = &c.notify;
@@ -375,7 +363,7 @@ pub fn render_json(config: &Config, views: &[View]) -> String {
             let vips: Vec<String> = c
                 .vips
                 .iter()
-                .map(|a| format_vip(a, v.ifname, v.holds_addresses))
+                .map(|a| format_vip(a, v.counters.interface, v.counters.holds_addresses))
                 .collect();
             if !vips.is_empty() {
                 put("vips", json!(vips));
@@ -383,7 +371,7 @@ pub fn render_json(config: &Config, views: &[View]) -> String {
             let evips: Vec<String> = c
                 .excluded_vips
                 .iter()
-                .map(|a| format_vip(a, v.ifname, v.holds_addresses))
+                .map(|a| format_vip(a, v.counters.interface, v.counters.holds_addresses))
                 .collect();
             if !evips.is_empty() {
                 put("evips", json!(evips));
@@ -419,20 +407,21 @@ pub fn render_json(config: &Config, views: &[View]) -> String {
 }
 
 fn stats_json(v: &View) -> Value {
-    let st = v.stats;
+    let st = v.counters.stats;
+    let e = |reason: &str| v.counters.error(reason);
     json!({
         "advert_rcvd": st.adverts_received,
         "advert_sent": st.adverts_sent,
         "become_master": st.became_master,
         "release_master": st.released_master,
-        "packet_len_err": v.drop_count("length") + v.drop_count("truncated"),
-        "advert_interval_err": st.dropped_interval,
-        "ip_ttl_err": v.drop_count("ttl"),
-        "invalid_type_rcvd": v.drop_count("type"),
+        "packet_len_err": e("length") + e("truncated"),
+        "advert_interval_err": e("interval_mismatch"),
+        "ip_ttl_err": e("ttl"),
+        "invalid_type_rcvd": e("type"),
         "addr_list_err": st.address_list_mismatch,
-        "invalid_authtype": v.drop_count("auth_type"),
+        "invalid_authtype": e("auth_type"),
         "authtype_mismatch": 0,
-        "auth_failure": st.dropped_auth,
+        "auth_failure": e("auth_mismatch"),
         "pri_zero_rcvd": st.priority_zero_received,
         "pri_zero_sent": st.priority_zero_sent,
     })
@@ -447,7 +436,7 @@ pub fn render_stats(views: &[View]) -> String {
         let _ = write!(
             out,
             "VRRP Instance: {}\n  Advertisements:\n    Received: {}\n    Sent: {}\n  Became master: {}\n  Released master: {}\n  Packet Errors:\n    Length: {}\n    TTL: {}\n    Invalid Type: {}\n    Advertisement Interval: {}\n    Address List: {}\n  Authentication Errors:\n    Invalid Type: {}\n    Type Mismatch: {}\n    Failure: {}\n  Priority Zero:\n    Received: {}\n    Sent: {}\n",
-            v.cfg.name,
+            v.counters.name,
             n("advert_rcvd"),
             n("advert_sent"),
             n("become_master"),
@@ -521,20 +510,20 @@ pub fn render_data(
     line("------< VRRP Topology >------".into());
     for v in views {
         let c = v.cfg;
-        line(format!(" VRRP Instance = {}", c.name));
-        line(format!("   VRRP Version = {}", c.version.number()));
+        line(format!(" VRRP Instance = {}", v.counters.name));
+        line(format!("   VRRP Version = {}", v.counters.version));
         if c.family == crate::proto::Family::Ipv6 {
             line("   Using Native IPv6".into());
         }
-        line(format!("   State = {}", v.state.keepalived_name()));
-        if v.state == State::Backup {
-            if let Some(m) = v.master {
+        line(format!("   State = {}", v.counters.state.keepalived_name()));
+        if v.counters.state == State::Backup {
+            if let Some(m) = v.counters.master {
                 line(format!("   Master router = {}", m.address));
                 line(format!("   Master priority = {}", m.priority.get()));
                 if c.version == Version::V3 {
                     line(format!(
                         "   Master advert int = {:.2} sec",
-                        secs_f(v.master_adver_int)
+                        secs_f(v.counters.master_adver_int)
                     ));
                 }
             }
@@ -545,13 +534,16 @@ pub fn render_data(
         } else {
             line("   Flags: none".into());
         }
-        line(format!("   Wantstate = {}", v.state.keepalived_name()));
+        line(format!(
+            "   Wantstate = {}",
+            v.counters.state.keepalived_name()
+        ));
         let (s, us) = epoch(v.last_transition);
         line(format!(
             "   Last transition = {s}.{us:06} ({})",
             ctime_us(v.last_transition)
         ));
-        line(format!("   Interface = {}", v.ifname));
+        line(format!("   Interface = {}", v.counters.interface));
         if c.dont_track_primary {
             line("   VRRP interface tracking disabled".into());
         }
@@ -564,7 +556,7 @@ pub fn render_data(
         let configured = crate::driver::params::configured_source(c).is_some();
         line(format!(
             "   Using src_ip = {}{}",
-            v.source,
+            v.counters.source,
             yes(configured, " (from configuration)", "")
         ));
         if !c.is_unicast() {
@@ -604,12 +596,15 @@ pub fn render_data(
             "   Send advert after receive higher priority advert = {}",
             yes(c.higher_prio_send_advert, "true", "false")
         ));
-        line(format!("   Virtual Router ID = {}", c.vrid.get()));
-        line(format!("   Priority = {}", c.priority.get()));
-        line(format!("   Effective priority = {}", v.effective_priority));
+        line(format!("   Virtual Router ID = {}", v.counters.vrid));
+        line(format!("   Priority = {}", v.counters.base_priority));
+        line(format!(
+            "   Effective priority = {}",
+            v.counters.effective_priority
+        ));
         line(format!(
             "   Total priority = {}",
-            i32::from(c.priority.get()) + v.adjustment
+            i32::from(v.counters.base_priority) + v.counters.tracker_adjustment
         ));
         let int = c.advert_int.as_duration();
         if c.version == Version::V2 {
@@ -620,10 +615,10 @@ pub fn render_data(
                 int.as_millis()
             ));
         }
-        if v.state == State::Backup && c.version == Version::V3 {
+        if v.counters.state == State::Backup && c.version == Version::V3 {
             line(format!(
                 "   Master advert interval = {} milli-sec",
-                v.master_adver_int.as_millis()
+                v.counters.master_adver_int.as_millis()
             ));
         }
         line(format!(
@@ -659,7 +654,7 @@ pub fn render_data(
             for a in &c.vips {
                 line(format!(
                     "     {}",
-                    format_vip(a, v.ifname, v.holds_addresses)
+                    format_vip(a, v.counters.interface, v.counters.holds_addresses)
                 ));
             }
         }
@@ -668,7 +663,7 @@ pub fn render_data(
             for a in &c.excluded_vips {
                 line(format!(
                     "     {}",
-                    format_vip(a, v.ifname, v.holds_addresses)
+                    format_vip(a, v.counters.interface, v.counters.holds_addresses)
                 ));
             }
         }
@@ -760,7 +755,7 @@ pub fn render_data(
             if let Some(t) = v.cfg.track_scripts.iter().find(|t| t.name == s.name) {
                 line(format!(
                     "     {}, weight {}",
-                    v.cfg.name,
+                    v.counters.name,
                     t.weight.unwrap_or(s.weight)
                 ));
             }
@@ -808,6 +803,7 @@ impl Daemon {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::fsm::Stats;
     use std::collections::HashMap;
 
     const CONF: &str = "global_defs {\n router_id node_a\n}\nvrrp_script chk {\n script \"/bin/true\"\n interval 1\n weight -10\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 48\n priority 150\n version 3\n advert_int 0.1\n virtual_ipaddress {\n  192.0.2.30/24\n }\n track_script {\n  chk\n }\n}\nvrrp_instance VI_2 {\n interface eth0\n virtual_router_id 49\n priority 100\n authentication {\n  auth_type PASS\n  auth_pass secret\n }\n unicast_src_ip 192.0.2.20\n unicast_peer {\n  192.0.2.21\n }\n virtual_ipaddress {\n  192.0.2.31\n }\n}\n";
@@ -826,35 +822,46 @@ mod tests {
         drops.insert("ttl", 4u64);
         let none = HashMap::new();
         let at = SystemTime::UNIX_EPOCH + Duration::from_micros(1_795_677_059_486_823);
+        let lateness = crate::driver::lateness::Lateness::default();
+        let counters = |i: usize, state, stats, drops, interval, holds| View {
+            cfg: &cfg.instances[i],
+            counters: Counters {
+                name: &cfg.instances[i].name,
+                interface: "eth0",
+                vrid: cfg.instances[i].vrid.get(),
+                version: cfg.instances[i].version.number(),
+                state,
+                state_since: std::time::Instant::now(),
+                base_priority: cfg.instances[i].priority.get(),
+                effective_priority: cfg.instances[i].priority.get(),
+                tracker_adjustment: 0,
+                master: None,
+                master_adver_int: interval,
+                source: "192.0.2.20".parse().unwrap(),
+                holds_addresses: holds,
+                stats,
+                drops,
+                lateness: &lateness,
+            },
+            last_transition: at,
+        };
         let views = [
-            View {
-                cfg: &cfg.instances[0],
-                ifname: "eth0",
-                state: State::Master,
-                effective_priority: 150,
-                adjustment: 0,
-                master: None,
-                master_adver_int: Duration::from_millis(100),
-                source: "192.0.2.20".parse().unwrap(),
-                holds_addresses: true,
-                last_transition: at,
-                stats: &stats,
-                drops: &drops,
-            },
-            View {
-                cfg: &cfg.instances[1],
-                ifname: "eth0",
-                state: State::Backup,
-                effective_priority: 100,
-                adjustment: 0,
-                master: None,
-                master_adver_int: Duration::from_secs(1),
-                source: "192.0.2.20".parse().unwrap(),
-                holds_addresses: false,
-                last_transition: at,
-                stats: &idle,
-                drops: &none,
-            },
+            counters(
+                0,
+                State::Master,
+                &stats,
+                &drops,
+                Duration::from_millis(100),
+                true,
+            ),
+            counters(
+                1,
+                State::Backup,
+                &idle,
+                &none,
+                Duration::from_secs(1),
+                false,
+            ),
         ];
         f(&cfg, &views)
     }

@@ -18,7 +18,7 @@ mod reload;
 pub mod resign;
 mod timer;
 mod tracking;
-mod view;
+pub(crate) mod view;
 pub mod worker;
 
 use std::collections::HashMap;
@@ -286,10 +286,10 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
                 SignalRequest::Dump(kind) => daemon.dump(kind),
             },
         }
-        daemon
-            .exec
-            .metrics
-            .sweep(daemon.driver.instances(), daemon.driver.unknown_vrid());
+        daemon.exec.metrics.sweep(
+            daemon.driver.instances().iter().map(view::Counters::of),
+            daemon.driver.unknown_vrid(),
+        );
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     daemon.shutdown().await;
@@ -384,7 +384,9 @@ impl Daemon {
                     actions,
                 } => self.exec.execute(&mut running, usize::MAX, actions),
                 Effect::InstancesChanged => {
-                    self.exec.metrics.set_instances(self.driver.instances());
+                    self.exec
+                        .metrics
+                        .set_instances(self.driver.instances().iter().map(view::Counters::of));
                     self.exec.prune_sockets(&self.driver);
                 }
             }
@@ -730,7 +732,7 @@ impl Executor {
             match action {
                 Action::Transition { from, to, reason } => {
                     r.state_since = std::time::Instant::now();
-                    self.metrics.transition(r, from, to);
+                    self.metrics.transition(r.name(), from, to);
                     if let Some((line, detail)) = messages::transition_cause(r.name(), reason) {
                         if detail {
                             info!(target: messages::DETAIL, "{line}");
@@ -792,7 +794,7 @@ impl Executor {
                         );
                     }
                     self.metrics
-                        .announced(r, addresses.len() as u64 * u64::from(repeat));
+                        .announced(r.name(), addresses.len() as u64 * u64::from(repeat));
                     let mut by_interface: HashMap<u32, Vec<IpAddr>> = HashMap::new();
                     for addr in addresses {
                         let index = r.addresses.get(&addr).map_or(r.ifindex, |(ix, _)| *ix);
@@ -845,7 +847,11 @@ impl Executor {
                 }
             }
         }
-        self.metrics.publish(r);
+        // After every input (every advert a Backup receives): the view is
+        // built without allocating, and only when metrics are on.
+        if self.metrics.enabled() {
+            self.metrics.publish(&view::Counters::of(r));
+        }
     }
 
     fn address_work(&self, r: &Running, addrs: &[IpAddr], add: bool) {

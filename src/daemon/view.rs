@@ -1,5 +1,8 @@
 //! The typed view of the daemon and each instance that `vrrpd status
 //! --json` and the first events of `vrrpd status -w` are rendered from.
+//! Its core, [`Counters`] (state, priorities, Master, counters, lateness),
+//! is also what the Prometheus metrics and the keepalived dumps render, so
+//! each of those values is read from the driver in one place.
 //!
 //! The field names are an interface: scripts parse them. They are listed
 //! in `docs/status-schema.md`, and a test fails when a field is added,
@@ -7,15 +10,18 @@
 //! [`SCHEMA`]) changing with it. Adding a field keeps the schema number;
 //! renaming or removing one bumps it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
 use super::worker::VipStatus;
 use super::{admin, messages};
+use crate::driver::lateness::Lateness;
 use crate::driver::work::AddressState;
 use crate::driver::{Faults, Running};
-use crate::proto::fsm::Stats;
+use crate::proto::fsm::{MasterInfo, State, Stats};
 
 /// The status schema's version, `schema` in `vrrpd status --json`.
 pub const SCHEMA: u32 = 1;
@@ -33,6 +39,110 @@ pub struct StatusView {
     /// failures, by reason.
     pub socket_drops: BTreeMap<&'static str, u64>,
     pub instances: Vec<InstanceView>,
+}
+
+/// The typed core every output renders an instance from: its identity,
+/// state, priorities, Master and counters, read from the driver in one
+/// place. [`InstanceView`] (status, watch) is built from it, the metrics
+/// publisher stores it into its atomics, and the keepalived dumps print it.
+///
+/// It borrows and copies, never allocates: the metrics publisher builds one
+/// after every input the driver handles (every advert a Backup receives),
+/// so at 100+ instances the per-advert path must stay a handful of copies.
+/// The strings and maps of [`InstanceView`] are built only when asked for
+/// (`vrrpd status`, a watch's first events).
+#[derive(Debug, Clone, Copy)]
+pub struct Counters<'a> {
+    pub name: &'a str,
+    pub interface: &'a str,
+    pub vrid: u8,
+    pub version: u8,
+    pub state: State,
+    /// When it entered `state` (monotonic; see [`Counters::since`]).
+    pub state_since: Instant,
+    pub base_priority: u8,
+    pub effective_priority: u8,
+    pub tracker_adjustment: i32,
+    pub master: Option<MasterInfo>,
+    /// The Master's advert interval as a Backup uses it (ours until a
+    /// Master is heard).
+    pub master_adver_int: Duration,
+    /// Our advert source address.
+    pub source: IpAddr,
+    /// Whether the state machine wants the VIPs in place (keepalived's
+    /// `vipset`); what the kernel reports is [`InstanceView::vips_held`].
+    pub holds_addresses: bool,
+    pub stats: &'a Stats,
+    /// Adverts dropped before the state machine (and refused sends,
+    /// `send_error`), by reason.
+    pub drops: &'a HashMap<&'static str, u64>,
+    pub lateness: &'a Lateness,
+}
+
+/// The state machine's refusals, by the reason names `errors` uses.
+pub(crate) const FSM_ERRORS: [&str; 4] = [
+    "version_mismatch",
+    "vrid_mismatch",
+    "auth_mismatch",
+    "interval_mismatch",
+];
+
+impl<'a> Counters<'a> {
+    pub fn of(r: &'a Running) -> Counters<'a> {
+        Counters {
+            name: &r.cfg.name,
+            interface: &r.ifname,
+            vrid: r.cfg.vrid.get(),
+            version: r.cfg.version.number(),
+            state: r.router.state(),
+            state_since: r.state_since,
+            base_priority: r.cfg.priority.get(),
+            effective_priority: r.router.effective_priority().get(),
+            tracker_adjustment: r.track_adjustment,
+            master: r.router.master(),
+            master_adver_int: r.router.master_adver_interval().as_duration(),
+            source: r.router.params().source,
+            holds_addresses: r.router.holds_addresses(),
+            stats: r.router.stats(),
+            drops: &r.drops,
+            lateness: &r.lateness,
+        }
+    }
+
+    /// When it entered its state, on the wall clock.
+    pub fn since(&self) -> SystemTime {
+        SystemTime::now()
+            .checked_sub(self.state_since.elapsed())
+            .unwrap_or(SystemTime::UNIX_EPOCH)
+    }
+
+    /// The state machine's refusals, named as in `errors`.
+    fn fsm_errors(&self) -> [(&'static str, u64); 4] {
+        let st = self.stats;
+        let n = [
+            st.dropped_version,
+            st.dropped_vrid,
+            st.dropped_auth,
+            st.dropped_interval,
+        ];
+        std::array::from_fn(|i| (FSM_ERRORS[i], n[i]))
+    }
+
+    /// Every dropped or refused advert by reason (`errors` in status):
+    /// the drops, then the state machine's mismatches; a reason may repeat
+    /// and zeros are listed. Allocation-free.
+    pub fn errors(&self) -> impl Iterator<Item = (&'static str, u64)> + 'a {
+        let fsm = self.fsm_errors();
+        self.drops.iter().map(|(k, v)| (*k, *v)).chain(fsm)
+    }
+
+    /// The count of one `errors` reason.
+    pub fn error(&self, reason: &str) -> u64 {
+        self.errors()
+            .filter(|(k, _)| *k == reason)
+            .map(|(_, n)| n)
+            .sum()
+    }
 }
 
 /// One instance.
@@ -170,52 +280,48 @@ fn demotion(r: &Running) -> Option<DemotionView> {
 /// The view of `r`, with its trackers as the shell knows them and its
 /// addresses as the worker reports them.
 pub fn instance(r: &Running, trackers: Vec<TrackerView>, vips: &[VipStatus]) -> InstanceView {
-    let stats = r.router.stats();
-    let drops: BTreeMap<&'static str, u64> = r.drops.iter().map(|(k, v)| (*k, *v)).collect();
-    let mut errors = drops.clone();
-    for (why, n) in [
-        ("version_mismatch", stats.dropped_version),
-        ("vrid_mismatch", stats.dropped_vrid),
-        ("auth_mismatch", stats.dropped_auth),
-        ("interval_mismatch", stats.dropped_interval),
-    ] {
-        if n > 0 {
+    let c = Counters::of(r);
+    let drops: BTreeMap<&'static str, u64> = c.drops.iter().map(|(k, v)| (*k, *v)).collect();
+    let mut errors: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for (why, n) in c.errors() {
+        // A mismatch the state machine never saw is not listed.
+        if n > 0 || drops.contains_key(why) {
             *errors.entry(why).or_default() += n;
         }
     }
     InstanceView {
-        name: r.cfg.name.clone(),
-        interface: r.ifname.clone(),
-        vrid: r.cfg.vrid.get(),
-        version: r.cfg.version.number(),
-        state: r.router.state().keepalived_name(),
+        name: c.name.to_string(),
+        interface: c.interface.to_string(),
+        vrid: c.vrid,
+        version: c.version,
+        state: c.state.keepalived_name(),
         reason: messages::reason(r.router.state_reason()),
-        state_since: admin::state_since(r),
-        state_age_s: r.state_since.elapsed().as_secs(),
+        state_since: crate::output::control::utc_timestamp(c.since()),
+        state_age_s: c.state_since.elapsed().as_secs(),
         demoted: demotion(r),
-        base_priority: r.cfg.priority.get(),
-        effective_priority: r.router.effective_priority().get(),
-        tracker_adjustment: r.track_adjustment,
+        base_priority: c.base_priority,
+        effective_priority: c.effective_priority,
+        tracker_adjustment: c.tracker_adjustment,
         trackers,
         faults: r.faults,
-        master: r.router.master().map(|m| MasterView {
+        master: c.master.map(|m| MasterView {
             address: m.address.to_string(),
             priority: m.priority.get(),
             advert_interval_cs: m.advert_interval.get(),
         }),
-        source: r.router.params().source.to_string(),
+        source: c.source.to_string(),
         vips_held: admin::vips_held(r, vips),
         vip_errors: vip_errors(r, vips),
-        adverts_sent: stats.adverts_sent,
-        adverts_received: stats.adverts_received,
+        adverts_sent: c.stats.adverts_sent,
+        adverts_received: c.stats.adverts_received,
         drops,
         errors,
-        stats: stats.clone(),
-        lateness: r.lateness.to_string(),
-        lateness_count: r.lateness.count(),
-        lateness_p50_us: micros(r.lateness.quantile(0.5)),
-        lateness_p99_us: micros(r.lateness.quantile(0.99)),
-        lateness_max_us: micros(r.lateness.max()),
+        stats: c.stats.clone(),
+        lateness: c.lateness.to_string(),
+        lateness_count: c.lateness.count(),
+        lateness_p50_us: micros(c.lateness.quantile(0.5)),
+        lateness_p99_us: micros(c.lateness.quantile(0.99)),
+        lateness_max_us: micros(c.lateness.max()),
     }
 }
 

@@ -1,6 +1,14 @@
 //! Prometheus metrics (`metrics_listen`): the driver publishes into atomics,
 //! a thread of its own serves them ([`http`]).
 //!
+//! What is published is the shared typed view of each instance,
+//! [`Counters`] (the values `vrrpd status` and the keepalived dumps render
+//! too), never fields picked from the driver's `Running`; the only value
+//! only metrics need, the lateness histogram's buckets, comes through the
+//! view's `lateness` as well. The view is built without allocating, so
+//! publishing after every advert stays cheap; status's full `InstanceView`
+//! (strings, maps) is never built here.
+//!
 //! The driver never waits for the server: every value it publishes is an
 //! atomic store into cells the server only reads. The only locks guard the
 //! lists of cells; the driver writes them when the configuration changes,
@@ -24,7 +32,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Unit;
 use tracing::{error, info};
 
-use crate::driver::Running;
+use crate::daemon::view::{Counters, FSM_ERRORS};
 use crate::net::socket::DropReason;
 use crate::proto::fsm::State;
 use crate::track::{Kind, Reading, RunObserver, TrackerKey};
@@ -46,12 +54,7 @@ fn state_index(s: State) -> usize {
 /// Receive-side drop reasons the driver counts itself, besides the codec's
 /// [`DropReason`]s; then the state machine's (named after what mismatched).
 const DRIVER_DROPS: [&str; 2] = ["own_address", "not_a_peer"];
-const FSM_DROPS: [&str; 4] = [
-    "version_mismatch",
-    "vrid_mismatch",
-    "auth_mismatch",
-    "interval_mismatch",
-];
+const FSM_DROPS: [&str; 4] = FSM_ERRORS;
 const DROP_SLOTS: usize = DropReason::ALL.len() + DRIVER_DROPS.len() + FSM_DROPS.len() + 1;
 
 fn drop_reason(slot: usize) -> &'static str {
@@ -116,13 +119,8 @@ pub struct InstanceCells {
 }
 
 impl InstanceCells {
-    fn new(r: &Running) -> InstanceCells {
-        InstanceCells::named(
-            &r.cfg.name,
-            &r.ifname,
-            r.cfg.vrid.get(),
-            r.cfg.version.number(),
-        )
+    fn new(c: &Counters) -> InstanceCells {
+        InstanceCells::named(c.name, c.interface, c.vrid, c.version)
     }
 
     fn named(name: &str, interface: &str, vrid: u8, version: u8) -> InstanceCells {
@@ -149,14 +147,13 @@ impl InstanceCells {
     }
 
     /// Copies the instance's current values (plain stores: the driver owns
-    /// the truth, these are its published copy).
-    fn store(&self, r: &Running) {
-        let stats = r.router.stats();
-        self.state
-            .store(state_index(r.router.state()) as u8, Relaxed);
-        self.base_priority.store(r.cfg.priority.get(), Relaxed);
-        self.effective_priority
-            .store(r.router.effective_priority().get(), Relaxed);
+    /// the truth, these are its published copy). No allocation: this runs
+    /// after every advert.
+    fn store(&self, c: &Counters) {
+        let stats = c.stats;
+        self.state.store(state_index(c.state) as u8, Relaxed);
+        self.base_priority.store(c.base_priority, Relaxed);
+        self.effective_priority.store(c.effective_priority, Relaxed);
         self.adverts_sent.store(stats.adverts_sent, Relaxed);
         self.adverts_received.store(stats.adverts_received, Relaxed);
         self.priority_zero_sent
@@ -165,31 +162,24 @@ impl InstanceCells {
             .store(stats.priority_zero_received, Relaxed);
         self.address_list_mismatch
             .store(stats.address_list_mismatch, Relaxed);
+        // status's `errors`, the same reasons: refused sends are a family
+        // of their own here.
         let mut drops = [0u64; DROP_SLOTS];
-        for (key, n) in &r.drops {
-            if *key == "send_error" {
-                self.send_errors.store(*n, Relaxed);
+        for (key, n) in c.errors() {
+            if key == "send_error" {
+                self.send_errors.store(n, Relaxed);
             } else {
                 drops[drop_slot(key)] += n;
             }
         }
-        let fsm = [
-            stats.dropped_version,
-            stats.dropped_vrid,
-            stats.dropped_auth,
-            stats.dropped_interval,
-        ];
-        for (name, n) in FSM_DROPS.iter().zip(fsm) {
-            drops[drop_slot(name)] += n;
-        }
         for (cell, n) in self.drops.iter().zip(drops) {
             cell.store(n, Relaxed);
         }
-        for (cell, (_, n)) in self.lateness.iter().zip(r.lateness.buckets()) {
+        for (cell, (_, n)) in self.lateness.iter().zip(c.lateness.buckets()) {
             cell.store(n, Relaxed);
         }
         self.lateness_sum_us.store(
-            u64::try_from(r.lateness.sum().as_micros()).unwrap_or(u64::MAX),
+            u64::try_from(c.lateness.sum().as_micros()).unwrap_or(u64::MAX),
             Relaxed,
         );
     }
@@ -672,17 +662,17 @@ impl Publisher {
     }
 
     /// The running set of instances changed (start, reload).
-    pub(crate) fn set_instances(&mut self, instances: &[Running]) {
+    pub(crate) fn set_instances<'a>(&mut self, instances: impl IntoIterator<Item = Counters<'a>>) {
         let Some(board) = &self.board else { return };
         let mut next = HashMap::new();
         let mut list = Vec::new();
-        for r in instances {
-            let cells = match self.cells.get(r.name()) {
-                Some(c) if c.interface == r.ifname && c.vrid == r.cfg.vrid.get() => c.clone(),
-                _ => Arc::new(InstanceCells::new(r)),
+        for v in instances {
+            let cells = match self.cells.get(v.name) {
+                Some(c) if c.interface == v.interface && c.vrid == v.vrid => c.clone(),
+                _ => Arc::new(InstanceCells::new(&v)),
             };
-            cells.store(r);
-            next.insert(r.name().to_string(), cells.clone());
+            cells.store(&v);
+            next.insert(v.name.to_string(), cells.clone());
             list.push(cells);
         }
         board.set_instances(list);
@@ -724,27 +714,36 @@ impl Publisher {
         }
     }
 
-    /// Publishes `r`'s current values.
-    pub(crate) fn publish(&self, r: &Running) {
-        if let Some(c) = self.cells.get(r.name()) {
-            c.store(r);
+    /// Publishes an instance's current values. Called after every input
+    /// the driver handles: `v` is the allocation-free view, and this is a
+    /// hash lookup and atomic stores.
+    pub(crate) fn publish(&self, v: &Counters) {
+        if let Some(c) = self.cells.get(v.name) {
+            c.store(v);
         }
     }
 
-    pub(crate) fn transition(&self, r: &Running, from: State, to: State) {
-        if let Some(c) = self.cells.get(r.name()) {
+    /// Transitions and announcements are events, not state the view holds:
+    /// counted as they happen.
+    pub(crate) fn transition(&self, instance: &str, from: State, to: State) {
+        if let Some(c) = self.cells.get(instance) {
             c.transitions[state_index(from)][state_index(to)].fetch_add(1, Relaxed);
         }
     }
 
-    pub(crate) fn announced(&self, r: &Running, frames: u64) {
-        if let Some(c) = self.cells.get(r.name()) {
+    pub(crate) fn announced(&self, instance: &str, frames: u64) {
+        if let Some(c) = self.cells.get(instance) {
             c.announcements.fetch_add(frames, Relaxed);
         }
     }
 
-    /// Republishes everything at most once per [`SWEEP`].
-    pub(crate) fn sweep(&mut self, instances: &[Running], unknown_vrid: u64) {
+    /// Republishes everything at most once per [`SWEEP`]; `instances` is
+    /// only iterated (the views built) when a sweep is due.
+    pub(crate) fn sweep<'a>(
+        &mut self,
+        instances: impl IntoIterator<Item = Counters<'a>>,
+        unknown_vrid: u64,
+    ) {
         let Some(board) = &self.board else { return };
         let now = std::time::Instant::now();
         if self
@@ -755,8 +754,8 @@ impl Publisher {
         }
         self.last_sweep = Some(now);
         board.unknown_vrid.store(unknown_vrid, Relaxed);
-        for r in instances {
-            self.publish(r);
+        for v in instances {
+            self.publish(&v);
         }
     }
 }
@@ -888,6 +887,35 @@ mod tests {
         let mut q = Publisher::default();
         q.configure(Some(taken.local_addr().unwrap()));
         assert!(!q.enabled());
+    }
+
+    /// Metrics store the values status renders: both come from the one
+    /// view of the instance.
+    #[test]
+    fn cells_hold_what_status_shows() {
+        let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 120\n virtual_ipaddress {\n  192.0.2.30\n }\n}\n";
+        let loaded = crate::config::load_str("m.conf", text, &Default::default());
+        let cfg = loaded.config.instances[0].clone();
+        let router = crate::driver::new_router(&cfg, "192.0.2.20".parse().unwrap()).unwrap();
+        let key = crate::driver::SocketKey {
+            ifindex: 2,
+            family: crate::proto::Family::Ipv4,
+            unicast_source: None,
+        };
+        let mut r = crate::driver::Running::new(cfg, router, 2, key, Default::default());
+        r.drops.insert("ttl", 3);
+        r.drops.insert("send_error", 2);
+        let view = Counters::of(&r);
+        let cells = InstanceCells::new(&view);
+        cells.store(&view);
+        assert_eq!((cells.name.as_str(), cells.vrid), ("VI_1", 51));
+        assert_eq!(cells.base_priority.load(Relaxed), 120);
+        assert_eq!(cells.effective_priority.load(Relaxed), 120);
+        assert_eq!(cells.drops[drop_slot("ttl")].load(Relaxed), 3);
+        assert_eq!(cells.send_errors.load(Relaxed), 2);
+        assert_eq!(view.error("ttl"), 3);
+        assert_eq!(view.error("auth_mismatch"), 0);
+        assert_eq!(STATES[usize::from(cells.state.load(Relaxed))], view.state);
     }
 
     #[test]
