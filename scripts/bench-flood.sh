@@ -242,11 +242,14 @@ for d in $DAEMONS; do
     case $d in
     keepalived) VERSION[$d]="keepalived $(keepalived -v 2>&1 | awk 'NR == 1 {print $2}')" ;;
     vrrpd)
-        VERSION[$d]="vrrpd $(git log -1 --format=%h 2>/dev/null || true)"
         if [[ -z ${VRRPD_BIN:-} ]] && command -v cargo >/dev/null; then
             echo "== building vrrpd (cargo build --release)" >&2
             cargo build --release --quiet >&2 || echo "   build failed: no vrrpd rows" >&2
-        fi ;;
+            # The release build, even when a debug build is newer (lib.sh
+            # would take the newer).
+            export VRRPD_BIN=$PWD/target/release/vrrpd
+        fi
+        VERSION[$d]="vrrpd $(git log -1 --format=%h 2>/dev/null || true) (${VRRPD_BIN:-newer of target/{release,debug}})" ;;
     esac
 done
 start=$EPOCHREALTIME
