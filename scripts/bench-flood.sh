@@ -8,6 +8,7 @@
 #   scripts/bench-flood.sh                          # the full grid, RUNS=5
 #   RUNS=1 FLOOD_S=5 KINDS="oversized lowprio" RATES=2000 SECTIONS=one scripts/bench-flood.sh
 #   DAEMONS=vrrpd VRRPD_BIN=target/debug/vrrpd scripts/bench-flood.sh
+#   scripts/bench-flood.sh --table A.tsv B.tsv      # the table of saved runs
 #
 # Flood kinds (KINDS, all by default), each claiming priority 254 unless said:
 #   oversized    1400-byte protocol-112 datagrams to 224.0.0.18
@@ -117,9 +118,24 @@ if [[ ${1:-} == --lab ]]; then
         sleep 6
         settled || fail "$DAEMON: A master, B backup did not settle"
     }
+    # stop_pair: SIGTERM to both; a daemon still busy after a flood gets 30 s
+    # (noted when it needs more than 2), then SIGKILL.
     stop_pair() {
-        stop_daemon a
-        stop_daemon b
+        local n t took
+        for n in a b; do
+            daemon_alive "$n" || continue
+            t=$(now)
+            kill -TERM "${DPID[$n]}"
+            if wait_for 30 not_running "${DPID[$n]}"; then
+                took=$(fcalc "$(now) - $t")
+                fle "$took" 2 || progress "    note: $DAEMON on $n took $took s to exit after SIGTERM"
+                if [[ ${DVPID[$n]} ]]; then wait_for 2 not_running "${DVPID[$n]}" || true; fi
+                reap_daemon "$n"
+            else
+                progress "    note: $DAEMON on $n still running 30 s after SIGTERM: SIGKILL"
+                kill_daemon "$n"
+            fi
+        done
     }
     # resettle SECTION MODE: after a false failover, back to A Master, B
     # Backup; restart both when they do not get there by themselves.
@@ -223,6 +239,11 @@ if [[ ${1:-} == --lab ]]; then
 fi
 
 # ------------------------------------------------------------ parent
+if [[ ${1:-} == --table ]]; then
+    # --table TSV...: the table again from saved per-run figures (merged).
+    shift
+    exec /usr/bin/python3 scripts/bench_flood_table.py --many-int "$MANY_INT" "$@"
+fi
 if [[ $(id -u) != 0 ]]; then
     echo "bench-flood.sh needs root (network namespaces)" >&2
     exit 1
@@ -249,7 +270,7 @@ for d in $DAEMONS; do
             # would take the newer).
             export VRRPD_BIN=$PWD/target/release/vrrpd
         fi
-        VERSION[$d]="vrrpd $(git log -1 --format=%h 2>/dev/null || true) (${VRRPD_BIN:-newer of target/{release,debug}})" ;;
+        VERSION[$d]="vrrpd $(git log -1 --format=%h 2>/dev/null || true), ${VRRPD_BIN:-the newer of the release and debug builds}" ;;
     esac
 done
 start=$EPOCHREALTIME
@@ -270,75 +291,5 @@ for d in $DAEMONS; do printf '%s: %s\n' "$d" "${VERSION[$d]}"; done
 [[ -s $RES/runs.tsv ]] || { echo "(no results)"; exit 1; }
 cp "$RES/runs.tsv" "${BENCH_TSV:-/var/tmp/bench-flood.tsv}"
 echo "(per-run figures: ${BENCH_TSV:-/var/tmp/bench-flood.tsv})"
-/usr/bin/python3 - "$RES/runs.tsv" "$MANY_INT" <<'EOF'
-import statistics
-import sys
-
-rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
-many_int = sys.argv[2]
-cols = ("sec kind rate daemon run wire sent fo bmaster both bonly alost p50 p99 max "
-        "a_adv a_ann b_adv b_ann cpu_a cpu_b rss_a rss_b drops madd mdel").split()
-cells = {}
-for r in rows:
-    d = dict(zip(cols, r))
-    cells.setdefault((d["sec"], d["kind"], int(d["rate"]), d["daemon"]), []).append(d)
-
-
-def num(v):
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return None
-
-
-def med(runs, k):
-    v = [x for x in (num(d[k]) for d in runs) if x is not None]
-    return statistics.median(v) if v else None
-
-
-def top(runs, k):
-    v = [x for x in (num(d[k]) for d in runs) if x is not None]
-    return max(v) if v else None
-
-
-def f(v, nd=0):
-    if v is None:
-        return "n/a"
-    return f"{v:,.{nd}f}".replace(",", " ")
-
-
-sec_name = {"one": "1 × 0.1 s", "many": f"100 × {many_int} s"}
-print()
-print("| instances | flood | pps target (reached) | daemon | false failovers | A advert lateness p50 / p99 / max (ms) "
-      "| A adverts/s | A GARP+NA/s | B adverts/s | B GARP+NA/s | CPU A / B (% core) | RSS A / B (MB) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-order = {"one": 0, "many": 1}
-korder = {k: i for i, k in enumerate("oversized truncated ttl unknownvrid nonpeer lowprio".split())}
-for key in sorted(cells, key=lambda k: (order.get(k[0], 9), korder.get(k[1], 9), k[2], k[3])):
-    sec, kind, rate, daemon = key
-    runs = cells[key]
-    fo = sum(int(d["fo"]) for d in runs)
-    what = []
-    if sum(int(d["both"]) for d in runs):
-        what.append("dual Master sampled")
-    if sum(int(d["bonly"]) for d in runs):
-        what.append("B alone sampled")
-    if sum(int(d["madd"]) for d in runs):
-        what.append(f"VIP added on B ×{sum(int(d['madd']) for d in runs)}")
-    if sum(int(d["mdel"]) for d in runs):
-        what.append(f"VIP removed on A ×{sum(int(d['mdel']) for d in runs)}")
-    if sum(int(d["bmaster"]) for d in runs):
-        what.append(f"B MASTER ×{sum(int(d['bmaster']) for d in runs)}")
-    fos = f"{fo}/{len(runs)}" + (f" ({', '.join(what)})" if what else "")
-    drops = sum(int(d["drops"] or 0) for d in runs)
-    late = f"{f(med(runs, 'p50'), 1)} / {f(med(runs, 'p99'), 1)} / {f(top(runs, 'max'), 1)}"
-    if drops:
-        late += f" (capture lost {drops})"
-    print(f"| {sec_name.get(sec, sec)} | {kind} | {f(rate)} ({f(med(runs, 'wire'))}) | {daemon} | {fos} | {late} "
-          f"| {f(med(runs, 'a_adv'), 1)} | {f(med(runs, 'a_ann'), 1)} | {f(med(runs, 'b_adv'), 1)} | {f(med(runs, 'b_ann'), 1)} "
-          f"| {f(med(runs, 'cpu_a'), 1)} / {f(med(runs, 'cpu_b'), 1)} | {f(med(runs, 'rss_a'), 1)} / {f(med(runs, 'rss_b'), 1)} |")
-print()
-print("Medians over the runs; lateness max is the largest over the runs; a negative lateness means A advertised")
-print("more often than its interval (answers to the flood). Reached = frames the bridge received from C per second.")
-EOF
+/usr/bin/python3 scripts/bench_flood_table.py --many-int "$MANY_INT" "$RES/runs.tsv"
 exit "$rc"
