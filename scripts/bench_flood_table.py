@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""The markdown table of scripts/bench-flood.sh from its per-run TSV files
+(one line per run; several files are merged)."""
+import argparse
+import statistics
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--many-int", default="1")
+ap.add_argument("tsv", nargs="+")
+a = ap.parse_args()
+rows = [l.rstrip("\n").split("\t") for f in a.tsv for l in open(f) if l.strip()]
+many_int = a.many_int
+cols = ("sec kind rate daemon run wire sent fo bmaster both bonly alost p50 p99 max "
+        "a_adv a_ann b_adv b_ann cpu_a cpu_b rss_a rss_b drops madd mdel").split()
+cells = {}
+for r in rows:
+    d = dict(zip(cols, r))
+    cells.setdefault((d["sec"], d["kind"], int(d["rate"]), d["daemon"]), []).append(d)
+
+
+def num(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def med(runs, k):
+    v = [x for x in (num(d[k]) for d in runs) if x is not None]
+    return statistics.median(v) if v else None
+
+
+def top(runs, k):
+    v = [x for x in (num(d[k]) for d in runs) if x is not None]
+    return max(v) if v else None
+
+
+def f(v, nd=0):
+    if v is None:
+        return "n/a"
+    return f"{v:,.{nd}f}".replace(",", " ")
+
+
+sec_name = {"one": "1 × 0.1 s", "many": f"100 × {many_int} s"}
+print()
+print("| instances | flood | pps target (reached) | daemon | false failovers | A advert lateness p50 / p99 / max (ms) "
+      "| A adverts/s | A GARP+NA/s | B adverts/s | B GARP+NA/s | CPU A / B (% core) | RSS A / B (MB) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+order = {"one": 0, "many": 1}
+korder = {k: i for i, k in enumerate("oversized truncated ttl unknownvrid nonpeer lowprio".split())}
+for key in sorted(cells, key=lambda k: (order.get(k[0], 9), korder.get(k[1], 9), k[2], k[3])):
+    sec, kind, rate, daemon = key
+    runs = cells[key]
+    fo = sum(int(d["fo"]) for d in runs)
+    what = []
+    if sum(int(d["both"]) for d in runs):
+        what.append("dual Master sampled")
+    if sum(int(d["bonly"]) for d in runs):
+        what.append("B alone sampled")
+    if sum(int(d["madd"]) for d in runs):
+        what.append(f"VIP added on B ×{sum(int(d['madd']) for d in runs)}")
+    if sum(int(d["mdel"]) for d in runs):
+        what.append(f"VIP removed on A ×{sum(int(d['mdel']) for d in runs)}")
+    if sum(int(d["bmaster"]) for d in runs):
+        what.append(f"B MASTER ×{sum(int(d['bmaster']) for d in runs)}")
+    fos = f"{fo}/{len(runs)}" + (f" ({', '.join(what)})" if what else "")
+    drops = sum(int(d["drops"] or 0) for d in runs)
+    late = f"{f(med(runs, 'p50'), 1)} / {f(med(runs, 'p99'), 1)} / {f(top(runs, 'max'), 1)}"
+    if drops:
+        late += f" (capture lost {drops})"
+    print(f"| {sec_name.get(sec, sec)} | {kind} | {f(rate)} ({f(med(runs, 'wire'))}) | {daemon} | {fos} | {late} "
+          f"| {f(med(runs, 'a_adv'), 1)} | {f(med(runs, 'a_ann'), 1)} | {f(med(runs, 'b_adv'), 1)} | {f(med(runs, 'b_ann'), 1)} "
+          f"| {f(med(runs, 'cpu_a'), 1)} / {f(med(runs, 'cpu_b'), 1)} | {f(med(runs, 'rss_a'), 1)} / {f(med(runs, 'rss_b'), 1)} |")
+print()
+print("Medians over the runs; lateness max is the largest over the runs; a negative lateness means A advertised")
+print("more often than its interval (answers to the flood). Reached = frames the bridge received from C per second.")
