@@ -8,7 +8,7 @@ mod driver_common;
 use std::time::Duration;
 
 use driver_common::*;
-use vrrpd::driver::{Effect, Event, Level};
+use vrrpd::driver::{Effect, Event, Level, TrackState};
 use vrrpd::net::socket::{Inbound, SocketError};
 use vrrpd::proto::fsm::{Action, State};
 use vrrpd::proto::Priority;
@@ -218,9 +218,11 @@ fn faults_aggregate_and_the_router_hears_only_changes() {
     let mut a = master_node();
     a.handle(Event::Tracked {
         instance: 0,
-        adjustment: 0,
-        fault: true,
-        failing: vec!["chk_apache".into()],
+        state: TrackState {
+            adjustment: 0,
+            fault: true,
+            failing: vec!["chk_apache".into()],
+        },
     });
     assert_eq!(a.state("VI_1"), State::Fault);
     let from = a.log.len();
@@ -236,9 +238,11 @@ fn faults_aggregate_and_the_router_hears_only_changes() {
     assert!(a.transitions_since(from).is_empty());
     a.handle(Event::Tracked {
         instance: 0,
-        adjustment: 0,
-        fault: false,
-        failing: vec![],
+        state: TrackState {
+            adjustment: 0,
+            fault: false,
+            failing: vec![],
+        },
     });
     assert_eq!(a.state("VI_1"), State::Backup);
 }
@@ -249,9 +253,11 @@ fn an_unchanged_tracker_report_changes_nothing() {
     let from = a.log.len();
     a.handle(Event::Tracked {
         instance: 0,
-        adjustment: 0,
-        fault: false,
-        failing: vec![],
+        state: TrackState {
+            adjustment: 0,
+            fault: false,
+            failing: vec![],
+        },
     });
     assert_eq!(a.log.len(), from);
 }
@@ -261,9 +267,11 @@ fn a_tracker_weight_changes_the_priority() {
     let mut a = master_node();
     a.handle(Event::Tracked {
         instance: 0,
-        adjustment: -10,
-        fault: false,
-        failing: vec![],
+        state: TrackState {
+            adjustment: -10,
+            fault: false,
+            failing: vec![],
+        },
     });
     assert_eq!(
         a.driver.instances()[0].router.effective_priority(),
@@ -469,9 +477,11 @@ fn group_held() -> Node {
     assert_eq!(a.state("VI_1"), State::Master);
     a.handle(Event::Tracked {
         instance: 1,
-        adjustment: 0,
-        fault: true,
-        failing: vec!["chk".into()],
+        state: TrackState {
+            adjustment: 0,
+            fault: true,
+            failing: vec!["chk".into()],
+        },
     });
     assert_eq!(
         (a.state("VI_1"), a.state("VI_2")),
@@ -504,9 +514,11 @@ fn reload_keeps_a_sync_group_member_held_in_fault() {
     // The group lets go when the fault clears.
     a.handle(Event::Tracked {
         instance: 1,
-        adjustment: 0,
-        fault: false,
-        failing: vec![],
+        state: TrackState {
+            adjustment: 0,
+            fault: false,
+            failing: vec![],
+        },
     });
     assert_eq!(
         (a.state("VI_1"), a.state("VI_2")),
@@ -620,9 +632,11 @@ fn events_for_an_instance_that_is_gone_are_ignored() {
         },
         Event::Tracked {
             instance: 9,
-            adjustment: 1,
-            fault: true,
-            failing: vec![],
+            state: TrackState {
+                adjustment: 1,
+                fault: true,
+                failing: vec![],
+            },
         },
     ] {
         a.handle(event);

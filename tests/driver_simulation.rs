@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use driver_common::*;
-use vrrpd::driver::{Effect, Event, SocketKey};
+use vrrpd::driver::{Effect, Event, SocketKey, TrackState};
 use vrrpd::net::socket::{Inbound, SocketError};
 use vrrpd::proto::fsm::{Action, State};
 use vrrpd::proto::{Instant, Priority};
@@ -236,9 +236,11 @@ impl Sim {
             if let Some(fault) = tracker_b {
                 self.nodes[1].handle(Event::Tracked {
                     instance: 1,
-                    adjustment: 0,
-                    fault,
-                    failing: vec!["chk".into()],
+                    state: TrackState {
+                        adjustment: 0,
+                        fault,
+                        failing: vec!["chk".into()],
+                    },
                 });
             }
             if reload_b {

@@ -357,7 +357,7 @@ impl Daemon {
             match effect {
                 Effect::Actions { instance, actions } => {
                     let r = self.driver.instance_mut(instance);
-                    self.exec.execute(r, instance, actions);
+                    self.exec.execute(r, Some(instance), actions);
                 }
                 Effect::GroupSyncing { name, state } => info!(
                     "VRRP_Group({name}) Syncing instances to {} state",
@@ -377,12 +377,12 @@ impl Daemon {
                 Effect::Probe { instance } => {
                     let r = self.driver.instance_mut(instance);
                     let repr = r.router.advert(Priority::RESIGN);
-                    self.exec.send_advert(r, instance, &repr);
+                    self.exec.send_advert(r, Some(instance), &repr);
                 }
                 Effect::Removed {
                     mut running,
                     actions,
-                } => self.exec.execute(&mut running, usize::MAX, actions),
+                } => self.exec.execute(&mut running, None, actions),
                 Effect::InstancesChanged => {
                     self.exec
                         .metrics
@@ -391,12 +391,18 @@ impl Daemon {
                 }
             }
         }
-        if !self.exec.send_reports.is_empty() {
-            let now = self.clock.now();
-            for event in std::mem::take(&mut self.exec.send_reports) {
-                let effects = self.driver.handle(now, event);
-                self.run_effects(effects);
-            }
+        self.feed_send_reports();
+    }
+
+    /// Hands the core what the sends of the effects just run reported.
+    fn feed_send_reports(&mut self) {
+        if self.exec.send_reports.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        for event in std::mem::take(&mut self.exec.send_reports) {
+            let effects = self.driver.handle(now, event);
+            self.run_effects(effects);
         }
     }
 
@@ -412,32 +418,19 @@ impl Daemon {
     /// Sends the adverts [`Daemon::timers`] queued; a failure is counted
     /// and reported for its instance as an immediate send's would be.
     fn flush_adverts(&mut self) {
-        let mut failed_instances = Vec::new();
+        let now = self.clock.now();
         for (key, (sock, _)) in &self.exec.sockets {
             for failed in sock.flush() {
-                let Some(i) = self
-                    .driver
-                    .instances()
-                    .iter()
-                    .position(|r| r.socket_key == *key && r.cfg.vrid.get() == failed.vrid)
-                else {
+                let Some(i) = self.driver.instance_of(key, failed.vrid) else {
                     continue;
                 };
-                failed_instances.push((i, failed.dst, failed.error));
+                send_failed(self.driver.instance_mut(i), now, failed.dst, &failed.error);
+                self.exec
+                    .send_reports
+                    .push(Event::SendFailed { instance: i });
             }
         }
-        for (i, dst, error) in failed_instances {
-            let now = self.clock.now();
-            send_failed(self.driver.instance_mut(i), now, dst, &error);
-            self.exec
-                .send_reports
-                .push(Event::SendFailed { instance: i });
-        }
-        let now = self.clock.now();
-        for event in std::mem::take(&mut self.exec.send_reports) {
-            let effects = self.driver.handle(now, event);
-            self.run_effects(effects);
-        }
+        self.feed_send_reports();
     }
 
     fn net_event(&mut self, event: NetEvent) {
@@ -500,20 +493,10 @@ impl Daemon {
     /// Finds a source address for an instance waiting for one, off the
     /// driver; answers with [`Event::SourceFound`].
     fn find_source(&self, instance: usize, ifindex: u32) {
-        let Some(r) = self.driver.instances().get(instance) else {
-            return;
-        };
-        let cfg = r.cfg.clone();
-        let netlink = self.netlink.clone();
-        let answer = self.lookups.clone();
-        tokio::spawn(async move {
-            let Ok(present) = netlink.addresses(ifindex).await else {
-                return;
-            };
-            let vips: Vec<IpAddr> = cfg.vips.iter().map(|v| v.addr).collect();
-            if let Some(source) = instance_params::primary_address(cfg.family, &present, &vips) {
-                let _ = answer.send(Event::SourceFound { instance, source });
-            }
+        self.lookup(instance, move |netlink, cfg| async move {
+            let present = netlink.addresses(ifindex).await.ok()?;
+            let source = instance_params::source_address(&cfg, &present)?;
+            Some(Event::SourceFound { instance, source })
         });
     }
 
@@ -521,29 +504,36 @@ impl Daemon {
     /// its addresses up off the driver; [`Daemon::lookup_answer`] opens
     /// the socket.
     fn rebind(&self, instance: usize, ifindex: u32) {
-        let Some(r) = self.driver.instances().get(instance) else {
-            return;
-        };
-        let cfg = r.cfg.clone();
-        let netlink = self.netlink.clone();
-        let answer = self.lookups.clone();
-        tokio::spawn(async move {
-            let (Ok(link), Ok(present)) = (
-                netlink.link_by_index(ifindex).await,
-                netlink.addresses(ifindex).await,
-            ) else {
-                return;
-            };
-            let vips: Vec<IpAddr> = cfg.vips.iter().map(|v| v.addr).collect();
-            let source = instance_params::configured_source(&cfg)
-                .or_else(|| instance_params::primary_address(cfg.family, &present, &vips));
-            let _ = answer.send(Event::Rebound {
+        self.lookup(instance, move |netlink, cfg| async move {
+            let link = netlink.link_by_index(ifindex).await.ok()?;
+            let present = netlink.addresses(ifindex).await.ok()?;
+            let source = instance_params::source_address(&cfg, &present);
+            Some(Event::Rebound {
                 instance,
                 ifindex,
                 socket: socket_key(&cfg, ifindex, source),
                 running: link.running,
                 source,
-            });
+            })
+        });
+    }
+
+    /// Runs `ask` (netlink requests for `instance`) in a task of its own;
+    /// its answer, if any, comes back through [`Daemon::lookup_answer`].
+    fn lookup<F, Fut>(&self, instance: usize, ask: F)
+    where
+        F: FnOnce(Netlink, Instance) -> Fut,
+        Fut: std::future::Future<Output = Option<Event>> + Send + 'static,
+    {
+        let Some(r) = self.driver.instances().get(instance) else {
+            return;
+        };
+        let answer = self.lookups.clone();
+        let asked = ask(self.netlink.clone(), r.cfg.clone());
+        tokio::spawn(async move {
+            if let Some(event) = asked.await {
+                let _ = answer.send(event);
+            }
         });
     }
 
@@ -725,9 +715,9 @@ impl Executor {
         });
     }
 
-    /// Executes instance `index`'s actions (`usize::MAX` for one a reload
-    /// removed).
-    fn execute(&mut self, r: &mut Running, index: usize, actions: Vec<Action>) {
+    /// Executes instance `index`'s actions (`None` for one a reload removed:
+    /// the core no longer hears about it).
+    fn execute(&mut self, r: &mut Running, index: Option<usize>, actions: Vec<Action>) {
         for action in actions {
             match action {
                 Action::Transition { from, to, reason } => {
@@ -872,7 +862,7 @@ impl Executor {
     /// Sends an advert of instance `index`. While the core watches its
     /// sends ([`Running::send_failing`]) it is sent at once, not batched,
     /// and the result is reported back.
-    fn send_advert(&mut self, r: &mut Running, index: usize, repr: &AdvertRepr) {
+    fn send_advert(&mut self, r: &mut Running, index: Option<usize>, repr: &AdvertRepr) {
         let Some((sock, _)) = self.sockets.get(&r.socket_key) else {
             return;
         };
@@ -897,14 +887,13 @@ impl Executor {
                 }
             }
         }
-        if index == usize::MAX {
+        let Some(instance) = index else {
             return;
-        }
+        };
         if failed {
-            self.send_reports
-                .push(Event::SendFailed { instance: index });
+            self.send_reports.push(Event::SendFailed { instance });
         } else if watched {
-            self.send_reports.push(Event::SendOk { instance: index });
+            self.send_reports.push(Event::SendOk { instance });
         }
     }
 }

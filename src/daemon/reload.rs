@@ -18,7 +18,7 @@ use tracing::{error, info, warn};
 
 use super::{admin, tracking, Daemon, DaemonError, Options};
 use crate::config::{self, Config, FsSource, Instance, InstanceId};
-use crate::driver::params::{address_spec, configured_source, primary_address};
+use crate::driver::params::{address_spec, configured_source, source_address};
 use crate::driver::{Event, Reload, Running, TrackState};
 use crate::net::netlink::{AddressSpec, LinkInfo, Netlink, NetlinkError};
 use crate::output::control::{ErrorCode, Reply};
@@ -219,19 +219,9 @@ impl Daemon {
         }
         self.reloads.running = false;
         if std::mem::take(&mut self.reloads.again) {
-            let next = std::mem::take(&mut self.reloads.next);
-            let mut first = true;
-            for waiter in next {
-                if first {
-                    self.request_reload(opts, Some(waiter));
-                    first = false;
-                } else {
-                    self.reloads.waiting.push(waiter);
-                }
-            }
-            if first {
-                self.request_reload(opts, None);
-            }
+            // The merged next run answers everyone who asked meanwhile.
+            self.reloads.waiting = std::mem::take(&mut self.reloads.next);
+            self.request_reload(opts, None);
         }
     }
 
@@ -426,10 +416,8 @@ impl Daemon {
             addresses,
         } = resolved;
         let ifname = cfg.interface.clone().unwrap_or_default();
-        let vips: Vec<IpAddr> = cfg.vips.iter().map(|v| v.addr).collect();
-        let configured = configured_source(cfg);
-        let source = configured.or_else(|| primary_address(cfg.family, &present, &vips));
-        if let Some(src) = configured {
+        let source = source_address(cfg, &present);
+        if let Some(src) = configured_source(cfg) {
             if !present.iter().any(|(a, _)| *a == src) {
                 warn!(
                     "({}) source address {src} is not an address of {ifname}: peers will not recognise our adverts (see the seed README: were the unicast addresses flipped?)",

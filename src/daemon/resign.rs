@@ -59,9 +59,7 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
             });
             continue;
         }
-        let vips: Vec<IpAddr> = inst.vips.iter().map(|v| v.addr).collect();
-        let source = crate::driver::params::configured_source(inst)
-            .or_else(|| crate::driver::params::primary_address(inst.family, &present, &vips));
+        let source = crate::driver::params::source_address(inst, &present);
         let mut adverts_sent = 0;
         match source {
             Some(source) => match send_priority_zero(inst, link.index, &ifname, source) {

@@ -182,12 +182,7 @@ impl Daemon {
             if state.adjustment == r.track_adjustment && state.fault == r.faults.tracker {
                 continue;
             }
-            self.handle(Event::Tracked {
-                instance: i,
-                adjustment: state.adjustment,
-                fault: state.fault,
-                failing: state.failing,
-            });
+            self.handle(Event::Tracked { instance: i, state });
         }
     }
 

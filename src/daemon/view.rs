@@ -376,8 +376,8 @@ mod tests {
     use crate::driver::{Demotion, Running, SocketKey};
     use crate::proto::Family;
 
-    /// A view with every optional part present.
-    fn sample() -> serde_json::Value {
+    /// A running VI_1 that an operator demoted (with `note`).
+    fn demoted_instance(note: Option<&str>) -> Running {
         let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n  192.0.2.30\n }\n}\n";
         let loaded = crate::config::load_str("s.conf", text, &Default::default());
         let cfg = loaded.config.instances[0].clone();
@@ -391,8 +391,14 @@ mod tests {
         r.demoted = Some(Demotion {
             by_uid: 0,
             since: std::time::SystemTime::UNIX_EPOCH,
-            note: Some("maintenance".into()),
+            note: note.map(String::from),
         });
+        r
+    }
+
+    /// A view with every optional part present.
+    fn sample() -> serde_json::Value {
+        let mut r = demoted_instance(Some("maintenance"));
         r.drops.insert("ttl", 1);
         let trackers = vec![TrackerView {
             kind: "script",
@@ -471,21 +477,7 @@ mod tests {
 
     #[test]
     fn watch_state_fields_are_the_documented_ones() {
-        let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n  192.0.2.30\n }\n}\n";
-        let loaded = crate::config::load_str("s.conf", text, &Default::default());
-        let cfg = loaded.config.instances[0].clone();
-        let router = crate::driver::new_router(&cfg, "192.0.2.20".parse().unwrap()).unwrap();
-        let key = SocketKey {
-            ifindex: 2,
-            family: Family::Ipv4,
-            unicast_source: None,
-        };
-        let mut r = Running::new(cfg, router, 2, key, Default::default());
-        r.demoted = Some(Demotion {
-            by_uid: 0,
-            since: std::time::SystemTime::UNIX_EPOCH,
-            note: None,
-        });
+        let r = demoted_instance(None);
         let mut w = watch_state(&r, &[]);
         w.master = Some("192.0.2.21".into());
         w.vips_held = vec!["192.0.2.30".into()];

@@ -87,10 +87,7 @@ pub enum Event {
     /// changed; unchanged values are ignored).
     Tracked {
         instance: usize,
-        adjustment: i32,
-        fault: bool,
-        /// The names of the failing weight-0 trackers, for the log line.
-        failing: Vec<String>,
+        state: TrackState,
     },
     /// An advert of `instance` did not leave.
     SendFailed {
@@ -218,6 +215,11 @@ impl Driver {
         &mut self.instances[i]
     }
 
+    /// The instance adverts for `vrid` on socket `key` belong to.
+    pub fn instance_of(&self, key: &SocketKey, vrid: u8) -> Option<usize> {
+        self.by_vrid.get(&(key.clone(), vrid)).copied()
+    }
+
     pub fn position(&self, name: &str) -> Option<usize> {
         self.instances.iter().position(|r| r.name() == name)
     }
@@ -316,12 +318,7 @@ impl Driver {
                 running,
                 source,
             } => self.rebound(now, instance, ifindex, socket, running, source, &mut out),
-            Event::Tracked {
-                instance,
-                adjustment,
-                fault,
-                failing,
-            } => self.tracked(now, instance, adjustment, fault, &failing, &mut out),
+            Event::Tracked { instance, state } => self.tracked(now, instance, &state, &mut out),
             Event::SendFailed { instance } => {
                 if let Some(r) = self.instances.get_mut(instance) {
                     r.send_failing_since.get_or_insert(now);
@@ -343,20 +340,14 @@ impl Driver {
     fn feed(&mut self, i: usize, now: Instant, input: Input, out: &mut Vec<Effect>) {
         let actions = self.instances[i].router.handle(now, input);
         let left_master = sync::left_master(&actions);
-        self.push_actions(i, now, actions, out);
+        self.push_actions(i, actions, out);
         self.sync_after(i, now, left_master, out);
     }
 
     /// Reports that instance `i` handled an input: its actions, possibly
     /// none (its counters changed all the same, and outputs such as the
     /// metrics re-render it).
-    fn push_actions(
-        &mut self,
-        i: usize,
-        _now: Instant,
-        actions: Vec<Action>,
-        out: &mut Vec<Effect>,
-    ) {
+    fn push_actions(&mut self, i: usize, actions: Vec<Action>, out: &mut Vec<Effect>) {
         out.push(Effect::Actions {
             instance: i,
             actions,
@@ -401,7 +392,7 @@ impl Driver {
                     }
                 }
                 let left_master = sync::left_master(&actions);
-                self.push_actions(i, now, actions, out);
+                self.push_actions(i, actions, out);
                 self.sync_after(i, now, left_master, out);
             }
             self.send_timers(i, now, out);
@@ -659,31 +650,19 @@ impl Driver {
         self.set_fault(i, now, |f| f.no_source = false, out);
     }
 
-    fn tracked(
-        &mut self,
-        now: Instant,
-        i: usize,
-        adjustment: i32,
-        fault: bool,
-        failing: &[String],
-        out: &mut Vec<Effect>,
-    ) {
+    fn tracked(&mut self, now: Instant, i: usize, state: &TrackState, out: &mut Vec<Effect>) {
         let Some(r) = self.instances.get_mut(i) else {
             return;
         };
+        let adjustment = state.adjustment;
         if adjustment != r.track_adjustment {
             r.track_adjustment = adjustment;
             self.feed(i, now, Input::PriorityChanged { adjustment }, out);
         }
         let r = &self.instances[i];
-        if fault != r.faults.tracker {
-            let text = if fault {
-                format!("({}) tracker fault: {}", r.name(), failing.join(", "))
-            } else {
-                format!("({}) tracker faults cleared", r.name())
-            };
-            out.push(log(Level::Info, r, text));
-            self.set_fault(i, now, |f| f.tracker = fault, out);
+        if state.fault != r.faults.tracker {
+            out.push(tracker_fault_line(r, state));
+            self.set_fault(i, now, |f| f.tracker = state.fault, out);
         }
     }
 
@@ -715,7 +694,7 @@ impl Driver {
                 running.cfg = cfg.clone();
                 let actions = running.router.handle(now, Input::Reload(Box::new(params)));
                 next.push(running);
-                self.push_actions(next.len() - 1, now, actions, out);
+                self.push_actions(next.len() - 1, actions, out);
             } else if let Some(pos) = started.iter().position(|r| r.cfg.identity() == identity) {
                 next.push(started.swap_remove(pos));
             }
@@ -744,7 +723,7 @@ impl Driver {
                 let mut params = r.router.params().clone();
                 params.sync_group = member;
                 let actions = r.router.handle(now, Input::Reload(Box::new(params)));
-                self.push_actions(i, now, actions, out);
+                self.push_actions(i, actions, out);
             }
         }
         // New instances: a fault they start with (link down, no source)
@@ -762,19 +741,18 @@ impl Driver {
                         adjustment: t.adjustment,
                     };
                     let actions = r.router.handle(now, input);
-                    self.push_actions(i, now, actions, out);
+                    self.push_actions(i, actions, out);
                 }
                 let r = &mut self.instances[i];
                 if t.fault {
                     r.faults.tracker = true;
-                    let text = format!("({}) tracker fault: {}", r.name(), t.failing.join(", "));
-                    out.push(log(Level::Info, r, text));
+                    out.push(tracker_fault_line(r, t));
                 }
             }
             let r = &mut self.instances[i];
             if r.faults.any() {
                 let actions = r.router.handle(now, Input::Fault(true));
-                self.push_actions(i, now, actions, out);
+                self.push_actions(i, actions, out);
             }
             self.feed(i, now, Input::Startup, out);
         }
@@ -807,6 +785,16 @@ fn send_fault_after(r: &Running) -> Duration {
         r.cfg.advert_int,
         r.cfg.down_timer_adverts,
     )
+}
+
+/// The line for a tracker fault of `r` starting or ending.
+fn tracker_fault_line(r: &Running, state: &TrackState) -> Effect {
+    let text = if state.fault {
+        format!("({}) tracker fault: {}", r.name(), state.failing.join(", "))
+    } else {
+        format!("({}) tracker faults cleared", r.name())
+    };
+    log(Level::Info, r, text)
 }
 
 fn log(level: Level, r: &Running, text: String) -> Effect {

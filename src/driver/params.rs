@@ -96,6 +96,15 @@ pub fn primary_address(
         })
 }
 
+/// The advert source of `inst` on an interface with `present` addresses:
+/// the configured one, else keepalived's primary address (never a VIP).
+pub fn source_address(inst: &Instance, present: &[(IpAddr, u8)]) -> Option<IpAddr> {
+    configured_source(inst).or_else(|| {
+        let vips: Vec<IpAddr> = inst.vips.iter().map(|v| v.addr).collect();
+        primary_address(inst.family, present, &vips)
+    })
+}
+
 /// How netlink should install `vip` (keepalived's `ip addr add` grammar).
 pub fn address_spec(vip: &Vip) -> AddressSpec {
     let mut spec = AddressSpec::host(vip.addr);

@@ -139,7 +139,7 @@ impl Driver {
         for (j, to) in decision.moves {
             let m = members[j];
             let actions = self.instances[m].router.handle(now, Input::Sync(to));
-            self.push_actions(m, now, actions, out);
+            self.push_actions(m, actions, out);
         }
         if let Some(to) = decision.group {
             self.groups.groups[g].state = to;
