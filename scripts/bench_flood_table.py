@@ -11,7 +11,7 @@ a = ap.parse_args()
 rows = [l.rstrip("\n").split("\t") for f in a.tsv for l in open(f) if l.strip()]
 many_int = a.many_int
 cols = ("sec kind rate daemon run wire sent fo bmaster both bonly alost p50 p99 max "
-        "a_adv a_ann b_adv b_ann cpu_a cpu_b rss_a rss_b drops madd mdel").split()
+        "a_adv a_ann b_adv b_ann cpu_a cpu_b rss_a rss_b drops madd mdel br_p99 br_max").split()
 cells = {}
 for r in rows:
     d = dict(zip(cols, r))

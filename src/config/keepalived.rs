@@ -139,12 +139,6 @@ const GLOBAL_IGNORED: &[&str] = &[
     "vrrp_delay_after_boot",
     "max_auto_priority",
     "min_auto_priority_delay",
-    "vrrp_priority",
-    "vrrp_rt_priority",
-    "vrrp_no_swap",
-    "vrrp_cpu_affinity",
-    "vrrp_rlimit_rttime",
-    "vrrp_rlimit_rtime",
     "vrrp_iptables",
     "vrrp_ipsets",
     "nftables",
@@ -265,6 +259,26 @@ impl Parser<'_> {
                 n.kw.text
             ),
         );
+    }
+
+    /// `vrrp_cpu_affinity CPU...`: CPU numbers; a bad one is named and
+    /// skipped, the rest apply.
+    fn cpu_affinity(&mut self, n: &Node) {
+        self.no_block(n);
+        if n.args.is_empty() {
+            self.warn(
+                &n.kw.loc,
+                "'vrrp_cpu_affinity' expects CPU numbers; ignored",
+            );
+            return;
+        }
+        let mut cpus = Vec::new();
+        for t in &n.args {
+            if let Some(cpu) = self.int_tok(&n.kw.text, t, 0, 1023) {
+                cpus.extend(u16::try_from(cpu).ok());
+            }
+        }
+        self.cfg.global.scheduling.cpu_affinity = cpus;
     }
 
     /// `metrics_listen ADDR:PORT` (vrrpd extension). A value that does not
@@ -589,6 +603,25 @@ impl Parser<'_> {
                     self.cfg.global.startup_delay = s;
                 }
             }
+            "vrrp_priority" => {
+                let nice = self.int(n, -20, 19).and_then(|v| Nice::try_from(v).ok());
+                self.cfg.global.scheduling.nice = nice.or(self.cfg.global.scheduling.nice);
+            }
+            "vrrp_rt_priority" => {
+                let prio = self.int(n, 1, 99).and_then(|v| RtPriority::try_from(v).ok());
+                self.cfg.global.scheduling.realtime_priority =
+                    prio.or(self.cfg.global.scheduling.realtime_priority);
+            }
+            // keepalived reads both spellings (`rtime` is its old typo).
+            "vrrp_rlimit_rttime" | "vrrp_rlimit_rtime" => {
+                let limit = self
+                    .int(n, 2, i64::from(u32::MAX))
+                    .and_then(|v| RtTime::try_from(v).ok());
+                self.cfg.global.scheduling.rlimit_rttime_us =
+                    limit.or(self.cfg.global.scheduling.rlimit_rttime_us);
+            }
+            "vrrp_no_swap" => self.cfg.global.scheduling.lock_memory = self.boolean(n),
+            "vrrp_cpu_affinity" => self.cpu_affinity(n),
             "script_user" => {
                 self.no_block(n);
                 if n.args.is_empty() {

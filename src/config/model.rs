@@ -99,6 +99,10 @@ pub struct Global {
     /// IPv6 multicast group adverts go to (`vrrp_mcast_group6`).
     #[serde(default = "default_group6", skip_serializing_if = "is_default_group6")]
     pub mcast_group6: Ipv6Addr,
+    /// How the advert thread is scheduled (`vrrp_priority`, `vrrp_rt_priority`,
+    /// `vrrp_rlimit_rttime`, `vrrp_no_swap`, `vrrp_cpu_affinity`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub scheduling: Scheduling,
     /// Delay before VRRP starts after daemon start (`vrrp_startup_delay`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub startup_delay: Secs,
@@ -210,6 +214,7 @@ impl Default for Global {
             gna_interval: Secs::ZERO,
             mcast_group4: default_group4(),
             mcast_group6: default_group6(),
+            scheduling: Scheduling::default(),
             startup_delay: Secs::ZERO,
             script_user: None,
             enable_script_security: false,
@@ -226,6 +231,116 @@ impl Default for Global {
             stats_file_location: None,
             json_file_location: None,
         }
+    }
+}
+
+/// How the advert thread (the driver's) is scheduled. With nothing set it
+/// stays SCHED_OTHER at the nice it was started with and asks the kernel for
+/// a short time slice (EEVDF, Linux 6.12+), so it preempts a CPU hog when its
+/// deadline comes instead of waiting out the hog's slice; see
+/// `daemon::sched`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scheduling {
+    /// Nice value, -20 (first) to 19 (`vrrp_priority`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nice: Option<Nice>,
+    /// SCHED_RR at this priority, 1..99 (`vrrp_rt_priority`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realtime_priority: Option<RtPriority>,
+    /// RLIMIT_RTTIME in microseconds with a realtime priority: CPU time the
+    /// daemon may use without blocking before the kernel ends it
+    /// (`vrrp_rlimit_rttime`, default 10000 as keepalived).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rlimit_rttime_us: Option<RtTime>,
+    /// Lock the daemon's memory (mlockall) so it never waits for swap (`vrrp_no_swap`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub lock_memory: bool,
+    /// CPUs the advert thread may run on (`vrrp_cpu_affinity`); empty = any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpu_affinity: Vec<u16>,
+}
+
+/// A nice value, -20..=19.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Nice(i8);
+
+impl Nice {
+    pub const fn get(self) -> i8 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for Nice {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, String> {
+        match i8::try_from(v) {
+            Ok(n) if (-20..=19).contains(&n) => Ok(Nice(n)),
+            _ => Err(format!("a nice value is -20..19, got {v}")),
+        }
+    }
+}
+
+impl From<Nice> for i64 {
+    fn from(n: Nice) -> i64 {
+        i64::from(n.0)
+    }
+}
+
+/// A SCHED_RR priority, 1..=99.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct RtPriority(u8);
+
+impl RtPriority {
+    pub const fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for RtPriority {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, String> {
+        match u8::try_from(v) {
+            Ok(p) if (1..=99).contains(&p) => Ok(RtPriority(p)),
+            _ => Err(format!("a realtime priority is 1..99, got {v}")),
+        }
+    }
+}
+
+impl From<RtPriority> for i64 {
+    fn from(p: RtPriority) -> i64 {
+        i64::from(p.0)
+    }
+}
+
+/// RLIMIT_RTTIME in microseconds, at least 2 (keepalived's minimum).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct RtTime(u32);
+
+impl RtTime {
+    /// keepalived's default `vrrp_rlimit_rttime`.
+    pub const DEFAULT: RtTime = RtTime(10_000);
+    pub const fn micros(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for RtTime {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, String> {
+        match u32::try_from(v) {
+            Ok(us) if us >= 2 => Ok(RtTime(us)),
+            _ => Err(format!("an RT time limit is 2..4294967295 us, got {v}")),
+        }
+    }
+}
+
+impl From<RtTime> for i64 {
+    fn from(t: RtTime) -> i64 {
+        i64::from(t.0)
     }
 }
 

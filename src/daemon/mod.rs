@@ -16,6 +16,7 @@ mod instance;
 pub mod messages;
 mod reload;
 pub mod resign;
+pub mod sched;
 mod timer;
 mod tracking;
 pub(crate) mod view;
@@ -143,6 +144,9 @@ struct Daemon {
     /// interfaces, resyncs): at most one per request the core made.
     lookups: mpsc::UnboundedSender<Event>,
     reloads: reload::Reloads,
+    /// The configuration's scheduling has been applied to the driver's
+    /// thread (at start; again when a reload changes it).
+    scheduled: bool,
     /// A reload's off-driver part is done (one at a time).
     reload_done: reload::LoadedTx,
     /// A tracker set started off the driver (one per reload).
@@ -204,6 +208,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         tracking,
         lookups,
         reloads: reload::Reloads::default(),
+        scheduled: false,
         reload_done,
         trackers_done,
     };

@@ -339,6 +339,14 @@ impl Daemon {
             .iter()
             .map(|c| (c.name.clone(), self.track_state(&c.name)))
             .collect();
+        if !self.scheduled || self.config.global.scheduling != config.global.scheduling {
+            self.scheduled = true;
+            let (summary, failed) = super::sched::apply(&config.global.scheduling);
+            info!("Advert thread: {summary}");
+            for f in failed {
+                warn!("{f}");
+            }
+        }
         self.config = config.clone();
         self.handle(Event::Reload(Box::new(Reload {
             config,
