@@ -289,6 +289,9 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
                 SignalRequest::Stop => { info!("Stopping"); break; }
                 SignalRequest::Reload => daemon.request_reload(&opts, None),
                 SignalRequest::Dump(kind) => daemon.dump(kind),
+                SignalRequest::CpuLimit => warn!(
+                    "the realtime advert thread ran half its vrrp_rlimit_rttime without sleeping; at the limit the kernel ends the daemon"
+                ),
             },
         }
         daemon.exec.metrics.sweep(
@@ -312,6 +315,9 @@ enum SignalRequest {
     Reload,
     /// keepalived's dump signals.
     Dump(dump::DumpKind),
+    /// SIGXCPU: the realtime advert thread used half its RLIMIT_RTTIME
+    /// without blocking.
+    CpuLimit,
 }
 
 /// Every signal the daemon handles, watched by a task of its own and
@@ -322,6 +328,9 @@ fn spawn_signal_task() -> Result<mpsc::Receiver<SignalRequest>, DaemonError> {
     let mut sigterm = signal_stream(SignalKind::terminate())?;
     let mut sigint = signal_stream(SignalKind::interrupt())?;
     let mut sighup = signal_stream(SignalKind::hangup())?;
+    // Sent at the soft RLIMIT_RTTIME (sched.rs): without a handler it
+    // would end the daemon at half the limit.
+    let mut sigxcpu = signal_stream(SignalKind::from_raw(libc::SIGXCPU))?;
     let mut dumps = dump::Signals::new()?;
     let (tx, rx) = mpsc::channel(8);
     tokio::spawn(async move {
@@ -330,6 +339,7 @@ fn spawn_signal_task() -> Result<mpsc::Receiver<SignalRequest>, DaemonError> {
                 Some(()) = sigterm.recv() => SignalRequest::Stop,
                 Some(()) = sigint.recv() => SignalRequest::Stop,
                 Some(()) = sighup.recv() => SignalRequest::Reload,
+                Some(()) = sigxcpu.recv() => SignalRequest::CpuLimit,
                 kind = dumps.recv() => SignalRequest::Dump(kind),
             };
             if tx.send(request).await.is_err() {

@@ -235,10 +235,12 @@ fn current_nice() -> i32 {
     }
 }
 
+/// Soft limit at half (SIGXCPU: a warning, handled in `daemon::run`),
+/// hard limit at the value (SIGKILL), as keepalived sets them.
 fn set_rttime(limit: RtTime) -> io::Result<()> {
     let us = libc::rlim_t::from(limit.micros());
     let rl = libc::rlimit {
-        rlim_cur: us,
+        rlim_cur: (us / 2).max(1),
         rlim_max: us,
     };
     // SAFETY: `rl` is a valid rlimit.
@@ -326,7 +328,7 @@ mod tests {
             };
             // SAFETY: valid out pointer.
             unsafe { libc::getrlimit(libc::RLIMIT_RTTIME, &mut rl) };
-            (summary, failed, me, child, rl.rlim_cur)
+            (summary, failed, me, child, (rl.rlim_cur, rl.rlim_max))
         });
         let (summary, failed, me, child, rttime) = result;
         if failed
@@ -339,7 +341,11 @@ mod tests {
         assert!(failed.is_empty(), "{failed:?}");
         assert!(me.realtime && me.rt_priority == 7, "{me:?}");
         assert_eq!(summary, "SCHED_RR priority 7, RLIMIT_RTTIME 250000 us");
-        assert_eq!(rttime, 250_000);
+        assert_eq!(
+            rttime,
+            (125_000, 250_000),
+            "soft at half, hard at the limit"
+        );
         assert!(
             !child.realtime,
             "a thread the driver starts is not realtime: {child:?}"
