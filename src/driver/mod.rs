@@ -22,6 +22,7 @@
 //! learns comes back as an [`Event`].
 
 pub mod lateness;
+pub mod lookups;
 pub mod params;
 pub mod ratelimit;
 mod running;
@@ -82,6 +83,12 @@ pub enum Event {
         socket: SocketKey,
         running: bool,
         source: Option<IpAddr>,
+    },
+    /// [`Effect::Rebind`] for `ifindex` found nothing or timed out: the
+    /// next link event for that index asks again.
+    RebindFailed {
+        instance: usize,
+        ifindex: u32,
     },
     /// What an instance's trackers add up to now (sent after any reading
     /// changed; unchanged values are ignored).
@@ -244,6 +251,24 @@ impl Driver {
         self.instances.iter().map(|r| &r.socket_key)
     }
 
+    /// Whether `lookup`, merged behind one that just answered, is still
+    /// wanted ([`lookups::InFlight::answered`]): a source is looked for
+    /// while its instance has none on that interface, an interface is
+    /// re-bound while the core waits for that index.
+    pub fn wants(&self, lookup: &lookups::Lookup) -> bool {
+        match *lookup {
+            lookups::Lookup::Source { instance, ifindex } => self
+                .instances
+                .get(instance)
+                .is_some_and(|r| r.faults.no_source && r.ifindex == ifindex),
+            lookups::Lookup::Rebind { instance, ifindex } => self
+                .instances
+                .get(instance)
+                .is_some_and(|r| r.rebinding == Some(ifindex)),
+            lookups::Lookup::Resync => true,
+        }
+    }
+
     /// The earliest time [`Event::Timer`] has something to do.
     pub fn poll_at(&self) -> Option<Instant> {
         self.instances
@@ -318,6 +343,13 @@ impl Driver {
                 running,
                 source,
             } => self.rebound(now, instance, ifindex, socket, running, source, &mut out),
+            Event::RebindFailed { instance, ifindex } => {
+                if let Some(r) = self.instances.get_mut(instance) {
+                    if r.rebinding == Some(ifindex) {
+                        r.rebinding = None;
+                    }
+                }
+            }
             Event::Tracked { instance, state } => self.tracked(now, instance, &state, &mut out),
             Event::SendFailed { instance } => {
                 if let Some(r) = self.instances.get_mut(instance) {
