@@ -8,7 +8,9 @@
 //! announcements go, in order, to a worker task so a slow netlink reply can
 //! never delay an advert. Lookups the core asks for (a source address, a
 //! re-created interface, a resync after a netlink overrun) run in tasks of
-//! their own and come back as events.
+//! their own, at most one per instance and kind with later requests merged
+//! ([`crate::driver::lookups`]), each within [`LOOKUP_TIMEOUT`], and come
+//! back as events through a bounded queue.
 
 mod admin;
 mod dump;

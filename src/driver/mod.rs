@@ -15,7 +15,8 @@
 //! - the parameters each router runs with, at start and on reload, and
 //!   which running instance a reloaded one is (keepalived's identity);
 //! - what a re-created interface, a lost address or a netlink overrun
-//!   asks of the shell;
+//!   asks of the shell, and whether a lookup merged behind one in flight
+//!   is still wanted ([`lookups`]);
 //! - which lines a packet may cause (rate limited per kind and instance).
 //!
 //! What the shell must do when asked is in [`Effect`]; everything it
