@@ -9,7 +9,7 @@
 //! never delay an advert. Lookups the core asks for (a source address, a
 //! re-created interface, a resync after a netlink overrun) run in tasks of
 //! their own, at most one per instance and kind with later requests merged
-//! ([`crate::driver::lookups`]), each within [`LOOKUP_TIMEOUT`], and come
+//! ([`crate::driver::lookups`]), each within 5 s (`LOOKUP_TIMEOUT`), and come
 //! back as events through a bounded queue.
 
 mod admin;
