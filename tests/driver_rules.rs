@@ -690,3 +690,82 @@ fn a_new_instance_starts_with_what_its_trackers_already_say() {
         Priority(80)
     );
 }
+
+fn asks_rebind(node: &Node, from: usize, index: u32) -> bool {
+    node.log[from..]
+        .iter()
+        .any(|(_, e)| matches!(e, Effect::Rebind { instance: 0, ifindex } if *ifindex == index))
+}
+
+#[test]
+fn a_failed_rebind_is_asked_again_on_the_next_link_event() {
+    let mut a = master_node();
+    a.handle(Event::LinkRemoved { index: IFINDEX });
+    let link = Event::Link {
+        index: 7,
+        name: IFNAME.into(),
+        running: true,
+    };
+    let from = a.log.len();
+    a.handle(link);
+    assert!(asks_rebind(&a, from, 7));
+    let from = a.log.len();
+    a.handle(Event::Link {
+        index: 7,
+        name: IFNAME.into(),
+        running: true,
+    });
+    assert!(!asks_rebind(&a, from, 7), "once per index while in flight");
+    // The lookup timed out: the shell says so, the next event asks again.
+    a.handle(Event::RebindFailed {
+        instance: 0,
+        ifindex: 7,
+    });
+    let from = a.log.len();
+    a.handle(Event::Link {
+        index: 7,
+        name: IFNAME.into(),
+        running: true,
+    });
+    assert!(asks_rebind(&a, from, 7));
+}
+
+#[test]
+fn a_merged_lookup_is_wanted_only_while_its_answer_is_missing() {
+    use vrrpd::driver::lookups::Lookup;
+    let mut a = master_node();
+    let rebind = |ifindex| Lookup::Rebind {
+        instance: 0,
+        ifindex,
+    };
+    let source = Lookup::Source {
+        instance: 0,
+        ifindex: IFINDEX,
+    };
+    assert!(!a.driver.wants(&source), "it has a source");
+    assert!(!a.driver.wants(&rebind(7)), "nothing to re-bind");
+    a.handle(Event::LinkRemoved { index: IFINDEX });
+    a.handle(Event::Link {
+        index: 7,
+        name: IFNAME.into(),
+        running: true,
+    });
+    assert!(a.driver.wants(&rebind(7)));
+    assert!(!a.driver.wants(&rebind(8)));
+    a.handle(Event::Rebound {
+        instance: 0,
+        ifindex: 7,
+        socket: vrrpd::driver::SocketKey {
+            ifindex: 7,
+            ..key()
+        },
+        running: true,
+        source: Some(v4(A)),
+    });
+    assert!(!a.driver.wants(&rebind(7)), "the answer made it moot");
+    assert!(!a.driver.wants(&Lookup::Source {
+        instance: 5,
+        ifindex: 7
+    }));
+    assert!(a.driver.wants(&Lookup::Resync));
+}

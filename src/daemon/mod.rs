@@ -8,7 +8,9 @@
 //! announcements go, in order, to a worker task so a slow netlink reply can
 //! never delay an advert. Lookups the core asks for (a source address, a
 //! re-created interface, a resync after a netlink overrun) run in tasks of
-//! their own and come back as events.
+//! their own, at most one per instance and kind with later requests merged
+//! ([`crate::driver::lookups`]), each within 5 s (`LOOKUP_TIMEOUT`), and come
+//! back as events through a bounded queue.
 
 mod admin;
 mod dump;
@@ -27,11 +29,13 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
 
 use crate::config::{self, Config, FsSource, Instance, LoadOptions};
+use crate::driver::lookups::{InFlight, Lookup};
 use crate::driver::params as instance_params;
 use crate::driver::ratelimit;
 use crate::driver::{Driver, Effect, Event, Level, Running, SocketKey};
@@ -141,8 +145,10 @@ struct Daemon {
     exec: Executor,
     tracking: tracking::Tracking,
     /// Answers of lookups run off the driver (source addresses, re-bound
-    /// interfaces, resyncs): at most one per request the core made.
-    lookups: mpsc::UnboundedSender<Event>,
+    /// interfaces, resyncs): one per lookup in [`Daemon::in_flight`].
+    lookups: mpsc::Sender<LookupAnswer>,
+    /// The lookups in flight, at most one per instance and kind.
+    in_flight: InFlight,
     reloads: reload::Reloads,
     /// The configuration's scheduling has been applied to the driver's
     /// thread (at start; again when a reload changes it).
@@ -186,7 +192,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
     let clock = Clock {
         base: tokio::time::Instant::now(),
     };
-    let (lookups, mut lookup_rx) = mpsc::unbounded_channel();
+    let (lookups, mut lookup_rx) = mpsc::channel(LOOKUP_ANSWERS);
     let (reload_done, mut reload_rx) = mpsc::unbounded_channel();
     let (trackers_done, mut trackers_rx) = mpsc::unbounded_channel();
     let mut daemon = Daemon {
@@ -207,6 +213,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         },
         tracking,
         lookups,
+        in_flight: InFlight::new(),
         reloads: reload::Reloads::default(),
         scheduled: false,
         reload_done,
@@ -280,7 +287,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
                 }
             }
             Some(event) = net_events.recv() => daemon.net_event(event),
-            Some(event) = lookup_rx.recv() => daemon.lookup_answer(event),
+            Some(answer) = lookup_rx.recv() => daemon.lookup_answer(answer),
             Some(loaded) = reload_rx.recv() => daemon.reload_loaded(&opts, loaded),
             Some((generation, set)) = trackers_rx.recv() => daemon.trackers_started(generation, set),
             Some(update) = track_rx.recv() => daemon.track_update(update),
@@ -387,8 +394,12 @@ impl Daemon {
                     instance,
                     text,
                 } => log_line(level, instance.as_deref(), &text),
-                Effect::FindSource { instance, ifindex } => self.find_source(instance, ifindex),
-                Effect::Rebind { instance, ifindex } => self.rebind(instance, ifindex),
+                Effect::FindSource { instance, ifindex } => {
+                    self.start_lookup(Lookup::Source { instance, ifindex })
+                }
+                Effect::Rebind { instance, ifindex } => {
+                    self.start_lookup(Lookup::Rebind { instance, ifindex })
+                }
                 Effect::Probe { instance } => {
                     let r = self.driver.instance_mut(instance);
                     let repr = r.router.advert(Priority::RESIGN);
@@ -469,13 +480,106 @@ impl Daemon {
                 }
             }
             NetEvent::AddressAdded { index, .. } => self.handle(Event::AddressAdded { index }),
-            NetEvent::Overrun => self.resync(),
+            NetEvent::Overrun => self.start_lookup(Lookup::Resync),
         }
     }
 
-    /// An answer from a lookup task; a re-bound interface needs its socket
+    /// Starts `lookup` off the driver, or merges it behind the one in
+    /// flight for its instance and kind ([`InFlight::ask`]).
+    fn start_lookup(&mut self, lookup: Lookup) {
+        if self.in_flight.ask(lookup) {
+            self.spawn_lookup(lookup);
+        } else {
+            debug!("{}: merged behind the one in flight", self.describe(lookup));
+        }
+    }
+
+    /// Runs `lookup` (netlink requests) in a task of its own, within
+    /// [`LOOKUP_TIMEOUT`]; its answer comes back through
+    /// [`Daemon::lookup_answer`].
+    fn spawn_lookup(&mut self, lookup: Lookup) {
+        let netlink = self.netlink.clone();
+        let asked = match lookup {
+            Lookup::Source { instance, ifindex } => self
+                .instance_cfg(instance)
+                .map(|cfg| find_source(netlink, cfg, instance, ifindex).boxed()),
+            Lookup::Rebind { instance, ifindex } => self
+                .instance_cfg(instance)
+                .map(|cfg| rebind(netlink, cfg, instance, ifindex).boxed()),
+            Lookup::Resync => Some(self.resync(netlink).boxed()),
+        };
+        let Some(asked) = asked else {
+            // The instance is gone (a reload): nothing to look up.
+            let _ = self.in_flight.answered(lookup.slot(), |_| false);
+            return;
+        };
+        let answer = self.lookups.clone();
+        tokio::spawn(async move {
+            let events = tokio::time::timeout(LOOKUP_TIMEOUT, asked).await.ok();
+            // Never full while lookups are bounded (see LOOKUP_ANSWERS);
+            // if it were, this task waits, not the driver.
+            let _ = answer.send(LookupAnswer { lookup, events }).await;
+        });
+    }
+
+    fn instance_cfg(&self, instance: usize) -> Option<Instance> {
+        self.driver.instances().get(instance).map(|r| r.cfg.clone())
+    }
+
+    fn describe(&self, lookup: Lookup) -> String {
+        let name = |i: usize| {
+            self.driver
+                .instances()
+                .get(i)
+                .map_or_else(|| format!("instance #{i}"), |r| r.name().to_string())
+        };
+        match lookup {
+            Lookup::Source { instance, ifindex } => {
+                format!(
+                    "({}) source address lookup on index {ifindex}",
+                    name(instance)
+                )
+            }
+            Lookup::Rebind { instance, ifindex } => {
+                format!("({}) interface lookup for index {ifindex}", name(instance))
+            }
+            Lookup::Resync => "netlink resync".to_string(),
+        }
+    }
+
+    /// A lookup answered or timed out: hand the core what it found, tell
+    /// it of a re-bind that did not happen, and start the request merged
+    /// behind it if the answer did not make it moot.
+    fn lookup_answer(&mut self, answer: LookupAnswer) {
+        let LookupAnswer { lookup, events } = answer;
+        match events {
+            Some(events) => {
+                for event in events {
+                    self.lookup_event(event);
+                }
+            }
+            None => warn!(
+                "{}: no netlink answer within {} s, counted as failed",
+                self.describe(lookup),
+                LOOKUP_TIMEOUT.as_secs()
+            ),
+        }
+        if let Lookup::Rebind { instance, ifindex } = lookup {
+            // Still waited for: the lookup found nothing, timed out or the
+            // socket did not open. The next link event asks again.
+            if self.driver.wants(&lookup) {
+                self.handle(Event::RebindFailed { instance, ifindex });
+            }
+        }
+        let driver = &self.driver;
+        if let Some(next) = self.in_flight.answered(lookup.slot(), |l| driver.wants(l)) {
+            self.spawn_lookup(next);
+        }
+    }
+
+    /// One event a lookup found; a re-bound interface needs its socket
     /// opened here, on the driver, before the core hears of it.
-    fn lookup_answer(&mut self, event: Event) {
+    fn lookup_event(&mut self, event: Event) {
         match &event {
             Event::Link {
                 index,
@@ -505,60 +609,11 @@ impl Daemon {
         }
     }
 
-    /// Finds a source address for an instance waiting for one, off the
-    /// driver; answers with [`Event::SourceFound`].
-    fn find_source(&self, instance: usize, ifindex: u32) {
-        self.lookup(instance, move |netlink, cfg| async move {
-            let present = netlink.addresses(ifindex).await.ok()?;
-            let source = instance_params::source_address(&cfg, &present)?;
-            Some(Event::SourceFound { instance, source })
-        });
-    }
-
-    /// The instance's interface came back under a new index: look it and
-    /// its addresses up off the driver; [`Daemon::lookup_answer`] opens
-    /// the socket.
-    fn rebind(&self, instance: usize, ifindex: u32) {
-        self.lookup(instance, move |netlink, cfg| async move {
-            let link = netlink.link_by_index(ifindex).await.ok()?;
-            let present = netlink.addresses(ifindex).await.ok()?;
-            let source = instance_params::source_address(&cfg, &present);
-            Some(Event::Rebound {
-                instance,
-                ifindex,
-                socket: socket_key(&cfg, ifindex, source),
-                running: link.running,
-                source,
-            })
-        });
-    }
-
-    /// Runs `ask` (netlink requests for `instance`) in a task of its own;
-    /// its answer, if any, comes back through [`Daemon::lookup_answer`].
-    fn lookup<F, Fut>(&self, instance: usize, ask: F)
-    where
-        F: FnOnce(Netlink, Instance) -> Fut,
-        Fut: std::future::Future<Output = Option<Event>> + Send + 'static,
-    {
-        let Some(r) = self.driver.instances().get(instance) else {
-            return;
-        };
-        let answer = self.lookups.clone();
-        let asked = ask(self.netlink.clone(), r.cfg.clone());
-        tokio::spawn(async move {
-            if let Some(event) = asked.await {
-                let _ = answer.send(event);
-            }
-        });
-    }
-
     /// The netlink event socket overran: events were lost. Re-read every
     /// link and address the instances depend on and replay them as events
     /// (the core ignores what did not change).
-    fn resync(&self) {
+    fn resync(&self, netlink: Netlink) -> impl std::future::Future<Output = Vec<Event>> {
         warn!("netlink event socket overrun: re-reading links and addresses");
-        let netlink = self.netlink.clone();
-        let answer = self.lookups.clone();
         // (index, name, held addresses with their interface) per instance.
         type Wanted = (u32, String, Vec<(IpAddr, u32)>);
         let wanted: Vec<Wanted> = self
@@ -575,23 +630,22 @@ impl Daemon {
             })
             .collect();
         let tracked: Vec<String> = self.tracked_interfaces();
-        tokio::spawn(async move {
+        async move {
+            let mut answer = Vec::new();
             for (index, name, held) in wanted {
                 match netlink.link(&name).await {
                     Ok(link) => {
                         if link.index != index {
-                            let _ = answer.send(Event::LinkRemoved { index });
+                            answer.push(Event::LinkRemoved { index });
                         }
-                        let _ = answer.send(Event::Link {
+                        answer.push(Event::Link {
                             index: link.index,
                             name: link.name,
                             running: link.running,
                         });
-                        let _ = answer.send(Event::AddressAdded { index: link.index });
+                        answer.push(Event::AddressAdded { index: link.index });
                     }
-                    Err(_) => {
-                        let _ = answer.send(Event::LinkRemoved { index });
-                    }
+                    Err(_) => answer.push(Event::LinkRemoved { index }),
                 }
                 let mut present: HashMap<u32, Vec<IpAddr>> = HashMap::new();
                 for (addr, ix) in held {
@@ -600,20 +654,21 @@ impl Daemon {
                         e.insert(list.into_iter().map(|(a, _)| a).collect());
                     }
                     if !present.get(&ix).is_some_and(|l| l.contains(&addr)) {
-                        let _ = answer.send(Event::AddressRemoved { index: ix, addr });
+                        answer.push(Event::AddressRemoved { index: ix, addr });
                     }
                 }
             }
             for name in tracked {
                 if let Ok(link) = netlink.link(&name).await {
-                    let _ = answer.send(Event::Link {
+                    answer.push(Event::Link {
                         index: link.index,
                         name: link.name,
                         running: link.running,
                     });
                 }
             }
-        });
+            answer
+        }
     }
 
     /// What `vrrpd status` shows (see `control::render_status`).
@@ -922,6 +977,54 @@ fn send_failed(r: &mut Running, now: Instant, dst: IpAddr, error: &dyn std::fmt:
         let note = ratelimit::suppressed_note(n);
         warn!("({}) sending advert to {dst}: {error}{note}", r.name());
     }
+}
+
+/// How long a lookup off the driver may take: a hung netlink answer
+/// counts as a failed lookup after this, so it cannot hold its instance's
+/// slot ([`InFlight`]) for ever.
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Room for lookup answers. At most one lookup per instance and kind is in
+/// flight and each answers once, so this only has to be larger than the
+/// common case; a full queue makes the lookup task wait, never the driver.
+const LOOKUP_ANSWERS: usize = 64;
+
+/// What a lookup found; `None` when it timed out.
+struct LookupAnswer {
+    lookup: Lookup,
+    events: Option<Vec<Event>>,
+}
+
+/// A source address for an instance waiting for one: [`Event::SourceFound`]
+/// or nothing, if there is none yet.
+async fn find_source(netlink: Netlink, cfg: Instance, instance: usize, ifindex: u32) -> Vec<Event> {
+    let Ok(present) = netlink.addresses(ifindex).await else {
+        return Vec::new();
+    };
+    instance_params::source_address(&cfg, &present)
+        .map(|source| Event::SourceFound { instance, source })
+        .into_iter()
+        .collect()
+}
+
+/// The instance's interface came back under a new index: it and its
+/// addresses, as [`Event::Rebound`] ([`Daemon::lookup_event`] opens the
+/// socket), or nothing.
+async fn rebind(netlink: Netlink, cfg: Instance, instance: usize, ifindex: u32) -> Vec<Event> {
+    let Ok(link) = netlink.link_by_index(ifindex).await else {
+        return Vec::new();
+    };
+    let Ok(present) = netlink.addresses(ifindex).await else {
+        return Vec::new();
+    };
+    let source = instance_params::source_address(&cfg, &present);
+    vec![Event::Rebound {
+        instance,
+        ifindex,
+        socket: socket_key(&cfg, ifindex, source),
+        running: link.running,
+        source,
+    }]
 }
 
 /// A line the core decided on.

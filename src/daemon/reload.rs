@@ -7,10 +7,15 @@
 //! scripts are waited for there, and script users are looked up there).
 //!
 //! One reload runs at a time; requests that arrive meanwhile are merged
-//! into one more run after it, and every requester gets its answer.
+//! into one more run after it, and every requester gets its answer. The
+//! kernel lookups have [`PREPARE_TIMEOUT`]: a hung netlink answer fails
+//! that reload (the running configuration stays) instead of holding every
+//! later one behind it.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
@@ -39,10 +44,44 @@ pub(super) struct Prepared {
     tracked_links: Vec<(String, Option<LinkInfo>)>,
 }
 
+/// How long a reload's kernel lookups ([`prepare`]) may take.
+pub(super) const PREPARE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The result of a reload's off-driver part.
 pub(super) enum Loaded {
     Refused(Box<config::Loaded>),
     Ready(Box<config::Loaded>, Box<Prepared>),
+    /// The file could not be read or the kernel did not answer in time:
+    /// why, for the log line and the `vrrpd reload` answer.
+    Failed(String),
+}
+
+/// A reload's off-driver part: `load` reads and validates the file on a
+/// blocking thread, `prepare` looks up what a valid one needs, within
+/// `limit`.
+pub(super) async fn load_and_prepare<P, F>(
+    load: impl FnOnce() -> config::Loaded + Send + 'static,
+    prepare: P,
+    limit: Duration,
+) -> Loaded
+where
+    P: FnOnce(Config) -> F,
+    F: Future<Output = Prepared>,
+{
+    let loaded = match tokio::task::spawn_blocking(load).await {
+        Ok(loaded) => loaded,
+        Err(e) => return Loaded::Failed(format!("reading the configuration: {e}")),
+    };
+    if loaded.has_errors() {
+        return Loaded::Refused(Box::new(loaded));
+    }
+    match tokio::time::timeout(limit, prepare(loaded.config.clone())).await {
+        Ok(prepared) => Loaded::Ready(Box::new(loaded), Box::new(prepared)),
+        Err(_) => Loaded::Failed(format!(
+            "looking up interfaces and addresses timed out after {} s",
+            limit.as_secs()
+        )),
+    }
 }
 
 /// Reload requests, one at a time.
@@ -57,6 +96,38 @@ pub(super) struct Reloads {
     /// Incremented per tracker restart: a late tracker set of an older
     /// reload is dropped.
     pub(super) tracker_generation: u64,
+}
+
+impl Reloads {
+    /// A reload was asked for (with the client's reply channel): whether
+    /// to start one now; if one runs, the request is merged into one more
+    /// run after it.
+    pub(super) fn request(&mut self, reply: Option<oneshot::Sender<Reply>>) -> bool {
+        if self.running {
+            self.again = true;
+            self.next.extend(reply);
+            return false;
+        }
+        self.waiting.extend(reply);
+        self.running = true;
+        true
+    }
+
+    /// The running reload is done, ok or not: answers its waiters with
+    /// `reply` and says whether to start the merged next one (whose
+    /// waiters are then the current ones).
+    pub(super) fn finished(&mut self, reply: &Value) -> bool {
+        for waiter in self.waiting.drain(..) {
+            let _ = waiter.send(Reply::Value(reply.clone()));
+        }
+        self.running = false;
+        if std::mem::take(&mut self.again) {
+            self.waiting = std::mem::take(&mut self.next);
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// Looks up what `config` needs; `running` are the identities (and
@@ -170,13 +241,9 @@ impl Daemon {
 
     /// SIGHUP or `vrrpd reload` (with the client's reply channel).
     pub(super) fn request_reload(&mut self, opts: &Options, reply: Option<oneshot::Sender<Reply>>) {
-        if self.reloads.running {
-            self.reloads.again = true;
-            self.reloads.next.extend(reply);
+        if !self.reloads.request(reply) {
             return;
         }
-        self.reloads.waiting.extend(reply);
-        self.reloads.running = true;
         info!("Reloading");
         if let Ok(now) = sd_notify::NotifyState::monotonic_usec_now() {
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading, now]);
@@ -186,23 +253,12 @@ impl Daemon {
         let running = self.running_ids();
         let done = self.reload_done.clone();
         tokio::spawn(async move {
-            let read = tokio::task::spawn_blocking(move || {
-                config::load(&opts.config_file, &FsSource, &opts.load)
-            })
+            let result = load_and_prepare(
+                move || config::load(&opts.config_file, &FsSource, &opts.load),
+                |config| prepare(netlink, config, running),
+                PREPARE_TIMEOUT,
+            )
             .await;
-            let loaded = match read {
-                Ok(loaded) => loaded,
-                Err(e) => {
-                    error!("reading the configuration: {e}");
-                    return;
-                }
-            };
-            let result = if loaded.has_errors() {
-                Loaded::Refused(Box::new(loaded))
-            } else {
-                let prepared = prepare(netlink, loaded.config.clone(), running).await;
-                Loaded::Ready(Box::new(loaded), Box::new(prepared))
-            };
             let _ = done.send(result);
         });
     }
@@ -213,16 +269,25 @@ impl Daemon {
         let reply = match result {
             Loaded::Refused(loaded) => self.refused(opts, &loaded),
             Loaded::Ready(loaded, prepared) => self.reloaded(opts, &loaded, *prepared),
+            Loaded::Failed(why) => self.failed(&why),
         };
-        for waiter in self.reloads.waiting.drain(..) {
-            let _ = waiter.send(Reply::Value(reply.clone()));
-        }
-        self.reloads.running = false;
-        if std::mem::take(&mut self.reloads.again) {
-            // The merged next run answers everyone who asked meanwhile.
-            self.reloads.waiting = std::mem::take(&mut self.reloads.next);
+        if self.reloads.finished(&reply) {
             self.request_reload(opts, None);
         }
+    }
+
+    fn failed(&mut self, why: &str) -> Value {
+        error!("Reload failed, keeping the running configuration: {why}");
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+        self.exec.events.publish(json!({
+            "event": "reload", "ok": false,
+            "summary": format!("{why}; running configuration kept"),
+        }));
+        json!({
+            "ok": false,
+            "code": ErrorCode::Apply.as_str(),
+            "error": format!("{why}; the running configuration is kept"),
+        })
     }
 
     fn refused(&mut self, opts: &Options, loaded: &config::Loaded) -> Value {
@@ -470,3 +535,98 @@ impl Daemon {
 /// The channels the driver's loop selects on for reload results.
 pub(super) type LoadedTx = mpsc::UnboundedSender<Loaded>;
 pub(super) type TrackersTx = mpsc::UnboundedSender<(u64, Result<TrackerSet, track::TrackError>)>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> config::Loaded {
+        let loaded = config::load_str(
+            "vrrpd.toml",
+            include_str!("../../conf/vrrpd.toml"),
+            &config::LoadOptions::default(),
+        );
+        assert!(!loaded.has_errors());
+        loaded
+    }
+
+    fn prepared(config: Config) -> Prepared {
+        Prepared {
+            config,
+            new: Vec::new(),
+            addresses: HashMap::new(),
+            tracked_links: Vec::new(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_prepare_that_never_answers_fails_the_reload_after_the_timeout() {
+        let started = tokio::time::Instant::now();
+        let reload = load_and_prepare(
+            valid,
+            |_| std::future::pending::<Prepared>(),
+            PREPARE_TIMEOUT,
+        );
+        let Ok(result) = tokio::time::timeout(PREPARE_TIMEOUT * 2, reload).await else {
+            panic!("the reload never completes: later ones would wait for ever");
+        };
+        let Loaded::Failed(why) = result else {
+            panic!("a hung prepare must fail the reload");
+        };
+        assert_eq!(
+            why,
+            "looking up interfaces and addresses timed out after 5 s"
+        );
+        assert_eq!(started.elapsed(), PREPARE_TIMEOUT);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_prepare_that_answers_in_time_is_ready() {
+        let result = load_and_prepare(
+            valid,
+            |config| async move {
+                tokio::time::sleep(PREPARE_TIMEOUT / 2).await;
+                prepared(config)
+            },
+            PREPARE_TIMEOUT,
+        )
+        .await;
+        assert!(matches!(result, Loaded::Ready(..)));
+    }
+
+    #[tokio::test]
+    async fn a_config_with_errors_is_refused_before_any_lookup() {
+        let result = load_and_prepare(
+            || {
+                config::load_str(
+                    "vrrpd.toml",
+                    "nonsense = [",
+                    &config::LoadOptions::default(),
+                )
+            },
+            |_| async { panic!("no lookup for a refused file") },
+            PREPARE_TIMEOUT,
+        )
+        .await;
+        assert!(matches!(result, Loaded::Refused(..)));
+    }
+
+    #[test]
+    fn a_failed_reload_answers_its_waiters_and_lets_the_merged_one_run() {
+        let mut reloads = Reloads::default();
+        let (first, mut first_rx) = oneshot::channel();
+        let (second, mut second_rx) = oneshot::channel();
+        assert!(reloads.request(Some(first)), "the first reload starts");
+        assert!(!reloads.request(Some(second)), "merged behind it");
+        assert!(!reloads.request(None), "merged too");
+        let failed = json!({ "ok": false });
+        assert!(reloads.finished(&failed), "the merged one runs next");
+        assert!(matches!(first_rx.try_recv(), Ok(Reply::Value(v)) if v == failed));
+        assert!(second_rx.try_recv().is_err(), "answered by the next run");
+        assert!(reloads.request(None), "the shell starts the merged run");
+        let ok = json!({ "ok": true });
+        assert!(!reloads.finished(&ok), "nothing merged behind it");
+        assert!(matches!(second_rx.try_recv(), Ok(Reply::Value(v)) if v == ok));
+        assert!(reloads.request(None), "a later reload starts at once");
+    }
+}

@@ -15,13 +15,15 @@
 //! - the parameters each router runs with, at start and on reload, and
 //!   which running instance a reloaded one is (keepalived's identity);
 //! - what a re-created interface, a lost address or a netlink overrun
-//!   asks of the shell;
+//!   asks of the shell, and whether a lookup merged behind one in flight
+//!   is still wanted ([`lookups`]);
 //! - which lines a packet may cause (rate limited per kind and instance).
 //!
 //! What the shell must do when asked is in [`Effect`]; everything it
 //! learns comes back as an [`Event`].
 
 pub mod lateness;
+pub mod lookups;
 pub mod params;
 pub mod ratelimit;
 mod running;
@@ -82,6 +84,12 @@ pub enum Event {
         socket: SocketKey,
         running: bool,
         source: Option<IpAddr>,
+    },
+    /// [`Effect::Rebind`] for `ifindex` found nothing or timed out: the
+    /// next link event for that index asks again.
+    RebindFailed {
+        instance: usize,
+        ifindex: u32,
     },
     /// What an instance's trackers add up to now (sent after any reading
     /// changed; unchanged values are ignored).
@@ -244,6 +252,24 @@ impl Driver {
         self.instances.iter().map(|r| &r.socket_key)
     }
 
+    /// Whether `lookup`, merged behind one that just answered, is still
+    /// wanted ([`lookups::InFlight::answered`]): a source is looked for
+    /// while its instance has none on that interface, an interface is
+    /// re-bound while the core waits for that index.
+    pub fn wants(&self, lookup: &lookups::Lookup) -> bool {
+        match *lookup {
+            lookups::Lookup::Source { instance, ifindex } => self
+                .instances
+                .get(instance)
+                .is_some_and(|r| r.faults.no_source && r.ifindex == ifindex),
+            lookups::Lookup::Rebind { instance, ifindex } => self
+                .instances
+                .get(instance)
+                .is_some_and(|r| r.rebinding == Some(ifindex)),
+            lookups::Lookup::Resync => true,
+        }
+    }
+
     /// The earliest time [`Event::Timer`] has something to do.
     pub fn poll_at(&self) -> Option<Instant> {
         self.instances
@@ -318,6 +344,13 @@ impl Driver {
                 running,
                 source,
             } => self.rebound(now, instance, ifindex, socket, running, source, &mut out),
+            Event::RebindFailed { instance, ifindex } => {
+                if let Some(r) = self.instances.get_mut(instance) {
+                    if r.rebinding == Some(ifindex) {
+                        r.rebinding = None;
+                    }
+                }
+            }
             Event::Tracked { instance, state } => self.tracked(now, instance, &state, &mut out),
             Event::SendFailed { instance } => {
                 if let Some(r) = self.instances.get_mut(instance) {

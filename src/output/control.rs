@@ -141,7 +141,8 @@ pub enum ErrorCode {
     UnknownInstance,
     /// `reload`: the new configuration has errors; nothing changed.
     Config,
-    /// `reload`: valid, but not every instance could be applied.
+    /// `reload`: valid, but it could not be applied (the kernel lookups
+    /// timed out, say); the running configuration is kept.
     Apply,
 }
 
