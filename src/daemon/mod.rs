@@ -298,6 +298,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         daemon.exec.metrics.sweep(
             daemon.driver.instances().iter().map(view::Counters::of),
             daemon.driver.unknown_vrid(),
+            || daemon.exec.work.metrics(),
         );
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
@@ -792,8 +793,6 @@ impl Executor {
                             r.name()
                         );
                     }
-                    self.metrics
-                        .announced(r.name(), addresses.len() as u64 * u64::from(repeat));
                     let mut by_interface: HashMap<u32, Vec<IpAddr>> = HashMap::new();
                     for addr in addresses {
                         let index = r.addresses.get(&addr).map_or(r.ifindex, |(ix, _)| *ix);
