@@ -110,7 +110,7 @@ check "B: state MASTER" test "$(metric "$WORK/b2.prom" vrrpd_instance_state inst
 check "B: A's priority-0 advert counted" \
     test "$(metric "$WORK/b2.prom" vrrpd_priority_zero_received_total instance=VI_1)" -ge 1
 ann=$(metric "$WORK/b2.prom" vrrpd_announcements_total instance=VI_1)
-say "measured: B queued $ann gratuitous ARPs after taking over"
+say "measured: B sent $ann gratuitous ARPs after taking over"
 check "B: announcements counted" eval '((ann >= 1))'
 status b "$WORK/b2-before.json"
 scrape b "$WORK/b2.prom"

@@ -769,3 +769,43 @@ fn a_merged_lookup_is_wanted_only_while_its_answer_is_missing() {
     }));
     assert!(a.driver.wants(&Lookup::Resync));
 }
+
+/// `state_since` (status's `state_since`, `state_age_s`) comes from the
+/// core's clock: set from `now` when the instance starts and at each
+/// transition, never from the wall clock.
+#[test]
+fn state_since_follows_the_manual_clock() {
+    let mut a = Node {
+        driver: vrrpd::driver::Driver::new(),
+        source: v4(A),
+        now: ms(5_000),
+        log: Vec::new(),
+    };
+    let event = reload(&a.driver, &parse(&conf(101, &["VI_1"], false)), v4(A));
+    a.handle(event);
+    let since = |n: &Node| n.driver.instances()[0].state_since;
+    assert_eq!(a.state("VI_1"), State::Backup);
+    assert_eq!(since(&a), ms(5_000));
+    // Master once Master_Down_Interval runs out: stamped with that timer.
+    let from = a.log.len();
+    a.advance(ms(20_000));
+    assert_eq!(a.state("VI_1"), State::Master);
+    let became = a.log[from..]
+        .iter()
+        .find(|(_, e)| {
+            matches!(e, Effect::Actions { actions, .. }
+                if actions.iter().any(|x| matches!(x, Action::Transition { to: State::Master, .. })))
+        })
+        .map(|(t, _)| *t)
+        .expect("a transition to MASTER");
+    assert!(became > ms(5_000) && became < ms(20_000), "{became:?}");
+    assert_eq!(since(&a), became, "adverts since then do not move it");
+    // An operator's demotion at 25 s: a transition at 25 s.
+    a.now = ms(25_000);
+    a.handle(Event::AdminDown {
+        instance: 0,
+        down: true,
+    });
+    assert_ne!(a.state("VI_1"), State::Master);
+    assert_eq!(since(&a), ms(25_000));
+}

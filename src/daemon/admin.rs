@@ -15,8 +15,8 @@ use crate::driver::{Demotion, Event};
 use crate::output::control::{utc_timestamp, Command, ControlRequest, ErrorCode, Peer, Reply};
 
 /// When `r` entered its current state, as wall-clock time.
-pub(super) fn state_since(r: &Running) -> String {
-    utc_timestamp(super::view::Counters::of(r).since())
+pub(super) fn state_since(r: &Running, wall: super::view::Wall) -> String {
+    utc_timestamp(super::view::Counters::of(r).since(wall))
 }
 
 /// The virtual addresses `r` holds, sorted, as the worker reports them: in
@@ -90,11 +90,12 @@ impl Daemon {
             Command::Watch => Reply::Watch {
                 snapshot: {
                     let vips = self.exec.work.addresses();
+                    let wall = self.exec.clock.wall();
                     self.driver
                         .instances()
                         .iter()
                         .map(|r| {
-                            serde_json::to_value(super::view::watch_state(r, &vips))
+                            serde_json::to_value(super::view::watch_state(r, &vips, wall))
                                 .unwrap_or_default()
                         })
                         .collect()

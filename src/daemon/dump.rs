@@ -172,18 +172,18 @@ pub struct View<'a> {
     /// configuration, not the shared view, which has no use for them.
     pub cfg: &'a Instance,
     pub counters: Counters<'a>,
-    /// `counters.since()`, taken once per dump (a field so that tests can
-    /// fix it).
+    /// `counters.since(..)`, taken once per dump (a field so that tests
+    /// can fix it).
     pub last_transition: SystemTime,
 }
 
 impl<'a> View<'a> {
-    fn of(r: &'a Running) -> View<'a> {
+    fn of(r: &'a Running, wall: super::view::Wall) -> View<'a> {
         let counters = Counters::of(r);
         View {
             cfg: &r.cfg,
             counters,
-            last_transition: counters.since(),
+            last_transition: counters.since(wall),
         }
     }
 }
@@ -774,7 +774,13 @@ impl Daemon {
     /// Renders the dump `kind` asks for and hands it to a blocking thread
     /// to write.
     pub(super) fn dump(&self, kind: DumpKind) {
-        let views: Vec<View> = self.driver.instances().iter().map(View::of).collect();
+        let wall = self.exec.clock.wall();
+        let views: Vec<View> = self
+            .driver
+            .instances()
+            .iter()
+            .map(|r| View::of(r, wall))
+            .collect();
         let g = &self.config.global;
         let (text, configured) = match kind {
             DumpKind::Data => (
@@ -831,7 +837,7 @@ mod tests {
                 vrid: cfg.instances[i].vrid.get(),
                 version: cfg.instances[i].version.number(),
                 state,
-                state_since: std::time::Instant::now(),
+                state_since: crate::proto::Instant::ZERO,
                 base_priority: cfg.instances[i].priority.get(),
                 effective_priority: cfg.instances[i].priority.get(),
                 tracker_adjustment: 0,

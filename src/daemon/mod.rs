@@ -115,6 +115,15 @@ impl Clock {
         let micros = self.base.elapsed().as_micros();
         Instant::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
     }
+
+    /// The core's clock and the wall clock read together, for outputs that
+    /// show the core's instants as wall time.
+    fn wall(&self) -> view::Wall {
+        view::Wall {
+            now: self.now(),
+            wall: std::time::SystemTime::now(),
+        }
+    }
 }
 
 /// Runs the core's effects: the VRRP sockets and their readers, the
@@ -304,6 +313,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         daemon.exec.metrics.sweep(
             daemon.driver.instances().iter().map(view::Counters::of),
             daemon.driver.unknown_vrid(),
+            || daemon.exec.work.metrics(),
         );
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
@@ -674,6 +684,7 @@ impl Daemon {
     /// What `vrrpd status` shows (see `control::render_status`).
     fn status(&self, started: std::time::Instant) -> serde_json::Value {
         let vips = self.exec.work.addresses();
+        let wall = self.exec.clock.wall();
         let status = view::StatusView {
             schema: view::SCHEMA,
             version: env!("CARGO_PKG_VERSION"),
@@ -684,7 +695,7 @@ impl Daemon {
                 .driver
                 .instances()
                 .iter()
-                .map(|r| view::instance(r, self.tracker_status(r.name()), &vips))
+                .map(|r| view::instance(r, self.tracker_status(r.name()), &vips, wall))
                 .collect(),
         };
         serde_json::to_value(status)
@@ -791,7 +802,6 @@ impl Executor {
         for action in actions {
             match action {
                 Action::Transition { from, to, reason } => {
-                    r.state_since = std::time::Instant::now();
                     self.metrics.transition(r.name(), from, to);
                     if let Some((line, detail)) = messages::transition_cause(r.name(), reason) {
                         if detail {
@@ -853,8 +863,6 @@ impl Executor {
                             r.name()
                         );
                     }
-                    self.metrics
-                        .announced(r.name(), addresses.len() as u64 * u64::from(repeat));
                     let mut by_interface: HashMap<u32, Vec<IpAddr>> = HashMap::new();
                     for addr in addresses {
                         let index = r.addresses.get(&addr).map_or(r.ifindex, |(ix, _)| *ix);

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
@@ -22,6 +22,32 @@ use crate::driver::lateness::Lateness;
 use crate::driver::work::AddressState;
 use crate::driver::{Faults, Running};
 use crate::proto::fsm::{MasterInfo, State, Stats};
+use crate::proto::Instant;
+
+/// One reading of the core's clock and of the wall clock, taken by the
+/// shell when it renders: the core keeps time only on its own monotonic
+/// clock, and outputs turn those instants into wall time with this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wall {
+    /// The core's `now` at the reading.
+    pub now: Instant,
+    /// The wall clock at the same moment.
+    pub wall: SystemTime,
+}
+
+impl Wall {
+    /// `t` (on the core's clock, not after `now`) on the wall clock.
+    pub fn at(&self, t: Instant) -> SystemTime {
+        self.wall
+            .checked_sub(self.age(t))
+            .unwrap_or(SystemTime::UNIX_EPOCH)
+    }
+
+    /// How long ago `t` was.
+    pub fn age(&self, t: Instant) -> Duration {
+        self.now.saturating_since(t)
+    }
+}
 
 /// The status schema's version, `schema` in `vrrpd status --json`.
 pub const SCHEMA: u32 = 1;
@@ -58,7 +84,7 @@ pub struct Counters<'a> {
     pub vrid: u8,
     pub version: u8,
     pub state: State,
-    /// When it entered `state` (monotonic; see [`Counters::since`]).
+    /// When it entered `state`, on the core's clock (see [`Counters::since`]).
     pub state_since: Instant,
     pub base_priority: u8,
     pub effective_priority: u8,
@@ -110,10 +136,8 @@ impl<'a> Counters<'a> {
     }
 
     /// When it entered its state, on the wall clock.
-    pub fn since(&self) -> SystemTime {
-        SystemTime::now()
-            .checked_sub(self.state_since.elapsed())
-            .unwrap_or(SystemTime::UNIX_EPOCH)
+    pub fn since(&self, wall: Wall) -> SystemTime {
+        wall.at(self.state_since)
     }
 
     /// The state machine's refusals, named as in `errors`.
@@ -279,7 +303,12 @@ fn demotion(r: &Running) -> Option<DemotionView> {
 
 /// The view of `r`, with its trackers as the shell knows them and its
 /// addresses as the worker reports them.
-pub fn instance(r: &Running, trackers: Vec<TrackerView>, vips: &[VipStatus]) -> InstanceView {
+pub fn instance(
+    r: &Running,
+    trackers: Vec<TrackerView>,
+    vips: &[VipStatus],
+    wall: Wall,
+) -> InstanceView {
     let c = Counters::of(r);
     let drops: BTreeMap<&'static str, u64> = c.drops.iter().map(|(k, v)| (*k, *v)).collect();
     let mut errors: BTreeMap<&'static str, u64> = BTreeMap::new();
@@ -296,8 +325,8 @@ pub fn instance(r: &Running, trackers: Vec<TrackerView>, vips: &[VipStatus]) -> 
         version: c.version,
         state: c.state.keepalived_name(),
         reason: messages::reason(r.router.state_reason()),
-        state_since: crate::output::control::utc_timestamp(c.since()),
-        state_age_s: c.state_since.elapsed().as_secs(),
+        state_since: crate::output::control::utc_timestamp(c.since(wall)),
+        state_age_s: wall.age(c.state_since).as_secs(),
         demoted: demotion(r),
         base_priority: c.base_priority,
         effective_priority: c.effective_priority,
@@ -326,14 +355,14 @@ pub fn instance(r: &Running, trackers: Vec<TrackerView>, vips: &[VipStatus]) -> 
 }
 
 /// The watch snapshot event of `r`.
-pub fn watch_state(r: &Running, vips: &[VipStatus]) -> WatchState {
+pub fn watch_state(r: &Running, vips: &[VipStatus], wall: Wall) -> WatchState {
     WatchState {
         event: "state",
-        time: crate::output::control::utc_timestamp(std::time::SystemTime::now()),
+        time: crate::output::control::utc_timestamp(wall.wall),
         instance: r.name().to_string(),
         state: r.router.state().keepalived_name(),
         reason: messages::reason(r.router.state_reason()),
-        since: admin::state_since(r),
+        since: admin::state_since(r, wall),
         priority: r.router.effective_priority().get(),
         vips_held: admin::vips_held(r, vips),
         master: r.router.master().map(|m| m.address.to_string()),
@@ -376,6 +405,13 @@ mod tests {
     use crate::driver::{Demotion, Running, SocketKey};
     use crate::proto::Family;
 
+    fn test_wall() -> Wall {
+        Wall {
+            now: Instant::from_millis(90_000),
+            wall: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+        }
+    }
+
     /// A running VI_1 that an operator demoted (with `note`).
     fn demoted_instance(note: Option<&str>) -> Running {
         let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n  192.0.2.30\n }\n}\n";
@@ -409,7 +445,7 @@ mod tests {
             adjustment: 0,
             fault: false,
         }];
-        let mut view = instance(&r, trackers, &[]);
+        let mut view = instance(&r, trackers, &[], test_wall());
         view.master = Some(MasterView {
             address: "192.0.2.21".into(),
             priority: 101,
@@ -478,7 +514,7 @@ mod tests {
     #[test]
     fn watch_state_fields_are_the_documented_ones() {
         let r = demoted_instance(None);
-        let mut w = watch_state(&r, &[]);
+        let mut w = watch_state(&r, &[], test_wall());
         w.master = Some("192.0.2.21".into());
         w.vips_held = vec!["192.0.2.30".into()];
         let mut paths = Vec::new();

@@ -207,6 +207,17 @@ impl WorkHandle {
         self.shared.lock().queue.stats()
     }
 
+    /// The queue's counters, pending work and frames sent by instance,
+    /// for the metrics.
+    pub fn metrics(&self) -> crate::output::metrics::WorkSnapshot {
+        let state = self.shared.lock();
+        crate::output::metrics::WorkSnapshot {
+            stats: state.queue.stats(),
+            queued: state.queue.queued(),
+            sent: state.queue.frames_sent().clone(),
+        }
+    }
+
     /// Every address the worker has handled, with its state.
     pub fn addresses(&self) -> Vec<VipStatus> {
         let now = self.shared.now();

@@ -372,6 +372,7 @@ impl Driver {
     /// Feeds `input` to instance `i`, then its sync group.
     fn feed(&mut self, i: usize, now: Instant, input: Input, out: &mut Vec<Effect>) {
         let actions = self.instances[i].router.handle(now, input);
+        note_transition(&mut self.instances[i], now, &actions);
         let left_master = sync::left_master(&actions);
         self.push_actions(i, actions, out);
         self.sync_after(i, now, left_master, out);
@@ -410,6 +411,7 @@ impl Driver {
             let r = &mut self.instances[i];
             if let Some(deadline) = r.router.poll_at().filter(|t| *t <= now) {
                 let actions = r.router.handle(now, Input::Timeout);
+                note_transition(r, now, &actions);
                 if r.router.state() == State::Master
                     && actions.iter().any(|a| matches!(a, Action::SendAdvert(_)))
                 {
@@ -726,10 +728,13 @@ impl Driver {
                 running.addresses = addresses;
                 running.cfg = cfg.clone();
                 let actions = running.router.handle(now, Input::Reload(Box::new(params)));
+                note_transition(&mut running, now, &actions);
                 next.push(running);
                 self.push_actions(next.len() - 1, actions, out);
             } else if let Some(pos) = started.iter().position(|r| r.cfg.identity() == identity) {
-                next.push(started.swap_remove(pos));
+                let mut running = started.swap_remove(pos);
+                running.state_since = now;
+                next.push(running);
             }
         }
         for mut gone in old {
@@ -756,6 +761,7 @@ impl Driver {
                 let mut params = r.router.params().clone();
                 params.sync_group = member;
                 let actions = r.router.handle(now, Input::Reload(Box::new(params)));
+                note_transition(r, now, &actions);
                 self.push_actions(i, actions, out);
             }
         }
@@ -774,6 +780,7 @@ impl Driver {
                         adjustment: t.adjustment,
                     };
                     let actions = r.router.handle(now, input);
+                    note_transition(r, now, &actions);
                     self.push_actions(i, actions, out);
                 }
                 let r = &mut self.instances[i];
@@ -785,6 +792,7 @@ impl Driver {
             let r = &mut self.instances[i];
             if r.faults.any() {
                 let actions = r.router.handle(now, Input::Fault(true));
+                note_transition(r, now, &actions);
                 self.push_actions(i, actions, out);
             }
             self.feed(i, now, Input::Startup, out);
@@ -835,6 +843,17 @@ fn log(level: Level, r: &Running, text: String) -> Effect {
         level,
         instance: Some(r.cfg.name.clone()),
         text,
+    }
+}
+
+/// Stamps `r` with `now` when `actions` hold a transition: status shows
+/// when the instance entered its state.
+fn note_transition(r: &mut Running, now: Instant, actions: &[Action]) {
+    if actions
+        .iter()
+        .any(|a| matches!(a, Action::Transition { .. }))
+    {
+        r.state_since = now;
     }
 }
 

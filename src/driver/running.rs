@@ -68,9 +68,10 @@ pub struct Running {
     pub faults: Faults,
     /// The tracker weights' sum.
     pub track_adjustment: i32,
-    /// When the state last changed (wall clock, kept by the shell for
-    /// status; the core never reads it).
-    pub state_since: std::time::Instant,
+    /// When the state last changed, on the core's clock: set from `now`
+    /// when the core adopts the instance and at each transition. The
+    /// outputs turn it into wall time when they render it.
+    pub state_since: Instant,
     /// Set by `vrrpd demote`, cleared by `vrrpd promote`.
     pub demoted: Option<Demotion>,
     /// Removed by a reload: its stop is reported as keepalived reports a
@@ -105,7 +106,7 @@ impl Running {
             log_limit: LogLimit::default(),
             faults: Faults::default(),
             track_adjustment: 0,
-            state_since: std::time::Instant::now(),
+            state_since: Instant::ZERO,
             demoted: None,
             deleting: false,
             send_failing_since: None,

@@ -139,6 +139,7 @@ impl Driver {
         for (j, to) in decision.moves {
             let m = members[j];
             let actions = self.instances[m].router.handle(now, Input::Sync(to));
+            super::note_transition(&mut self.instances[m], now, &actions);
             self.push_actions(m, actions, out);
         }
         if let Some(to) = decision.group {

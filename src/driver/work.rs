@@ -125,6 +125,9 @@ pub enum Job<S> {
         ifindex: u32,
         addrs: Vec<IpAddr>,
         ticket: Ticket,
+        /// Whose frames these are: owner and count, summing to
+        /// `addrs.len()` (counted as sent when the job succeeds).
+        owners: Vec<(Owner, u32)>,
     },
 }
 
@@ -236,6 +239,9 @@ pub struct WorkStats {
     pub refusals: u64,
     /// Announcement jobs that failed.
     pub announce_failures: u64,
+    /// Announcement frames sent (jobs that succeeded), after merging and
+    /// pacing: what reached the wire, not what was asked for.
+    pub frames_sent: u64,
 }
 
 /// Pending work by kind, for the bounds.
@@ -370,6 +376,8 @@ pub struct WorkQueue<S> {
     seq: u64,
     turn: u64,
     stats: WorkStats,
+    /// [`WorkStats::frames_sent`] by owner.
+    sent: BTreeMap<Owner, u64>,
 }
 
 impl<S> Default for WorkQueue<S> {
@@ -387,6 +395,7 @@ impl<S> Default for WorkQueue<S> {
             seq: 0,
             turn: 0,
             stats: WorkStats::default(),
+            sent: BTreeMap::new(),
         }
     }
 }
@@ -663,7 +672,12 @@ impl<S: Vip> WorkQueue<S> {
             }
         }
         let mut oldest = u64::MAX;
+        let mut owners: Vec<(Owner, u32)> = Vec::new();
         for (key, quota) in chosen {
+            match owners.iter_mut().find(|(o, _)| *o == key.0) {
+                Some((_, n)) => *n += quota,
+                None => owners.push((key.0.clone(), quota)),
+            }
             let turn = self.next_turn();
             if let Some(entry) = self.entries.get_mut(&key) {
                 oldest = oldest.min(entry.seq);
@@ -687,6 +701,7 @@ impl<S: Vip> WorkQueue<S> {
             ifindex,
             addrs,
             ticket,
+            owners,
         })
     }
 
@@ -720,10 +735,13 @@ impl<S: Vip> WorkQueue<S> {
             Job::Add { ifindex, spec } => (*ifindex, spec, Op::Add),
             Job::Remove { ifindex, spec } => (*ifindex, spec, Op::Remove),
             Job::Announce {
-                ifindex, ticket, ..
+                ifindex,
+                ticket,
+                owners,
+                ..
             } => {
                 return self
-                    .announced(*ifindex, *ticket, outcome)
+                    .announced(*ifindex, *ticket, owners, outcome)
                     .into_iter()
                     .collect()
             }
@@ -806,7 +824,13 @@ impl<S: Vip> WorkQueue<S> {
         reports
     }
 
-    fn announced(&mut self, ifindex: u32, ticket: Ticket, outcome: Outcome) -> Option<Report> {
+    fn announced(
+        &mut self,
+        ifindex: u32,
+        ticket: Ticket,
+        owners: &[(Owner, u32)],
+        outcome: Outcome,
+    ) -> Option<Report> {
         if let Some(n) = self.announcing.get_mut(&ticket) {
             *n -= 1;
             if *n == 0 {
@@ -825,6 +849,15 @@ impl<S: Vip> WorkQueue<S> {
                 })
             }
             _ => {
+                for (owner, n) in owners {
+                    self.stats.frames_sent += u64::from(*n);
+                    match self.sent.get_mut(owner) {
+                        Some(sent) => *sent += u64::from(*n),
+                        None => {
+                            self.sent.insert(owner.clone(), u64::from(*n));
+                        }
+                    }
+                }
                 self.announce_errors.remove(&ifindex);
                 None
             }
@@ -874,6 +907,12 @@ impl<S: Vip> WorkQueue<S> {
     /// Counters since start.
     pub fn stats(&self) -> WorkStats {
         self.stats
+    }
+
+    /// Announcement frames sent since start, by owner (an owner a reload
+    /// removed keeps its count).
+    pub fn frames_sent(&self) -> &BTreeMap<Owner, u64> {
+        &self.sent
     }
 
     /// Every address the queue has handled, with its state.
@@ -1343,6 +1382,48 @@ mod tests {
             }
         );
         assert_eq!(q.stats().announcements_merged, 9_999);
+    }
+
+    /// What the metrics call announcements: frames of jobs that went out,
+    /// after merging and pacing, credited to each owner; never the frames
+    /// asked for, nor those of a failed job.
+    #[test]
+    fn frames_sent_count_what_left_after_merging_by_owner() {
+        let mut q: WorkQueue<IpAddr> = WorkQueue::new();
+        q.configure(
+            Pacing {
+                garp: 100 * MS,
+                gna: Duration::ZERO,
+            },
+            vec![],
+        );
+        // 3 + 3 asked for, merged into 3; VI_2's 2 share the paced lane.
+        q.announce("VI_1", IF1, &[v4(1)], 3);
+        q.announce("VI_1", IF1, &[v4(1)], 3);
+        q.announce("VI_2", IF1, &[v4(2)], 2);
+        let mut t = 0;
+        let mut failed_once = false;
+        while let Some(due) = q.poll_at() {
+            t = t.max(due.as_micros() / 1000);
+            let job = q.pop(at(t)).unwrap();
+            let outcome = if !failed_once {
+                failed_once = true;
+                Outcome::Failed("ENOBUFS".into())
+            } else {
+                Outcome::Announced
+            };
+            q.completed(&job, outcome, at(t));
+        }
+        // The first frame (VI_1's) failed: not sent.
+        let sent: Vec<(&str, u64)> = q
+            .frames_sent()
+            .iter()
+            .map(|(o, n)| (o.as_str(), *n))
+            .collect();
+        assert_eq!(sent, vec![("VI_1", 2), ("VI_2", 2)]);
+        assert_eq!(q.stats().frames_sent, 4);
+        assert_eq!(q.stats().announcements_merged, 1);
+        assert_eq!(q.stats().announce_failures, 1);
     }
 
     #[test]

@@ -19,7 +19,7 @@
 
 mod http;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
@@ -33,6 +33,7 @@ use prometheus_client::registry::Unit;
 use tracing::{error, info};
 
 use crate::daemon::view::{Counters, FSM_ERRORS};
+use crate::driver::work::{Queued, WorkStats};
 use crate::net::socket::DropReason;
 use crate::proto::fsm::State;
 use crate::track::{Kind, Reading, RunObserver, TrackerKey};
@@ -228,12 +229,62 @@ impl TrackerCells {
     }
 }
 
+/// The address worker's figures (`driver::work`), read from its queue
+/// once per [`SWEEP`].
+#[derive(Debug, Clone, Default)]
+pub struct WorkSnapshot {
+    pub stats: WorkStats,
+    pub queued: Queued,
+    /// Announcement frames sent, by instance.
+    pub sent: BTreeMap<String, u64>,
+}
+
+/// The work queue's counters: metric name, help, value.
+fn work_counters(s: &WorkStats) -> [(&'static str, &'static str, u64); 6] {
+    [
+        (
+            "vrrpd_work_announcement_frames",
+            "Gratuitous ARP / unsolicited NA frames sent, all instances (after merging and pacing)",
+            s.frames_sent,
+        ),
+        (
+            "vrrpd_work_announcements_merged",
+            "Announcement bursts merged into their instance's pending one",
+            s.announcements_merged,
+        ),
+        (
+            "vrrpd_work_announce_failures",
+            "Announcement jobs whose frames could not be sent",
+            s.announce_failures,
+        ),
+        (
+            "vrrpd_work_address_wants_replaced",
+            "Address add/remove requests that replaced a pending one for the same address",
+            s.wants_replaced,
+        ),
+        (
+            "vrrpd_work_address_refusals",
+            "Address adds/removes the kernel refused (each attempt; retried with backoff)",
+            s.refusals,
+        ),
+        (
+            "vrrpd_work_address_removals_skipped",
+            "Address removals skipped: the address was there before vrrpd added it",
+            s.removals_skipped,
+        ),
+    ]
+}
+
 /// What the server (and the tracker thread) share with the driver.
 #[derive(Debug, Default)]
 pub struct Board {
     instances: RwLock<Arc<Vec<Arc<InstanceCells>>>>,
     trackers: RwLock<Arc<HashMap<TrackerKey, Arc<TrackerCells>>>>,
     unknown_vrid: AtomicU64,
+    /// [`work_counters`]' values, in its order.
+    work: [AtomicU64; 6],
+    /// Pending address jobs, announcements, announcement frames.
+    work_pending: [AtomicU64; 3],
 }
 
 impl Board {
@@ -254,6 +305,21 @@ impl Board {
     fn set_instances(&self, list: Vec<Arc<InstanceCells>>) {
         let mut g = self.instances.write().unwrap_or_else(|p| p.into_inner());
         *g = Arc::new(list);
+    }
+
+    fn store_work(&self, w: &WorkSnapshot) {
+        for (cell, (_, _, n)) in self.work.iter().zip(work_counters(&w.stats)) {
+            cell.store(n, Relaxed);
+        }
+        let q = &w.queued;
+        let pending = [q.address_jobs as u64, q.announcements as u64, q.frames];
+        for (cell, n) in self.work_pending.iter().zip(pending) {
+            cell.store(n, Relaxed);
+        }
+        for c in self.instances().iter() {
+            let n = w.sent.get(&c.name).copied().unwrap_or(0);
+            c.announcements.store(n, Relaxed);
+        }
     }
 
     fn set_trackers(&self, map: HashMap<TrackerKey, Arc<TrackerCells>>) {
@@ -445,7 +511,7 @@ impl Collector for Scrape {
             &mut enc,
             &list,
             "vrrpd_announcements",
-            "Gratuitous ARP / unsolicited NA frames queued for sending",
+            "Gratuitous ARP / unsolicited NA frames sent (after merging and pacing)",
             true,
             |c| load(&c.announcements),
         )?;
@@ -522,6 +588,25 @@ impl Collector for Scrape {
             MetricType::Counter,
         )?;
         m.encode_counter::<NoLabelSet, _, u64>(&self.0.unknown_vrid.load(Relaxed), None)?;
+
+        let zero = WorkStats::default();
+        for ((name, help, _), cell) in work_counters(&zero).iter().zip(&self.0.work) {
+            let mut m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
+            m.encode_counter::<NoLabelSet, _, u64>(&cell.load(Relaxed), None)?;
+        }
+        let mut m = enc.encode_descriptor(
+            "vrrpd_work_pending",
+            "The address worker's bounded queue: address jobs, instances with a pending announcement, announcement frames still to send",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (kind, cell) in ["address_jobs", "announcements", "frames"]
+            .iter()
+            .zip(&self.0.work_pending)
+        {
+            m.encode_family(&[("kind", *kind)])?
+                .encode_gauge(&load(cell))?;
+        }
 
         self.encode_trackers(&mut enc)
     }
@@ -723,26 +808,23 @@ impl Publisher {
         }
     }
 
-    /// Transitions and announcements are events, not state the view holds:
-    /// counted as they happen.
+    /// Transitions are events, not state the view holds: counted as they
+    /// happen.
     pub(crate) fn transition(&self, instance: &str, from: State, to: State) {
         if let Some(c) = self.cells.get(instance) {
             c.transitions[state_index(from)][state_index(to)].fetch_add(1, Relaxed);
         }
     }
 
-    pub(crate) fn announced(&self, instance: &str, frames: u64) {
-        if let Some(c) = self.cells.get(instance) {
-            c.announcements.fetch_add(frames, Relaxed);
-        }
-    }
-
     /// Republishes everything at most once per [`SWEEP`]; `instances` is
-    /// only iterated (the views built) when a sweep is due.
+    /// only iterated (the views built) and `work` called when a sweep is
+    /// due. Announcements are counted by the address worker as frames
+    /// leave (after merging and pacing), so they arrive here too.
     pub(crate) fn sweep<'a>(
         &mut self,
         instances: impl IntoIterator<Item = Counters<'a>>,
         unknown_vrid: u64,
+        work: impl FnOnce() -> WorkSnapshot,
     ) {
         let Some(board) = &self.board else { return };
         let now = std::time::Instant::now();
@@ -754,6 +836,7 @@ impl Publisher {
         }
         self.last_sweep = Some(now);
         board.unknown_vrid.store(unknown_vrid, Relaxed);
+        board.store_work(&work());
         for v in instances {
             self.publish(&v);
         }
@@ -838,6 +921,66 @@ mod tests {
         // Only the instance's own sample lines, no duplicate families.
         assert_eq!(text.matches("# TYPE vrrpd_adverts_sent_total").count(), 1);
         assert!(!text.contains("# EOF"));
+    }
+
+    /// `vrrpd_announcements_total` counts the frames that left, after the
+    /// queue merged and paced them: two bursts of 3 asked for one address
+    /// are 3 frames, and a failed job's frames are not counted.
+    #[test]
+    fn announcements_count_frames_sent_not_frames_asked_for() {
+        use crate::driver::work::{Job, Outcome, Pacing, WorkQueue};
+        let board = board();
+        let mut q: WorkQueue<std::net::IpAddr> = WorkQueue::new();
+        q.configure(
+            Pacing {
+                garp: Duration::from_millis(50),
+                gna: Duration::ZERO,
+            },
+            vec![],
+        );
+        let vip: std::net::IpAddr = "192.0.2.30".parse().unwrap();
+        q.announce("VI_1", 2, &[vip], 3);
+        q.announce("VI_1", 2, &[vip], 3);
+        q.announce("we\"ird\\name\n", 2, &[vip], 1);
+        let mut first = true;
+        let mut jobs = 0;
+        while let Some(at) = q.poll_at() {
+            let job = q.pop(at).unwrap();
+            assert!(matches!(job, Job::Announce { .. }));
+            let outcome = if std::mem::take(&mut first) {
+                Outcome::Failed("ENOBUFS".into())
+            } else {
+                Outcome::Announced
+            };
+            q.completed(&job, outcome, at);
+            jobs += 1;
+        }
+        assert_eq!(jobs, 4, "paced: one frame per job");
+        q.announce("VI_1", 2, &[vip], 2);
+        board.store_work(&WorkSnapshot {
+            stats: q.stats(),
+            queued: q.queued(),
+            sent: q.frames_sent().clone(),
+        });
+        let text = board.render(false).unwrap();
+        for line in [
+            "# HELP vrrpd_announcements_total Gratuitous ARP / unsolicited NA frames sent (after merging and pacing)",
+            "vrrpd_announcements_total{instance=\"VI_1\"} 2",
+            "vrrpd_announcements_total{instance=\"we\\\"ird\\\\name\\n\"} 1",
+            "# TYPE vrrpd_work_announcement_frames_total counter",
+            "vrrpd_work_announcement_frames_total 3",
+            "vrrpd_work_announcements_merged_total 1",
+            "vrrpd_work_announce_failures_total 1",
+            "vrrpd_work_address_wants_replaced_total 0",
+            "vrrpd_work_address_refusals_total 0",
+            "vrrpd_work_address_removals_skipped_total 0",
+            "# TYPE vrrpd_work_pending gauge",
+            "vrrpd_work_pending{kind=\"announcements\"} 1",
+            "vrrpd_work_pending{kind=\"frames\"} 2",
+            "vrrpd_work_pending{kind=\"address_jobs\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        }
     }
 
     #[test]
