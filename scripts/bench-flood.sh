@@ -9,6 +9,7 @@
 #   RUNS=1 FLOOD_S=5 KINDS="oversized lowprio" RATES=2000 SECTIONS=one scripts/bench-flood.sh
 #   DAEMONS=vrrpd VRRPD_BIN=target/debug/vrrpd scripts/bench-flood.sh
 #   scripts/bench-flood.sh --table A.tsv B.tsv      # the table of saved runs
+#   BENCH_GLOBAL='vrrp_rt_priority 1' scripts/bench-flood.sh   # global_defs lines for both daemons
 #
 # Flood kinds (KINDS, all by default), each claiming priority 254 unless said:
 #   oversized    1400-byte protocol-112 datagrams to 224.0.0.18
@@ -73,6 +74,7 @@ if [[ ${1:-} == --lab ]]; then
         local n=$1 sec=$2 mode=$3 prio=101 self=${NODE_V4[a]} peer=${NODE_V4[b]} i uc=""
         if [[ $n == b ]]; then prio=100 self=${NODE_V4[b]} peer=${NODE_V4[a]}; fi
         [[ $mode == uc ]] && uc=$(printf '    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }\n    check_unicast_src\n' "$self" "$peer")
+        [[ ${BENCH_GLOBAL:-} ]] && printf 'global_defs {\n%b\n}\n' "$BENCH_GLOBAL"
         for i in $(vrid_seq "$sec"); do
             printf 'vrrp_instance VI_%d {\n    state BACKUP\n    interface %s\n    version 3\n    virtual_router_id %d\n    priority %d\n    advert_int %s\n%s\n    virtual_ipaddress {\n        %s/32\n    }\n}\n' \
                 "$i" "$LAB_IF" "$i" "$prio" "$(interval "$sec")" "$uc" "$(vip_of "$sec" "$i")"
