@@ -809,3 +809,35 @@ fn state_since_follows_the_manual_clock() {
     assert_ne!(a.state("VI_1"), State::Master);
     assert_eq!(since(&a), ms(25_000));
 }
+
+/// A Backup's expired Master_Down timer is announced to the shell
+/// (`backup_timer_due`) so it can hand over the adverts it already
+/// received first; once they are in, the timer is no longer due and the
+/// Backup stays Backup. A Master's advert timer is not such a timer.
+#[test]
+fn a_late_backup_timer_is_due_and_a_queued_advert_cancels_it() {
+    let (a, mut b) = backup_node();
+    let i = b.driver.position("VI_1").unwrap();
+    let down_at = b.driver.instances()[i].router.poll_at().unwrap();
+    assert!(b.now < down_at);
+    assert!(!b.driver.backup_timer_due(b.now));
+    assert!(b.driver.backup_timer_due(down_at));
+    // The driver wakes 200 ms after Master_Down ran out (a stall).
+    let late = after(down_at, Duration::from_millis(200));
+    assert!(b.driver.backup_timer_due(late));
+    // The advert A sent meanwhile, handed over first.
+    b.now = late;
+    let d = advert_from(&b, A, 101, "VI_1");
+    received(&mut b, d);
+    assert!(
+        !b.driver.backup_timer_due(late),
+        "the advert reset Master_Down"
+    );
+    let from = b.log.len();
+    b.handle(Event::Timer);
+    assert!(b.transitions_since(from).is_empty());
+    assert_eq!(b.state("VI_1"), State::Backup);
+    // A Master's due advert is not a Backup timer.
+    let master_due = a.driver.instances()[0].router.poll_at().unwrap();
+    assert!(!a.driver.backup_timer_due(master_due));
+}

@@ -103,6 +103,14 @@ fn log_diagnostics(loaded: &config::Loaded) {
 /// At most this many datagrams per socket wake-up (one burst of 100
 /// instances' adverts fits a few batches).
 const RECV_BATCH: usize = 32;
+/// What a socket's reader hands the driver: one `recv_batch`.
+type ReceivedBatch = (SocketKey, Vec<Result<Inbound, SocketError>>);
+type PacketRx = mpsc::Receiver<ReceivedBatch>;
+/// Datagrams taken from one socket before a Backup's timer acts
+/// ([`Daemon::drain_received`]): 10 s of a 100-instance segment's adverts
+/// at 1 s; under a flood the rest waits for the readers, and the timer
+/// is held back by at most this much work.
+const DRAIN_MAX: usize = 1024;
 
 /// The driver's clock: proto [`Instant`]s are microseconds since start.
 #[derive(Clone, Copy)]
@@ -132,7 +140,7 @@ struct Executor {
     clock: Clock,
     /// Open sockets and their reader tasks.
     sockets: HashMap<SocketKey, (std::sync::Arc<VrrpSocket>, tokio::task::AbortHandle)>,
-    packets_tx: mpsc::Sender<(SocketKey, Vec<Result<Inbound, SocketError>>)>,
+    packets_tx: mpsc::Sender<ReceivedBatch>,
     work: WorkHandle,
     notifier: crate::output::notify::Notifier,
     /// Transitions for `vrrpd status -w`.
@@ -288,6 +296,9 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             biased;
             _ = timer.expired() => {
                 armed = None;
+                if daemon.driver.backup_timer_due(daemon.clock.now()) {
+                    daemon.drain_received(&mut packets_rx);
+                }
                 daemon.timers();
             }
             Some((key, batch)) = packets_rx.recv() => {
@@ -375,6 +386,43 @@ fn signal_stream(kind: SignalKind) -> Result<tokio::signal::unix::Signal, Daemon
 }
 
 impl Daemon {
+    /// Hands the core everything already received: the batches the readers
+    /// queued, then up to [`DRAIN_MAX`] datagrams waiting in each socket.
+    /// Called before a Backup's timer acts ([`Driver::backup_timer_due`]).
+    fn drain_received(&mut self, packets_rx: &mut PacketRx) {
+        while let Ok((socket, batch)) = packets_rx.try_recv() {
+            for datagram in batch {
+                self.handle(Event::Received {
+                    socket: socket.clone(),
+                    datagram,
+                });
+            }
+        }
+        let sockets: Vec<(SocketKey, std::sync::Arc<VrrpSocket>)> = self
+            .exec
+            .sockets
+            .iter()
+            .map(|(key, (sock, _))| (key.clone(), sock.clone()))
+            .collect();
+        for (socket, sock) in sockets {
+            for _ in 0..DRAIN_MAX {
+                let datagram = match sock.try_recv() {
+                    Ok(Some(inbound)) => Ok(inbound),
+                    Ok(None) => break,
+                    Err(e) => Err(e),
+                };
+                let failed = datagram.as_ref().is_err_and(|e| e.drop_reason().is_none());
+                self.handle(Event::Received {
+                    socket: socket.clone(),
+                    datagram,
+                });
+                if failed {
+                    break;
+                }
+            }
+        }
+    }
+
     /// Hands `event` to the core and runs what it decides.
     fn handle(&mut self, event: Event) {
         let now = self.clock.now();

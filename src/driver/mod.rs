@@ -287,6 +287,18 @@ impl Driver {
             .min()
     }
 
+    /// Whether a Backup's timer (Master_Down) is due at `now`. Before the
+    /// shell hands the core that timer it hands it every advert already
+    /// received: each advert from the Master resets Master_Down (RFC 9568
+    /// §6.4.2), and a driver that ran late (a stalled VM, a swap storm, a
+    /// busy CPU) finds the timer and the Master's queued adverts ready at
+    /// once; the order of its wake-up must not turn that into a takeover.
+    pub fn backup_timer_due(&self, now: Instant) -> bool {
+        self.instances.iter().any(|r| {
+            r.router.state() == State::Backup && r.router.poll_at().is_some_and(|t| t <= now)
+        })
+    }
+
     /// Handles one event at `now`.
     pub fn handle(&mut self, now: Instant, event: Event) -> Vec<Effect> {
         let mut out = Vec::new();
