@@ -261,87 +261,56 @@ pub struct Scheduling {
     pub cpu_affinity: Vec<u16>,
 }
 
-/// A nice value, -20..=19.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "i64", into = "i64")]
-pub struct Nice(i8);
+/// An integer newtype that only holds `$range`: deserialized from any
+/// integer and refused with `$what` (the config error names the value, and
+/// the TOML front end its line and column).
+macro_rules! bounded_int {
+    ($(#[$doc:meta])* $name:ident($inner:ty), $range:expr, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(try_from = "i64", into = "i64")]
+        pub struct $name($inner);
 
-impl Nice {
-    pub const fn get(self) -> i8 {
-        self.0
-    }
-}
-
-impl TryFrom<i64> for Nice {
-    type Error = String;
-    fn try_from(v: i64) -> Result<Self, String> {
-        match i8::try_from(v) {
-            Ok(n) if (-20..=19).contains(&n) => Ok(Nice(n)),
-            _ => Err(format!("a nice value is -20..19, got {v}")),
+        impl $name {
+            pub const fn get(self) -> $inner {
+                self.0
+            }
         }
-    }
-}
 
-impl From<Nice> for i64 {
-    fn from(n: Nice) -> i64 {
-        i64::from(n.0)
-    }
-}
-
-/// A SCHED_RR priority, 1..=99.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "i64", into = "i64")]
-pub struct RtPriority(u8);
-
-impl RtPriority {
-    pub const fn get(self) -> u8 {
-        self.0
-    }
-}
-
-impl TryFrom<i64> for RtPriority {
-    type Error = String;
-    fn try_from(v: i64) -> Result<Self, String> {
-        match u8::try_from(v) {
-            Ok(p) if (1..=99).contains(&p) => Ok(RtPriority(p)),
-            _ => Err(format!("a realtime priority is 1..99, got {v}")),
+        impl TryFrom<i64> for $name {
+            type Error = String;
+            fn try_from(v: i64) -> Result<Self, String> {
+                match <$inner>::try_from(v) {
+                    Ok(n) if ($range).contains(&n) => Ok($name(n)),
+                    _ => Err(format!(concat!($what, ", got {}"), v)),
+                }
+            }
         }
-    }
+
+        impl From<$name> for i64 {
+            fn from(n: $name) -> i64 {
+                i64::from(n.0)
+            }
+        }
+    };
 }
 
-impl From<RtPriority> for i64 {
-    fn from(p: RtPriority) -> i64 {
-        i64::from(p.0)
-    }
-}
-
-/// RLIMIT_RTTIME in microseconds, at least 2 (keepalived's minimum).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "i64", into = "i64")]
-pub struct RtTime(u32);
+bounded_int!(
+    /// A nice value, -20..=19.
+    Nice(i8), -20..=19, "a nice value is -20..19"
+);
+bounded_int!(
+    /// A SCHED_RR priority, 1..=99.
+    RtPriority(u8), 1..=99, "a realtime priority is 1..99"
+);
+bounded_int!(
+    /// RLIMIT_RTTIME in microseconds, at least 2 (keepalived's minimum).
+    RtTime(u32), 2..=u32::MAX, "an RT time limit is 2..4294967295 us"
+);
 
 impl RtTime {
     /// keepalived's default `vrrp_rlimit_rttime`.
     pub const DEFAULT: RtTime = RtTime(10_000);
-    pub const fn micros(self) -> u32 {
-        self.0
-    }
-}
-
-impl TryFrom<i64> for RtTime {
-    type Error = String;
-    fn try_from(v: i64) -> Result<Self, String> {
-        match u32::try_from(v) {
-            Ok(us) if us >= 2 => Ok(RtTime(us)),
-            _ => Err(format!("an RT time limit is 2..4294967295 us, got {v}")),
-        }
-    }
-}
-
-impl From<RtTime> for i64 {
-    fn from(t: RtTime) -> i64 {
-        i64::from(t.0)
-    }
 }
 
 /// The state an instance asks for at start; only a wish (RFC 9568 §6.4.1).

@@ -158,7 +158,7 @@ pub fn apply(s: &Scheduling) -> (String, Vec<NotApplied>) {
         Ok(t) if t.realtime => format!(
             "SCHED_RR priority {}, RLIMIT_RTTIME {} us",
             t.rt_priority,
-            s.rlimit_rttime_us.unwrap_or(RtTime::DEFAULT).micros()
+            s.rlimit_rttime_us.unwrap_or(RtTime::DEFAULT).get()
         ),
         Ok(t) if t.slice_ns > 0 => format!(
             "SCHED_OTHER nice {}, time slice {:.1} ms",
@@ -238,7 +238,7 @@ fn current_nice() -> i32 {
 /// Soft limit at half (SIGXCPU: a warning, handled in `daemon::run`),
 /// hard limit at the value (SIGKILL), as keepalived sets them.
 fn set_rttime(limit: RtTime) -> io::Result<()> {
-    let us = libc::rlim_t::from(limit.micros());
+    let us = libc::rlim_t::from(limit.get());
     let rl = libc::rlimit {
         rlim_cur: (us / 2).max(1),
         rlim_max: us,
