@@ -287,6 +287,7 @@ fn daemon_options(path: PathBuf, config_id: Option<String>, pid_file: Option<Pat
             ..LoadOptions::default()
         },
         control_socket: control::socket_path(pid_file.as_deref()),
+        record: daemon::record::path(pid_file.as_deref()),
         pid_file,
     }
 }
