@@ -7,7 +7,8 @@
 #     and the interface. Each time A's VIP goes and B takes it within
 #     Skew_Time + 50 ms of A's priority-0 advert (B logs receiving it).
 #     (3) A clean stop removes the record; a resign then says it falls back
-#     to the configuration. VRRPv2, unicast, PASS, 1 s adverts, a /24 VIP.
+#     to the configuration, as with a record of an unknown version.
+#     VRRPv2, unicast, PASS, 1 s adverts, a /24 VIP.
 #     keepalived has no resign: the VIP stays on the killed node (xdiff).
 . "$(dirname "$0")/lib.sh"
 title "59 SIGKILL after the configuration was broken or edited: resign releases the record"
@@ -96,5 +97,12 @@ if ! is_keepalived; then
     resign_daemon a || fail "resign without a record failed"
     check "resign without a record says it falls back to the configuration" \
         grep -aq "no runtime record at $record: releasing what the configuration" "$WORK/a.log"
+    # A record of a format this build does not know is refused, said, and
+    # the configuration used instead.
+    printf '{"version": 99, "pid": 1, "instances": [], "future": true}\n' >"$record"
+    resign_daemon a || fail "resign with an unknown record version failed"
+    check "an unknown record version is refused, then the configuration used" \
+        grep -aq "record version 99 is not one this vrrpd reads (it reads version 1): refused; releasing what the configuration" "$WORK/a.log"
+    rm -f "$record"
 fi
 finish
