@@ -56,8 +56,9 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
             }
             return Ok(report);
         }
+        // After a clean stop (the daemon removed its record): not a fault.
         Ok(None) => {
-            warn!("no runtime record at {path}: releasing what the configuration {config} lists")
+            info!("no runtime record at {path}: releasing what the configuration {config} lists")
         }
         Err(e) => warn!("{e}: refused; releasing what the configuration {config} lists instead"),
     }
