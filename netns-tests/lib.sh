@@ -505,13 +505,19 @@ kill_daemon() {
 # hup_daemon NODE: SIGHUP (reload).
 hup_daemon() { kill -HUP "${DPID[$1]}"; }
 
-# resign_daemon NODE: `vrrpd resign -f CONF` in NODE's namespace, as the
-# unit's ExecStopPost runs it.  Returns 2 for keepalived (no such command).
+# resign_daemon NODE: `vrrpd -p PID resign -f CONF` in NODE's namespace
+# with the daemon's own options, as the unit's ExecStopPost runs it (the
+# pid file names the runtime record it releases).  Returns 2 for
+# keepalived (no such command).
 resign_daemon() {
     local n=$1
     is_keepalived && return 2
-    ip netns exec "$(ns "$n")" "$(daemon_bin)" resign -f "${DCONF[$n]}" >>"$WORK/$n.log" 2>&1
+    ip netns exec "$(ns "$n")" "$(daemon_bin)" -p "$WORK/$n/daemon.pid" resign -f "${DCONF[$n]}" \
+        >>"$WORK/$n.log" 2>&1
 }
+
+# record_of NODE: vrrpd's runtime record for NODE (next to its pid file).
+record_of() { printf '%s' "$WORK/$1/daemon.held.json"; }
 
 # wait_master NODE VIP TIMEOUT: NODE holds VIP.
 wait_master() { wait_for "$3" has_vip "$1" "$2"; }

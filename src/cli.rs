@@ -95,11 +95,13 @@ enum Cmd {
         #[arg(long)]
         host: bool,
     },
-    /// Give up the master role of every configured instance without a
-    /// running daemon: priority 0 to the peers, virtual addresses removed.
-    /// Idempotent; systemd runs it as ExecStopPost.
+    /// Give up the master role without a running daemon: priority 0 to the
+    /// peers, virtual addresses removed, for what the daemon's runtime
+    /// record says it held (found with the daemon's -p), whatever happened
+    /// to the configuration since; the configuration only when there is no
+    /// record. Idempotent; systemd runs it as ExecStopPost.
     Resign {
-        /// Configuration file.
+        /// Configuration file (used only without a runtime record).
         #[arg(short = 'f', long = "file", value_name = "FILE")]
         file: Option<PathBuf>,
     },
@@ -242,7 +244,9 @@ pub fn run() -> i32 {
         Some(Cmd::Resign { file }) => {
             crate::logging::init(cli.log, cli.log_detail);
             let path = file.or(cli.file).unwrap_or_else(default_file);
-            resign(&path, cli.config_id)
+            // The daemon's pid file names its runtime record.
+            let pid_file = cli.pid_file.or(cli.vrrp_pid_file);
+            resign(&path, cli.config_id, pid_file)
         }
         None if cli.config_test => {
             let path = cli.file.unwrap_or_else(default_file);
@@ -287,6 +291,7 @@ fn daemon_options(path: PathBuf, config_id: Option<String>, pid_file: Option<Pat
             ..LoadOptions::default()
         },
         control_socket: control::socket_path(pid_file.as_deref()),
+        record: daemon::record::path(pid_file.as_deref()),
         pid_file,
     }
 }
@@ -302,7 +307,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, i32> {
 }
 
 fn run_daemon(path: PathBuf, config_id: Option<String>, pid_file: Option<PathBuf>) -> i32 {
-    install_panic_resign(&path);
+    install_panic_resign(&path, config_id.as_deref(), pid_file.as_deref());
     tracing::info!(
         "Starting vrrpd v{} with {}",
         env!("CARGO_PKG_VERSION"),
@@ -326,22 +331,19 @@ fn run_daemon(path: PathBuf, config_id: Option<String>, pid_file: Option<PathBuf
     }
 }
 
-/// A panicking daemon still hands over: run `vrrpd resign` for the same
-/// file before the process dies (best effort, bounded to 2 s).
-fn install_panic_resign(path: &Path) {
-    let path = path.to_path_buf();
+/// A panicking daemon still hands over: run `vrrpd resign` with the
+/// daemon's own options before the process dies (best effort, bounded to
+/// 2 s): the pid file names the runtime record it releases, the file and
+/// config id are its fallback.
+fn install_panic_resign(path: &Path, config_id: Option<&str>, pid_file: Option<&Path>) {
+    let args = resign_args(path, config_id, pid_file);
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         default_hook(info);
         let Ok(exe) = std::env::current_exe() else {
             return;
         };
-        if let Ok(mut child) = std::process::Command::new(exe)
-            .arg("resign")
-            .arg("-f")
-            .arg(&path)
-            .spawn()
-        {
+        if let Ok(mut child) = std::process::Command::new(exe).args(&args).spawn() {
             for _ in 0..20 {
                 if let Ok(Some(_)) = child.try_wait() {
                     return;
@@ -353,8 +355,25 @@ fn install_panic_resign(path: &Path) {
     }));
 }
 
-fn resign(path: &Path, config_id: Option<String>) -> i32 {
-    let opts = daemon_options(path.to_path_buf(), config_id, None);
+/// `vrrpd resign` as the daemon started with these options would be told.
+fn resign_args(
+    path: &Path,
+    config_id: Option<&str>,
+    pid_file: Option<&Path>,
+) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = Vec::new();
+    if let Some(pid) = pid_file {
+        args.extend(["-p".into(), pid.into()]);
+    }
+    if let Some(id) = config_id {
+        args.extend(["-i".into(), id.into()]);
+    }
+    args.extend(["resign".into(), "-f".into(), path.into()]);
+    args
+}
+
+fn resign(path: &Path, config_id: Option<String>, pid_file: Option<PathBuf>) -> i32 {
+    let opts = daemon_options(path.to_path_buf(), config_id, pid_file);
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -636,5 +655,35 @@ fn reload(socket: &Path, json: bool) -> i32 {
             0
         }
         Err(e) => control_failure("reload", e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the panic hook runs parses back to the daemon's own options:
+    /// the same record, file and config id.
+    #[test]
+    fn the_panic_hooks_resign_finds_the_daemons_record() {
+        let args = resign_args(
+            Path::new("/etc/lb/a.conf"),
+            Some("lb1"),
+            Some(Path::new("/run/lb/a.pid")),
+        );
+        let cli = Cli::try_parse_from(std::iter::once("vrrpd".into()).chain(args)).unwrap();
+        let Some(Cmd::Resign { file }) = cli.command else {
+            panic!("not parsed as resign");
+        };
+        assert_eq!(file.as_deref(), Some(Path::new("/etc/lb/a.conf")));
+        assert_eq!(cli.config_id.as_deref(), Some("lb1"));
+        let resign = daemon_options(PathBuf::new(), cli.config_id, cli.pid_file);
+        let daemon = daemon_options(
+            PathBuf::new(),
+            Some("lb1".into()),
+            Some("/run/lb/a.pid".into()),
+        );
+        assert_eq!(resign.record, daemon.record);
+        assert_eq!(resign.record, PathBuf::from("/run/lb/a.held.json"));
     }
 }

@@ -246,6 +246,36 @@ fn the_workers_own_removals_are_told_apart_from_someone_elses() {
 }
 
 #[test]
+fn held_follows_what_the_kernel_confirmed_and_says_when_it_moved() {
+    // The runtime record `vrrpd resign` releases is rebuilt on this
+    // notification, from `held`.
+    let Some(lab) = Lab::new() else { return };
+    lab.ip_ns(&["addr", "add", "192.0.2.43/32", "dev", IF]);
+    lab.run(|_| async move {
+        let (handle, ifindex, _task) = start().await;
+        let moved = handle.held_changed();
+        let mut spec = AddressSpec::host(v4(44));
+        spec.prefix = 24;
+        handle.add(OWNER, ifindex, spec.clone());
+        handle.add(OWNER, ifindex, AddressSpec::host(v4(43)));
+        tokio::time::timeout(Duration::from_secs(3), moved.notified())
+            .await
+            .expect("told within 3 s");
+        settle(&handle).await;
+        let held = handle.held();
+        assert_eq!(held.len(), 1, "not the address present before: {held:?}");
+        assert_eq!((held[0].owner.as_str(), held[0].ifindex), (OWNER, ifindex));
+        assert_eq!(held[0].spec, spec, "with the prefix it was added with");
+        handle.remove(OWNER, ifindex, spec);
+        tokio::time::timeout(Duration::from_secs(3), moved.notified())
+            .await
+            .expect("told within 3 s");
+        settle(&handle).await;
+        assert!(handle.held().is_empty());
+    });
+}
+
+#[test]
 fn a_refused_address_is_reported_and_retried_with_backoff() {
     let Some(lab) = Lab::new() else { return };
     lab.run(|_| async move {

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use crate::config::Instance;
 use crate::driver::params::{checksum_mode, destinations};
 use crate::net::socket::{SocketError, VrrpSocket};
-use crate::proto::wire::{AdvertRepr, Packet, WireError};
+use crate::proto::wire::{AdvertRepr, ChecksumMode, Packet, WireError};
 
 /// Why one advert to one destination did not leave.
 #[derive(Debug, thiserror::Error)]
@@ -36,17 +36,30 @@ pub fn send_advert(
     repr: &AdvertRepr,
     delivery: Delivery,
 ) -> Vec<(IpAddr, Result<(), SendError>)> {
-    destinations(inst)
-        .into_iter()
-        .map(|dst| {
+    send_to(
+        sock,
+        &destinations(inst),
+        checksum_mode(inst),
+        src,
+        repr,
+        delivery,
+    )
+}
+
+/// Sends `repr` from `src` to each of `dsts`, summed as `mode` says.
+pub fn send_to(
+    sock: &VrrpSocket,
+    dsts: &[IpAddr],
+    mode: ChecksumMode,
+    src: IpAddr,
+    repr: &AdvertRepr,
+    delivery: Delivery,
+) -> Vec<(IpAddr, Result<(), SendError>)> {
+    dsts.iter()
+        .map(|&dst| {
             let mut buf = vec![0u8; repr.buffer_len()];
             let sent = repr
-                .emit(
-                    &mut Packet::new_unchecked(&mut buf[..]),
-                    src,
-                    dst,
-                    checksum_mode(inst),
-                )
+                .emit(&mut Packet::new_unchecked(&mut buf[..]), src, dst, mode)
                 .map_err(SendError::from)
                 .and_then(|()| {
                     match delivery {

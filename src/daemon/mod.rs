@@ -16,6 +16,7 @@ mod admin;
 mod dump;
 mod instance;
 pub mod messages;
+pub mod record;
 mod reload;
 pub mod resign;
 pub mod sched;
@@ -57,6 +58,8 @@ pub struct Options {
     pub pid_file: Option<PathBuf>,
     /// The control socket (`vrrpd status`).
     pub control_socket: PathBuf,
+    /// The runtime record (`vrrpd resign` releases what it says).
+    pub record: PathBuf,
 }
 
 /// Why the daemon could not run.
@@ -174,6 +177,11 @@ struct Daemon {
     reload_done: reload::LoadedTx,
     /// A tracker set started off the driver (one per reload).
     trackers_done: reload::TrackersTx,
+    /// Writes the runtime record when what is held changed.
+    record: record::Writer,
+    /// Something the record says may have changed: rebuild and offer it
+    /// once this wake-up is done.
+    record_dirty: bool,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT.
@@ -212,6 +220,8 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
     let (lookups, mut lookup_rx) = mpsc::channel(LOOKUP_ANSWERS);
     let (reload_done, mut reload_rx) = mpsc::unbounded_channel();
     let (trackers_done, mut trackers_rx) = mpsc::unbounded_channel();
+    let (record_writer, mut record_done) = record::Writer::new(opts.record.clone());
+    let held_changed = work.held_changed();
     let mut daemon = Daemon {
         clock,
         netlink,
@@ -235,6 +245,8 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         scheduled: false,
         reload_done,
         trackers_done,
+        record: record_writer,
+        record_dirty: true,
     };
     let (control_tx, mut control_rx) = mpsc::channel(16);
     if let Err(e) = crate::output::control::serve(&opts.control_socket, control_tx) {
@@ -311,6 +323,8 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             Some(loaded) = reload_rx.recv() => daemon.reload_loaded(&opts, loaded),
             Some((generation, set)) = trackers_rx.recv() => daemon.trackers_started(generation, set),
             Some(update) = track_rx.recv() => daemon.track_update(update),
+            () = held_changed.notified() => daemon.record_dirty = true,
+            Some(written) = record_done.recv() => daemon.record.finished(written),
             Some(req) = control_rx.recv() => daemon.control(req, &opts, started),
             Some(request) = signals.recv() => match request {
                 SignalRequest::Stop => { info!("Stopping"); break; }
@@ -321,6 +335,9 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
                 ),
             },
         }
+        if daemon.record_dirty {
+            daemon.offer_record();
+        }
         daemon.exec.metrics.sweep(
             daemon.driver.instances().iter().map(view::Counters::of),
             daemon.driver.unknown_vrid(),
@@ -328,7 +345,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         );
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
-    daemon.shutdown().await;
+    daemon.shutdown(&mut record_done).await;
     drop(daemon);
     let _ = worker_task.await;
     info!("Stopped vrrpd {}", env!("CARGO_PKG_VERSION"));
@@ -468,6 +485,7 @@ impl Daemon {
                     actions,
                 } => self.exec.execute(&mut running, None, actions),
                 Effect::InstancesChanged => {
+                    self.record_dirty = true;
                     self.exec
                         .metrics
                         .set_instances(self.driver.instances().iter().map(view::Counters::of));
@@ -638,6 +656,9 @@ impl Daemon {
     /// One event a lookup found; a re-bound interface needs its socket
     /// opened here, on the driver, before the core hears of it.
     fn lookup_event(&mut self, event: Event) {
+        // A source found or an interface re-bound changes what the record
+        // says of the priority-0 advert.
+        self.record_dirty = true;
         match &event {
             Event::Link {
                 index,
@@ -750,7 +771,22 @@ impl Daemon {
             .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
     }
 
-    async fn shutdown(&mut self) {
+    /// The runtime record of what is held now.
+    fn build_record(&self) -> crate::driver::record::Record {
+        crate::driver::record::Record::build(
+            std::process::id(),
+            self.driver.instances(),
+            self.exec.work.held(),
+        )
+    }
+
+    fn offer_record(&mut self) {
+        self.record_dirty = false;
+        let current = self.build_record();
+        self.record.offer(current);
+    }
+
+    async fn shutdown(&mut self, record_done: &mut record::Done) {
         self.handle(Event::Shutdown);
         for r in self.driver.instances() {
             let mut drops: Vec<String> = r
@@ -777,6 +813,11 @@ impl Daemon {
         // Wait for the address removals to complete before exiting.
         let done = self.exec.work.barrier();
         let _ = tokio::time::timeout(Duration::from_millis(800), done).await;
+        // Released: no record left for resign (unless something is still held).
+        let last = self.build_record();
+        self.record
+            .close(record_done, last, Duration::from_secs(1))
+            .await;
         // STOP notifications are always delivered (bounded wait).
         self.exec.notifier.finish(Duration::from_secs(15)).await;
     }

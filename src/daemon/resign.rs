@@ -4,18 +4,25 @@
 //! panic the node still hands over within Skew_Time (the peer sees a
 //! priority-0 advert) instead of Master_Down_Interval, and never keeps the
 //! floating IP while the peer takes it too (keepalived does, when killed).
-//! Idempotent: an instance whose addresses are not present was not Master,
+//!
+//! It releases what the daemon's runtime record says it held
+//! ([`crate::driver::record`]), whatever happened to the configuration file
+//! since (edited, broken mid-edit, deleted). Only without a record, or with
+//! one it cannot read (a version it does not know), does it fall back to
+//! the configuration, and it says so. Idempotent: an instance none of whose
+//! addresses is present any more was not Master (or was released already),
 //! and is left alone.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use tracing::{info, warn};
 
-use super::{instance, load_config, DaemonError, Options};
+use super::{instance, load_config, record, DaemonError, Options};
+use crate::driver::params;
+use crate::driver::record::{HeldAddress, InstanceRecord};
 use crate::net::netlink::Netlink;
 use crate::net::socket::{Mode, SocketSpec, VrrpSocket};
-use crate::proto::fsm::VirtualRouter;
-use crate::proto::Priority;
 
 /// What `resign` did for one instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,12 +32,49 @@ pub struct Resigned {
     pub addresses_removed: usize,
 }
 
-/// Sends priority 0 and removes the addresses of every configured instance
-/// that still holds them.
+/// Sends priority 0 and removes the addresses of every instance that still
+/// holds them: those of the runtime record, else of the configuration.
 pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
+    let path = opts.record.display();
+    let config = opts.config_file.display();
+    match record::read(&opts.record) {
+        Ok(Some(rec)) => {
+            info!(
+                "releasing what the runtime record {path} says daemon pid {} held ({} address(es)); the configuration is not read",
+                rec.pid,
+                rec.held_count()
+            );
+            let (netlink, _events) = Netlink::open()?;
+            let mut report = release(&netlink, &rec.instances).await;
+            for orphan in &rec.orphans {
+                let removed = remove_present(&netlink, &orphan.owner, [&orphan.address]).await;
+                report.push(Resigned {
+                    instance: orphan.owner.clone(),
+                    adverts_sent: 0,
+                    addresses_removed: removed,
+                });
+            }
+            return Ok(report);
+        }
+        // After a clean stop (the daemon removed its record): not a fault.
+        Ok(None) => {
+            info!("no runtime record at {path}: releasing what the configuration {config} lists")
+        }
+        Err(e) => warn!("{e}: refused; releasing what the configuration {config} lists instead"),
+    }
     let config = load_config(opts)?;
     let (netlink, _events) = Netlink::open()?;
-    let mut report = Vec::new();
+    let instances = configured(&netlink, &config).await?;
+    Ok(release(&netlink, &instances).await)
+}
+
+/// The configured instances, each holding those of its addresses present
+/// on its interface (what a daemon of this configuration would hold).
+async fn configured(
+    netlink: &Netlink,
+    config: &crate::config::Config,
+) -> Result<Vec<InstanceRecord>, DaemonError> {
+    let mut out = Vec::new();
     for inst in &config.instances {
         let ifname = inst.interface.clone().unwrap_or_default();
         let link = match netlink.link(&ifname).await {
@@ -41,12 +85,35 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
             }
         };
         let present = netlink.addresses(link.index).await?;
-        let held: Vec<&crate::config::Vip> = inst
+        let source = params::source_address(inst, &present);
+        let unspecified = match inst.family {
+            crate::proto::Family::Ipv4 => IpAddr::from([0u8; 4]),
+            crate::proto::Family::Ipv6 => IpAddr::from([0u8; 16]),
+        };
+        let mut rec = InstanceRecord::new(
+            inst,
+            &params::params(inst, source.unwrap_or(unspecified)),
+            &ifname,
+            link.index,
+        );
+        rec.held = inst
             .vips
             .iter()
             .chain(&inst.excluded_vips)
             .filter(|v| present.iter().any(|(a, _)| *a == v.addr))
+            .map(|v| HeldAddress::new(link.index, &params::address_spec(v)))
             .collect();
+        out.push(rec);
+    }
+    Ok(out)
+}
+
+/// For each instance with an address still present: priority 0 to its
+/// peers, then its addresses removed.
+async fn release(netlink: &Netlink, instances: &[InstanceRecord]) -> Vec<Resigned> {
+    let mut report = Vec::new();
+    for inst in instances {
+        let held = present(netlink, &inst.name, &inst.held).await;
         if held.is_empty() {
             info!(
                 "({}) holds no virtual address: nothing to resign",
@@ -59,27 +126,23 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
             });
             continue;
         }
-        let source = crate::driver::params::source_address(inst, &present);
-        let mut adverts_sent = 0;
-        match source {
-            Some(source) => match send_priority_zero(inst, link.index, &ifname, source) {
-                Ok(n) => adverts_sent = n,
-                Err(e) => warn!("({}) sending priority 0: {e}", inst.name),
+        let adverts_sent = match inst.source {
+            Some(source) => match send_priority_zero(netlink, inst, source).await {
+                Ok(n) => n,
+                Err(e) => {
+                    warn!("({}) sending priority 0: {e}", inst.name);
+                    0
+                }
             },
-            None => warn!(
-                "({}) no source address on {ifname}: no priority 0 sent",
-                inst.name
-            ),
-        }
-        let mut addresses_removed = 0;
-        for vip in held {
-            let spec = crate::driver::params::address_spec(vip);
-            match netlink.remove_address(link.index, &spec).await {
-                Ok(true) => addresses_removed += 1,
-                Ok(false) => {}
-                Err(e) => warn!("({}) {e}", inst.name),
+            None => {
+                warn!(
+                    "({}) no source address on {}: no priority 0 sent",
+                    inst.name, inst.interface
+                );
+                0
             }
-        }
+        };
+        let addresses_removed = remove_present(netlink, &inst.name, held).await;
         info!(
             "({}) resigned: {adverts_sent} priority-0 advert(s), {addresses_removed} address(es) removed",
             inst.name
@@ -90,35 +153,84 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
             addresses_removed,
         });
     }
-    Ok(report)
+    report
 }
 
-fn send_priority_zero(
-    inst: &crate::config::Instance,
-    ifindex: u32,
-    ifname: &str,
+/// Those of `held` still on their interfaces.
+async fn present<'a>(
+    netlink: &Netlink,
+    owner: &str,
+    held: &'a [HeldAddress],
+) -> Vec<&'a HeldAddress> {
+    let mut on: HashMap<u32, Vec<IpAddr>> = HashMap::new();
+    let mut out = Vec::new();
+    for h in held {
+        if let std::collections::hash_map::Entry::Vacant(slot) = on.entry(h.ifindex) {
+            let list = match netlink.addresses(h.ifindex).await {
+                Ok(list) => list.into_iter().map(|(a, _)| a).collect(),
+                Err(e) => {
+                    warn!("({owner}) addresses of interface #{}: {e}", h.ifindex);
+                    Vec::new()
+                }
+            };
+            slot.insert(list);
+        }
+        if on.get(&h.ifindex).is_some_and(|l| l.contains(&h.addr)) {
+            out.push(h);
+        }
+    }
+    out
+}
+
+/// Removes each of `held` that is there; returns how many went.
+async fn remove_present<'a>(
+    netlink: &Netlink,
+    owner: &str,
+    held: impl IntoIterator<Item = &'a HeldAddress>,
+) -> usize {
+    let mut removed = 0;
+    for h in held {
+        match netlink.remove_address(h.ifindex, &h.spec()).await {
+            Ok(true) => removed += 1,
+            Ok(false) => {}
+            Err(e) => warn!("({owner}) removing {}: {e}", h.addr),
+        }
+    }
+    removed
+}
+
+async fn send_priority_zero(
+    netlink: &Netlink,
+    inst: &InstanceRecord,
     source: IpAddr,
 ) -> Result<usize, DaemonError> {
-    let mode = if inst.is_unicast() {
-        Mode::Unicast { source }
-    } else {
-        Mode::Multicast {
-            group: crate::driver::params::multicast_group(inst),
+    // The interface as it is now: re-created since, it has another index.
+    let ifindex = match netlink.link(&inst.interface).await {
+        Ok(link) => link.index,
+        Err(_) => inst.ifindex,
+    };
+    let dsts = inst.destinations.addresses();
+    let mode = match &inst.destinations {
+        crate::driver::record::Destinations::Unicast { .. } => Mode::Unicast { source },
+        crate::driver::record::Destinations::Multicast { group } => {
+            Mode::Multicast { group: *group }
         }
     };
     let sock = VrrpSocket::open(&SocketSpec {
-        ifname: ifname.to_string(),
+        ifname: inst.interface.clone(),
         ifindex,
         family: inst.family,
         mode,
     })?;
-    let router = VirtualRouter::new(crate::driver::params::params(inst, source)).map_err(|_| {
-        DaemonError::Config {
-            file: inst.name.clone(),
-        }
-    })?;
-    let repr = router.advert(Priority::RESIGN);
-    let results = instance::send_advert(&sock, inst, source, &repr, instance::Delivery::Now);
+    let repr = inst.resign_advert();
+    let results = instance::send_to(
+        &sock,
+        &dsts,
+        inst.checksum,
+        source,
+        &repr,
+        instance::Delivery::Now,
+    );
     for (dst, sent) in &results {
         if let Err(e) = sent {
             warn!("({}) priority 0 to {dst}: {e}", inst.name);

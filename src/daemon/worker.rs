@@ -17,6 +17,7 @@ use tokio::sync::{oneshot, Notify};
 use tracing::{debug, info, warn};
 
 use crate::config::Config;
+use crate::driver::record::Held;
 use crate::driver::work::{
     self, AddressState, Barrier, Job, Outcome, Pacing, Report, Vip, WorkQueue, WorkStats,
 };
@@ -78,6 +79,9 @@ impl State {
 struct Shared {
     state: Mutex<State>,
     wake: Notify,
+    /// Told when the addresses held may have changed (the runtime record
+    /// is rebuilt then); one stored permit, so it cannot pile up.
+    held_changed: Arc<Notify>,
     /// The queue's clock: its `Instant`s are microseconds since this.
     base: tokio::time::Instant,
 }
@@ -119,7 +123,15 @@ impl WorkHandle {
     }
 
     fn want(&self, owner: &str, ifindex: u32, spec: AddressSpec, present: bool) {
-        let report = self.shared.lock().queue.want(owner, ifindex, spec, present);
+        let (report, held_changed) = {
+            let mut state = self.shared.lock();
+            let before = state.queue.held_generation();
+            let report = state.queue.want(owner, ifindex, spec, present);
+            (report, state.queue.held_generation() != before)
+        };
+        if held_changed {
+            self.shared.held_changed.notify_one();
+        }
         if let Some(report) = report {
             log(&report);
         }
@@ -218,6 +230,25 @@ impl WorkHandle {
         }
     }
 
+    /// Notified whenever [`WorkHandle::held`] may have changed.
+    pub fn held_changed(&self) -> Arc<Notify> {
+        self.shared.held_changed.clone()
+    }
+
+    /// The addresses the kernel confirmed added and not removed since.
+    pub fn held(&self) -> Vec<Held> {
+        self.shared
+            .lock()
+            .queue
+            .held()
+            .map(|(owner, ifindex, spec)| Held {
+                owner: owner.to_owned(),
+                ifindex,
+                spec: spec.clone(),
+            })
+            .collect()
+    }
+
     /// Every address the worker has handled, with its state.
     pub fn addresses(&self) -> Vec<VipStatus> {
         let now = self.shared.now();
@@ -265,6 +296,7 @@ impl Worker {
                 own_removals: HashMap::new(),
             }),
             wake: Notify::new(),
+            held_changed: Arc::new(Notify::new()),
             base: tokio::time::Instant::now(),
         });
         let handle = WorkHandle {
@@ -311,7 +343,15 @@ impl Worker {
             };
             let outcome = self.execute(&job).await;
             let now = self.shared.now();
-            let reports = self.shared.lock().queue.completed(&job, outcome, now);
+            let (reports, held_changed) = {
+                let mut state = self.shared.lock();
+                let before = state.queue.held_generation();
+                let reports = state.queue.completed(&job, outcome, now);
+                (reports, state.queue.held_generation() != before)
+            };
+            if held_changed {
+                self.shared.held_changed.notify_one();
+            }
             for report in &reports {
                 log(report);
             }

@@ -26,6 +26,7 @@ pub mod lateness;
 pub mod lookups;
 pub mod params;
 pub mod ratelimit;
+pub mod record;
 mod running;
 mod sync;
 pub mod work;

@@ -378,6 +378,8 @@ pub struct WorkQueue<S> {
     stats: WorkStats,
     /// [`WorkStats::frames_sent`] by owner.
     sent: BTreeMap<Owner, u64>,
+    /// Bumped whenever [`WorkQueue::held`] may have changed.
+    held_generation: u64,
 }
 
 impl<S> Default for WorkQueue<S> {
@@ -396,6 +398,7 @@ impl<S> Default for WorkQueue<S> {
             turn: 0,
             stats: WorkStats::default(),
             sent: BTreeMap::new(),
+            held_generation: 0,
         }
     }
 }
@@ -468,6 +471,9 @@ impl<S: Vip> WorkQueue<S> {
         });
         let changed = slot.desired != present;
         if slot.owner != owner {
+            if slot.kernel == Kernel::Ours {
+                self.held_generation += 1;
+            }
             slot.owner = owner.to_owned();
         }
         slot.desired = present;
@@ -756,6 +762,9 @@ impl<S: Vip> WorkQueue<S> {
             return reports;
         }
         slot.job = None;
+        let held_before = slot.kernel == Kernel::Ours;
+        // An add of an address already ours may install it with another spec.
+        let readded = matches!(outcome, Outcome::Added);
         let ok = !matches!(outcome, Outcome::Failed(_));
         if ok {
             if let Some(f) = slot.failure.take() {
@@ -818,6 +827,9 @@ impl<S: Vip> WorkQueue<S> {
                     });
                 }
             }
+        }
+        if held_before != (slot.kernel == Kernel::Ours) || readded {
+            self.held_generation += 1;
         }
         self.schedule(key, false, false);
         reports.extend(self.not_removed(key));
@@ -925,6 +937,25 @@ impl<S: Vip> WorkQueue<S> {
                 addr,
                 state: state_of(slot),
             })
+    }
+
+    /// The addresses the kernel confirmed we added and that we have not
+    /// seen removed since: `(owner, ifindex, spec as added)`. An address
+    /// whose removal is queued, running or refused is still held; one
+    /// whose add has not completed is not yet.
+    pub fn held(&self) -> impl Iterator<Item = (&str, u32, &S)> + '_ {
+        self.slots.iter().filter_map(
+            |(&(ifindex, _), slot)| match (slot.kernel, &slot.installed) {
+                (Kernel::Ours, Some(spec)) => Some((slot.owner.as_str(), ifindex, spec)),
+                _ => None,
+            },
+        )
+    }
+
+    /// Changes whenever [`WorkQueue::held`] may have: compare two readings
+    /// to know whether to look again.
+    pub fn held_generation(&self) -> u64 {
+        self.held_generation
     }
 
     /// The state of one address; `Absent` if never handled.
@@ -1884,5 +1915,56 @@ mod tests {
                 assert_eq!(state, expected_state, "seed {seed}: {key:?}");
             }
         }
+    }
+
+    fn held(q: &WorkQueue<IpAddr>) -> Vec<(String, u32, IpAddr)> {
+        q.held().map(|(o, ix, a)| (o.to_owned(), ix, *a)).collect()
+    }
+
+    #[test]
+    fn held_is_what_the_kernel_confirmed_until_its_removal_completes() {
+        let mut q = WorkQueue::new();
+        let g0 = q.held_generation();
+        q.want("VI_1", IF1, v4(10), true);
+        let job = q.pop(at(0)).unwrap();
+        assert!(held(&q).is_empty(), "an add in flight is not held yet");
+        assert_eq!(q.held_generation(), g0);
+        q.completed(&job, Outcome::Added, at(1));
+        assert_eq!(held(&q), vec![("VI_1".to_string(), IF1, v4(10))]);
+        let g1 = q.held_generation();
+        assert_ne!(g1, g0);
+
+        q.want("VI_1", IF1, v4(10), false);
+        let job = q.pop(at(2)).unwrap();
+        q.completed(&job, Outcome::Failed("EPERM".into()), at(2));
+        assert_eq!(held(&q).len(), 1, "a refused removal leaves it held");
+        assert_eq!(q.held_generation(), g1, "nothing held changed");
+        let job = q.pop(at(1000)).unwrap();
+        q.completed(&job, Outcome::Removed, at(1000));
+        assert!(held(&q).is_empty());
+        assert_ne!(q.held_generation(), g1);
+    }
+
+    #[test]
+    fn an_address_present_before_is_never_held() {
+        let mut q = WorkQueue::new();
+        let mut kernel = HashSet::from([(IF1, v4(10))]);
+        let g0 = q.held_generation();
+        q.want("VI_1", IF1, v4(10), true);
+        run(&mut q, &mut kernel, at(0));
+        assert!(held(&q).is_empty());
+        assert_eq!(q.held_generation(), g0);
+    }
+
+    #[test]
+    fn a_held_address_taken_over_by_another_owner_changes_the_generation() {
+        let mut q = WorkQueue::new();
+        let mut kernel = HashSet::new();
+        q.want("VI_1", IF1, v4(10), true);
+        run(&mut q, &mut kernel, at(0));
+        let g = q.held_generation();
+        q.want("VI_2", IF1, v4(10), true);
+        assert_ne!(q.held_generation(), g);
+        assert_eq!(held(&q)[0].0, "VI_2");
     }
 }
