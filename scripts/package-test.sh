@@ -6,7 +6,7 @@
 #   2. dpkg-deb -I / -c: control fields, conffiles, maintainer scripts, files;
 #   3. dpkg installs it into a scratch root with the maintainer scripts run
 #      chrootless (DPKG_ROOT), so the host's /etc and services are never
-#      touched (checked): the vrrpd group is created, the service is enabled
+#      touched (checked): the vrrpd group and the vrrpd-script user are created, the service is enabled
 #      only with a native config and keepalived not in charge, removal
 #      disables it, purge removes the conffile;
 #   4. systemd-analyze verify on the installed unit (with the installed
@@ -41,7 +41,7 @@ check() {
 }
 
 [[ $(id -u) == 0 ]] || fail "needs root (dpkg into a scratch root)"
-for c in cargo dpkg dpkg-deb dpkg-shlibdeps systemd-analyze systemctl man groupadd; do
+for c in cargo dpkg dpkg-deb dpkg-shlibdeps systemd-analyze systemctl man groupadd useradd; do
     command -v "$c" >/dev/null || fail "$c not installed"
 done
 
@@ -86,7 +86,7 @@ say "built $(basename "$deb"): $(stat -c %s "$deb") bytes, binary $(stat -c %s "
 info=$(dpkg-deb -I "$deb")
 field() { dpkg-deb -f "$deb" "$1"; }
 check "Package: vrrpd" test "$(field Package)" = vrrpd
-check "Depends has libc6 (shlibdeps) and passwd (groupadd): $(field Depends)" \
+check "Depends has libc6 (shlibdeps) and passwd (groupadd, useradd): $(field Depends)" \
     eval '[[ $(field Depends) == *libc6* && $(field Depends) == *passwd* ]]'
 check "maintainer scripts postinst, prerm, postrm" \
     eval '[[ $info == *" postinst"* && $info == *" prerm"* && $info == *" postrm"* ]]'
@@ -115,7 +115,8 @@ mkdir -p "$root/etc" "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"
 printf 'root:x:0:\n' >"$root/etc/group"
 printf 'root:*::\n' >"$root/etc/gshadow"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
-host_before=$(cat /etc/group /etc/gshadow /etc/passwd 2>/dev/null | md5sum)
+printf 'root:*:19000:0:99999:7:::\n' >"$root/etc/shadow"
+host_before=$(cat /etc/group /etc/gshadow /etc/passwd /etc/shadow 2>/dev/null | md5sum)
 host_units_before=$(find /etc/systemd/system 2>/dev/null | sort | md5sum)
 dpkg_root() {
     # Maintainer scripts run on the host with DPKG_ROOT=$root (no chroot:
@@ -132,9 +133,11 @@ check "dpkg status: install ok installed" \
     eval '[[ $(dpkg-query --admindir="$root/var/lib/dpkg" -W -f="\${Status}" vrrpd) == "install ok installed" ]]'
 check "installed binary runs: $("$root/usr/sbin/vrrpd" --version)" eval '"$root/usr/sbin/vrrpd" --version >/dev/null'
 check "postinst created the vrrpd group: $(grep '^vrrpd:' "$root/etc/group")" grep -q '^vrrpd:x:[0-9]*:$' "$root/etc/group"
+check "postinst created the vrrpd-script user (system, own group, no login, no home): $(grep '^vrrpd-script:' "$root/etc/passwd")" \
+    eval '[[ $(grep "^vrrpd-script:" "$root/etc/passwd") =~ ^vrrpd-script:x:([0-9]+):([0-9]+):[^:]*:/nonexistent:/usr/sbin/nologin$ ]] && ((BASH_REMATCH[1] < 1000)) && grep -q "^vrrpd-script:x:${BASH_REMATCH[2]}:$" "$root/etc/group" && [[ ! -e $root/nonexistent ]] && grep -q "^vrrpd-script:!" "$root/etc/shadow"'
 check "no config: the service is not enabled" eval '! enabled'
 grep -q "no /etc/vrrpd/vrrpd.toml: not enabled" "$work/dpkg.log" || fail "postinst did not say why it left the service off"
-check "host /etc/group, /etc/gshadow, /etc/passwd untouched" test "$(cat /etc/group /etc/gshadow /etc/passwd 2>/dev/null | md5sum)" = "$host_before"
+check "host /etc/group, /etc/gshadow, /etc/passwd, /etc/shadow untouched" test "$(cat /etc/group /etc/gshadow /etc/passwd /etc/shadow 2>/dev/null | md5sum)" = "$host_before"
 
 # ---------------------------------------------------------------- unit
 # verify: syntax, dependencies, every Exec binary present and executable,
@@ -189,7 +192,8 @@ check "generate-assets is hidden from help and completions" eval \
 check "dpkg -r: removed" dpkg_root -r vrrpd
 check "binary gone, conffile kept" eval '[[ ! -e $root/usr/sbin/vrrpd && -f $root/etc/default/vrrpd ]]'
 check "dpkg -P: purged, conffile gone" eval 'dpkg_root -P vrrpd && [[ ! -e $root/etc/default/vrrpd ]]'
-check "the vrrpd group stays after purge" grep -q '^vrrpd:' "$root/etc/group"
+check "the vrrpd group and the vrrpd-script user stay after purge" eval 'grep -q "^vrrpd:" "$root/etc/group" && grep -q "^vrrpd-script:" "$root/etc/passwd"'
+check "reinstall: still one vrrpd-script user" eval 'dpkg_root -i "$deb" && [[ $(grep -c "^vrrpd-script:" "$root/etc/passwd") == 1 ]] && dpkg_root -P vrrpd'
 
 # A native config in place, but keepalived enabled: vrrpd stays off.
 mkdir -p "$root/etc/vrrpd" "$root/etc/systemd/system/multi-user.target.wants"
@@ -206,6 +210,6 @@ check "native config: vrrpd enabled ($(readlink "$root/etc/systemd/system/multi-
 check "upgrade in place (same version) keeps it enabled" eval 'dpkg_root -i "$deb" && enabled'
 check "dpkg -r disables it" eval 'dpkg_root -r vrrpd && ! enabled'
 check "host /etc and units untouched by every maintainer script" eval \
-    '[[ $(cat /etc/group /etc/gshadow /etc/passwd 2>/dev/null | md5sum) == "$host_before" && $(find /etc/systemd/system 2>/dev/null | sort | md5sum) == "$host_units_before" ]]'
+    '[[ $(cat /etc/group /etc/gshadow /etc/passwd /etc/shadow 2>/dev/null | md5sum) == "$host_before" && $(find /etc/systemd/system 2>/dev/null | sort | md5sum) == "$host_units_before" ]]'
 
 say "package test passed in $(secs "$t_start") s"

@@ -78,6 +78,12 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Parse and validate a configuration without touching the network.
+    ///
+    /// Also says, at their keywords and in the daemon's own words, which
+    /// scripts, notify commands and FIFO scripts the daemon would refuse
+    /// (not found, not executable, no such user, unsafe under
+    /// enable_script_security) and which notify FIFO paths (a link, not a
+    /// FIFO, someone else's, writable by others).
     Check {
         /// Configuration file.
         #[arg(short = 'f', long = "file", value_name = "FILE")]
@@ -439,7 +445,8 @@ fn check(
 ) -> i32 {
     let mut loaded = load(path, syntax, config_id);
     if !loaded.has_errors() {
-        // Scripts and notify commands: found, executable, safe (keepalived -t checks these too).
+        // Every command vrrpd would run (found, executable, safe: the daemon's own
+        // decision) and the notify FIFOs (keepalived -t checks scripts too).
         let extra = vrrpd::track::check::script_checks(&loaded.config, &loaded.spans);
         loaded.diagnostics.extend(extra);
         loaded

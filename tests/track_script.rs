@@ -196,12 +196,16 @@ async fn without_script_user_root_runs_commands_unprivileged() {
         run_as: None,
     };
     let e = Exec::resolve(&plain, &Global::default()).unwrap();
-    // keepalived's `keepalived_script` when it exists, else `nobody`: never
-    // root (keepalived would use root).
-    let expected = ["keepalived_script", vrrpd::track::script::FALLBACK_USER]
-        .into_iter()
-        .find_map(|n| nix::unistd::User::from_name(n).ok().flatten())
-        .expect("nobody exists on Debian");
+    // keepalived's `keepalived_script` when it exists, else the package's
+    // `vrrpd-script`, else `nobody`: never root (keepalived would use root).
+    let expected = [
+        "keepalived_script",
+        vrrpd::track::script::DEDICATED_USER,
+        vrrpd::track::script::FALLBACK_USER,
+    ]
+    .into_iter()
+    .find_map(|n| nix::unistd::User::from_name(n).ok().flatten())
+    .expect("nobody exists on Debian");
     assert!(!e.runs_as_root());
     let r = run_once(&e, Duration::from_secs(5)).await;
     assert_eq!(r.output.trim(), expected.uid.to_string());

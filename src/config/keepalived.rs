@@ -33,6 +33,7 @@ pub(super) fn parse(
         raw: Vec::new(),
         groups: Vec::new(),
         script_locs: HashMap::new(),
+        global_locs: HashMap::new(),
     };
     for node in &tree {
         p.top(node);
@@ -101,7 +102,20 @@ struct Parser<'d> {
     raw: Vec<RawInstance>,
     groups: Vec<(SyncGroup, Loc, Vec<Loc>)>,
     script_locs: HashMap<String, Loc>,
+    /// Where the global keywords `vrrpd check` points at were set.
+    global_locs: HashMap<&'static str, Loc>,
 }
+
+/// An instance's notify keywords, whose locations are kept for `vrrpd check`.
+const NOTIFY_KEYWORDS: &[&str] = &[
+    "notify_master",
+    "notify_backup",
+    "notify_fault",
+    "notify_stop",
+    "notify_deleted",
+    "notify",
+    "notify_master_rx_lower_pri",
+];
 
 const LVS_BLOCKS: &[&str] = &[
     "virtual_server",
@@ -630,10 +644,24 @@ impl Parser<'_> {
                 self.cfg.global.script_user = self.run_as(&n.args);
             }
             "enable_script_security" => self.cfg.global.enable_script_security = self.boolean(n),
-            "notify_fifo" => self.cfg.global.notify_fifo = self.fifo(n),
-            "notify_fifo_script" => self.cfg.global.notify_fifo_script = self.command(n),
-            "vrrp_notify_fifo" => self.cfg.global.vrrp_notify_fifo = self.fifo(n),
-            "vrrp_notify_fifo_script" => self.cfg.global.vrrp_notify_fifo_script = self.command(n),
+            "notify_fifo" => {
+                self.global_locs.insert("notify_fifo", n.kw.loc.clone());
+                self.cfg.global.notify_fifo = self.fifo(n)
+            }
+            "notify_fifo_script" => {
+                self.global_locs
+                    .insert("notify_fifo_script", n.kw.loc.clone());
+                self.cfg.global.notify_fifo_script = self.command(n)
+            }
+            "vrrp_notify_fifo" => {
+                self.global_locs.insert("vrrp_notify_fifo", n.kw.loc.clone());
+                self.cfg.global.vrrp_notify_fifo = self.fifo(n)
+            }
+            "vrrp_notify_fifo_script" => {
+                self.global_locs
+                    .insert("vrrp_notify_fifo_script", n.kw.loc.clone());
+                self.cfg.global.vrrp_notify_fifo_script = self.command(n)
+            }
             "vrrp_notify_priority_changes" => {
                 self.cfg.global.notify_priority_changes = self.boolean(n)
             }
@@ -709,6 +737,10 @@ impl Parser<'_> {
     fn instance_kw(&mut self, r: &mut RawInstance, n: &Node) {
         let kw = n.kw.text.as_str();
         let loc = n.kw.loc.clone();
+        // `vrrpd check` points at the notify command it talks about.
+        if let Some(k) = NOTIFY_KEYWORDS.iter().find(|k| **k == kw) {
+            r.spans.fields.insert(*k, loc.clone());
+        }
         match kw {
             "state" => {
                 if let Some(t) = self.arg(n) {
@@ -1649,6 +1681,8 @@ impl Parser<'_> {
         let mut spans = Spans {
             file: file_loc,
             instances: Vec::new(),
+            groups: Vec::new(),
+            global: std::mem::take(&mut self.global_locs),
         };
         // Sync-group membership decides whether weighted trackers survive.
         let mut member_of: HashMap<String, bool> = HashMap::new();
@@ -1711,6 +1745,7 @@ impl Parser<'_> {
             }
             g.track_scripts.retain(|t| scripts.contains(&t.name));
             self.cfg.sync_groups.push(g);
+            spans.groups.push(loc);
         }
         (self.cfg, spans)
     }

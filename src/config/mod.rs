@@ -252,6 +252,11 @@ pub struct Spans {
     pub file: Loc,
     /// Per instance: where it starts, and where each field was set.
     pub instances: Vec<InstanceSpans>,
+    /// Per sync group (in `Config::sync_groups` order): where it starts.
+    pub groups: Vec<Loc>,
+    /// Where global keywords were set (keepalived.conf: `notify_fifo`,
+    /// `vrrp_notify_fifo` and their scripts).
+    pub global: std::collections::HashMap<&'static str, Loc>,
 }
 
 #[derive(Debug, Clone, Default)]

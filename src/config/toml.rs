@@ -23,6 +23,8 @@ pub(super) fn parse(
             Spans {
                 file,
                 instances: Vec::new(),
+                groups: Vec::new(),
+                global: Default::default(),
             },
         )
     };
@@ -119,5 +121,7 @@ fn spans(text: &str, name: &Arc<str>, count: usize) -> Spans {
     Spans {
         file: Loc::new(name.clone(), 1, 1),
         instances: out,
+        groups: Vec::new(),
+        global: HashMap::new(),
     }
 }

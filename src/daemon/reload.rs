@@ -217,7 +217,8 @@ impl Daemon {
     pub(super) async fn start(&mut self, config: Config) -> Result<(), DaemonError> {
         let prepared = prepare(self.netlink.clone(), config, Vec::new()).await;
         // The trackers report runs to the metrics: configure them first.
-        self.exec.notifier.configure(&prepared.config);
+        // (The notifier is configured once, by apply_prepared: it vets the
+        // commands and says each refusal once.)
         self.exec
             .metrics
             .configure(prepared.config.global.metrics_listen);

@@ -9,17 +9,23 @@
 //! so they too run in the order of the transitions. FIFO lines are written
 //! in event order. Everything runs on a thread of its own, so a slow script
 //! never touches the advert path.
+//!
+//! At start and at each reload every command goes through
+//! [`admit`](crate::track::script::admit) (script security): a refused one
+//! is said once and never runs. A FIFO is opened only if [`open_fifo`]
+//! accepts what is at its path; otherwise nothing is written there and its
+//! FIFO script is not started.
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
-use crate::config::{Command, Config, Global, Notify};
-use crate::track::script::{run_once, Exec, Outcome};
+use crate::config::{Command, Config, Fifo as FifoConfig, Global, Notify};
+use crate::track::script::{admit, refused_line, run_once, unsafe_line, Exec, Outcome};
 
 /// Longest a notify command may run before its process group is killed.
 pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -156,6 +162,59 @@ pub fn subject_commands(
     out
 }
 
+/// Every command a notify block names, in keepalived's order, with its
+/// keyword (`notify_deleted` without a command is not one).
+pub fn notify_commands(n: &Notify) -> Vec<(&'static str, &Command)> {
+    [
+        ("notify_master", &n.master),
+        ("notify_backup", &n.backup),
+        ("notify_fault", &n.fault),
+        ("notify_stop", &n.stop),
+        ("notify_deleted", &n.deleted),
+        ("notify", &n.any),
+        ("notify_master_rx_lower_pri", &n.master_rx_lower_pri),
+    ]
+    .into_iter()
+    .filter_map(|(kw, c)| Some((kw, c.as_ref().filter(|c| !c.cmd.is_empty())?)))
+    .collect()
+}
+
+/// `n` without the commands [`admit`] refuses, each said once (at start
+/// and at every reload); `label` is `(VI_1)` or `VRRP_Group(G1)`.
+fn vet_notify(label: &str, n: &Notify, global: &Global) -> Notify {
+    let mut kept = n.clone();
+    for (kw, c) in notify_commands(n) {
+        let what = format!("{label} {kw} `{}`", c.cmd);
+        match admit(c, global) {
+            Ok(a) => {
+                if let Some(why) = a.unsafe_path {
+                    warn!("{}", unsafe_line(&what, &why));
+                }
+            }
+            Err(e) => {
+                error!("{}", refused_line(&what, &e));
+                let slot = match kw {
+                    "notify_master" => &mut kept.master,
+                    "notify_backup" => &mut kept.backup,
+                    "notify_fault" => &mut kept.fault,
+                    "notify_stop" => &mut kept.stop,
+                    "notify" => &mut kept.any,
+                    "notify_master_rx_lower_pri" => &mut kept.master_rx_lower_pri,
+                    _ => {
+                        // notify_deleted still decides what is reported.
+                        if let Some(d) = kept.deleted.as_mut() {
+                            d.cmd.clear();
+                        }
+                        continue;
+                    }
+                };
+                *slot = None;
+            }
+        }
+    }
+    kept
+}
+
 fn quote(s: &str) -> String {
     if s.chars()
         .all(|c| c.is_ascii_alphanumeric() || "_-.:@".contains(c))
@@ -240,37 +299,181 @@ impl Drop for Notifier {
     }
 }
 
+/// Why a notify FIFO is refused: nothing is written to it and its FIFO
+/// script is not started.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FifoError {
+    #[error("cannot create {path}: {source}")]
+    Create {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is a symbolic link: refused (a notify FIFO is never opened through a link); remove it and vrrpd creates the FIFO")]
+    Symlink { path: String },
+    #[error("cannot open {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is {kind}, not a FIFO: refused; remove it and vrrpd creates the FIFO")]
+    NotFifo { path: String, kind: &'static str },
+    #[error("{path} is owned by uid {uid}, not root or vrrpd's user: refused (its owner could read every state line and write lines of its own)")]
+    Owner { path: String, uid: u32 },
+    #[error("{path} is writable by group or others (mode {mode:04o}): refused (anyone could write lines of their own)")]
+    Writable { path: String, mode: u32 },
+}
+
+/// Who may own a notify FIFO: root, the daemon's user, and the owner the
+/// configuration names (`notify_fifo PATH USER`).
+pub fn fifo_owners(f: &FifoConfig) -> Vec<u32> {
+    let mut owners = vec![0, nix::unistd::geteuid().as_raw()];
+    if let Some(run_as) = &f.run_as {
+        if let Ok(Some(u)) = nix::unistd::User::from_name(&run_as.user) {
+            owners.push(u.uid.as_raw());
+        }
+    }
+    owners
+}
+
+/// The rule for what is at a notify FIFO's path, from its `st_mode` and
+/// owner: the daemon applies it to the opened descriptor, `vrrpd check`
+/// to the path.
+pub fn judge_fifo(path: &str, mode: u32, uid: u32, owners: &[u32]) -> Result<(), FifoError> {
+    let kind = match mode & libc::S_IFMT {
+        libc::S_IFIFO => None,
+        libc::S_IFLNK => {
+            return Err(FifoError::Symlink {
+                path: path.to_string(),
+            })
+        }
+        libc::S_IFREG => Some("a regular file"),
+        libc::S_IFDIR => Some("a directory"),
+        libc::S_IFSOCK => Some("a socket"),
+        _ => Some("a device"),
+    };
+    if let Some(kind) = kind {
+        return Err(FifoError::NotFifo {
+            path: path.to_string(),
+            kind,
+        });
+    }
+    if !owners.contains(&uid) {
+        return Err(FifoError::Owner {
+            path: path.to_string(),
+            uid,
+        });
+    }
+    if mode & 0o022 != 0 {
+        return Err(FifoError::Writable {
+            path: path.to_string(),
+            mode: mode & 0o7777,
+        });
+    }
+    Ok(())
+}
+
+/// `vrrpd check`: what the daemon will say about `path` (nothing when it
+/// does not exist yet: the daemon creates it).
+pub fn check_fifo_path(path: &str, owners: &[u32]) -> Result<(), FifoError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => judge_fifo(path, m.mode(), m.uid(), owners),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(FifoError::Open {
+            path: path.to_string(),
+            source,
+        }),
+    }
+}
+
+/// Creates the FIFO at `path` if missing (mode 0600, as keepalived) and
+/// opens it for writing without following a link and without blocking
+/// (read-write, so that no reader is needed: a full FIFO drops lines);
+/// then [`judge_fifo`] on what was opened. Returns the file and whether
+/// we created it.
+pub fn open_fifo(path: &str, owners: &[u32]) -> Result<(std::fs::File, bool), FifoError> {
+    let created = match nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o600)) {
+        Ok(()) => true,
+        // Whatever is there (a dangling link too) is judged once opened.
+        Err(nix::errno::Errno::EEXIST) => false,
+        Err(e) => {
+            return Err(FifoError::Create {
+                path: path.to_string(),
+                source: e.into(),
+            })
+        }
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|source| {
+            // ELOOP (a link), EISDIR, ENXIO (a socket): say what is there,
+            // in `vrrpd check`'s words.
+            check_fifo_path(path, owners)
+                .err()
+                .unwrap_or(FifoError::Open {
+                    path: path.to_string(),
+                    source,
+                })
+        })?;
+    // fstat: the file opened, not whatever the path names by now.
+    let m = file.metadata().map_err(|source| FifoError::Open {
+        path: path.to_string(),
+        source,
+    })?;
+    judge_fifo(path, m.mode(), m.uid(), owners)?;
+    Ok((file, created))
+}
+
+/// A FIFO we created is 0600: its FIFO script, when it runs as another
+/// user, gets read access through its group (0640), or, when changing
+/// the group is not allowed (no CAP_CHOWN in the unit's bounding set),
+/// through mode 0644. Never write access.
+fn let_reader_in(file: &std::fs::File, path: &str, reader: (u32, u32)) {
+    let (uid, gid) = reader;
+    if uid == nix::unistd::geteuid().as_raw() {
+        return;
+    }
+    let mode = match std::os::unix::fs::fchown(file, None, Some(gid)) {
+        Ok(()) => 0o640,
+        Err(e) => {
+            info!("notify FIFO {path}: mode 0644 so that its FIFO script (uid {uid}) can read it (group {gid}: {e})");
+            0o644
+        }
+    };
+    if let Err(e) = file.set_permissions(std::fs::Permissions::from_mode(mode)) {
+        warn!("notify FIFO {path}: chmod {mode:04o}: {e}");
+    }
+}
+
 struct Fifo {
     path: String,
+    /// None: refused or failed (said at start and at every reload, when it
+    /// is tried again).
     file: Option<std::fs::File>,
 }
 
 impl Fifo {
-    fn open(path: &str) -> Fifo {
-        let p = std::path::Path::new(path);
-        if !p.exists() {
-            if let Err(e) = nix::unistd::mkfifo(p, nix::sys::stat::Mode::from_bits_truncate(0o644))
-            {
-                error!("cannot create notify FIFO {path}: {e}");
-            }
-        }
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(p);
-        match file {
-            Ok(f) => Fifo {
-                path: path.to_string(),
-                file: Some(f),
-            },
-            Err(e) => {
-                error!("cannot open notify FIFO {path}: {e}");
-                Fifo {
-                    path: path.to_string(),
-                    file: None,
+    fn open(kw: &str, cfg: &FifoConfig, reader: Option<(u32, u32)>) -> Fifo {
+        let file = match open_fifo(&cfg.path, &fifo_owners(cfg)) {
+            Ok((file, created)) => {
+                if let (true, Some(reader)) = (created, reader) {
+                    let_reader_in(&file, &cfg.path, reader);
                 }
+                Some(file)
             }
+            Err(e) => {
+                error!("{kw}: {e}");
+                None
+            }
+        };
+        Fifo {
+            path: cfg.path.clone(),
+            file,
         }
     }
 
@@ -291,10 +494,12 @@ struct FifoScript {
 }
 
 impl FifoScript {
-    fn start(path: &str, cmd: &Command, global: &Global) -> FifoScript {
+    /// Starts `cmd` (`kw` names it in logs) unless [`admit`] refuses it.
+    fn start(kw: &str, path: &str, cmd: &Command, global: &Global) -> FifoScript {
         let mut with_path = cmd.clone();
         with_path.cmd = format!("{} {}", cmd.cmd, quote(path));
-        let child = match Exec::resolve(&with_path, global) {
+        let what = format!("{kw} `{}`", cmd.cmd);
+        let child = match admit(cmd, global).and_then(|_| Exec::resolve(&with_path, global)) {
             Ok(exec) => {
                 let mut c = exec.command();
                 c.stdout(std::process::Stdio::null())
@@ -312,7 +517,7 @@ impl FifoScript {
                 }
             }
             Err(e) => {
-                error!("FIFO script `{}`: {e}", with_path.cmd);
+                error!("{}", refused_line(&what, &e));
                 None
             }
         };
@@ -393,16 +598,23 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
     while let Some(msg) = rx.recv().await {
         match msg {
             Msg::Configure(cfg) => {
+                let g = &cfg.global;
                 notify.replace(
                     cfg.instances
                         .iter()
-                        .map(|i| (i.name.clone(), i.notify.clone()))
+                        .map(|i| {
+                            let label = format!("({})", i.name);
+                            (i.name.clone(), vet_notify(&label, &i.notify, g))
+                        })
                         .collect(),
                 );
                 group_notify.replace(
                     cfg.sync_groups
                         .iter()
-                        .map(|g| (g.name.clone(), g.notify.clone()))
+                        .map(|s| {
+                            let label = format!("VRRP_Group({})", s.name);
+                            (s.name.clone(), vet_notify(&label, &s.notify, g))
+                        })
                         .collect(),
                 );
                 queue_of.clear();
@@ -419,39 +631,60 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
                         (i.name.clone(), on)
                     })
                     .collect();
-                let wanted: Vec<String> = [&cfg.global.vrrp_notify_fifo, &cfg.global.notify_fifo]
-                    .into_iter()
-                    .flatten()
-                    .map(|f| f.path.clone())
-                    .collect();
-                fifos.retain(|f| wanted.contains(&f.path));
-                for w in wanted {
-                    if !fifos.iter().any(|f| f.path == w) {
-                        fifos.push(Fifo::open(&w));
+                let wanted: Vec<(&str, &FifoConfig, &str, Option<&Command>)> = [
+                    (
+                        "vrrp_notify_fifo",
+                        &g.vrrp_notify_fifo,
+                        "vrrp_notify_fifo_script",
+                        &g.vrrp_notify_fifo_script,
+                    ),
+                    (
+                        "notify_fifo",
+                        &g.notify_fifo,
+                        "notify_fifo_script",
+                        &g.notify_fifo_script,
+                    ),
+                ]
+                .into_iter()
+                .filter_map(|(kw, f, skw, c)| Some((kw, f.as_ref()?, skw, c.as_ref())))
+                .collect();
+                // A refused FIFO is tried again (and said again) at a reload.
+                fifos.retain(|f| f.file.is_some() && wanted.iter().any(|w| w.1.path == f.path));
+                for (kw, f, _, script) in &wanted {
+                    if !fifos.iter().any(|o| o.path == f.path) {
+                        let reader = script
+                            .and_then(|c| admit(c, g).ok())
+                            .and_then(|a| a.exec.ids);
+                        fifos.push(Fifo::open(kw, f, reader));
                     }
                 }
                 global = cfg.global.clone();
-                let g = &cfg.global;
-                let wanted: Vec<(String, Command)> = [
-                    (&g.vrrp_notify_fifo, &g.vrrp_notify_fifo_script),
-                    (&g.notify_fifo, &g.notify_fifo_script),
-                ]
-                .into_iter()
-                .filter_map(|(f, c)| Some((f.as_ref()?.path.clone(), c.clone()?)))
-                .collect();
+                let open = |path: &str| fifos.iter().any(|f| f.path == path && f.file.is_some());
                 fifo_scripts.retain_mut(|s| {
-                    let keep = wanted.iter().any(|(p, c)| *p == s.path && c.cmd == s.cmd);
+                    let keep = s.child.is_some()
+                        && open(&s.path)
+                        && wanted
+                            .iter()
+                            .any(|w| w.1.path == s.path && w.3.is_some_and(|c| c.cmd == s.cmd));
                     if !keep {
                         s.stop();
                     }
                     keep
                 });
-                for (path, cmd) in wanted {
+                for (_, f, skw, script) in &wanted {
+                    let Some(cmd) = script else { continue };
+                    if !open(&f.path) {
+                        error!(
+                            "{skw} `{}` not started: its FIFO {} was refused",
+                            cmd.cmd, f.path
+                        );
+                        continue;
+                    }
                     if !fifo_scripts
                         .iter()
-                        .any(|s| s.path == path && s.cmd == cmd.cmd)
+                        .any(|s| s.path == f.path && s.cmd == cmd.cmd)
                     {
-                        fifo_scripts.push(FifoScript::start(&path, &cmd, &global));
+                        fifo_scripts.push(FifoScript::start(skw, &f.path, cmd, &global));
                     }
                 }
             }

@@ -426,28 +426,22 @@ impl TrackerSet {
             if !used.contains(&key) {
                 continue;
             }
+            let what = script::ScriptSpec::what(&s.name, &s.script);
             match script::ScriptSpec::from_config(s, &cfg.global) {
                 Ok(spec) => {
                     if spec.runs_as_root() && !security && !warned {
                         warned = true;
                         warn!("SECURITY VIOLATION - scripts are being executed but script_security not enabled.");
                     }
-                    if let Some(why) = spec.insecure() {
-                        if security {
-                            error!(
-                                "Unsafe permissions found for script '{}': {why} - disabling",
-                                s.script.cmd
-                            );
-                            continue;
-                        }
-                        warn!("script '{}' would be unsafe: {why}", s.script.cmd);
+                    if let Some(why) = &spec.unsafe_path {
+                        warn!("{}", script::unsafe_line(&what, why));
                     }
                     let initial = prev_ok(&key);
                     let rf = RiseFall::new(spec.rise, spec.fall, spec.init_fail, initial);
                     initial_readings.push((key, ok_reading(rf.ok())));
                     jobs.push(Job::Script(spec, initial));
                 }
-                Err(e) => error!("Disabling track script {}: {e}", s.name),
+                Err(e) => error!("{}", script::refused_line(&what, &e)),
             }
         }
         for p in &cfg.probes {

@@ -2,6 +2,7 @@
 //! process group killed on timeout (SIGTERM, then SIGKILL 2 s later), output
 //! captured up to a bound.
 
+use std::ffi::OsString;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -18,8 +19,9 @@ use crate::config::{Command, Global, RunAs, VrrpScript};
 pub const OUTPUT_LIMIT: usize = 4096;
 /// Between SIGTERM and SIGKILL of a timed-out script (keepalived: 2 s).
 pub const KILL_GRACE: Duration = Duration::from_secs(2);
-/// Used when PATH is unset.
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// The PATH every command is looked up in and runs with, whatever the
+/// daemon's own: what `vrrpd check` vets is what runs.
+pub const SAFE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Why a command cannot be run at all.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +37,82 @@ pub enum ScriptError {
     NoUser(String),
     #[error("group '{0}' does not exist")]
     NoGroup(String),
+    /// With `enable_script_security`: which path makes a root command unsafe.
+    #[error("unsafe permissions: {0}")]
+    Insecure(String),
+    /// With `enable_script_security`: a relative path depends on the
+    /// daemon's working directory.
+    #[error("{0} is not an absolute path")]
+    Relative(String),
+}
+
+/// A command [`admit`] accepted.
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    pub exec: Exec,
+    /// Why it would be refused under `enable_script_security` (it runs as
+    /// root from an unsafe path and the option is off): warned, run anyway.
+    pub unsafe_path: Option<String>,
+}
+
+/// The one decision on whether vrrpd runs a configured command (tracker,
+/// notify command, FIFO script): the daemon and `vrrpd check` both call
+/// it, so what `check` says is what happens. keepalived's rules: the
+/// program must be found and executable, its user must exist, and with
+/// `enable_script_security` a command run as root must not be replaceable
+/// by anyone else (see [`insecure_path`]).
+pub fn admit(cmd: &Command, global: &Global) -> Result<Admitted, ScriptError> {
+    let exec = Exec::resolve(cmd, global)?;
+    if !exec.runs_as_root() {
+        return Ok(Admitted {
+            exec,
+            unsafe_path: None,
+        });
+    }
+    let security = global.enable_script_security;
+    if security && !exec.program.is_absolute() {
+        return Err(ScriptError::Relative(exec.program.display().to_string()));
+    }
+    match insecure_path(&exec.program) {
+        Some(why) if security => Err(ScriptError::Insecure(why)),
+        unsafe_path => Ok(Admitted { exec, unsafe_path }),
+    }
+}
+
+/// The log line for a command [`admit`] refused (`what` names it, e.g.
+/// ``(VI_1) notify_master `/x` ``); `vrrpd check` prints the same words.
+pub fn refused_line(what: &str, e: &ScriptError) -> String {
+    match e {
+        // keepalived's words, which users grep for.
+        ScriptError::Insecure(why) => {
+            format!("Unsafe permissions found for script {what}: {why} - disabling")
+        }
+        e => format!("{what}: {e} - disabling"),
+    }
+}
+
+/// The warning for an admitted command that would be refused under
+/// `enable_script_security`.
+pub fn unsafe_line(what: &str, why: &str) -> String {
+    format!("{what}: unsafe permissions: {why}; run anyway: enable_script_security is off")
+}
+
+/// The environment a command gets: [`SAFE_PATH`] and, from ours, only the
+/// locale and time zone. Everything else stays behind: systemd's
+/// NOTIFY_SOCKET (a script could report READY=1 or MAINPID= for the
+/// daemon), LISTEN_FDS/LISTEN_PID, WATCHDOG_*, INVOCATION_ID, the loader's
+/// LD_* and anything an operator exported for the daemon.
+pub fn script_env<I>(ours: I) -> Vec<(OsString, OsString)>
+where
+    I: IntoIterator<Item = (OsString, OsString)>,
+{
+    let passes = |k: &OsString| {
+        let k = k.to_string_lossy();
+        matches!(k.as_ref(), "LANG" | "LANGUAGE" | "TZ") || k.starts_with("LC_")
+    };
+    let mut env: Vec<(OsString, OsString)> = ours.into_iter().filter(|(k, _)| passes(k)).collect();
+    env.push(("PATH".into(), SAFE_PATH.into()));
+    env
 }
 
 /// A resolved command: program path, arguments and the identity to run as.
@@ -79,14 +157,13 @@ impl Exec {
         }
     }
 
-    /// A tokio command ready to spawn in its own process group, with
-    /// keepalived's environment scrubbing.
+    /// A tokio command ready to spawn in its own process group, with the
+    /// environment of [`script_env`].
     pub fn command(&self) -> tokio::process::Command {
         let mut c = tokio::process::Command::new(&self.program);
         c.args(&self.args)
-            .env_remove("IFS")
-            .env_remove("LD_PRELOAD")
-            .env_remove("LD_LIBRARY_PATH")
+            .env_clear()
+            .envs(script_env(std::env::vars_os()))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -99,22 +176,36 @@ impl Exec {
     }
 }
 
-/// The unprivileged user scripts run as when vrrpd runs as root and neither
-/// `script_user` nor keepalived's `keepalived_script` user is there.
+/// The system user the Debian package creates for scripts: used when vrrpd
+/// runs as root and neither `script_user` nor keepalived's
+/// `keepalived_script` user is there. Unlike `nobody`, no other service
+/// shares it, so no other process can signal or ptrace its scripts.
+pub const DEDICATED_USER: &str = "vrrpd-script";
+
+/// The last resort when not even [`DEDICATED_USER`] exists.
 pub const FALLBACK_USER: &str = "nobody";
 
 /// Who runs a command that names no user, when `script_user` is unset
-/// (None = ourselves).
+/// (None = ourselves): `keepalived_script`, else [`DEDICATED_USER`], else
+/// [`FALLBACK_USER`], the first that exists.
 pub fn default_user() -> Option<(String, u32, u32)> {
     if !nix::unistd::geteuid().is_root() {
         return None;
     }
-    ["keepalived_script", FALLBACK_USER]
+    pick_default_user(|name| match nix::unistd::User::from_name(name) {
+        Ok(Some(u)) => Some((u.uid.as_raw(), u.gid.as_raw())),
+        _ => None,
+    })
+}
+
+/// [`default_user`]'s order over `lookup` (name -> uid, gid).
+pub fn pick_default_user<F>(lookup: F) -> Option<(String, u32, u32)>
+where
+    F: Fn(&str) -> Option<(u32, u32)>,
+{
+    ["keepalived_script", DEDICATED_USER, FALLBACK_USER]
         .into_iter()
-        .find_map(|name| match nix::unistd::User::from_name(name) {
-            Ok(Some(u)) => Some((u.name, u.uid.as_raw(), u.gid.as_raw())),
-            _ => None,
-        })
+        .find_map(|name| lookup(name).map(|(uid, gid)| (name.to_string(), uid, gid)))
 }
 
 fn default_ids() -> Option<(u32, u32)> {
@@ -152,8 +243,8 @@ fn find_program(name: &str) -> Result<PathBuf, ScriptError> {
         }
         return Ok(p);
     }
-    let path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string());
-    path.split(':')
+    SAFE_PATH
+        .split(':')
         .filter(|d| !d.is_empty())
         .map(|d| Path::new(d).join(name))
         .find(|p| executable(p))
@@ -164,41 +255,74 @@ fn find_program(name: &str) -> Result<PathBuf, ScriptError> {
 /// replaceable by anyone else: the file and every directory above it must be
 /// owned by root and not writable by group or others (a sticky
 /// world-writable directory such as /tmp is accepted: others cannot rename
-/// a root-owned file in it). Returns which path is unsafe and why.
+/// a root-owned file in it). Checked on the path as written (a link, or a
+/// directory holding one, that someone else controls can be repointed even
+/// when its target is safe: keepalived's `check_security` walks it too) and
+/// on the path it resolves to. Returns which path is unsafe and why.
 pub fn insecure_path(path: &Path) -> Option<String> {
-    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut cur: Option<&Path> = Some(&path);
+    if path.is_absolute() {
+        if let Some(why) = insecure_chain(path, true) {
+            return Some(why);
+        }
+    }
+    match std::fs::canonicalize(path) {
+        Ok(real) => insecure_chain(&real, false),
+        Err(e) => Some(format!("{} cannot be examined: {e}", path.display())),
+    }
+}
+
+/// `path` and its ancestors, each examined without following a final link
+/// when `as_written` (the links themselves are what can be repointed).
+fn insecure_chain(path: &Path, as_written: bool) -> Option<String> {
+    let mut cur: Option<&Path> = Some(path);
     let mut first = true;
-    while let Some(p) = cur {
-        let Ok(m) = std::fs::metadata(p) else {
-            return Some(format!("{} cannot be examined", p.display()));
+    while let Some(p) = cur.filter(|p| !p.as_os_str().is_empty()) {
+        let meta = if as_written {
+            std::fs::symlink_metadata(p)
+        } else {
+            std::fs::metadata(p)
         };
-        let mode = m.mode();
-        let sticky_dir = !first && m.is_dir() && mode & 0o1000 != 0;
-        if m.uid() != 0 {
-            return Some(format!(
-                "{} is owned by uid {}, not root",
-                p.display(),
-                m.uid()
-            ));
-        }
-        if mode & 0o002 != 0 && !sticky_dir {
-            return Some(format!(
-                "{} is writable by others (mode {:04o})",
-                p.display(),
-                mode & 0o7777
-            ));
-        }
-        if mode & 0o020 != 0 && m.gid() != 0 && !sticky_dir {
-            return Some(format!(
-                "{} is writable by group {} (mode {:04o})",
-                p.display(),
-                m.gid(),
-                mode & 0o7777
-            ));
+        let m = match meta {
+            Ok(m) => m,
+            Err(e) => return Some(format!("{} cannot be examined: {e}", p.display())),
+        };
+        if let Some(why) = insecure_entry(p, &m, first) {
+            return Some(why);
         }
         first = false;
         cur = p.parent();
+    }
+    None
+}
+
+fn insecure_entry(p: &Path, m: &std::fs::Metadata, first: bool) -> Option<String> {
+    let mode = m.mode();
+    if m.uid() != 0 {
+        return Some(format!(
+            "{} is owned by uid {}, not root",
+            p.display(),
+            m.uid()
+        ));
+    }
+    // A link's own mode means nothing (always 0777).
+    if m.file_type().is_symlink() {
+        return None;
+    }
+    let sticky_dir = !first && m.is_dir() && mode & 0o1000 != 0;
+    if mode & 0o002 != 0 && !sticky_dir {
+        return Some(format!(
+            "{} is writable by others (mode {:04o})",
+            p.display(),
+            mode & 0o7777
+        ));
+    }
+    if mode & 0o020 != 0 && m.gid() != 0 && !sticky_dir {
+        return Some(format!(
+            "{} is writable by group {} (mode {:04o})",
+            p.display(),
+            m.gid(),
+            mode & 0o7777
+        ));
     }
     None
 }
@@ -324,6 +448,8 @@ pub async fn run_once(exec: &Exec, timeout: Duration) -> RunResult {
 pub struct ScriptSpec {
     pub name: String,
     pub exec: Exec,
+    /// See [`Admitted::unsafe_path`].
+    pub unsafe_path: Option<String>,
     pub interval: Duration,
     pub timeout: Duration,
     pub rise: u32,
@@ -332,12 +458,14 @@ pub struct ScriptSpec {
 }
 
 impl ScriptSpec {
+    /// The script's spec if [`admit`] accepts its command.
     pub fn from_config(s: &VrrpScript, global: &Global) -> Result<ScriptSpec, ScriptError> {
-        let exec = Exec::resolve(&s.script, global)?;
+        let Admitted { exec, unsafe_path } = admit(&s.script, global)?;
         let interval = s.interval.as_duration().max(Duration::from_millis(1));
         Ok(ScriptSpec {
             name: s.name.clone(),
             exec,
+            unsafe_path,
             interval,
             timeout: s.timeout.map(|t| t.as_duration()).unwrap_or(interval),
             rise: s.rise,
@@ -350,12 +478,9 @@ impl ScriptSpec {
         self.exec.runs_as_root()
     }
 
-    /// The unsafe path of a script that runs as root, if any.
-    pub fn insecure(&self) -> Option<String> {
-        if !self.runs_as_root() {
-            return None;
-        }
-        insecure_path(&self.exec.program)
+    /// How logs and `vrrpd check` name this script.
+    pub fn what(name: &str, cmd: &Command) -> String {
+        format!("VRRP_Script({name}) `{}`", cmd.cmd)
     }
 }
 
