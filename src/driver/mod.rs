@@ -28,6 +28,7 @@ pub mod params;
 pub mod ratelimit;
 mod running;
 mod sync;
+pub mod upgrade;
 pub mod work;
 
 use std::collections::{BTreeMap, HashMap};
