@@ -39,11 +39,7 @@ fn record_of(node: &Node) -> Record {
 
 /// Restores `record` for `config` at `taken` on a new clock.
 fn restore(record: &Record, config: &Config, taken: Instant) -> Result<Node, RestoreError> {
-    let started = config
-        .instances
-        .iter()
-        .map(|c| started(c, v4(A)))
-        .collect();
+    let started = config.instances.iter().map(|c| started(c, v4(A))).collect();
     let (driver, effects) = Driver::restore(taken, &record.driver, config, started)?;
     Ok(Node {
         driver,
@@ -231,7 +227,9 @@ fn instances_that_do_not_match_the_configuration_are_refused_by_name() {
     );
 
     let other_vrid = parse(&text.replace("virtual_router_id 51", "virtual_router_id 61"));
-    let err = restore(&record, &other_vrid, ms(10)).err().expect("refused");
+    let err = restore(&record, &other_vrid, ms(10))
+        .err()
+        .expect("refused");
     assert!(
         matches!(&err, RestoreError::Identity { instance, what }
             if instance == "VI_1" && what.contains("virtual_router_id")),
@@ -266,7 +264,6 @@ fn a_router_record_round_trips_through_restore() {
     let router = &a.driver.instances()[0].router;
     let record = router.record(a.now);
     let taken = ms(77_000);
-    let restored =
-        vrrpd::proto::fsm::VirtualRouter::restore(record.clone(), taken).expect("valid");
+    let restored = vrrpd::proto::fsm::VirtualRouter::restore(record.clone(), taken).expect("valid");
     assert_eq!(restored.record(taken), record);
 }

@@ -456,7 +456,11 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         // No stop sequence: the successor holds everything now. Queued
         // notifications (of past transitions) still go out, and the
         // `vrrpd upgrade` client gets its answer before we exit.
-        daemon.exec.notifier.finish(Duration::from_millis(500)).await;
+        daemon
+            .exec
+            .notifier
+            .finish(Duration::from_millis(500))
+            .await;
         tokio::time::sleep(Duration::from_millis(50)).await;
         drop(daemon);
         let _ = worker_task.await;

@@ -129,9 +129,16 @@ pub enum ChildSays {
 /// What the hand-over task tells the driver.
 pub(super) enum HandoverEvent {
     /// The child is loaded: freeze, and send the record on `record`.
-    Loaded { record: oneshot::Sender<String> },
-    Ready { pid: u32, version: String },
-    Failed { why: String },
+    Loaded {
+        record: oneshot::Sender<String>,
+    },
+    Ready {
+        pid: u32,
+        version: String,
+    },
+    Failed {
+        why: String,
+    },
 }
 
 /// An upgrade in progress in the old daemon.
@@ -225,12 +232,11 @@ impl Daemon {
 
     fn spawn_successor(&mut self) -> Result<u32, UpgradeError> {
         let exe = exe().map_err(UpgradeError::Exe)?;
-        let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(|source| {
-            UpgradeError::Spawn {
+        let (ours, theirs) =
+            std::os::unix::net::UnixStream::pair().map_err(|source| UpgradeError::Spawn {
                 exe: exe.display().to_string(),
                 source,
-            }
-        })?;
+            })?;
         let mut inherit: Vec<RawFd> = vec![theirs.as_raw_fd()];
         inherit.extend(self.exec.sockets.values().map(|(s, _)| s.as_raw_fd()));
         inherit.extend(self.control.as_ref().map(|c| c.fd));
@@ -426,8 +432,8 @@ impl Daemon {
         // Continue the old daemon's clock: the record's times need no
         // conversion and past ones keep their meaning (state_since).
         let age = Duration::from_micros(monotonic_us().saturating_sub(record.taken_monotonic_us));
-        if let Some(base) = tokio::time::Instant::now()
-            .checked_sub(Duration::from_micros(record.clock_us) + age)
+        if let Some(base) =
+            tokio::time::Instant::now().checked_sub(Duration::from_micros(record.clock_us) + age)
         {
             self.clock.base = base;
             self.exec.clock.base = base;
@@ -478,12 +484,11 @@ impl Daemon {
                 sockets.insert(key.clone(), std::sync::Arc::new(sock));
             }
             let source = old.router.params.source;
-            let router = crate::driver::new_router(&cfg, source).map_err(|source| {
-                RestoreError::Params {
+            let router =
+                crate::driver::new_router(&cfg, source).map_err(|source| RestoreError::Params {
                     instance: cfg.name.clone(),
                     source,
-                }
-            })?;
+                })?;
             started.push(Running::new(
                 cfg.clone(),
                 router,
@@ -579,10 +584,7 @@ impl Daemon {
 /// Takes ownership of inherited descriptor `fd`, once, and makes it
 /// close-on-exec again (the old daemon cleared that for the exec only):
 /// no script this process runs inherits it.
-fn own_fd(
-    fd: RawFd,
-    seen: &mut std::collections::HashSet<RawFd>,
-) -> Result<OwnedFd, UpgradeError> {
+fn own_fd(fd: RawFd, seen: &mut std::collections::HashSet<RawFd>) -> Result<OwnedFd, UpgradeError> {
     if fd < 3 || !seen.insert(fd) {
         return Err(UpgradeError::Descriptor {
             fd,
@@ -633,7 +635,9 @@ async fn talk(
     match next_message(&mut reader, child, deadline).await? {
         ChildSays::Loaded => {}
         ChildSays::Refused { error } => return Err(format!("the new binary refused: {error}")),
-        ChildSays::Ready { .. } => return Err("the new binary said ready before it had the state".into()),
+        ChildSays::Ready { .. } => {
+            return Err("the new binary said ready before it had the state".into())
+        }
     }
     let (record_tx, record_rx) = oneshot::channel();
     tx.send(HandoverEvent::Loaded { record: record_tx })
@@ -731,7 +735,9 @@ impl Successor {
         match tokio::time::timeout(READY_TIMEOUT, self.reader.read_line(&mut line)).await {
             Err(_) => Err(UpgradeError::NoRecord("none within the deadline".into())),
             Ok(Err(e)) => Err(UpgradeError::NoRecord(e.to_string())),
-            Ok(Ok(0)) => Err(UpgradeError::NoRecord("the old daemon closed the channel".into())),
+            Ok(Ok(0)) => Err(UpgradeError::NoRecord(
+                "the old daemon closed the channel".into(),
+            )),
             Ok(Ok(_)) => Ok(record::parse(&line)?),
         }
     }

@@ -145,7 +145,9 @@ pub enum RestoreError {
         ours: String,
         reads: Vec<u64>,
     },
-    #[error("({instance}) is configured but not running in the old daemon; reload it first or restart")]
+    #[error(
+        "({instance}) is configured but not running in the old daemon; reload it first or restart"
+    )]
     NotRunning { instance: String },
     #[error("({instance}) runs in the old daemon but is not configured any more; reload first or restart")]
     NotConfigured { instance: String },
@@ -332,12 +334,13 @@ impl Driver {
                     what: format!("interface index ({} -> {})", old.ifindex, running.ifindex),
                 });
             }
-            running.router = VirtualRouter::restore(old.router.clone(), taken).map_err(|source| {
-                RestoreError::Params {
-                    instance: cfg.name.clone(),
-                    source,
-                }
-            })?;
+            running.router =
+                VirtualRouter::restore(old.router.clone(), taken).map_err(|source| {
+                    RestoreError::Params {
+                        instance: cfg.name.clone(),
+                        source,
+                    }
+                })?;
             running.faults = old.faults;
             running.track_adjustment = old.track_adjustment;
             running.state_since = taken.offset(old.state_since_in);

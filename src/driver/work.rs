@@ -564,7 +564,11 @@ impl<S: Vip> WorkQueue<S> {
                 desired: true,
                 installed: (!foreign).then(|| spec.clone()),
                 spec,
-                kernel: if foreign { Kernel::Foreign } else { Kernel::Ours },
+                kernel: if foreign {
+                    Kernel::Foreign
+                } else {
+                    Kernel::Ours
+                },
                 job: None,
                 failure: None,
                 not_removed_reported: false,
@@ -1085,7 +1089,10 @@ mod tests {
         q.adopt("VI_1", IF1, spec.clone(), false);
         assert_eq!(q.pop(at(0)), None, "nothing to do: it is in place");
         assert_eq!(q.state(IF1, v4(10)), AddressState::Installed);
-        assert_eq!(q.held(), vec![("VI_1".to_string(), IF1, spec.clone(), false)]);
+        assert_eq!(
+            q.held(),
+            vec![("VI_1".to_string(), IF1, spec.clone(), false)]
+        );
         // Given up later (the Master leaves): removed as any of ours.
         q.want(
             "VI_1",
@@ -1098,10 +1105,7 @@ mod tests {
         );
         assert_eq!(
             q.pop(at(1)),
-            Some(Job::Remove {
-                ifindex: IF1,
-                spec,
-            }),
+            Some(Job::Remove { ifindex: IF1, spec }),
             "removed with the prefix it was adopted with"
         );
     }

@@ -439,9 +439,17 @@ impl VrrpSocket {
             Family::Ipv4 => Domain::IPV4,
             Family::Ipv6 => Domain::IPV6,
         };
-        let kind_ok = socket.domain().map_err(adopt_err("read the inherited socket's domain"))? == domain
-            && socket.r#type().map_err(adopt_err("read the inherited socket's type"))? == Type::RAW
-            && socket.protocol().map_err(adopt_err("read the inherited socket's protocol"))?
+        let kind_ok = socket
+            .domain()
+            .map_err(adopt_err("read the inherited socket's domain"))?
+            == domain
+            && socket
+                .r#type()
+                .map_err(adopt_err("read the inherited socket's type"))?
+                == Type::RAW
+            && socket
+                .protocol()
+                .map_err(adopt_err("read the inherited socket's protocol"))?
                 == Some(Protocol::from(i32::from(PROTOCOL_VRRP)));
         if !kind_ok {
             return Err(SocketError::InvalidSpec {
@@ -455,9 +463,8 @@ impl VrrpSocket {
         socket
             .set_nonblocking(true)
             .map_err(adopt_err("set nonblocking"))?;
-        tokio::runtime::Handle::try_current().map_err(|e| {
-            adopt_err("register with the reactor")(io::Error::other(e.to_string()))
-        })?;
+        tokio::runtime::Handle::try_current()
+            .map_err(|e| adopt_err("register with the reactor")(io::Error::other(e.to_string())))?;
         // SAFETY: as in `open`: the Socket owns the descriptor until the
         // AsyncFd drops.
         let fd = unsafe { AsyncFd::register(socket) }
