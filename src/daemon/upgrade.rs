@@ -128,6 +128,10 @@ pub enum ChildSays {
 
 /// What the hand-over task tells the driver.
 pub(super) enum HandoverEvent {
+    /// The child runs (pid).
+    Started {
+        pid: u32,
+    },
     /// The child is loaded: freeze, and send the record on `record`.
     Loaded {
         record: oneshot::Sender<String>,
@@ -211,32 +215,32 @@ impl Daemon {
         if let Ok(now) = sd_notify::NotifyState::monotonic_usec_now() {
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading, now]);
         }
-        let mut handover = Handover {
+        self.handover = Some(Handover {
             client,
             started: std::time::Instant::now(),
             child: None,
             frozen: false,
-        };
-        match self.spawn_successor() {
-            Ok(pid) => {
-                info!("Started pid {pid} to take over");
-                handover.child = Some(pid);
-                self.handover = Some(handover);
-            }
-            Err(e) => {
-                self.handover = Some(handover);
-                self.upgrade_failed(&e.to_string());
-            }
+        });
+        if let Err(e) = self.spawn_successor() {
+            self.upgrade_failed(&e.to_string());
         }
     }
 
-    fn spawn_successor(&mut self) -> Result<u32, UpgradeError> {
+    /// Starts the child and the task that talks to it. The fork and exec
+    /// run on a blocking thread: `spawn` waits for the exec, which took
+    /// 5 ms on a loaded host, and the driver's thread sends adverts.
+    fn spawn_successor(&mut self) -> Result<(), UpgradeError> {
         let exe = exe().map_err(UpgradeError::Exe)?;
         let (ours, theirs) =
             std::os::unix::net::UnixStream::pair().map_err(|source| UpgradeError::Spawn {
                 exe: exe.display().to_string(),
                 source,
             })?;
+        let fd = ours.as_raw_fd();
+        let stream = ours
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::UnixStream::from_std(ours))
+            .map_err(|source| UpgradeError::Channel { fd, source })?;
         let mut inherit: Vec<RawFd> = vec![theirs.as_raw_fd()];
         inherit.extend(self.exec.sockets.values().map(|(s, _)| s.as_raw_fd()));
         inherit.extend(self.control.as_ref().map(|c| c.fd));
@@ -256,27 +260,51 @@ impl Daemon {
                 Ok(())
             });
         }
-        let child = cmd.spawn().map_err(|source| UpgradeError::Spawn {
-            exe: exe.display().to_string(),
-            source,
-        })?;
-        drop(theirs);
-        let pid = child.id().unwrap_or(0);
-        let fd = ours.as_raw_fd();
-        let stream = ours
-            .set_nonblocking(true)
-            .and_then(|()| tokio::net::UnixStream::from_std(ours))
-            .map_err(|source| UpgradeError::Channel { fd, source })?;
         let tx = self.handover_tx.clone();
         let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
-        tokio::spawn(converse(stream, child, deadline, tx));
-        Ok(pid)
+        tokio::spawn(async move {
+            let spawned = tokio::task::spawn_blocking(move || {
+                let child = cmd.spawn();
+                // Our copy of the child's end: the child has its own now.
+                drop(theirs);
+                child
+            })
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|r| r);
+            let child = match spawned {
+                Ok(child) => child,
+                Err(source) => {
+                    let why = UpgradeError::Spawn {
+                        exe: exe.display().to_string(),
+                        source,
+                    };
+                    let _ = tx
+                        .send(HandoverEvent::Failed {
+                            why: why.to_string(),
+                        })
+                        .await;
+                    return;
+                }
+            };
+            let pid = child.id().unwrap_or(0);
+            let _ = tx.send(HandoverEvent::Started { pid }).await;
+            converse(stream, child, deadline, tx).await;
+        });
+        Ok(())
     }
 
     /// A step of the hand-over from its task. Returns true when the child
     /// took over: the driver's loop ends without the stop sequence.
     pub(super) fn handover_event(&mut self, event: HandoverEvent, opts: &Options) -> bool {
         match event {
+            HandoverEvent::Started { pid } => {
+                info!("Started pid {pid} to take over");
+                if let Some(h) = self.handover.as_mut() {
+                    h.child = Some(pid);
+                }
+                false
+            }
             HandoverEvent::Loaded { record } => {
                 let Some(h) = self.handover.as_mut() else {
                     return false;
