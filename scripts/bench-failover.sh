@@ -21,6 +21,13 @@
 #   - idle RSS and PSS (sum of /proc/PID/smaps_rollup over the daemon's
 #     processes) and CPU (sum of /proc/PID/task/*/schedstat) with 1 and 100
 #     instances, for the master and the backup.
+#   - upgrade: the master upgraded while the client polls every 10 ms;
+#     vrrpd: its binary replaced by a rebuilt one (renamed over the file it
+#     runs from, as dpkg does) and `vrrpd upgrade`; keepalived: what its
+#     package does, a restart. Per run: failed client requests, the longest
+#     client gap, the master's longest gap between adverts (capture), the
+#     transitions the peer logged; at 1 s (VRRPv2) and 0.1 s (VRRPv3), and
+#     for vrrpd also with keepalived as the Backup.
 #   - reload100: 100 reloads sent back to back to the master of 100 VRRPv3
 #     instances at 0.1 s (SIGHUP; for vrrpd also `vrrpd reload` over the
 #     control socket): the master's advert lateness against an idle window
@@ -31,8 +38,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-10}
 DAEMONS=${DAEMONS:-"keepalived vrrpd"}
-# SECTIONS: any of "seed v3 probe reload100 idle100" (all by default), to re-measure one part.
-SECTIONS=${SECTIONS:-"seed v3 probe reload100 idle100"}
+# SECTIONS: any of "seed v3 upgrade probe reload100 idle100" (all by default), to re-measure one part.
+SECTIONS=${SECTIONS:-"seed v3 upgrade probe reload100 idle100"}
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 # ------------------------------------------------------------ one daemon
@@ -162,6 +169,71 @@ if [[ ${1:-} == --one ]]; then
     for ((r = 1; r <= RUNS; r++)); do cycle "v3 0.1 s" 3 0.1 "$WORK/a.conf"; done
     stop_daemon a
     stop_daemon b
+    fi
+
+    if section upgrade; then
+    need jq
+    # up_run LABEL ADV VRID CONF_A: one upgrade of A (see the header), then
+    # 3 intervals + 1 s of steady state; records the run's figures.
+    up_run() {
+        local label=$1 adv=$2 vrid=$3 conf_a=$4 tb t0 t1 out js
+        tb=$(transitions b)
+        t0=$(now)
+        if is_keepalived; then
+            stop_daemon a
+            start_daemon a "$conf_a" 2>/dev/null >&2
+            settle_a "$VIP" "$(fcalc "4*$adv + 3")"
+        else
+            cp "$UP_REAL" "$WORK/bin/vrrpd.new"
+            mv -f "$WORK/bin/vrrpd.new" "$WORK/bin/vrrpd"
+            out=$(ip netns exec "$(ns a)" "$WORK/vrrpd-client" upgrade --socket "$WORK/a/daemon.sock" 2>&1) ||
+                progress "  note: $label: vrrpd upgrade failed: $out"
+            DPID[a]=$(cat "$WORK/a/daemon.pid")
+            DVPID[a]=${DPID[a]}
+        fi
+        sleep "$(fcalc "3*$adv + 1")"
+        t1=$(now)
+        rec "$label: failed client requests" "$(awk -v a="$t0" -v b="$t1" '$1 >= a && $1 <= b && $2 == "-"' "$WORK/client.txt" | wc -l)"
+        rec_ms "$label: longest client gap (ms)" "$(awk -v a="$t0" -v b="$t1" '$1 < a {if ($2 != "-") last = $1; next}
+            $1 > b {exit}
+            $2 != "-" {if (last && $1 - last > g) g = $1 - last; last = $1}
+            END {printf "%.6f\n", g}' "$WORK/client.txt")"
+        js=$("$PY" "$NT_DIR/tools/pcapstat.py" "$WORK/br0.pcap" --from "$t0" --to "$t1" --interval "$adv" --vrids "$vrid")
+        rec "$label: master's longest advert gap (ms) [target $(ms "$(fcalc "$adv + 0.005")")]" "$(jq -r '.lateness.max_gap_ms // "nan"' <<<"$js")"
+        rec "$label: priority-0 adverts from the master" "$(jq -r '.nodes.a.prio0' <<<"$js")"
+        rec "$label: transitions logged by the peer" "$(($(transitions b) - tb))"
+    }
+    if ! is_keepalived; then
+        # A runs from a copy its upgrades replace; the client stays a copy.
+        mkdir -p "$WORK/bin"
+        UP_REAL=$(daemon_bin)
+        cp "$UP_REAL" "$WORK/bin/vrrpd"
+        cp "$UP_REAL" "$WORK/vrrpd-client"
+    fi
+    peers=$DAEMON
+    if ! is_keepalived && command -v keepalived >/dev/null; then peers+=" keepalived"; fi
+    for peer in $peers; do
+        for mode in "v2-multicast.conf.in 1 51 v2 1 s" "v3-ipv4.conf.in 0.1 52 v3 0.1 s"; do
+            read -r tmpl adv vrid name <<<"$mode"
+            label="upgrade, $name"
+            [[ $peer != "$DAEMON" ]] && label+=", $peer backup"
+            progress "$label: $RUNS upgrades of the master"
+            if is_keepalived; then
+                start_daemon a "$(conf_for a "$tmpl")" >&2
+            else
+                VRRPD_BIN=$WORK/bin/vrrpd start_daemon a "$(conf_for a "$tmpl")" >&2
+            fi
+            settle_a "$VIP" "$(fcalc "4*$adv + 3")"
+            DAEMON=$peer start_daemon b "$(conf_for b "$tmpl")" >&2
+            sleep "$(fcalc "4*$adv + 1")"
+            for ((r = 1; r <= RUNS; r++)); do
+                up_run "$label" "$adv" "$vrid" "$WORK/a.conf"
+                progress "  run $r/$RUNS done"
+            done
+            stop_daemon a
+            DAEMON=$peer stop_daemon b
+        done
+    done
     fi
 
     if section probe; then

@@ -71,6 +71,10 @@ struct Cli {
     /// keepalived's VRRP child pid file; vrrpd has one process and writes its pid here too.
     #[arg(short = 'r', long = "vrrp_pid", value_name = "FILE")]
     vrrp_pid_file: Option<PathBuf>,
+    /// Internal: started by `vrrpd upgrade` of the running daemon, which
+    /// hands over on this descriptor.
+    #[arg(long = "takeover", value_name = "FD", hide = true)]
+    takeover: Option<i32>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -151,6 +155,19 @@ enum Cmd {
     /// Reload the running daemon's configuration, as SIGHUP, and report the
     /// result: what changed, or every error (then nothing changed).
     Reload {
+        /// Print the daemon's JSON reply.
+        #[arg(long)]
+        json: bool,
+        /// Control socket (default as for `status`).
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+    },
+    /// Replace the running daemon by the binary now on disk without an
+    /// election: it hands its state, addresses and sockets over and the new
+    /// process carries on advertising (no priority 0, no address moved, no
+    /// gratuitous ARP). If the new binary does not take over within a
+    /// second, the running daemon carries on and this says why.
+    Upgrade {
         /// Print the daemon's JSON reply.
         #[arg(long)]
         json: bool,
@@ -247,6 +264,10 @@ pub fn run() -> i32 {
             let path = socket.unwrap_or_else(|| control::socket_path(cli.pid_file.as_deref()));
             reload(&path, json)
         }
+        Some(Cmd::Upgrade { json, socket }) => {
+            let path = socket.unwrap_or_else(|| control::socket_path(cli.pid_file.as_deref()));
+            upgrade(&path, json)
+        }
         Some(Cmd::Resign { file }) => {
             crate::logging::init(cli.log, cli.log_detail);
             let path = file.or(cli.file).unwrap_or_else(default_file);
@@ -264,7 +285,7 @@ pub fn run() -> i32 {
             crate::logging::init(cli.log, cli.log_detail);
             let path = cli.file.unwrap_or_else(default_file);
             let pid_file = cli.pid_file.or(cli.vrrp_pid_file);
-            run_daemon(path, cli.config_id, pid_file)
+            run_daemon(path, cli.config_id, pid_file, cli.takeover)
         }
     }
 }
@@ -290,6 +311,7 @@ fn generate_assets(dir: &Path) -> i32 {
 
 fn daemon_options(path: PathBuf, config_id: Option<String>, pid_file: Option<PathBuf>) -> Options {
     Options {
+        takeover: None,
         config_file: path,
         load: LoadOptions {
             syntax: Syntax::Auto,
@@ -312,14 +334,27 @@ fn runtime() -> Result<tokio::runtime::Runtime, i32> {
         })
 }
 
-fn run_daemon(path: PathBuf, config_id: Option<String>, pid_file: Option<PathBuf>) -> i32 {
+fn run_daemon(
+    path: PathBuf,
+    config_id: Option<String>,
+    pid_file: Option<PathBuf>,
+    takeover: Option<i32>,
+) -> i32 {
     install_panic_resign(&path, config_id.as_deref(), pid_file.as_deref());
-    tracing::info!(
-        "Starting vrrpd v{} with {}",
-        env!("CARGO_PKG_VERSION"),
-        path.display()
-    );
-    let opts = daemon_options(path, config_id, pid_file);
+    match takeover {
+        None => tracing::info!(
+            "Starting vrrpd v{} with {}",
+            env!("CARGO_PKG_VERSION"),
+            path.display()
+        ),
+        Some(_) => tracing::info!(
+            "Starting vrrpd v{} with {} to take over from the running daemon",
+            env!("CARGO_PKG_VERSION"),
+            path.display()
+        ),
+    }
+    let mut opts = daemon_options(path, config_id, pid_file);
+    opts.takeover = takeover;
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -346,6 +381,11 @@ fn install_panic_resign(path: &Path, config_id: Option<&str>, pid_file: Option<&
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         default_hook(info);
+        // Not while another process holds what this one runs for: a
+        // successor before it took over, a predecessor after.
+        if !daemon::upgrade::serving() {
+            return;
+        }
         let Ok(exe) = std::env::current_exe() else {
             return;
         };
@@ -630,6 +670,42 @@ fn admin(socket: &Path, command: control::Command) -> i32 {
         Err(e) => control_failure(what, &e),
     }
 }
+
+fn upgrade(socket: &Path, json: bool) -> i32 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let result = rt.block_on(control::request(socket, &control::Command::Upgrade));
+    match &result {
+        Ok(reply) if json => print_json("upgrade", reply),
+        Ok(reply) => {
+            println!(
+                "upgraded: vrrpd {} (pid {}) took over from vrrpd {} (pid {}) in {:.1} ms",
+                reply["version"].as_str().unwrap_or("?"),
+                reply["pid"],
+                reply["old_version"].as_str().unwrap_or("?"),
+                reply["old_pid"],
+                reply["took_ms"].as_f64().unwrap_or(0.0)
+            );
+            0
+        }
+        Err(e @ control::ControlError::Refused { reply, .. }) if e.code() == Some("upgrade") => {
+            if json {
+                print_json("upgrade", reply);
+            } else {
+                eprintln!("vrrpd upgrade: {e}");
+            }
+            EXIT_NOT_UPGRADED
+        }
+        Err(e) => control_failure("upgrade", e),
+    }
+}
+
+/// `vrrpd upgrade`: the daemon runs, but the new binary did not take over
+/// (the package's postinst tells this apart from a daemon that has no
+/// such command, which it restarts instead).
+const EXIT_NOT_UPGRADED: i32 = 5;
 
 fn reload(socket: &Path, json: bool) -> i32 {
     let rt = match runtime() {

@@ -557,7 +557,7 @@ impl Instance {
 }
 
 /// The tuple keepalived's `vrrp_exist()` matches instances on across a reload.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct InstanceId {
     pub vrid: Vrid,
     pub family: Family,

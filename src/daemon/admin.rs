@@ -111,6 +111,11 @@ impl Daemon {
                 self.request_reload(opts, Some(req.reply));
                 return;
             }
+            Command::Upgrade => {
+                // Answered when the successor took over or was refused.
+                self.start_upgrade(req.reply);
+                return;
+            }
         };
         // The client may have gone; nothing to do then.
         let _ = req.reply.send(reply);

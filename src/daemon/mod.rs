@@ -22,6 +22,7 @@ pub mod resign;
 pub mod sched;
 mod timer;
 mod tracking;
+pub mod upgrade;
 pub(crate) mod view;
 pub mod worker;
 
@@ -60,6 +61,9 @@ pub struct Options {
     pub control_socket: PathBuf,
     /// The runtime record (`vrrpd resign` releases what it says).
     pub record: PathBuf,
+    /// Started by `vrrpd upgrade` of a running daemon: the descriptor of
+    /// the hand-over channel (`--takeover FD`).
+    pub takeover: Option<std::os::fd::RawFd>,
 }
 
 /// Why the daemon could not run.
@@ -80,6 +84,9 @@ pub enum DaemonError {
         #[source]
         source: std::io::Error,
     },
+    /// A successor refused or could not take over; the old daemon runs on.
+    #[error("not taking over: {0}")]
+    Upgrade(String),
 }
 
 /// Loads and validates the configuration, logging every diagnostic.
@@ -182,11 +189,54 @@ struct Daemon {
     /// Something the record says may have changed: rebuild and offer it
     /// once this wake-up is done.
     record_dirty: bool,
+    /// The control socket served, if it could be.
+    control: Option<crate::output::control::Serving>,
+    control_path: PathBuf,
+    /// A `vrrpd upgrade` in progress, and its task's channel.
+    handover: Option<upgrade::Handover>,
+    handover_tx: mpsc::Sender<upgrade::HandoverEvent>,
 }
 
-/// Runs the daemon until SIGTERM/SIGINT.
+/// How the driver's loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// Stopped (SIGTERM): resigned, addresses removed.
+    Stopped,
+    /// A successor took over: nothing given up.
+    HandedOver,
+}
+
+/// Runs the daemon until SIGTERM/SIGINT (or until a successor took over).
 pub async fn run(opts: Options) -> Result<(), DaemonError> {
-    let config = load_config(&opts)?;
+    if opts.takeover.is_none() {
+        upgrade::set_serving(true);
+    }
+    let config = match load_config(&opts) {
+        Ok(config) => config,
+        Err(e) => {
+            if let Some(fd) = opts.takeover {
+                upgrade::refuse_early(fd, &e.to_string());
+            }
+            return Err(e);
+        }
+    };
+    if opts.takeover.is_none() {
+        write_pid_file(&opts)?;
+    }
+    let result = run_with(opts.clone(), config).await;
+    // Only our own: a successor that refused leaves the old daemon's, and
+    // a predecessor that handed over leaves the successor's.
+    if let Some(path) = &opts.pid_file {
+        let ours = std::fs::read_to_string(path)
+            .is_ok_and(|text| text.trim() == std::process::id().to_string());
+        if ours && !matches!(result, Ok(Ended::HandedOver)) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    result.map(|_| ())
+}
+
+fn write_pid_file(opts: &Options) -> Result<(), DaemonError> {
     if let Some(path) = &opts.pid_file {
         std::fs::write(path, format!("{}\n", std::process::id())).map_err(|source| {
             DaemonError::Io {
@@ -195,14 +245,16 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
             }
         })?;
     }
-    let result = run_with(opts.clone(), config).await;
-    if let Some(path) = &opts.pid_file {
-        let _ = std::fs::remove_file(path);
-    }
-    result
+    Ok(())
 }
 
-async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
+async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
+    // A successor must not touch what the old daemon holds before it
+    // took over: ready first.
+    let mut successor = match opts.takeover {
+        Some(fd) => Some(upgrade::Successor::open(fd)?),
+        None => None,
+    };
     let mut signals = spawn_signal_task()?;
 
     let (netlink, mut net_events) = Netlink::open()?;
@@ -222,6 +274,7 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
     let (trackers_done, mut trackers_rx) = mpsc::unbounded_channel();
     let (record_writer, mut record_done) = record::Writer::new(opts.record.clone());
     let held_changed = work.held_changed();
+    let (handover_tx, mut handover_rx) = mpsc::channel(4);
     let mut daemon = Daemon {
         clock,
         netlink,
@@ -247,24 +300,78 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
         trackers_done,
         record: record_writer,
         record_dirty: true,
+        control: None,
+        control_path: opts.control_socket.clone(),
+        handover: None,
+        handover_tx,
     };
     let (control_tx, mut control_rx) = mpsc::channel(16);
-    if let Err(e) = crate::output::control::serve(&opts.control_socket, control_tx) {
-        warn!(
-            "control socket {}: {e}; `vrrpd status` will not reach this daemon",
-            opts.control_socket.display()
-        );
-    }
     let started = std::time::Instant::now();
-    daemon.start(config).await?;
+    match successor.as_mut() {
+        None => {
+            match crate::output::control::serve(&opts.control_socket, control_tx) {
+                Ok(serving) => daemon.control = Some(serving),
+                Err(e) => warn!(
+                    "control socket {}: {e}; `vrrpd status` will not reach this daemon",
+                    opts.control_socket.display()
+                ),
+            }
+            daemon.start(config).await?;
+        }
+        Some(successor) => {
+            // Everything slow before `loaded`: the old daemon freezes
+            // between sending the record and our `ready`.
+            let prepared = reload::prepare(daemon.netlink.clone(), config, Vec::new()).await;
+            successor.say(&upgrade::ChildSays::Loaded).await;
+            let taken = match successor.record().await {
+                Ok(record) => daemon
+                    .take_over(prepared, &record, control_tx)
+                    .map(|()| record),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = taken {
+                error!("Not taking over: {e}");
+                successor
+                    .say(&upgrade::ChildSays::Refused {
+                        error: e.to_string(),
+                    })
+                    .await;
+                return Err(e.into());
+            }
+            write_pid_file(&opts)?;
+            upgrade::set_serving(true);
+            successor
+                .say(&upgrade::ChildSays::Ready {
+                    pid: std::process::id(),
+                    version: env!("CARGO_PKG_VERSION").to_string(),
+                })
+                .await;
+            // Tracker scripts start after the hand-over, from the readings
+            // the old daemon had.
+            daemon.restart_trackers();
+        }
+    }
+    drop(successor);
     let watchdog = sd_notify::watchdog_enabled();
     let mut watchdog_kicked = std::time::Instant::now();
     if daemon.driver.instances().is_empty() && !daemon.config.instances.is_empty() {
         return Err(DaemonError::NothingToRun);
     }
-    info!("Startup complete");
-    // Every instance has its initial state: tell systemd (Type=notify).
-    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    if opts.takeover.is_some() {
+        // The old daemon tells systemd MAINPID= and READY=1 when it hears
+        // `ready` (NotifyAccess=main).
+        info!("Takeover complete");
+    } else {
+        info!("Startup complete");
+        // Every instance has its initial state: tell systemd (Type=notify).
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    }
+    let mut ended = Ended::Stopped;
+    // A successor's metrics endpoint: (when, attempt), see `retry_metrics`.
+    let mut metrics_retry = opts
+        .takeover
+        .and(daemon.config.global.metrics_listen)
+        .map(|_| (std::time::Instant::now() + Duration::from_millis(20), 0u32));
 
     let timer = timer::DeadlineTimer::new().map_err(|source| DaemonError::Io {
         what: "creating the advert timer".into(),
@@ -289,6 +396,16 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             // within a sweep even when nothing else wakes the driver.
             after = after.min(metrics::SWEEP);
         }
+        if let Some((at, attempt)) = metrics_retry {
+            if at <= std::time::Instant::now() {
+                metrics_retry = daemon
+                    .retry_metrics(attempt)
+                    .map(|d| (std::time::Instant::now() + d, attempt + 1));
+            }
+            if let Some((at, _)) = metrics_retry {
+                after = after.min(at.saturating_duration_since(std::time::Instant::now()));
+            }
+        }
         if let Some(period) = watchdog {
             after = after.min(period / 2);
             if watchdog_kicked.elapsed() >= period / 4 {
@@ -304,29 +421,48 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             })?;
             armed = Some(deadline);
         }
+        // While an upgrade's record is out (frozen), nothing may change
+        // the state the successor restores: every input waits (datagrams
+        // in the kernel, for the successor), except the hand-over's own.
+        let live = !daemon.handover.as_ref().is_some_and(|h| h.frozen);
         tokio::select! {
             biased;
-            _ = timer.expired() => {
+            Some(event) = handover_rx.recv() => {
+                let loaded = matches!(event, upgrade::HandoverEvent::Loaded { .. });
+                if loaded {
+                    // Datagrams already read belong to this state.
+                    while let Ok((key, batch)) = packets_rx.try_recv() {
+                        for datagram in batch {
+                            daemon.handle(Event::Received { socket: key.clone(), datagram });
+                        }
+                    }
+                }
+                if daemon.handover_event(event, &opts) {
+                    ended = Ended::HandedOver;
+                    break;
+                }
+            }
+            _ = timer.expired(), if live => {
                 armed = None;
                 if daemon.driver.backup_timer_due(daemon.clock.now()) {
                     daemon.drain_received(&mut packets_rx);
                 }
                 daemon.timers();
             }
-            Some((key, batch)) = packets_rx.recv() => {
+            Some((key, batch)) = packets_rx.recv(), if live => {
                 for datagram in batch {
                     daemon.handle(Event::Received { socket: key.clone(), datagram });
                 }
             }
-            Some(event) = net_events.recv() => daemon.net_event(event),
-            Some(answer) = lookup_rx.recv() => daemon.lookup_answer(answer),
-            Some(loaded) = reload_rx.recv() => daemon.reload_loaded(&opts, loaded),
-            Some((generation, set)) = trackers_rx.recv() => daemon.trackers_started(generation, set),
-            Some(update) = track_rx.recv() => daemon.track_update(update),
-            () = held_changed.notified() => daemon.record_dirty = true,
-            Some(written) = record_done.recv() => daemon.record.finished(written),
-            Some(req) = control_rx.recv() => daemon.control(req, &opts, started),
-            Some(request) = signals.recv() => match request {
+            Some(event) = net_events.recv(), if live => daemon.net_event(event),
+            Some(answer) = lookup_rx.recv(), if live => daemon.lookup_answer(answer),
+            Some(loaded) = reload_rx.recv(), if live => daemon.reload_loaded(&opts, loaded),
+            Some((generation, set)) = trackers_rx.recv(), if live => daemon.trackers_started(generation, set),
+            Some(update) = track_rx.recv(), if live => daemon.track_update(update),
+            () = held_changed.notified(), if live => daemon.record_dirty = true,
+            Some(written) = record_done.recv(), if live => daemon.record.finished(written),
+            Some(req) = control_rx.recv(), if live => daemon.control(req, &opts, started),
+            Some(request) = signals.recv(), if live => match request {
                 SignalRequest::Stop => { info!("Stopping"); break; }
                 SignalRequest::Reload => daemon.request_reload(&opts, None),
                 SignalRequest::Dump(kind) => daemon.dump(kind),
@@ -344,12 +480,27 @@ async fn run_with(opts: Options, config: Config) -> Result<(), DaemonError> {
             || daemon.exec.work.metrics(),
         );
     }
+    if ended == Ended::HandedOver {
+        // No stop sequence: the successor holds everything now. Queued
+        // notifications (of past transitions) still go out, and the
+        // `vrrpd upgrade` client gets its answer before we exit.
+        daemon
+            .exec
+            .notifier
+            .finish(Duration::from_millis(500))
+            .await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drop(daemon);
+        let _ = worker_task.await;
+        info!("vrrpd {} handed over; exiting", env!("CARGO_PKG_VERSION"));
+        return Ok(ended);
+    }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     daemon.shutdown(&mut record_done).await;
     drop(daemon);
     let _ = worker_task.await;
     info!("Stopped vrrpd {}", env!("CARGO_PKG_VERSION"));
-    Ok(())
+    Ok(ended)
 }
 
 /// What a signal asks of the driver.
@@ -846,7 +997,41 @@ impl Executor {
             mode,
         };
         let sock = std::sync::Arc::new(VrrpSocket::open(&spec)?);
-        let reader = sock.clone();
+        self.add_socket(key.clone(), sock);
+        Ok(())
+    }
+
+    /// Starts reading `sock` and keeps it under `key`.
+    fn add_socket(&mut self, key: SocketKey, sock: std::sync::Arc<VrrpSocket>) {
+        let reader = self.spawn_reader(&key, sock.clone());
+        self.sockets.insert(key, (sock, reader));
+    }
+
+    /// Stops reading every socket: datagrams queue in the kernel (for an
+    /// upgrade's successor, which reads the same sockets).
+    fn pause_readers(&mut self) {
+        for (_, reader) in self.sockets.values() {
+            reader.abort();
+        }
+    }
+
+    /// Reads every socket again after [`Executor::pause_readers`].
+    fn resume_readers(&mut self) {
+        let socks: Vec<(SocketKey, std::sync::Arc<VrrpSocket>)> = self
+            .sockets
+            .iter()
+            .map(|(k, (s, _))| (k.clone(), s.clone()))
+            .collect();
+        for (key, sock) in socks {
+            self.add_socket(key, sock);
+        }
+    }
+
+    fn spawn_reader(
+        &self,
+        key: &SocketKey,
+        reader: std::sync::Arc<VrrpSocket>,
+    ) -> tokio::task::AbortHandle {
         let tx = self.packets_tx.clone();
         let reader_key = key.clone();
         let task = tokio::spawn(async move {
@@ -867,9 +1052,7 @@ impl Executor {
                 }
             }
         });
-        self.sockets
-            .insert(key.clone(), (sock, task.abort_handle()));
-        Ok(())
+        task.abort_handle()
     }
 
     /// Closes the sockets no instance uses any more (a reload removed

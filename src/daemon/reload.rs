@@ -31,17 +31,17 @@ use crate::track::{self, Kind, Reading, TrackerKey, TrackerSet};
 
 /// What the kernel said about a new instance's interface.
 pub(super) struct Resolved {
-    link: LinkInfo,
-    present: Vec<(IpAddr, u8)>,
-    addresses: HashMap<IpAddr, (u32, AddressSpec)>,
+    pub(super) link: LinkInfo,
+    pub(super) present: Vec<(IpAddr, u8)>,
+    pub(super) addresses: HashMap<IpAddr, (u32, AddressSpec)>,
 }
 
 /// A configuration with everything looked up.
 pub(super) struct Prepared {
-    config: Config,
-    new: Vec<(Instance, Result<Resolved, NetlinkError>)>,
-    addresses: HashMap<String, HashMap<IpAddr, (u32, AddressSpec)>>,
-    tracked_links: Vec<(String, Option<LinkInfo>)>,
+    pub(super) config: Config,
+    pub(super) new: Vec<(Instance, Result<Resolved, NetlinkError>)>,
+    pub(super) addresses: HashMap<String, HashMap<IpAddr, (u32, AddressSpec)>>,
+    pub(super) tracked_links: Vec<(String, Option<LinkInfo>)>,
 }
 
 /// How long a reload's kernel lookups ([`prepare`]) may take.
@@ -434,7 +434,7 @@ impl Daemon {
 
     /// Stops the old tracker set and starts the new one off the driver;
     /// [`Daemon::trackers_started`] takes the result.
-    fn restart_trackers(&mut self) {
+    pub(super) fn restart_trackers(&mut self) {
         self.reloads.tracker_generation += 1;
         let generation = self.reloads.tracker_generation;
         let old = self.tracking.set.take();

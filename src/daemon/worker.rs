@@ -197,6 +197,33 @@ impl WorkHandle {
         self.shared.wake.notify_one();
     }
 
+    /// Takes over an address the predecessor left in place (`vrrpd
+    /// upgrade`): nothing is sent to the kernel.
+    pub fn adopt(&self, owner: &str, ifindex: u32, spec: AddressSpec, foreign: bool) {
+        self.shared
+            .lock()
+            .queue
+            .adopt(owner, ifindex, spec, foreign);
+    }
+
+    /// The addresses in place with no job on them, for the upgrade record.
+    pub fn settled(&self) -> Vec<crate::driver::upgrade::AddressRecord> {
+        self.shared
+            .lock()
+            .queue
+            .settled()
+            .into_iter()
+            .map(
+                |(owner, ifindex, spec, foreign)| crate::driver::upgrade::AddressRecord {
+                    owner,
+                    ifindex,
+                    spec,
+                    foreign,
+                },
+            )
+            .collect()
+    }
+
     /// The queue's counters (merges, skipped removals, refusals).
     /// Whether the kernel's report that `addr` left interface `ifindex` is
     /// the echo of a removal the worker made (then it is consumed) rather

@@ -10,7 +10,7 @@ const BOUNDS_US: [u64; 12] = [
 ];
 
 /// Advert lateness histogram.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Lateness {
     counts: [u64; BOUNDS_US.len() + 1],
     total: u64,

@@ -29,6 +29,7 @@ pub mod ratelimit;
 pub mod record;
 mod running;
 mod sync;
+pub mod upgrade;
 pub mod work;
 
 use std::collections::{BTreeMap, HashMap};

@@ -15,7 +15,7 @@ use crate::proto::{Family, Instant};
 /// Sockets are shared by instances with the same interface, family and
 /// multicast group or unicast source (keepalived's sockpool). This is the
 /// key the shell opens a socket for; it holds no descriptor.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct SocketKey {
     pub ifindex: u32,
     pub family: Family,
@@ -25,7 +25,7 @@ pub struct SocketKey {
 /// Why an instance is in FAULT; any one is enough. Each is raised and
 /// cleared by its own events, and the router hears `Fault(true/false)`
 /// only when the aggregate changes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Faults {
     /// The interface is down or gone (unless `dont_track_primary`).
     pub link: bool,

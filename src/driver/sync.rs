@@ -35,6 +35,18 @@ impl Groups {
     pub(super) fn member(&self, i: usize) -> bool {
         self.of.contains_key(&i)
     }
+
+    /// Every group's name and state (the upgrade record).
+    pub(super) fn names_and_states(&self) -> impl Iterator<Item = (&str, State)> {
+        self.groups.iter().map(|g| (g.name.as_str(), g.state))
+    }
+
+    /// Sets group `name`'s state, if it runs (restoring an upgrade record).
+    pub(super) fn set_state(&mut self, name: &str, state: State) {
+        if let Some(g) = self.groups.iter_mut().find(|g| g.name == name) {
+            g.state = state;
+        }
+    }
 }
 
 /// Whether the configuration puts instance `name` in a sync group.

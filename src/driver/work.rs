@@ -554,6 +554,34 @@ impl<S: Vip> WorkQueue<S> {
         })
     }
 
+    /// Takes over an address a predecessor process left in place for
+    /// `owner` (an in-place upgrade): wanted present, already there, no
+    /// job and no announcement. `foreign`: it was there before the
+    /// predecessor added it, so it is never removed by us either.
+    pub fn adopt(&mut self, owner: &str, ifindex: u32, spec: S, foreign: bool) {
+        let key = (ifindex, spec.addr());
+        if let Some(job) = self.slots.get(&key).and_then(|s| s.job) {
+            self.fifo.remove(&job.seq);
+        }
+        self.slots.insert(
+            key,
+            Slot {
+                owner: owner.to_owned(),
+                desired: true,
+                installed: (!foreign).then(|| spec.clone()),
+                spec,
+                kernel: if foreign {
+                    Kernel::Foreign
+                } else {
+                    Kernel::Ours
+                },
+                job: None,
+                failure: None,
+                not_removed_reported: false,
+            },
+        );
+    }
+
     /// `owner` wants `repeat` frames per address of `addrs` on `ifindex`.
     /// Merges with the owner's pending announcement: union of addresses,
     /// max of the remaining repeat. Addresses wanted absent are left out.
@@ -958,6 +986,21 @@ impl<S: Vip> WorkQueue<S> {
         self.held_generation
     }
 
+    /// The addresses in place and wanted so, with no job on them: what an
+    /// in-place upgrade hands over ([`WorkQueue::adopt`]), as
+    /// (owner, interface, spec, there before us).
+    pub fn settled(&self) -> Vec<(Owner, u32, S, bool)> {
+        self.slots
+            .iter()
+            .filter(|(_, slot)| slot.settled_present())
+            .map(|(&(ifindex, _), slot)| {
+                let foreign = slot.kernel == Kernel::Foreign;
+                let spec = slot.installed.clone().unwrap_or_else(|| slot.spec.clone());
+                (slot.owner.clone(), ifindex, spec, foreign)
+            })
+            .collect()
+    }
+
     /// The state of one address; `Absent` if never handled.
     pub fn state(&self, ifindex: u32, addr: IpAddr) -> AddressState {
         self.slots
@@ -1065,6 +1108,49 @@ mod tests {
         }
         run(&mut q, &mut HashSet::new(), at(0));
         q
+    }
+
+    #[test]
+    fn an_adopted_address_is_held_without_a_job_and_removed_when_given_up() {
+        let mut q: WorkQueue<Spec> = WorkQueue::new();
+        let spec = Spec {
+            addr: v4(10),
+            prefix: 24,
+        };
+        q.adopt("VI_1", IF1, spec.clone(), false);
+        assert_eq!(q.pop(at(0)), None, "nothing to do: it is in place");
+        assert_eq!(q.state(IF1, v4(10)), AddressState::Installed);
+        assert_eq!(
+            q.settled(),
+            vec![("VI_1".to_string(), IF1, spec.clone(), false)]
+        );
+        // Given up later (the Master leaves): removed as any of ours.
+        q.want(
+            "VI_1",
+            IF1,
+            Spec {
+                addr: v4(10),
+                prefix: 32,
+            },
+            false,
+        );
+        assert_eq!(
+            q.pop(at(1)),
+            Some(Job::Remove { ifindex: IF1, spec }),
+            "removed with the prefix it was adopted with"
+        );
+    }
+
+    #[test]
+    fn an_adopted_foreign_address_is_never_removed() {
+        let mut q: WorkQueue<IpAddr> = WorkQueue::new();
+        q.adopt("VI_1", IF1, v4(10), true);
+        assert_eq!(q.state(IF1, v4(10)), AddressState::PresentBefore);
+        assert!(matches!(
+            q.want("VI_1", IF1, v4(10), false),
+            Some(Report::NotRemoved { .. })
+        ));
+        assert_eq!(q.pop(at(1)), None);
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub enum NetEvent {
 }
 
 /// An address as vrrpd installs it (keepalived's `virtual_ipaddress` grammar).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AddressSpec {
     pub addr: IpAddr,
     pub prefix: u8,

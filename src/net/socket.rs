@@ -422,6 +422,67 @@ impl VrrpSocket {
         })
     }
 
+    /// Takes over a socket a predecessor process opened for `spec` and
+    /// passed as descriptor `fd` (an in-place upgrade): checked to be a
+    /// raw VRRP socket of the spec's family, made close-on-exec and
+    /// nonblocking again, and registered with the reactor. Its group
+    /// membership, binding and options are the predecessor's, untouched:
+    /// no datagram queued on it is lost.
+    pub fn adopt(spec: &SocketSpec, fd: std::os::fd::OwnedFd) -> Result<VrrpSocket, SocketError> {
+        spec.check()?;
+        let adopt_err = |op: &'static str| {
+            let ifname = spec.ifname.clone();
+            move |source: io::Error| SocketError::Open { ifname, op, source }
+        };
+        let socket = Socket::from(fd);
+        let domain = match spec.family {
+            Family::Ipv4 => Domain::IPV4,
+            Family::Ipv6 => Domain::IPV6,
+        };
+        let kind_ok = socket
+            .domain()
+            .map_err(adopt_err("read the inherited socket's domain"))?
+            == domain
+            && socket
+                .r#type()
+                .map_err(adopt_err("read the inherited socket's type"))?
+                == Type::RAW
+            && socket
+                .protocol()
+                .map_err(adopt_err("read the inherited socket's protocol"))?
+                == Some(Protocol::from(i32::from(PROTOCOL_VRRP)));
+        if !kind_ok {
+            return Err(SocketError::InvalidSpec {
+                ifname: spec.ifname.clone(),
+                why: "the inherited descriptor is not a raw VRRP socket of this family",
+            });
+        }
+        socket
+            .set_cloexec(true)
+            .map_err(adopt_err("set close-on-exec"))?;
+        socket
+            .set_nonblocking(true)
+            .map_err(adopt_err("set nonblocking"))?;
+        tokio::runtime::Handle::try_current()
+            .map_err(|e| adopt_err("register with the reactor")(io::Error::other(e.to_string())))?;
+        // SAFETY: as in `open`: the Socket owns the descriptor until the
+        // AsyncFd drops.
+        let fd = unsafe { AsyncFd::register(socket) }
+            .map_err(|e| adopt_err("register with the reactor")(e.into_parts().1))?;
+        Ok(VrrpSocket {
+            fd,
+            spec: spec.clone(),
+            ip_id: AtomicU16::new(1),
+            rx_buf: std::sync::Mutex::new(vec![0; slot_len(spec.family) * slots(spec.family)]),
+            pending: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The descriptor, to hand to a successor process (`vrrpd upgrade`).
+    pub fn as_raw_fd(&self) -> RawFd {
+        self.raw_fd()
+    }
+
     /// What this socket was opened with.
     pub fn spec(&self) -> &SocketSpec {
         &self.spec

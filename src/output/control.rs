@@ -11,6 +11,7 @@
 //! {"v":1,"cmd":"demote","instance":"VI_1","reason":"..."} -> {"v":1,"ok":true,"instance":"VI_1","changed":true,..}
 //! {"v":1,"cmd":"promote","instance":"VI_1"}               -> the same
 //! {"v":1,"cmd":"reload"}                                  -> {"v":1,"ok":true,"plan":{..},"diagnostics":[..]}
+//! {"v":1,"cmd":"upgrade"}                                 -> {"v":1,"ok":true,"pid":N,"old_pid":M,..} from the old daemon
 //! anything wrong                                          -> {"v":1,"ok":false,"error":"..."}
 //! ```
 //!
@@ -70,6 +71,9 @@ pub enum Command {
     },
     /// As SIGHUP, with the validation result in the reply.
     Reload,
+    /// Hand over to the binary now on disk (`vrrpd upgrade`), answered
+    /// once the new process is ready or refused.
+    Upgrade,
 }
 
 impl Command {
@@ -80,6 +84,7 @@ impl Command {
             Command::Demote { .. } => "demote",
             Command::Promote { .. } => "promote",
             Command::Reload => "reload",
+            Command::Upgrade => "upgrade",
         }
     }
 
@@ -144,6 +149,8 @@ pub enum ErrorCode {
     /// `reload`: valid, but it could not be applied (the kernel lookups
     /// timed out, say); the running configuration is kept.
     Apply,
+    /// `upgrade`: the new binary did not take over; the old one runs on.
+    Upgrade,
 }
 
 impl ErrorCode {
@@ -156,6 +163,7 @@ impl ErrorCode {
             ErrorCode::UnknownInstance => "unknown_instance",
             ErrorCode::Config => "config",
             ErrorCode::Apply => "apply",
+            ErrorCode::Upgrade => "upgrade",
         }
     }
 }
@@ -249,7 +257,7 @@ struct Request {
     reason: Option<String>,
 }
 
-const COMMANDS: &str = "status, watch, demote, promote, reload";
+const COMMANDS: &str = "status, watch, demote, promote, reload, upgrade";
 
 /// Parses one request line, e.g. `{"cmd":"demote","instance":"VI_1"}`.
 pub fn parse_request(line: &str) -> Result<Command, String> {
@@ -268,7 +276,10 @@ pub fn parse_request(line: &str) -> Result<Command, String> {
         ));
     }
     let cmd = req.cmd.as_str();
-    if !matches!(cmd, "status" | "watch" | "demote" | "promote" | "reload") {
+    if !matches!(
+        cmd,
+        "status" | "watch" | "demote" | "promote" | "reload" | "upgrade"
+    ) {
         let shown: String = cmd.chars().take(32).collect();
         return Err(format!(
             "unknown command '{}' (expected one of: {COMMANDS})",
@@ -297,6 +308,7 @@ pub fn parse_request(line: &str) -> Result<Command, String> {
         "status" => Ok(Command::Status),
         "watch" => Ok(Command::Watch),
         "reload" => Ok(Command::Reload),
+        "upgrade" => Ok(Command::Upgrade),
         "promote" => Ok(Command::Promote {
             instance: instance()?,
         }),
@@ -318,19 +330,49 @@ pub fn parse_request(line: &str) -> Result<Command, String> {
     }
 }
 
+/// The control socket being served.
+pub struct Serving {
+    /// The listening descriptor, handed to the successor of an in-place
+    /// upgrade (valid until [`Serving::stop`]).
+    pub fd: std::os::fd::RawFd,
+    task: tokio::task::AbortHandle,
+}
+
+impl Serving {
+    /// Stops accepting (closes this process's copy of the listener): the
+    /// successor of an upgrade accepts from then on.
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+}
+
 /// Binds `path` and serves requests until the daemon exits; requests go to
 /// the driver through `to_driver`.
-pub fn serve(path: &Path, to_driver: mpsc::Sender<ControlRequest>) -> io::Result<()> {
+pub fn serve(path: &Path, to_driver: mpsc::Sender<ControlRequest>) -> io::Result<Serving> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     // A stale socket from a killed daemon would make bind fail.
     let _ = std::fs::remove_file(path);
-    let listener = UnixListener::bind(path)?;
+    let listener = std::os::unix::net::UnixListener::bind(path)?;
     restrict_mode(path)?;
+    serve_listener(listener, to_driver)
+}
+
+/// Serves requests on an already listening socket: the one a predecessor
+/// passed on an in-place upgrade (its path, mode and queued connections
+/// stay as they are).
+pub fn serve_listener(
+    listener: std::os::unix::net::UnixListener,
+    to_driver: mpsc::Sender<ControlRequest>,
+) -> io::Result<Serving> {
+    use std::os::fd::AsRawFd;
+    listener.set_nonblocking(true)?;
+    let fd = listener.as_raw_fd();
+    let listener = UnixListener::from_std(listener)?;
     let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let watchers = Arc::new(Semaphore::new(MAX_WATCHERS));
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
@@ -360,7 +402,10 @@ pub fn serve(path: &Path, to_driver: mpsc::Sender<ControlRequest>) -> io::Result
             }
         }
     });
-    Ok(())
+    Ok(Serving {
+        fd,
+        task: task.abort_handle(),
+    })
 }
 
 fn restrict_mode(path: &Path) -> io::Result<()> {
@@ -851,6 +896,8 @@ mod tests {
             Ok(Command::Watch)
         );
         assert_eq!(parse_request("{\"cmd\":\"reload\"}"), Ok(Command::Reload));
+        assert_eq!(parse_request("{\"cmd\":\"upgrade\"}"), Ok(Command::Upgrade));
+        assert!(parse_request("{\"cmd\":\"upgrade\",\"instance\":\"VI_1\"}").is_err());
         assert_eq!(
             parse_request(
                 "{\"cmd\":\"demote\",\"instance\":\"VI_1\",\"reason\":\"kernel upgrade\"}"
@@ -908,6 +955,7 @@ mod tests {
             Command::Status,
             Command::Watch,
             Command::Reload,
+            Command::Upgrade,
             Command::Promote {
                 instance: "VI_1".into(),
             },

@@ -396,6 +396,37 @@ pub struct MasterInfo {
     pub advert_interval: Centis,
 }
 
+/// A router's whole state for an in-place upgrade: everything
+/// [`VirtualRouter`] keeps, with each time as signed microseconds from the
+/// moment the record was taken (the new process's clock has another
+/// epoch). [`VirtualRouter::record`] builds it, [`VirtualRouter::restore`]
+/// continues from it. Fields added later must carry `#[serde(default)]`
+/// (the record's compatibility rule, `driver::upgrade`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouterRecord {
+    pub params: Params,
+    pub state: State,
+    pub state_reason: Reason,
+    pub adjustment: i32,
+    pub fault: bool,
+    pub admin_down: bool,
+    pub sync_fault: bool,
+    pub wants_master: Option<Reason>,
+    /// Master_Adver_Interval, learned from the Master in v3 (RFC 9568 §6.4.2).
+    pub master_adver_interval: Centis,
+    pub master: Option<MasterInfo>,
+    pub master_down_in: Option<i64>,
+    pub master_resigned: bool,
+    pub advert_in: Option<i64>,
+    pub preempt_until_in: Option<i64>,
+    /// Pending delayed announcements: (due in, repeat, reason).
+    pub announcements: Vec<(i64, u32, AnnounceReason)>,
+    pub refresh_in: Option<i64>,
+    pub answered_in: Option<i64>,
+    pub advert_sent_in: Option<i64>,
+    pub stats: Stats,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct PendingAnnounce {
     at: Instant,
@@ -471,6 +502,77 @@ impl VirtualRouter {
             next_deadline: None,
             stats: Stats::default(),
         })
+    }
+
+    /// Everything this router keeps, with times relative to `now`.
+    pub fn record(&self, now: Instant) -> RouterRecord {
+        let rel = |t: Option<Instant>| t.map(|t| t.offset_from(now));
+        RouterRecord {
+            params: self.params.clone(),
+            state: self.state,
+            state_reason: self.state_reason,
+            adjustment: self.adjustment,
+            fault: self.fault,
+            admin_down: self.admin_down,
+            sync_fault: self.sync_fault,
+            wants_master: self.wants_master,
+            master_adver_interval: self.master_adver_interval,
+            master: self.master,
+            master_down_in: rel(self.master_down_at),
+            master_resigned: self.master_resigned,
+            advert_in: rel(self.advert_at),
+            preempt_until_in: rel(self.preempt_until),
+            announcements: self
+                .announcements
+                .iter()
+                .map(|a| (a.at.offset_from(now), a.repeat, a.reason))
+                .collect(),
+            refresh_in: rel(self.refresh_at),
+            answered_in: rel(self.answered_at),
+            advert_sent_in: rel(self.advert_sent_at),
+            stats: self.stats.clone(),
+        }
+    }
+
+    /// The router `record` describes, continuing at `taken` (the instant on
+    /// this clock when the record was taken): same state, same timers,
+    /// nothing to do at once but what was due anyway. No input is run, so
+    /// there is no transition, no advert and no announcement.
+    pub fn restore(record: RouterRecord, taken: Instant) -> Result<Self, ParamsError> {
+        record.params.validate()?;
+        let at = |off: Option<i64>| off.map(|o| taken.offset(o));
+        let mut router = VirtualRouter {
+            params: record.params,
+            state: record.state,
+            state_reason: record.state_reason,
+            adjustment: record.adjustment,
+            fault: record.fault,
+            admin_down: record.admin_down,
+            sync_fault: record.sync_fault,
+            wants_master: record.wants_master,
+            master_adver_interval: record.master_adver_interval,
+            master: record.master,
+            master_down_at: at(record.master_down_in),
+            master_resigned: record.master_resigned,
+            advert_at: at(record.advert_in),
+            preempt_until: at(record.preempt_until_in),
+            announcements: record
+                .announcements
+                .into_iter()
+                .map(|(off, repeat, reason)| PendingAnnounce {
+                    at: taken.offset(off),
+                    repeat,
+                    reason,
+                })
+                .collect(),
+            refresh_at: at(record.refresh_in),
+            answered_at: at(record.answered_in),
+            advert_sent_at: at(record.advert_sent_in),
+            next_deadline: None,
+            stats: record.stats,
+        };
+        router.next_deadline = router.earliest_timer();
+        Ok(router)
     }
 
     pub fn state(&self) -> State {

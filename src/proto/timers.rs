@@ -41,6 +41,24 @@ impl Instant {
     pub fn saturating_since(self, earlier: Instant) -> Duration {
         Duration::from_micros(self.0.saturating_sub(earlier.0))
     }
+
+    /// Signed microseconds from `origin` to `self` (negative: before it).
+    /// How a state record carries a time across processes whose clocks
+    /// have different epochs.
+    pub fn offset_from(self, origin: Instant) -> i64 {
+        let diff = i128::from(self.0) - i128::from(origin.0);
+        i64::try_from(diff).unwrap_or(if diff < 0 { i64::MIN } else { i64::MAX })
+    }
+
+    /// `self` moved by `micros` (negative: earlier), saturating at the
+    /// clock's epoch and end: the inverse of [`Instant::offset_from`].
+    pub fn offset(self, micros: i64) -> Instant {
+        if micros >= 0 {
+            Instant(self.0.saturating_add(micros.unsigned_abs()))
+        } else {
+            Instant(self.0.saturating_sub(micros.unsigned_abs()))
+        }
+    }
 }
 
 impl Add<Duration> for Instant {

@@ -64,7 +64,9 @@ use tracing::{error, warn};
 use crate::config::{Config, TrackRef};
 
 /// Which kind of tracker a name refers to (names are per kind, as in keepalived).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Kind {
     Script,
     File,
@@ -74,7 +76,9 @@ pub enum Kind {
 }
 
 /// A tracker's identity.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct TrackerKey {
     pub kind: Kind,
     pub name: String,
@@ -90,7 +94,7 @@ impl TrackerKey {
 }
 
 /// What a tracker currently says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Reading {
     Ok,
     Failed,
