@@ -36,12 +36,13 @@ uctl() {
 
 # past_delayed_garps: returns once A's second burst of gratuitous ARPs
 # (garp_master_delay, 5 s after it became Master) is over, so that the
-# capture after it holds only what an upgrade sends.
+# capture after it holds only what an upgrade sends: wire_clean looks
+# 0.5 s back from the upgrade request, so 5 s + 0.5 s + 0.4 s of margin.
 past_delayed_garps() {
     local t
     t=$(vip_first a add "$VIP")
     [[ $t ]] || fail "no VIP event for A"
-    while ! fle "$(fcalc "$t + 5.3")" "$(now)"; do sleep 0.1; done
+    while ! fle "$(fcalc "$t + 5.9")" "$(now)"; do sleep 0.1; done
 }
 
 # pid_of NODE: the pid in NODE's pid file.
