@@ -366,13 +366,7 @@ impl Daemon {
         // Tracker readings survive a reload; tracked interfaces are what
         // the kernel says now.
         self.tracking.plan = track::plan(&config);
-        let used: std::collections::HashSet<TrackerKey> = self
-            .tracking
-            .plan
-            .values()
-            .flatten()
-            .map(|w| w.key.clone())
-            .collect();
+        let used = self.tracking.used_keys();
         self.tracking.readings.retain(|k, _| used.contains(k));
         self.tracking.if_index.clear();
         for (name, link) in &tracked_links {

@@ -37,6 +37,15 @@ impl Tracking {
             rx,
         )
     }
+
+    /// Every tracker some instance's plan uses.
+    pub(super) fn used_keys(&self) -> std::collections::HashSet<TrackerKey> {
+        self.plan
+            .values()
+            .flatten()
+            .map(|w| w.key.clone())
+            .collect()
+    }
 }
 
 impl Tracking {

@@ -375,14 +375,9 @@ impl Daemon {
                     .iter()
                     .map(super::view::Counters::of),
             );
-            let used: std::collections::HashSet<_> = self
-                .tracking
-                .plan
-                .values()
-                .flatten()
-                .map(|w| w.key.clone())
-                .collect();
-            self.exec.metrics.set_trackers(used.iter());
+            self.exec
+                .metrics
+                .set_trackers(self.tracking.used_keys().iter());
             return None;
         }
         (attempt < 5).then(|| Duration::from_millis(50 << attempt))
