@@ -10,6 +10,7 @@
 #   DAEMONS=vrrpd VRRPD_BIN=target/debug/vrrpd scripts/bench-flood.sh
 #   scripts/bench-flood.sh --table A.tsv B.tsv      # the table of saved runs
 #   BENCH_GLOBAL='vrrp_rt_priority 1' scripts/bench-flood.sh   # global_defs lines for both daemons
+#   BENCH_KEEP=DIR scripts/bench-flood.sh           # keep each run's captures and flood report in DIR
 #
 # Flood kinds (KINDS, all by default), each claiming priority 254 unless said:
 #   oversized    1400-byte protocol-112 datagrams to 224.0.0.18
@@ -43,6 +44,9 @@
 #     GARP/NA apart, by Ethernet source
 #   - each daemon's CPU (utime + stime delta from /proc/PID/stat, every
 #     process of the daemon, % of one core) and max RSS during the flood
+#   - the control: how late the box woke an ordinary process (a 1 ms sleep
+#     at SCHED_OTHER, nice 0: netns-tests/tools/stallprobe.py), p99 / max;
+#     a daemon's lateness is read against it
 # The lab's veths receive in their own NAPI threads (lab_rx_threads), so
 # each daemon is charged for its own work, not for the softirqs of frames it
 # sends. CPU figures are noisy on a shared 2-core machine. Needs root.
@@ -156,7 +160,7 @@ if [[ ${1:-} == --lab ]]; then
     # one_run SECTION KIND RATE RUN
     one_run() {
         local sec=$1 kind=$2 rate=$3 run=$4 iv mb0 mon_a mon_b c0a c0b c1a c1b rx0 rx1 t0 t1 el
-        local fkind=$kind opts=() rssa=0 rssb=0 r both=0 bonly=0 alost=0 fo=0 bm madd mdel i=0 va vb max_samples
+        local fkind=$kind stall_pid opts=() rssa=0 rssb=0 r both=0 bonly=0 alost=0 fo=0 bm madd mdel i=0 va vb max_samples
         max_samples=$(awk -v s="$FLOOD_S" 'BEGIN{printf "%d", s * 20 + 100}')
         iv=$(interval "$sec")
         opts=(--vrids "$(vrid_spec "$sec")" --adv-cs "$(awk -v i="$iv" 'BEGIN{printf "%d", i * 100}')" --prio 254)
@@ -173,6 +177,9 @@ if [[ ${1:-} == --lab ]]; then
         sleep "$(fcalc "$iv + 0.3")"
         c0a=$(cpu_ticks a) c0b=$(cpu_ticks b) rx0=$(port_rx c)
         flood_start "$WORK/flood.json" "$fkind" "$rate" "$FLOOD_S" "${opts[@]}"
+        # The control: how late the box wakes an ordinary process meanwhile.
+        "$PY" netns-tests/tools/stallprobe.py --duration "$FLOOD_S" >"$WORK/stall.json" &
+        stall_pid=$!
         # 100 ms samples while the flood lasts (bounded, should flood.py hang).
         while ! not_running "$FLOOD_PID" && ((i++ < max_samples)); do
             va=$(vips a) vb=$(vips b)
@@ -186,6 +193,7 @@ if [[ ${1:-} == --lab ]]; then
             sleep 0.1
         done
         flood_wait
+        wait "$stall_pid" || true
         c1a=$(cpu_ticks a) c1b=$(cpu_ticks b) rx1=$(port_rx c)
         # A Backup that fell behind may act on its backlog after the flood.
         sleep 0.5
@@ -196,6 +204,12 @@ if [[ ${1:-} == --lab ]]; then
         [[ $t0 != None ]] || fail "flood.py reported nothing: $(cat "$WORK/flood.json.err")"
         pcapstat "$WORK/run.pcap" "$t0" "$t1" "$iv" --vrids "$(vrid_spec "$sec")" >"$WORK/stat.json"
         pcapstat "$WORK/run.pcap.a" "$t0" "$t1" "$iv" --vrids "$(vrid_spec "$sec")" >"$WORK/stat-a.json"
+        if [[ ${BENCH_KEEP:-} ]]; then
+            mkdir -p "$BENCH_KEEP"
+            mv "$WORK/run.pcap" "$BENCH_KEEP/$DAEMON-$sec-$kind-$rate-$run.pcap"
+            mv "$WORK/run.pcap.a" "$BENCH_KEEP/$DAEMON-$sec-$kind-$rate-$run.a.pcap"
+            cp "$WORK/flood.json" "$BENCH_KEEP/$DAEMON-$sec-$kind-$rate-$run.flood.json"
+        fi
         rm -f "$WORK/run.pcap" "$WORK/run.pcap.a"
         bm=$(($(masters b) - mb0))
         madd=$(tail -n +"$((mon_b + 1))" "$WORK/mon-b.txt" | grep -v Deleted | grep -cE " inet ($VIP_RE)/" || true)
@@ -212,7 +226,8 @@ if [[ ${1:-} == --lab ]]; then
             "$(awk -v d="$((c1a - c0a))" -v e="$el" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f", 100 * d / hz / e}')"
             "$(awk -v d="$((c1b - c0b))" -v e="$el" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f", 100 * d / hz / e}')"
             "$(awk -v k="$rssa" 'BEGIN{printf "%.1f", k / 1024}')" "$(awk -v k="$rssb" 'BEGIN{printf "%.1f", k / 1024}')"
-            "$FLOOD_CAP_DROPS" "$madd" "$mdel" "$(st lateness.p99)" "$(st lateness.max)")
+            "$FLOOD_CAP_DROPS" "$madd" "$mdel" "$(st lateness.p99)" "$(st lateness.max)"
+            "$(jget "$WORK/stall.json" p99)" "$(jget "$WORK/stall.json" max)")
         (IFS=$'\t'; echo "${rec[*]}") >>"$OUT"
         progress "    $DAEMON $sec $kind $rate pps run $run: $(tail -n 1 "$OUT" | cut -f6,8,13-23 | tr '\t' ' ')"
         if ((fo)); then resettle "$sec" "$(mode_of "$kind")"; fi

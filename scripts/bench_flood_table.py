@@ -11,7 +11,7 @@ a = ap.parse_args()
 rows = [l.rstrip("\n").split("\t") for f in a.tsv for l in open(f) if l.strip()]
 many_int = a.many_int
 cols = ("sec kind rate daemon run wire sent fo bmaster both bonly alost p50 p99 max "
-        "a_adv a_ann b_adv b_ann cpu_a cpu_b rss_a rss_b drops madd mdel br_p99 br_max").split()
+        "a_adv a_ann b_adv b_ann cpu_a cpu_b rss_a rss_b drops madd mdel br_p99 br_max box_p99 box_max").split()
 cells = {}
 for r in rows:
     d = dict(zip(cols, r))
@@ -44,8 +44,9 @@ def f(v, nd=0):
 sec_name = {"one": "1 × 0.1 s", "many": f"100 × {many_int} s"}
 print()
 print("| instances | flood | pps target (reached) | daemon | false failovers | A advert lateness p50 / p99 / max (ms) "
-      "| A adverts/s | A GARP+NA/s | B adverts/s | B GARP+NA/s | CPU A / B (% core) | RSS A / B (MB) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+      "| A adverts/s | A GARP+NA/s | B adverts/s | B GARP+NA/s | CPU A / B (% core) | RSS A / B (MB) "
+      "| box stall p99 / max (ms) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 order = {"one": 0, "many": 1}
 korder = {k: i for i, k in enumerate("oversized truncated ttl unknownvrid nonpeer lowprio".split())}
 for key in sorted(cells, key=lambda k: (order.get(k[0], 9), korder.get(k[1], 9), k[2], k[3])):
@@ -70,7 +71,10 @@ for key in sorted(cells, key=lambda k: (order.get(k[0], 9), korder.get(k[1], 9),
         late += f" (capture lost {drops})"
     print(f"| {sec_name.get(sec, sec)} | {kind} | {f(rate)} ({f(med(runs, 'wire'))}) | {daemon} | {fos} | {late} "
           f"| {f(med(runs, 'a_adv'), 1)} | {f(med(runs, 'a_ann'), 1)} | {f(med(runs, 'b_adv'), 1)} | {f(med(runs, 'b_ann'), 1)} "
-          f"| {f(med(runs, 'cpu_a'), 1)} / {f(med(runs, 'cpu_b'), 1)} | {f(med(runs, 'rss_a'), 1)} / {f(med(runs, 'rss_b'), 1)} |")
+          f"| {f(med(runs, 'cpu_a'), 1)} / {f(med(runs, 'cpu_b'), 1)} | {f(med(runs, 'rss_a'), 1)} / {f(med(runs, 'rss_b'), 1)} "
+          f"| {f(med(runs, 'box_p99'), 1)} / {f(top(runs, 'box_max'), 1)} |")
 print()
 print("Medians over the runs; lateness max is the largest over the runs; a negative lateness means A advertised")
 print("more often than its interval (answers to the flood). Reached = frames the bridge received from C per second.")
+print("Box stall: how late the machine woke an ordinary process (1 ms sleeps, SCHED_OTHER) in the same window")
+print("(median of the runs' p99, largest max); n/a in runs saved before the probe existed.")
