@@ -122,6 +122,52 @@ impl AddressSpec {
     }
 }
 
+/// Events waiting for the driver. Any local process can fill the event
+/// socket (a loop adding and removing addresses); past this bound events
+/// are dropped and one [`NetEvent::Overrun`] takes their place, so the
+/// driver re-dumps links and addresses as after a kernel-side overrun
+/// (ENOBUFS). 4096 holds a full add of 1000 instances' VIPs twice over.
+pub const NET_EVENTS_MAX: usize = 4096;
+
+/// The sending side of the bounded event queue: never waits, never grows.
+struct EventQueue {
+    tx: mpsc::Sender<NetEvent>,
+    /// Events were dropped and no `Overrun` has been queued since.
+    lost: bool,
+}
+
+/// The driver is gone.
+#[derive(Debug)]
+struct Closed;
+
+impl EventQueue {
+    fn new(tx: mpsc::Sender<NetEvent>) -> EventQueue {
+        EventQueue { tx, lost: false }
+    }
+
+    fn offer(&mut self, event: NetEvent) -> Result<(), Closed> {
+        if self.lost {
+            // The re-dump this asks for covers `event` too.
+            return match self.tx.try_send(NetEvent::Overrun) {
+                Ok(()) => {
+                    self.lost = false;
+                    Ok(())
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => Ok(()),
+                Err(mpsc::error::TrySendError::Closed(_)) => Err(Closed),
+            };
+        }
+        match self.tx.try_send(event) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.lost = true;
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(Closed),
+        }
+    }
+}
+
 const EEXIST: i32 = 17;
 const EADDRNOTAVAIL: i32 = 99;
 const ENODEV: i32 = 19;
@@ -142,7 +188,7 @@ pub struct Netlink {
 impl Netlink {
     /// Opens the request socket and the event socket; events arrive on the
     /// returned channel until it is dropped. Must run inside a tokio runtime.
-    pub fn open() -> Result<(Netlink, mpsc::UnboundedReceiver<NetEvent>), NetlinkError> {
+    pub fn open() -> Result<(Netlink, mpsc::Receiver<NetEvent>), NetlinkError> {
         // netlink-sys panics when it registers outside a runtime: an error
         // instead, as for the VRRP sockets.
         tokio::runtime::Handle::try_current()
@@ -156,11 +202,12 @@ impl Netlink {
         ])
         .map_err(NetlinkError::Open)?;
         tokio::spawn(events_conn);
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(NET_EVENTS_MAX);
         tokio::spawn(async move {
+            let mut queue = EventQueue::new(tx);
             while let Some((msg, _)) = messages.next().await {
                 if let Some(event) = decode_event(msg) {
-                    if tx.send(event).is_err() {
+                    if queue.offer(event).is_err() {
                         break;
                     }
                 }
@@ -316,5 +363,59 @@ fn decode_event(msg: NetlinkMessage<RouteNetlinkMessage>) -> Option<NetEvent> {
             prefix: a.header.prefix_len,
         }),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn removed(index: u32) -> NetEvent {
+        NetEvent::LinkRemoved { index }
+    }
+
+    fn drain(rx: &mut mpsc::Receiver<NetEvent>) -> Vec<NetEvent> {
+        std::iter::from_fn(|| rx.try_recv().ok()).collect()
+    }
+
+    #[test]
+    fn events_queue_until_the_bound() {
+        let (tx, mut rx) = mpsc::channel(3);
+        let mut queue = EventQueue::new(tx);
+        for i in 1..=3 {
+            queue.offer(removed(i)).expect("open");
+        }
+        assert_eq!(drain(&mut rx), vec![removed(1), removed(2), removed(3)]);
+    }
+
+    #[test]
+    fn a_full_queue_drops_events_for_one_overrun() {
+        let (tx, mut rx) = mpsc::channel(2);
+        let mut queue = EventQueue::new(tx);
+        for i in 1..=10 {
+            queue.offer(removed(i)).expect("open");
+        }
+        // Full: 3..=10 dropped, and no room for the Overrun yet.
+        assert_eq!(drain(&mut rx), vec![removed(1), removed(2)]);
+        queue.offer(removed(11)).expect("open");
+        queue.offer(removed(12)).expect("open");
+        queue.offer(removed(13)).expect("open");
+        // The Overrun takes 11's place (its re-dump covers 11), then events
+        // flow again until the queue is full.
+        assert_eq!(
+            drain(&mut rx),
+            vec![NetEvent::Overrun, removed(12)],
+            "13 found the queue full again"
+        );
+        queue.offer(removed(14)).expect("open");
+        assert_eq!(drain(&mut rx), vec![NetEvent::Overrun]);
+    }
+
+    #[test]
+    fn a_closed_queue_ends_the_forwarder() {
+        let (tx, rx) = mpsc::channel(2);
+        let mut queue = EventQueue::new(tx);
+        drop(rx);
+        assert!(queue.offer(removed(1)).is_err());
     }
 }
