@@ -15,7 +15,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::Receiver;
 use vrrpd::net::netlink::{AddressSpec, NetEvent, Netlink, NetlinkError};
 
 #[path = "common/netns.rs"]
@@ -103,7 +103,7 @@ impl Drop for Lab {
 }
 
 /// The next event that `want` accepts, skipping the others.
-async fn event(rx: &mut UnboundedReceiver<NetEvent>, want: impl Fn(&NetEvent) -> bool) -> NetEvent {
+async fn event(rx: &mut Receiver<NetEvent>, want: impl Fn(&NetEvent) -> bool) -> NetEvent {
     tokio::time::timeout(WAIT, async {
         loop {
             let ev = rx.recv().await.expect("event channel closed");
