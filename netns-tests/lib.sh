@@ -127,10 +127,17 @@ dump_logs() {
     done
 }
 
+# at_exit SHELL: eval SHELL first when the scenario ends, before the lab's
+# own teardown (the latest registered first): for what a scenario starts
+# beyond the lab (a container).
+EXIT_HOOKS=()
+at_exit() { EXIT_HOOKS=("$1" ${EXIT_HOOKS[@]+"${EXIT_HOOKS[@]}"}); }
+
 cleanup() {
-    local rc=$? p n
+    local rc=$? p n h
     set +e
     trap - EXIT INT TERM ERR
+    for h in ${EXIT_HOOKS[@]+"${EXIT_HOOKS[@]}"}; do eval "$h"; done
     # Daemons first (graceful, so keepalived's VRRP child goes too), then
     # everything else we started, then whatever still runs inside our
     # namespaces (all started by us).  By PID only.

@@ -2,7 +2,7 @@
 # The Debian package and the systemd unit, end to end:
 #   1. cargo-deb (installed if missing) builds the .deb from Cargo.toml's
 #      [package.metadata.deb] after `vrrpd generate-assets` wrote the man
-#      pages and completions;
+#      pages and completions (scripts/build-deb.sh);
 #   2. dpkg-deb -I / -c: control fields, conffiles, maintainer scripts, files;
 #   3. dpkg installs it into a scratch root with the maintainer scripts run
 #      chrootless (DPKG_ROOT), so the host's /etc and services are never
@@ -60,26 +60,16 @@ if ! cargo deb --version >/dev/null 2>&1; then
     say "measured: cargo install cargo-deb $CARGO_DEB_VERSION took $(secs "$t") s"
 fi
 # PACKAGE_PROFILE=dev (what scripts/test.sh uses) packages the debug binary
-# cargo test already built, stripped: the packaging is what is under test,
-# and CI has no time for a second, fat-LTO build. Default: release.
+# cargo test already built, stripped; default: release (scripts/build-deb.sh).
 profile=${PACKAGE_PROFILE:-release}
 # shellcheck source=netns-tests/paths.sh
 . netns-tests/paths.sh
-target=$(cargo_target_dir "$PWD")
 case $profile in
-release) out=$target/release deb_args=() ;;
-dev) out=$target/debug deb_args=(--profile dev --strip --fast) ;;
+release) out=$(cargo_target_dir "$PWD")/release ;;
+dev) out=$(cargo_target_dir "$PWD")/debug ;;
 *) fail "PACKAGE_PROFILE must be release or dev" ;;
 esac
-t=$EPOCHREALTIME
-cargo build --profile "$profile" --quiet
-say "measured: cargo build --profile $profile took $(secs "$t") s"
-rm -rf "$out/assets"
-"$out/vrrpd" generate-assets "$out/assets" >/dev/null
-gzip -9n "$out"/assets/man/*.8 # Debian policy: compressed, no timestamp
-deb=$(cargo deb --no-build --quiet "${deb_args[@]}" --output "$work/" 2>"$work/cargo-deb.err" | tail -n 1) \
-    || { cat "$work/cargo-deb.err" >&2; fail "cargo deb"; }
-[[ -f $deb ]] || fail "cargo deb produced no .deb (got '$deb')"
+deb=$(scripts/build-deb.sh "$work") || fail "building the package (scripts/build-deb.sh)"
 say "built $(basename "$deb"): $(stat -c %s "$deb") bytes, binary $(stat -c %s "$out/vrrpd") bytes ($profile)"
 
 # ---------------------------------------------------------------- inspect

@@ -9,7 +9,9 @@
 //! 1. the old daemon says `RELOADING=1` to systemd and spawns the child
 //!    with the raw VRRP sockets, the control socket and its end of the pair
 //!    inherited (close-on-exec cleared in the child only, so no script the
-//!    old daemon runs meanwhile inherits them); it keeps serving;
+//!    old daemon runs meanwhile inherits them), detached (forked once more,
+//!    so the service manager is its parent) and without `WATCHDOG_PID`; it
+//!    keeps serving;
 //! 2. the child loads the configuration and does every slow lookup, then
 //!    says `loaded`;
 //! 3. the old daemon freezes (no timer, no datagram read: they queue in the
@@ -17,13 +19,13 @@
 //!    and sends it;
 //! 4. the child adopts the descriptors, restores the core and says `ready`
 //!    (or `refused`, with why, touching nothing);
-//! 5. on `ready` the old daemon tells systemd `MAINPID=<child>` and
-//!    `READY=1` (the unit follows the child; with `NotifyAccess=main` only
-//!    the main process may move it) and exits 0 without resigning, without
-//!    removing addresses and without stop notifications. If the child
-//!    refuses, exits, or is not ready within [`READY_TIMEOUT`] of the
-//!    request, the old daemon kills it, thaws and serves on, and the
-//!    client hears why.
+//! 5. on `ready` the old daemon tells systemd `MAINPID=<child>`, `READY=1`
+//!    and `WATCHDOG=1` (the unit follows the child; with
+//!    `NotifyAccess=main` only the main process may move it) and exits 0
+//!    without resigning, without removing addresses and without stop
+//!    notifications. If the child refuses, exits, or is not ready within
+//!    [`READY_TIMEOUT`] of the request, the old daemon kills it, thaws and
+//!    serves on, and the client hears why.
 //!
 //! The freeze (step 3 to 4) is short: the child did everything slow
 //! before `loaded`. It is bounded by the same deadline.
@@ -56,6 +58,8 @@ const MAX_LINE: usize = 4096;
 /// Replaces the binary the daemon re-executes (tests; a packaging layout
 /// that installs the new binary elsewhere).
 pub const EXE_ENV: &str = "VRRPD_UPGRADE_EXE";
+/// The process systemd's watchdog applies to (sd_watchdog_enabled(3)).
+const WATCHDOG_PID: &str = "WATCHDOG_PID";
 
 /// Whether this process serves (holds the VIPs it runs for): false in a
 /// successor before it is ready and in a predecessor after the hand-over.
@@ -226,16 +230,27 @@ impl Daemon {
         }
     }
 
-    /// Starts the child and the task that talks to it. The fork and exec
-    /// run on a blocking thread: `spawn` waits for the exec, which took
-    /// 5 ms on a loaded host, and the driver's thread sends adverts.
+    /// Starts the successor and the task that talks to it. The fork and
+    /// exec run on a blocking thread: `spawn` waits for the exec, which
+    /// took 5 ms on a loaded host, and the driver's thread sends adverts.
+    ///
+    /// The successor is not our child: the child forks it and exits at
+    /// once, so it is reparented to the service manager (the nearest
+    /// subreaper) before it runs. systemd (252) takes a `MAINPID=` that is
+    /// not its own child for an "alien": on `systemctl stop` it does not
+    /// wait for it after SIGTERM but sends SIGKILL straight away (no
+    /// priority 0, no clean stop; the unit fails with result 'signal').
+    /// Its pid comes back from the child on a pipe.
     fn spawn_successor(&mut self) -> Result<(), UpgradeError> {
         let exe = exe().map_err(UpgradeError::Exe)?;
-        let (ours, theirs) =
-            std::os::unix::net::UnixStream::pair().map_err(|source| UpgradeError::Spawn {
-                exe: exe.display().to_string(),
-                source,
-            })?;
+        let exe_name = exe.display().to_string();
+        let spawn_error = move |source| UpgradeError::Spawn {
+            exe: exe_name.clone(),
+            source,
+        };
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(&spawn_error)?;
+        let (pid_r, pid_w) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| spawn_error(e.into()))?;
         let fd = ours.as_raw_fd();
         let stream = ours
             .set_nonblocking(true)
@@ -248,8 +263,16 @@ impl Daemon {
         cmd.args(child_args())
             .arg("--takeover")
             .arg(theirs.as_raw_fd().to_string());
-        // SAFETY: runs in the child between fork and exec; fcntl is
-        // async-signal-safe and `inherit` was allocated before the fork.
+        // The successor becomes the unit's main process, so the watchdog
+        // is its to kick: WATCHDOG_PID names this process, and a process
+        // whose pid differs must ignore WATCHDOG_USEC (sd_watchdog_enabled
+        // (3)); it would never kick, and systemd would kill it WatchdogSec
+        // after the hand-over.
+        cmd.env_remove(WATCHDOG_PID);
+        let pid_fd = pid_w.as_raw_fd();
+        // SAFETY: runs in the child between fork and exec, single-threaded;
+        // fcntl, fork, write and _exit are async-signal-safe, and `inherit`
+        // was allocated before the fork.
         unsafe {
             cmd.pre_exec(move || {
                 for &fd in &inherit {
@@ -257,39 +280,55 @@ impl Daemon {
                         return Err(std::io::Error::last_os_error());
                     }
                 }
-                Ok(())
+                match libc::fork() {
+                    -1 => Err(std::io::Error::last_os_error()),
+                    // The successor: on to exec.
+                    0 => Ok(()),
+                    pid => {
+                        let bytes = pid.to_ne_bytes();
+                        let _ = libc::write(pid_fd, bytes.as_ptr().cast(), bytes.len());
+                        libc::_exit(0)
+                    }
+                }
             });
         }
         let tx = self.handover_tx.clone();
         let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
         tokio::spawn(async move {
             let spawned = tokio::task::spawn_blocking(move || {
-                let child = cmd.spawn();
-                // Our copy of the child's end: the child has its own now.
+                let child = cmd.spawn()?;
+                // Our copies of the child's ends: it has its own now.
                 drop(theirs);
-                child
+                drop(pid_w);
+                let mut bytes = [0u8; 4];
+                std::io::Read::read_exact(&mut std::fs::File::from(pid_r), &mut bytes)
+                    .map_err(|e| std::io::Error::new(e.kind(), format!("no pid from it: {e}")))?;
+                Ok::<_, std::io::Error>((child, i32::from_ne_bytes(bytes)))
             })
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))
             .and_then(|r| r);
-            let child = match spawned {
-                Ok(child) => child,
+            let pid = match spawned {
+                Ok((mut child, pid)) => {
+                    // The go-between: it has exited, or is about to.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), child.wait()).await;
+                    nix::unistd::Pid::from_raw(pid)
+                }
                 Err(source) => {
-                    let why = UpgradeError::Spawn {
-                        exe: exe.display().to_string(),
-                        source,
-                    };
                     let _ = tx
                         .send(HandoverEvent::Failed {
-                            why: why.to_string(),
+                            why: spawn_error(source).to_string(),
                         })
                         .await;
                     return;
                 }
             };
-            let pid = child.id().unwrap_or(0);
-            let _ = tx.send(HandoverEvent::Started { pid }).await;
-            converse(stream, child, deadline, tx).await;
+            let _ = tx
+                .send(HandoverEvent::Started {
+                    pid: pid.as_raw().unsigned_abs(),
+                })
+                .await;
+            converse(stream, pid, deadline, tx).await;
         });
         Ok(())
     }
@@ -330,10 +369,13 @@ impl Daemon {
                     took.as_secs_f64() * 1000.0
                 );
                 // The unit follows the new process (NotifyAccess=main: only
-                // we, the main process, may say so).
+                // we, the main process, may say so). WATCHDOG=1 restarts the
+                // watchdog period at the hand-over: the child's first kick
+                // comes a quarter period after its loop starts.
                 let _ = sd_notify::notify(&[
                     sd_notify::NotifyState::MainPid(pid),
                     sd_notify::NotifyState::Ready,
+                    sd_notify::NotifyState::Watchdog,
                 ]);
                 if let Some(c) = &self.control {
                     c.stop();
@@ -627,35 +669,60 @@ fn own_fd(fd: RawFd, seen: &mut std::collections::HashSet<RawFd>) -> Result<Owne
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// The old daemon's side of the conversation with the child (steps 2-5),
-/// within `deadline`. Kills the child unless it took over.
+/// The old daemon's side of the conversation with the successor (steps
+/// 2-5), within `deadline`. Kills it unless it took over.
 async fn converse(
     stream: tokio::net::UnixStream,
-    mut child: tokio::process::Child,
+    successor: nix::unistd::Pid,
     deadline: tokio::time::Instant,
     tx: mpsc::Sender<HandoverEvent>,
 ) {
-    let result = talk(stream, &mut child, deadline, &tx).await;
+    let result = talk(stream, successor, deadline, &tx).await;
     let event = match result {
         Ok((pid, version)) => HandoverEvent::Ready { pid, version },
         Err(why) => {
-            let _ = child.start_kill();
-            let _ = tokio::time::timeout(Duration::from_secs(1), child.wait()).await;
+            // Not our child: once reaped its pid could be reused, so only
+            // while it is there.
+            if !gone(successor, Duration::ZERO).await {
+                let _ = nix::sys::signal::kill(successor, nix::sys::signal::Signal::SIGKILL);
+                gone(successor, Duration::from_secs(1)).await;
+            }
             HandoverEvent::Failed { why }
         }
     };
     let _ = tx.send(event).await;
 }
 
+/// Whether `pid` exited within `wait`. It is not our child, and whoever
+/// it was reparented to may be slow to reap it (or never, as some
+/// containers' init): a zombie counts as gone.
+async fn gone(pid: nix::unistd::Pid, wait: Duration) -> bool {
+    let end = tokio::time::Instant::now() + wait;
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The state follows the command name, which is in parentheses.
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
+        if matches!(state, None | Some('Z' | 'X')) {
+            return true;
+        }
+        if tokio::time::Instant::now() >= end {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 async fn talk(
     stream: tokio::net::UnixStream,
-    child: &mut tokio::process::Child,
+    successor: nix::unistd::Pid,
     deadline: tokio::time::Instant,
     tx: &mpsc::Sender<HandoverEvent>,
 ) -> Result<(u32, String), String> {
     let (r, mut w) = stream.into_split();
     let mut reader = BufReader::new(r);
-    match next_message(&mut reader, child, deadline).await? {
+    match next_message(&mut reader, successor, deadline).await? {
         ChildSays::Loaded => {}
         ChildSays::Refused { error } => return Err(format!("the new binary refused: {error}")),
         ChildSays::Ready { .. } => {
@@ -676,7 +743,7 @@ async fn talk(
         Ok(Err(e)) => return Err(format!("sending the state record: {e}")),
         Err(_) => return Err(not_ready()),
     }
-    match next_message(&mut reader, child, deadline).await? {
+    match next_message(&mut reader, successor, deadline).await? {
         ChildSays::Ready { pid, version } => Ok((pid, version)),
         ChildSays::Refused { error } => Err(format!("the new binary refused the state: {error}")),
         ChildSays::Loaded => Err("the new binary said loaded twice".into()),
@@ -694,7 +761,7 @@ fn not_ready() -> String {
 /// channel, wrote something else, or the deadline passed.
 async fn next_message<R: tokio::io::AsyncRead + Unpin>(
     reader: &mut BufReader<R>,
-    child: &mut tokio::process::Child,
+    successor: nix::unistd::Pid,
     deadline: tokio::time::Instant,
 ) -> Result<ChildSays, String> {
     let mut line = Vec::new();
@@ -706,12 +773,12 @@ async fn next_message<R: tokio::io::AsyncRead + Unpin>(
         Err(_) => Err(not_ready()),
         Ok(Err(e)) => Err(format!("reading from the new binary: {e}")),
         Ok(Ok(0)) => {
-            // Closed: it exited (or is exiting); say how.
-            match tokio::time::timeout(Duration::from_millis(500), child.wait()).await {
-                Ok(Ok(status)) => Err(format!(
-                    "the new binary exited ({status}) before it was ready"
-                )),
-                _ => Err("the new binary closed the hand-over channel".into()),
+            // Closed: it exited (or is exiting); its status is its
+            // parent's (the service manager's) to read: see its log.
+            if gone(successor, Duration::from_millis(500)).await {
+                Err("the new binary exited before it was ready".into())
+            } else {
+                Err("the new binary closed the hand-over channel".into())
             }
         }
         Ok(Ok(_)) => serde_json::from_slice(&line).map_err(|e| {
