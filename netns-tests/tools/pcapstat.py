@@ -15,7 +15,8 @@ one JSON object:
                     consecutive adverts minus the interval (the advert
                     before T0 anchors the first gap; a VRID silent at T1
                     counts its open gap), pooled over VRIDs: n, p50, p99,
-                    max in ms, and max_gap_ms
+                    max in ms, and max_gap_ms (with --samples: every
+                    gap's lateness too, so runs can be pooled)
   per_interval      node a's frames in intervals of S from T0: mean and max
                     of adverts, garps+nas and frames per interval
   advert_vrids      how many VRIDs node a advertised in the window
@@ -108,6 +109,8 @@ def main() -> int:
     ap.add_argument("--to", dest="t1", type=float, required=True)
     ap.add_argument("--interval", type=float, required=True)
     ap.add_argument("--vrids", default="")
+    ap.add_argument("--samples", action="store_true",
+                    help="also lateness.samples: every gap's lateness in ms (pooling runs)")
     ap.add_argument("--node", action="append", default=[], help="NAME=MAC")
     a = ap.parse_args()
     nodes = dict(DEFAULT_NODES)
@@ -184,6 +187,7 @@ def main() -> int:
             "p99": None if not late else round(pct(late, 0.99) * 1000, 2),
             "max": None if not late else round(late[-1] * 1000, 2),
             "max_gap_ms": None if not late else round((late[-1] + iv) * 1000, 2),
+            **({"samples": [round(x * 1000, 3) for x in late]} if a.samples else {}),
         },
         "per_interval": {
             "intervals": nbins,
