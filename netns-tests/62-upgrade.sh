@@ -4,7 +4,7 @@
 #     renamed over it) and A hands over to it. A's PID changes, A keeps the
 #     VIP, the old process exits; the Backup (B, vrrpd) logs no transition;
 #     the capture shows no priority-0 advert and no gratuitous ARP, and A's
-#     longest gap between adverts stays within one interval + 5 ms; every
+#     longest gap between adverts stays within one interval + 50 ms; every
 #     client request is answered by A. Twice in a row (the new process
 #     hands over again). VRRPv3, 0.1 s adverts.
 . "$(dirname "$0")/lib.sh"

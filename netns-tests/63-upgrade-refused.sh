@@ -3,7 +3,7 @@
 #     at start; it hangs (not ready within 1 s); it refuses the state (the
 #     configuration on disk changed the instance's VRID since the daemon
 #     loaded it). Each time `vrrpd upgrade` exits non-zero with the reason,
-#     A keeps its PID and the VIP, adverts go on within one interval + 5 ms,
+#     A keeps its PID and the VIP, adverts go on within one interval + 50 ms,
 #     no priority-0 advert, no gratuitous ARP, no transition on either node.
 #     VRRPv3, 0.1 s adverts.
 . "$(dirname "$0")/lib.sh"

@@ -2,7 +2,7 @@
 # 64. Interop: `vrrpd upgrade` on the Master (vrrpd, A) with keepalived as
 #     the Backup (B): keepalived logs no transition and never takes the
 #     VIP; no priority-0 advert, no gratuitous ARP, A's advert gap within
-#     one interval + 5 ms. VRRPv3, 0.1 s adverts.
+#     one interval + 50 ms. VRRPv3, 0.1 s adverts.
 . "$(dirname "$0")/interop.sh"
 . "$(dirname "$0")/upgrade-lib.sh"
 title "64 interop: vrrpd upgrade on the Master, keepalived Backup sees nothing"

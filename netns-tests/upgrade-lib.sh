@@ -75,8 +75,15 @@ wire_stats() {
 # [FROM, TO], and across the hand-over (from the last advert before UP_T0
 # to the first after UP_T1 + 0.15 s, so that host jitter elsewhere in the
 # window does not count) its longest advert gap stayed within one
-# interval + 5 ms. MAX_GAP_MS holds that gap,
+# interval + UPGRADE_GAP_SLACK_MS. MAX_GAP_MS holds that gap,
 # WINDOW_GAP_MS the longest over [FROM, TO] (said, not checked).
+# The slack is 50 ms: the hand-over measured 3-21 ms, but this 2-core VM
+# woke an ordinary process up to 34 ms late while a flood ran (bench-flood's
+# stall probe), and 5 ms flaked under load (107 ms). A hand-over that
+# stalls adverts (a child not ready: 1 s) or that re-elects (priority 0,
+# GARPs, B's transitions, all checked apart) is far past it, and 150 ms is
+# still less than half of Master_Down_Interval (361 ms).
+UPGRADE_GAP_SLACK_MS=${UPGRADE_GAP_SLACK_MS:-50}
 wire_clean() {
     local js jh
     js=$(wire_stats "$1" "$2")
@@ -86,7 +93,8 @@ wire_clean() {
     say "measured: A's adverts $(jq -r '.nodes.a.adverts' <<<"$js"), priority 0 $(jq -r '.nodes.a.prio0' <<<"$js"), gratuitous ARPs $(jq -r '.nodes.a.garps' <<<"$js"); longest advert gap across the hand-over $MAX_GAP_MS ms, over the window $WINDOW_GAP_MS ms"
     check "no priority-0 advert from A" eval "[[ $(jq -r '.nodes.a.prio0' <<<"$js") == 0 ]]"
     check "no gratuitous ARP from A" eval "[[ $(jq -r '.nodes.a.garps' <<<"$js") == 0 ]]"
-    check "A's advert gap across the hand-over <= 105 ms ($MAX_GAP_MS ms)" fle "$MAX_GAP_MS" 105
+    check "A's advert gap across the hand-over <= $((100 + UPGRADE_GAP_SLACK_MS)) ms ($MAX_GAP_MS ms)" \
+        fle "$MAX_GAP_MS" "$((100 + UPGRADE_GAP_SLACK_MS))"
 }
 
 # client_clean FROM TO: every client request in [FROM, TO] answered by A.
