@@ -36,7 +36,8 @@
 #   - false failover: a VIP on B (or A without one) at any 100 ms sample, a
 #     VIP added on B per `ip monitor`, or B entering MASTER per its log
 #   - A's advert lateness p50/p99/max: per VRID, each gap between two of
-#     A's adverts minus the interval, from a capture of what A's interface
+#     A's adverts minus the interval (p50/p99 over all the cell's runs'
+#     gaps pooled, kept in TSV.late), from a capture of what A's interface
 #     transmits (flood-lib.sh says why not the bridge's; the bridge's p99
 #     and max are the TSV's last two columns) (negative
 #     when A sends more often than its interval: answers to the flood)
@@ -203,7 +204,10 @@ if [[ ${1:-} == --lab ]]; then
         el=$(jget "$WORK/flood.json" elapsed)
         [[ $t0 != None ]] || fail "flood.py reported nothing: $(cat "$WORK/flood.json.err")"
         pcapstat "$WORK/run.pcap" "$t0" "$t1" "$iv" --vrids "$(vrid_spec "$sec")" >"$WORK/stat.json"
-        pcapstat "$WORK/run.pcap.a" "$t0" "$t1" "$iv" --vrids "$(vrid_spec "$sec")" >"$WORK/stat-a.json"
+        pcapstat "$WORK/run.pcap.a" "$t0" "$t1" "$iv" --vrids "$(vrid_spec "$sec")" --samples >"$WORK/stat-a.json"
+        # Every gap's lateness, for the table's p50/p99 pooled over a cell's runs.
+        "$PY" -c 'import json, sys; print(" ".join(sys.argv[2:] + [str(x) for x in json.load(open(sys.argv[1]))["lateness"].get("samples", [])]))' \
+            "$WORK/stat-a.json" "$sec" "$kind" "$rate" "$DAEMON" "$run" >>"$OUT.late"
         if [[ ${BENCH_KEEP:-} ]]; then
             mkdir -p "$BENCH_KEEP"
             mv "$WORK/run.pcap" "$BENCH_KEEP/$DAEMON-$sec-$kind-$rate-$run.pcap"
@@ -311,6 +315,7 @@ printf '\nvrrpd flood benchmark - %s - %s, %s CPUs, kernel %s - %s run(s) of %s 
 for d in $DAEMONS; do printf '%s: %s\n' "$d" "${VERSION[$d]}"; done
 [[ -s $RES/runs.tsv ]] || { echo "(no results)"; exit 1; }
 cp "$RES/runs.tsv" "${BENCH_TSV:-/var/tmp/bench-flood.tsv}"
+[[ -s $RES/runs.tsv.late ]] && cp "$RES/runs.tsv.late" "${BENCH_TSV:-/var/tmp/bench-flood.tsv}.late"
 echo "(per-run figures: ${BENCH_TSV:-/var/tmp/bench-flood.tsv})"
 /usr/bin/python3 scripts/bench_flood_table.py --many-int "$MANY_INT" "$RES/runs.tsv"
 exit "$rc"
