@@ -162,3 +162,20 @@ fn host_check_flags_foreign_source_and_missing_interface() {
         "{err}"
     );
 }
+
+#[test]
+fn check_points_at_the_vip_of_the_other_family() {
+    let p = tmp(
+        "family.conf",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.0.2.10\n        2001:db8::10\n    }\n}\n",
+    );
+    let o = vrrpd(&["check", "-f", &p]);
+    assert_eq!(o.status.code(), Some(4), "an error, as keepalived -t");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "{p}:6:9: error: (VI_1) virtual address 2001:db8::10 is IPv6, but the instance is IPv4"
+        )),
+        "{err}"
+    );
+}

@@ -87,6 +87,7 @@ fn spans(text: &str, name: &Arc<str>, count: usize) -> Spans {
                 out.push(InstanceSpans {
                     block: Some(Loc::new(name.clone(), line, 1)),
                     fields: HashMap::new(),
+                    entries: HashMap::new(),
                 });
             }
             continue;

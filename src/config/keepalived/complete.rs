@@ -23,7 +23,7 @@ impl Parser<'_> {
         };
         // Sync-group membership decides whether weighted trackers survive.
         let mut member_of: HashMap<String, bool> = HashMap::new();
-        for (g, _, _) in &self.groups {
+        for (g, _, _, _) in &self.groups {
             for m in &g.members {
                 member_of.entry(m.clone()).or_insert(g.tracking_weight);
             }
@@ -43,7 +43,7 @@ impl Parser<'_> {
             );
         }
         let mut seen: HashMap<String, String> = HashMap::new();
-        for (mut g, loc, member_locs) in std::mem::take(&mut self.groups) {
+        for (mut g, loc, member_locs, script_locs) in std::mem::take(&mut self.groups) {
             let mut kept = Vec::new();
             for (m, mloc) in g.members.iter().zip(member_locs.iter()) {
                 if !names.contains(m) {
@@ -71,14 +71,18 @@ impl Parser<'_> {
             g.members = kept;
             let scripts: HashSet<String> =
                 self.cfg.scripts.iter().map(|s| s.name.clone()).collect();
-            let missing: Vec<String> = g
+            let missing: Vec<(String, Loc)> = g
                 .track_scripts
                 .iter()
-                .filter(|t| !scripts.contains(&t.name))
-                .map(|t| t.name.clone())
+                .enumerate()
+                .filter(|(_, t)| !scripts.contains(&t.name))
+                .map(|(k, t)| {
+                    let at = script_locs.get(k).unwrap_or(&loc).clone();
+                    (t.name.clone(), at)
+                })
                 .collect();
-            for m in missing {
-                self.warn(&loc, format!("track script '{m}' of sync group '{}' not found; ignored, as keepalived does", g.name));
+            for (m, at) in missing {
+                self.warn(&at, format!("track script '{m}' of sync group '{}' not found; ignored, as keepalived does", g.name));
             }
             g.track_scripts.retain(|t| scripts.contains(&t.name));
             self.cfg.sync_groups.push(g);
@@ -114,17 +118,44 @@ impl Parser<'_> {
             .or(r.inst.mcast_src_ip.as_ref().map(Family::of))
             .unwrap_or(Family::Ipv4);
         r.inst.family = family;
-        let vip_loc = r.spans.fields.get("vips").unwrap_or(&r.block).clone();
-        let before = r.inst.vips.len();
-        r.inst.vips.retain(|v| Family::of(&v.addr) == family);
-        if r.inst.vips.len() != before {
-            self.warn(&vip_loc, format!("({name}) virtual addresses of a different family than the first ({family}) ignored; use virtual_ipaddress_excluded for them"));
+        let vip_loc = |r: &RawInstance, k: usize| -> Loc {
+            r.spans
+                .entries
+                .get("vips")
+                .and_then(|l| l.get(k))
+                .or(r.spans.fields.get("vips"))
+                .unwrap_or(&r.block)
+                .clone()
+        };
+        // A VIP of the other family: keepalived 2.2.7 reports it ("address
+        // family must match VRRP instance") and skips it; a skipped VIP is a
+        // failover that does not happen, so here it is an error, at the
+        // entry. virtual_ipaddress_excluded may mix families (not advertised).
+        let mut k = 0;
+        while k < r.inst.vips.len() {
+            let addr = r.inst.vips[k].addr;
+            if Family::of(&addr) == family {
+                k += 1;
+                continue;
+            }
+            let at = vip_loc(&r, k);
+            self.err(
+                &at,
+                format!("({name}) virtual address {addr} is {}, but the instance is {family} (its first virtual address): put addresses of the other family in virtual_ipaddress_excluded", Family::of(&addr)),
+            );
+            r.inst.vips.remove(k);
+            if let Some(l) = r.spans.entries.get_mut("vips") {
+                if k < l.len() {
+                    l.remove(k);
+                }
+            }
         }
         let mut seen = HashSet::new();
-        if r.inst.vips.iter().any(|v| !seen.insert(v.addr)) {
+        if let Some(k) = r.inst.vips.iter().position(|v| !seen.insert(v.addr)) {
             // keepalived 2.2 keeps and advertises the duplicate (2.3.3+ drops it);
             // vrrpd follows 2.2 so a 2.2 peer sees the address count it expects.
-            self.warn(&vip_loc, format!("({name}) a virtual address is listed twice; keepalived 2.2 advertises it twice (2.3.3+ drops the copy)"));
+            let addr = r.inst.vips[k].addr;
+            self.warn(&vip_loc(&r, k), format!("({name}) virtual address {addr} is listed twice; keepalived 2.2 advertises it twice (2.3.3+ drops the copy)"));
         }
         // Version: explicit, else vrrp_version, else 2; IPv6 needs 3.
         let mut version = r
@@ -390,15 +421,24 @@ impl Parser<'_> {
             let link_local =
                 matches!(first.addr, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80);
             if strict && family == Family::Ipv6 && !link_local {
-                self.warn(&vip_loc, format!("({name}) strict mode: the first IPv6 virtual address should be link-local (RFC 9568 §5.2.9)"));
+                self.warn(&vip_loc(&r, 0), format!("({name}) strict mode: the first IPv6 virtual address should be link-local (RFC 9568 §5.2.9)"));
             }
         }
         let cap = (1500 - 40 - 8 - 8) / family.addr_len();
         let cap = cap.min(255);
         if r.inst.vips.len() > cap {
-            self.warn(&vip_loc, format!("({name}) more than {cap} virtual addresses do not fit an advert; the rest are handled as excluded addresses, as keepalived does"));
+            self.warn(&vip_loc(&r, cap), format!("({name}) more than {cap} virtual addresses do not fit an advert; the rest, from this one on, are handled as excluded addresses, as keepalived does"));
             let extra = r.inst.vips.split_off(cap);
             r.inst.excluded_vips.extend(extra);
+            // The entries' places follow their addresses.
+            let moved = r
+                .spans
+                .entries
+                .get_mut("vips")
+                .filter(|l| l.len() > cap)
+                .map(|l| l.split_off(cap))
+                .unwrap_or_default();
+            r.entry_locs("excluded_vips").extend(moved);
         }
 
         // Trackers: unknown names are dropped; weights dropped for the owner and sync members.
@@ -473,19 +513,18 @@ impl Parser<'_> {
         } else {
             "a sync group member without sync_group_tracking_weight"
         };
-        for (kind, list, known) in [
-            ("track_script", &mut r.inst.track_scripts, &scripts),
-            ("track_file", &mut r.inst.track_files, &files),
-            ("track_process", &mut r.inst.track_processes, &procs),
-            ("track_probe", &mut r.inst.track_probes, &probes),
+        for (kind, field, known) in [
+            ("track_script", "track_scripts", &scripts),
+            ("track_file", "track_files", &files),
+            ("track_process", "track_processes", &procs),
+            ("track_probe", "track_probes", &probes),
         ] {
+            let list = std::mem::take(r.track_list(field));
+            let locs = std::mem::take(r.entry_locs(field));
             let mut kept = Vec::new();
-            for t in list.drain(..) {
-                let loc = self
-                    .script_locs
-                    .get(&format!("{kind}#{}", t.name))
-                    .cloned()
-                    .unwrap_or(r.block.clone());
+            let mut kept_locs = Vec::new();
+            for (k, t) in list.into_iter().enumerate() {
+                let loc = locs.get(k).cloned().unwrap_or(r.block.clone());
                 let Some(&default_weight) = known.get(&t.name) else {
                     self.warn(
                         &loc,
@@ -508,28 +547,37 @@ impl Parser<'_> {
                     continue;
                 }
                 kept.push(t);
+                kept_locs.push(loc);
             }
-            *list = kept;
+            *r.track_list(field) = kept;
+            *r.entry_locs(field) = kept_locs;
         }
-        let loc = r.track_locs.first().cloned().unwrap_or(r.block.clone());
-        if owner {
-            let before = r.inst.track_interfaces.len();
-            r.inst.track_interfaces.retain(|t| t.weight == 0);
-            if r.inst.track_interfaces.len() != before {
+        let ifaces = std::mem::take(&mut r.inst.track_interfaces);
+        let locs = std::mem::take(r.entry_locs("track_interfaces"));
+        let mut kept_locs = Vec::new();
+        for (k, mut t) in ifaces.into_iter().enumerate() {
+            let loc = locs.get(k).cloned().unwrap_or(r.block.clone());
+            if owner && t.weight != 0 {
                 self.warn(
                     &loc,
-                    format!("({name}) weighted track_interface entries ignored for {why}"),
+                    format!(
+                        "({name}) track_interface {} has weight {}, which is ignored for {why}; not tracked",
+                        t.name, t.weight
+                    ),
                 );
+                continue;
             }
-        } else if drop_weights && r.inst.track_interfaces.iter().any(|t| t.weight != 0) {
-            // keepalived keeps the interface but drops its weight: down means FAULT.
-            for t in &mut r.inst.track_interfaces {
+            if drop_weights && t.weight != 0 {
+                // keepalived keeps the interface but drops its weight: down means FAULT.
+                self.warn(
+                    &loc,
+                    format!("({name}) track_interface {} weight {} ignored for {why}: the interface going down puts the instance in FAULT, as keepalived does", t.name, t.weight),
+                );
                 t.weight = 0;
             }
-            self.warn(
-                &loc,
-                format!("({name}) track_interface weights ignored for {why}: a tracked interface going down puts the instance in FAULT, as keepalived does"),
-            );
+            r.inst.track_interfaces.push(t);
+            kept_locs.push(loc);
         }
+        *r.entry_locs("track_interfaces") = kept_locs;
     }
 }

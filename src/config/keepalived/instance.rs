@@ -58,6 +58,7 @@ impl Parser<'_> {
             spans: InstanceSpans {
                 block: Some(n.kw.loc.clone()),
                 fields: HashMap::new(),
+                entries: HashMap::new(),
             },
             block: n.kw.loc.clone(),
             vrid: None,
@@ -81,7 +82,6 @@ impl Parser<'_> {
             unicast_kw: None,
             no_vips_ok: false,
             vmac: None,
-            track_locs: Vec::new(),
         };
         r.spans.fields.insert("name", n.kw.loc.clone());
         for c in self.block(n) {
@@ -204,13 +204,16 @@ impl Parser<'_> {
                 for c in self.block(n) {
                     if let Some(v) = self.vip(c) {
                         r.inst.vips.push(v);
+                        r.entry_locs("vips").push(c.kw.loc.clone());
                     }
                 }
             }
             "virtual_ipaddress_excluded" => {
+                r.spans.fields.entry("excluded_vips").or_insert(loc);
                 for c in self.block(n) {
                     if let Some(v) = self.vip(c) {
                         r.inst.excluded_vips.push(v);
+                        r.entry_locs("excluded_vips").push(c.kw.loc.clone());
                     }
                 }
             }
@@ -231,6 +234,7 @@ impl Parser<'_> {
                 for c in self.block(n) {
                     if let Some(p) = self.peer(c) {
                         r.inst.unicast_peers.push(p);
+                        r.entry_locs("unicast_peers").push(c.kw.loc.clone());
                     }
                 }
             }
@@ -251,26 +255,24 @@ impl Parser<'_> {
             }
             "v3_checksum_as_v2" => r.v3_checksum_as_v2 = Some(self.boolean(n)),
             "track_interface" => {
-                r.track_locs.push(loc);
-                let list = self.track_interfaces(n);
-                r.inst.track_interfaces.extend(list);
+                r.spans.fields.entry("track_interfaces").or_insert(loc);
+                for (t, at) in self.track_interfaces(n) {
+                    r.inst.track_interfaces.push(t);
+                    r.entry_locs("track_interfaces").push(at);
+                }
             }
-            "track_script" => {
-                r.spans.fields.insert("track_scripts", loc);
-                let list = self.track_refs(n, 253);
-                r.inst.track_scripts.extend(list);
-            }
-            "track_file" => {
-                let list = self.track_refs(n, 254);
-                r.inst.track_files.extend(list);
-            }
-            "track_process" => {
-                let list = self.track_refs(n, 254);
-                r.inst.track_processes.extend(list);
-            }
-            "track_probe" => {
-                let list = self.track_refs(n, 253);
-                r.inst.track_probes.extend(list);
+            "track_script" | "track_file" | "track_process" | "track_probe" => {
+                let (field, max) = match kw {
+                    "track_script" => ("track_scripts", 253),
+                    "track_file" => ("track_files", 254),
+                    "track_process" => ("track_processes", 254),
+                    _ => ("track_probes", 253),
+                };
+                r.spans.fields.entry(field).or_insert(loc);
+                for (t, at) in self.track_refs(n, max) {
+                    r.track_list(field).push(t);
+                    r.entry_locs(field).push(at);
+                }
             }
             "dont_track_primary" => r.inst.dont_track_primary = self.boolean(n),
             "nopreempt" => {

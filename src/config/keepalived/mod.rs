@@ -46,7 +46,6 @@ pub(super) fn parse(
         g: GlobalDefaults::default(),
         raw: Vec::new(),
         groups: Vec::new(),
-        script_locs: HashMap::new(),
         global_locs: HashMap::new(),
     };
     for node in &tree {
@@ -106,7 +105,23 @@ struct RawInstance {
     unicast_kw: Option<Loc>,
     no_vips_ok: bool,
     vmac: Option<Option<String>>,
-    track_locs: Vec<Loc>,
+}
+
+impl RawInstance {
+    /// Where each entry of list `field` was written (see [`InstanceSpans::entries`]).
+    fn entry_locs(&mut self, field: &'static str) -> &mut Vec<Loc> {
+        self.spans.entries.entry(field).or_default()
+    }
+
+    /// The model's list of tracker references named by `field`.
+    fn track_list(&mut self, field: &str) -> &mut Vec<TrackRef> {
+        match field {
+            "track_scripts" => &mut self.inst.track_scripts,
+            "track_files" => &mut self.inst.track_files,
+            "track_processes" => &mut self.inst.track_processes,
+            _ => &mut self.inst.track_probes,
+        }
+    }
 }
 
 struct Parser<'d> {
@@ -114,8 +129,8 @@ struct Parser<'d> {
     cfg: Config,
     g: GlobalDefaults,
     raw: Vec<RawInstance>,
-    groups: Vec<(SyncGroup, Loc, Vec<Loc>)>,
-    script_locs: HashMap<String, Loc>,
+    /// Each group with where it, its members and its track_script entries were written.
+    groups: Vec<(SyncGroup, Loc, Vec<Loc>, Vec<Loc>)>,
     /// Where the global keywords `vrrpd check` points at were set.
     global_locs: HashMap<&'static str, Loc>,
 }

@@ -19,6 +19,7 @@ impl Parser<'_> {
             smtp_alert: false,
         };
         let mut member_locs = Vec::new();
+        let mut script_locs = Vec::new();
         for c in self.block(n) {
             match c.kw.text.as_str() {
                 "group" => {
@@ -30,19 +31,21 @@ impl Parser<'_> {
                     }
                 }
                 "track_interface" => {
-                    let l = self.track_interfaces(c);
+                    let l = self.track_interfaces(c).into_iter().map(|(t, _)| t);
                     g.track_interfaces.extend(l);
                 }
                 "track_script" => {
-                    let l = self.track_refs(c, 253);
-                    g.track_scripts.extend(l);
+                    for (t, at) in self.track_refs(c, 253) {
+                        g.track_scripts.push(t);
+                        script_locs.push(at);
+                    }
                 }
                 "track_file" => {
-                    let l = self.track_refs(c, 254);
+                    let l = self.track_refs(c, 254).into_iter().map(|(t, _)| t);
                     g.track_files.extend(l);
                 }
                 "track_process" => {
-                    let l = self.track_refs(c, 254);
+                    let l = self.track_refs(c, 254).into_iter().map(|(t, _)| t);
                     g.track_processes.extend(l);
                 }
                 "notify_master" => g.notify.master = self.command(c),
@@ -63,6 +66,7 @@ impl Parser<'_> {
                 _ => self.unknown(c, "vrrp_sync_group"),
             }
         }
-        self.groups.push((g, n.kw.loc.clone(), member_locs));
+        self.groups
+            .push((g, n.kw.loc.clone(), member_locs, script_locs));
     }
 }

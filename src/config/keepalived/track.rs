@@ -4,10 +4,12 @@
 use super::super::lexer::Node;
 use super::super::model::*;
 use super::super::units::Secs;
+use super::super::Loc;
 use super::Parser;
 
 impl Parser<'_> {
-    pub(super) fn track_interfaces(&mut self, n: &Node) -> Vec<TrackInterface> {
+    /// The entries of a `track_interface` block, each with where it was written.
+    pub(super) fn track_interfaces(&mut self, n: &Node) -> Vec<(TrackInterface, Loc)> {
         let mut out = Vec::new();
         for c in self.block(n) {
             self.no_block(c);
@@ -35,12 +37,14 @@ impl Parser<'_> {
                     ),
                 }
             }
-            out.push(t);
+            out.push((t, c.kw.loc.clone()));
         }
         out
     }
 
-    pub(super) fn track_refs(&mut self, n: &Node, max_weight: i64) -> Vec<TrackRef> {
+    /// The entries of a `track_script`/`track_file`/`track_process`/
+    /// `track_probe` block, each with where it was written.
+    pub(super) fn track_refs(&mut self, n: &Node, max_weight: i64) -> Vec<(TrackRef, Loc)> {
         let mut out = Vec::new();
         for c in self.block(n) {
             self.no_block(c);
@@ -68,9 +72,7 @@ impl Parser<'_> {
                     ),
                 }
             }
-            self.script_locs
-                .insert(format!("{}#{}", n.kw.text, c.kw.text), c.kw.loc.clone());
-            out.push(t);
+            out.push((t, c.kw.loc.clone()));
         }
         out
     }
@@ -171,8 +173,6 @@ impl Parser<'_> {
             );
             return;
         }
-        self.script_locs
-            .insert(format!("script:{}", s.name), n.kw.loc.clone());
         self.cfg.scripts.push(s);
     }
 
