@@ -1374,3 +1374,52 @@ fn master_answers_priority_zero_at_most_once_per_advert_interval() {
     assert_eq!(r.stats().priority_zero_received, 2);
     assert_eq!(r.stats().answers_suppressed, 1);
 }
+
+// ---- keepalived 2.3.3's owner_ignore_adverts
+
+#[test]
+fn owner_ignore_adverts_drops_every_advert_while_owner() {
+    let mut p = v2(255);
+    p.owner_ignore_adverts = true;
+    let mut r = started(p);
+    assert_eq!(r.state(), State::Master);
+    let t = r.poll_at().unwrap();
+    let now = ms(500);
+    assert!(now < t);
+    // Priority 0 and an equal-priority advert from a higher address: an
+    // owner that ignores adverts neither answers nor moves nor resets its
+    // advert timer.
+    for prio in [0, 255, 100] {
+        let actions = receive(&mut r, now, HIGHER_PEER, prio);
+        assert!(sent_priorities(&actions).is_empty(), "{actions:?}");
+        assert!(announces(&actions).is_empty(), "{actions:?}");
+        assert!(has_event(&actions, |e| matches!(
+            e,
+            Event::OwnerIgnoresAdvert { src } if *src == HIGHER_PEER
+        )));
+        assert_eq!(r.state(), State::Master);
+        assert_eq!(r.poll_at(), Some(t), "advert timer untouched");
+    }
+}
+
+#[test]
+fn owner_ignore_adverts_applies_only_at_priority_255() {
+    // Below 255 the flag changes nothing: a priority-0 advert is answered.
+    let mut p = v2(100);
+    p.owner_ignore_adverts = true;
+    let (mut r, t0) = master(p);
+    let actions = receive(&mut r, t0 + Duration::from_millis(300), HIGHER_PEER, 0);
+    assert_eq!(sent_priorities(&actions), [100]);
+    assert!(!has_event(&actions, |e| matches!(
+        e,
+        Event::OwnerIgnoresAdvert { .. }
+    )));
+}
+
+#[test]
+fn owner_without_owner_ignore_adverts_answers_priority_zero() {
+    let mut r = started(v2(255));
+    assert!(ms(500) < r.poll_at().unwrap());
+    let actions = receive(&mut r, ms(500), HIGHER_PEER, 0);
+    assert_eq!(sent_priorities(&actions), [255]);
+}

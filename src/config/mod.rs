@@ -218,6 +218,10 @@ pub struct LoadOptions {
     /// keepalived's config id for `@id` lines (default: short host name, chosen by the caller).
     pub config_id: Option<String>,
     pub limits: Limits,
+    /// The environment `${_ENV NAME}` reads (keepalived 2.3). Empty by
+    /// default, so loading stays pure; the command line passes the
+    /// process's own.
+    pub env: std::collections::HashMap<String, String>,
 }
 
 /// The result of loading: the model (usable only without errors) and every diagnostic.

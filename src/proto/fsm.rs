@@ -122,6 +122,14 @@ pub struct Params {
     /// ([`Event::WantsMaster`]) and waits for [`Input::Sync`], so that the
     /// members move together (keepalived `vrrp_sync_can_goto_master`).
     pub sync_group: bool,
+    /// keepalived's `owner_ignore_adverts` (2.3.3; implied by strict mode):
+    /// while our effective priority is 255 we are the address owner, and
+    /// every advert received is dropped before it reaches the state
+    /// machine (keepalived `vrrp_check_packet`: "Dropping packet(s) from
+    /// SRC since we are address owner"), so no other router's advert,
+    /// priority 0 included, makes us answer or move.
+    #[serde(default)]
+    pub owner_ignore_adverts: bool,
 }
 
 impl Params {
@@ -143,6 +151,7 @@ impl Params {
             step_down_advert: true,
             fast_handover: false,
             sync_group: false,
+            owner_ignore_adverts: false,
         }
     }
 
@@ -336,6 +345,9 @@ pub enum Event {
     /// A sync-group member would become Master (for `reason`) and waits
     /// until every member of its group wants to. Reported once per wait.
     WantsMaster { reason: Reason },
+    /// Dropped: we are the address owner and ignore adverts
+    /// ([`Params::owner_ignore_adverts`]).
+    OwnerIgnoresAdvert { src: IpAddr },
 }
 
 /// What the driver must do, in the order given.
@@ -834,6 +846,10 @@ impl VirtualRouter {
     /// codec cannot do because they depend on our configuration. Dropped
     /// adverts do not touch any timer.
     fn accept_advert(&mut self, src: IpAddr, adv: &AdvertRepr, out: &mut Actions) -> bool {
+        if self.params.owner_ignore_adverts && self.effective_priority() == Priority::OWNER {
+            out.push(Action::Event(Event::OwnerIgnoresAdvert { src }));
+            return false;
+        }
         if adv.version != self.params.version {
             self.stats.dropped_version += 1;
             out.push(Action::Event(Event::VersionMismatch {

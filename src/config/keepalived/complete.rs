@@ -326,9 +326,19 @@ impl Parser<'_> {
         r.inst.higher_prio_send_advert = r
             .higher_prio_send_advert
             .unwrap_or(self.g.higher_prio_send_advert);
-        r.inst.owner_ignore_adverts = r
-            .owner_ignore_adverts
-            .unwrap_or(self.g.owner_ignore_adverts);
+        // keepalived 2.3.3 (vrrp_complete_instance): only an address owner
+        // ignores adverts; the global is its default for owners.
+        r.inst.owner_ignore_adverts = match &r.owner_ignore_adverts {
+            Some((true, loc)) if !owner => {
+                self.warn(
+                    loc,
+                    format!("({name}) ignoring owner_ignore_adverts since priority is not 255"),
+                );
+                false
+            }
+            Some((v, _)) => *v,
+            None => owner && self.g.owner_ignore_adverts,
+        };
         r.inst.v3_checksum_as_v2 = r.v3_checksum_as_v2.unwrap_or(self.g.v3_checksum_as_v2);
         r.inst.down_timer_adverts = r
             .down_timer_adverts
@@ -363,7 +373,15 @@ impl Parser<'_> {
             r.inst.down_timer_adverts = 3;
             r.inst.lower_prio_no_advert = true;
             r.inst.higher_prio_send_advert = false;
-            r.inst.owner_ignore_adverts = true;
+            if let Some((false, loc)) = &r.owner_ignore_adverts {
+                if owner {
+                    self.warn(
+                        loc,
+                        format!("({name}) strict mode with priority 255 requires owner_ignore_adverts; set"),
+                    );
+                }
+            }
+            r.inst.owner_ignore_adverts = owner;
             r.inst.garp.lower_prio_repeat = 0;
             r.inst.garp.lower_prio_delay = Secs::ZERO;
         }
@@ -407,7 +425,15 @@ impl Parser<'_> {
         }
 
         // Virtual addresses.
-        if r.inst.vips.is_empty() && !r.no_vips_ok {
+        if let (Some(loc), true) = (&r.no_vips_ok, strict) {
+            // keepalived 2.3's rule: strict mode needs a VIP.
+            self.warn(
+                loc,
+                format!("({name}) no_virtual_ipaddress and strict mode incompatible, clearing no_virtual_ipaddress"),
+            );
+            r.no_vips_ok = None;
+        }
+        if r.inst.vips.is_empty() && r.no_vips_ok.is_none() {
             if version == Version::V3 || strict {
                 self.err(
                     &r.block,

@@ -13,7 +13,6 @@ const GLOBAL_IGNORED: &[&str] = &[
     "no_email_faults",
     "vrrp_garp_extra_if",
     "vrrp_vmac_garp_intvl",
-    "vrrp_delay_after_boot",
     "max_auto_priority",
     "min_auto_priority_delay",
     "vrrp_iptables",
@@ -160,6 +159,13 @@ impl Parser<'_> {
                     self.cfg.global.startup_delay = s;
                 }
             }
+            // keepalived 2.3: measured from boot (/proc/uptime), read by the
+            // daemon at start so that parsing stays pure.
+            "vrrp_delay_after_boot" => {
+                if let Some(s) = self.secs(n) {
+                    self.cfg.global.delay_after_boot = s;
+                }
+            }
             "vrrp_priority" => {
                 let nice = self.int(n, -20, 19).and_then(|v| Nice::try_from(v).ok());
                 self.cfg.global.scheduling.nice = nice.or(self.cfg.global.scheduling.nice);
@@ -214,9 +220,17 @@ impl Parser<'_> {
             // vrrpd extension (keepalived warns about it and skips it).
             "metrics_listen" => self.metrics_listen(n),
             // keepalived 2.3+ (2.2.7 warns and uses /tmp).
-            "state_file_location" => self.cfg.global.state_file_location = self.dump_path(n),
-            "stats_file_location" => self.cfg.global.stats_file_location = self.dump_path(n),
-            "json_file_location" => self.cfg.global.json_file_location = self.dump_path(n),
+            // keepalived 2.3's man page says `*_file_location`, its parser
+            // reads `*_dump_file` (global_parser.c): both are accepted.
+            "state_file_location" | "state_dump_file" => {
+                self.cfg.global.state_file_location = self.dump_path(n)
+            }
+            "stats_file_location" | "stats_dump_file" => {
+                self.cfg.global.stats_file_location = self.dump_path(n)
+            }
+            "json_file_location" | "json_dump_file" => {
+                self.cfg.global.json_file_location = self.dump_path(n)
+            }
             "reload_check_config" => self.warn(
                 &n.kw.loc,
                 "'reload_check_config': vrrpd always validates a new configuration before a reload applies it; nothing else to do",

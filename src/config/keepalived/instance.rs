@@ -26,8 +26,6 @@ const INSTANCE_IGNORED: &[&str] = &[
     "track_src_ip",
     "old_unicast_checksum",
     "track_bfd",
-    "timer_expired_backup",
-    "thread_timer_expired",
     "auth_hmac",
     "use_vmac_addr",
     "use_ipvlan",
@@ -80,7 +78,7 @@ impl Parser<'_> {
             nopreempt: None,
             preempt_delay: None,
             unicast_kw: None,
-            no_vips_ok: false,
+            no_vips_ok: None,
             vmac: None,
         };
         r.spans.fields.insert("name", n.kw.loc.clone());
@@ -219,7 +217,7 @@ impl Parser<'_> {
             }
             "no_virtual_ipaddress" => {
                 self.no_block(n);
-                r.no_vips_ok = true;
+                r.no_vips_ok = Some(loc);
             }
             "unicast_src_ip" => {
                 r.spans.fields.insert("unicast_src", loc.clone());
@@ -304,7 +302,21 @@ impl Parser<'_> {
             "lower_prio_no_advert" => r.lower_prio_no_advert = Some(self.boolean(n)),
             "higher_prio_send_advert" => r.higher_prio_send_advert = Some(self.boolean(n)),
             "fast_handover" => r.inst.fast_handover = self.boolean(n),
-            "owner_ignore_adverts" => r.owner_ignore_adverts = Some(self.boolean(n)),
+            "owner_ignore_adverts" => r.owner_ignore_adverts = Some((self.boolean(n), loc)),
+            // keepalived 2.3.2 (`timer_expired_backup [PRIORITY]`; its first
+            // spelling `thread_timer_expired` is kept there with an error
+            // asking for the new one): a Master whose own process was not
+            // scheduled for longer than the other node's Master_Down_Interval
+            // goes Backup (nopreempt only).
+            "timer_expired_backup" | "thread_timer_expired" => {
+                if let Some(t) = n.args.get(1) {
+                    self.warn(&t.loc, format!("extra arguments after '{kw}' ignored"));
+                }
+                if let Some(t) = n.args.first() {
+                    self.int_tok(kw, t, 1, 254);
+                }
+                self.warn(&loc, format!("'{kw}' (keepalived 2.3): vrrpd does not act on it; its adverts leave from a timerfd on a thread nothing else runs on, and their lateness is measured and shown (vrrpd status, metrics), so a Master does not turn Backup after being late"));
+            }
             "down_timer_adverts" => {
                 if let Some(v) = self.u32_of(n, 1, 100) {
                     r.down_timer_adverts = Some((v, loc));
@@ -338,10 +350,7 @@ impl Parser<'_> {
             "notify_master_rx_lower_pri" => r.inst.notify.master_rx_lower_pri = self.command(n),
             "notify_priority_changes" => r.inst.notify_priority_changes = self.boolean(n),
             "smtp_alert" => r.inst.smtp_alert = self.boolean(n),
-            "use_vmac" => {
-                self.no_block(n);
-                r.vmac = Some(n.args.first().map(|t| t.text.clone()));
-            }
+            "use_vmac" => self.use_vmac(r, n),
             "vmac_xmit_base" => r.inst.vmac_xmit_base = self.boolean(n),
             "virtual_routes" => {
                 let list = self.raw_lines(n);
@@ -356,5 +365,49 @@ impl Parser<'_> {
             kw if INSTANCE_IGNORED.contains(&kw) => self.ignored(n),
             _ => self.unknown(n, "vrrp_instance"),
         }
+    }
+
+    /// `use_vmac [[name] IFNAME] [MAC] [netlink_notify_msg] [group GROUP]`
+    /// (the `name` and `group` words are keepalived 2.3's; a word with a
+    /// ':' is the MAC, as keepalived tells them apart). Parsed into the
+    /// model only: vrrpd does not create VMACs yet.
+    fn use_vmac(&mut self, r: &mut RawInstance, n: &Node) {
+        self.no_block(n);
+        let mut name = None;
+        let mut it = n.args.iter();
+        while let Some(t) = it.next() {
+            match t.text.as_str() {
+                "netlink_notify_msg" => {}
+                "group" => match it.next() {
+                    Some(g) => r.inst.vmac_group = Some(g.text.clone()),
+                    None => self.warn(&t.loc, "'group' expects an interface group; ignored"),
+                },
+                "name" => match it.next() {
+                    Some(v) => name = Some(v),
+                    None => self.warn(&t.loc, "'name' expects an interface name; ignored"),
+                },
+                text if text.contains(':') => r.inst.vmac_mac = Some(text.to_string()),
+                _ => {
+                    if name.is_some() {
+                        self.warn(&t.loc, "VMAC interface name already specified; ignored");
+                    } else {
+                        name = Some(t);
+                    }
+                }
+            }
+        }
+        if let Some(t) = name {
+            if t.text.is_empty() || t.text.len() > 15 || t.text.contains(['/', ' ']) {
+                self.warn(
+                    &t.loc,
+                    format!(
+                        "VMAC interface name '{}' too long or invalid characters - ignoring",
+                        t.text
+                    ),
+                );
+                name = None;
+            }
+        }
+        r.vmac = Some(name.map(|t| t.text.clone()));
     }
 }

@@ -38,7 +38,14 @@ pub(super) fn parse(
     diags: &mut Diags,
 ) -> (Config, Spans) {
     let file_loc = Loc::new(path.display().to_string().into(), 1, 1);
-    let lines = lex(path, src, &opts.limits, opts.config_id.as_deref(), diags);
+    let lines = lex(
+        path,
+        src,
+        &opts.limits,
+        opts.config_id.as_deref(),
+        &opts.env,
+        diags,
+    );
     let tree = build_tree(lines, &opts.limits, diags);
     let mut p = Parser {
         d: diags,
@@ -96,14 +103,14 @@ struct RawInstance {
     skip_check_adv_addr: Option<bool>,
     lower_prio_no_advert: Option<bool>,
     higher_prio_send_advert: Option<bool>,
-    owner_ignore_adverts: Option<bool>,
+    owner_ignore_adverts: Option<(bool, Loc)>,
     v3_checksum_as_v2: Option<bool>,
     down_timer_adverts: Option<(u32, Loc)>,
     accept: Option<(bool, Loc)>,
     nopreempt: Option<Loc>,
     preempt_delay: Option<Loc>,
     unicast_kw: Option<Loc>,
-    no_vips_ok: bool,
+    no_vips_ok: Option<Loc>,
     vmac: Option<Option<String>>,
 }
 

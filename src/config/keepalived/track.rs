@@ -130,7 +130,7 @@ impl Parser<'_> {
                     }
                 }
                 "interval" => {
-                    if let Some(v) = self.secs(c) {
+                    if let Some(v) = self.script_secs(c) {
                         if v == Secs::ZERO {
                             self.warn(
                                 &c.kw.loc,
@@ -141,7 +141,19 @@ impl Parser<'_> {
                         }
                     }
                 }
-                "timeout" => s.timeout = self.secs(c),
+                "timeout" => {
+                    s.timeout = self.script_secs(c).map(|v| {
+                        if v == Secs::ZERO {
+                            self.warn(
+                                &c.kw.loc,
+                                "'timeout' 0 is not valid; using 1 second as keepalived does",
+                            );
+                            Secs::from_secs(1)
+                        } else {
+                            v
+                        }
+                    })
+                }
                 "weight" => {
                     if let Some((w, r)) = self.weight(c, 253) {
                         s.weight = w;
@@ -334,5 +346,27 @@ impl Parser<'_> {
             }
         }
         self.cfg.probes.push(p);
+    }
+
+    /// A `vrrp_script` `interval` or `timeout`: seconds to the millisecond
+    /// (keepalived 2.3.2 reads three decimals; 2.2 whole seconds only, and
+    /// it ignores a fraction with an error, keeping the default). Finer
+    /// values are truncated to the millisecond, with a warning.
+    fn script_secs(&mut self, n: &Node) -> Option<Secs> {
+        let v = self.secs(n)?;
+        let micros = v.as_micros();
+        if micros % 1000 != 0 {
+            let ms = Secs::from_micros(micros - micros % 1000);
+            let at = n.args.first().map_or(&n.kw.loc, |t| &t.loc).clone();
+            self.warn(
+                &at,
+                format!(
+                    "'{}' {v}: keepalived reads milliseconds; using {ms}",
+                    n.kw.text
+                ),
+            );
+            return Some(ms);
+        }
+        Some(v)
     }
 }
