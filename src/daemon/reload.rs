@@ -222,13 +222,19 @@ impl Daemon {
         self.exec
             .metrics
             .configure(prepared.config.global.metrics_listen);
-        let initial = tokio::task::spawn_blocking({
+        let (initial, uptime) = tokio::task::spawn_blocking({
             let cfg = prepared.config.clone();
             let tx = self.tracking.tx.clone();
             let observer = self.exec.metrics.observer();
             move || {
                 tracking::log_default_user(&cfg);
-                TrackerSet::start(&cfg, &HashMap::new(), tx, observer)
+                let uptime = (!cfg.global.delay_after_boot.as_duration().is_zero())
+                    .then(read_uptime)
+                    .flatten();
+                (
+                    TrackerSet::start(&cfg, &HashMap::new(), tx, observer),
+                    uptime,
+                )
             }
         })
         .await
@@ -236,6 +242,13 @@ impl Daemon {
             what: "starting the trackers".into(),
             source: std::io::Error::other(e.to_string()),
         })?;
+        // vrrp_startup_delay / vrrp_delay_after_boot: the driver holds the
+        // instances in INIT until a deadline of its own; nothing waits here.
+        let hold = prepared.config.global.startup_hold(uptime);
+        if !hold.is_zero() {
+            info!("Delaying startup for {} seconds", hold.as_secs_f64());
+            self.driver.hold_startup(self.clock.now() + hold);
+        }
         self.apply_prepared(prepared, Some(initial));
         Ok(())
     }
@@ -530,6 +543,21 @@ impl Daemon {
 /// The channels the driver's loop selects on for reload results.
 pub(super) type LoadedTx = mpsc::UnboundedSender<Loaded>;
 pub(super) type TrackersTx = mpsc::UnboundedSender<(u64, Result<TrackerSet, track::TrackError>)>;
+
+/// The host's uptime from `/proc/uptime` (its first field), for
+/// `vrrp_delay_after_boot`; None when unreadable, which keepalived answers
+/// by ignoring that keyword (with a warning, as here).
+fn read_uptime() -> Option<std::time::Duration> {
+    let text = match std::fs::read_to_string("/proc/uptime") {
+        Ok(t) => t,
+        Err(e) => {
+            warn!("Unable to read /proc/uptime for vrrp_delay_after_boot ({e}) - ignoring");
+            return None;
+        }
+    };
+    let secs = text.split_whitespace().next()?.parse::<f64>().ok()?;
+    std::time::Duration::try_from_secs_f64(secs).ok()
+}
 
 #[cfg(test)]
 mod tests {
