@@ -26,6 +26,7 @@ use crate::config::{self, Config, FsSource, Instance, InstanceId};
 use crate::driver::params::{address_spec, configured_source, source_address};
 use crate::driver::{Event, Reload, Running, TrackState};
 use crate::net::netlink::{AddressSpec, LinkInfo, Netlink, NetlinkError};
+use crate::net::sysctl::{Sysctl, SysctlError};
 use crate::output::control::{ErrorCode, Reply};
 use crate::track::{self, Kind, Reading, TrackerKey, TrackerSet};
 
@@ -42,6 +43,9 @@ pub(super) struct Prepared {
     pub(super) new: Vec<(Instance, Result<Resolved, NetlinkError>)>,
     pub(super) addresses: HashMap<String, HashMap<IpAddr, (u32, AddressSpec)>>,
     pub(super) tracked_links: Vec<(String, Option<LinkInfo>)>,
+    /// `promote_secondaries` set for new instances' interfaces (off the
+    /// driver, like the lookups): per interface, whether vrrpd turned it on.
+    pub(super) promoted: Vec<(String, Result<bool, SysctlError>)>,
 }
 
 /// How long a reload's kernel lookups ([`prepare`]) may take.
@@ -160,11 +164,35 @@ pub(super) async fn prepare(
     for name in names {
         tracked_links.push((name.clone(), netlink.link(name).await.ok()));
     }
+    let mut ifaces: Vec<String> = new
+        .iter()
+        .filter(|(cfg, resolved)| cfg.promote_secondaries && resolved.is_ok())
+        .filter_map(|(cfg, _)| cfg.interface.clone())
+        .collect();
+    ifaces.sort();
+    ifaces.dedup();
+    let promoted = if ifaces.is_empty() {
+        Vec::new()
+    } else {
+        tokio::task::spawn_blocking(move || {
+            let sysctl = Sysctl::default();
+            ifaces
+                .into_iter()
+                .map(|i| {
+                    let r = sysctl.set_promote_secondaries(&i);
+                    (i, r)
+                })
+                .collect()
+        })
+        .await
+        .unwrap_or_default()
+    };
     Prepared {
         config,
         new,
         addresses,
         tracked_links,
+        promoted,
     }
 }
 
@@ -359,7 +387,20 @@ impl Daemon {
             new,
             addresses,
             tracked_links,
+            promoted,
         } = prepared;
+        for (ifname, result) in promoted {
+            match result {
+                Ok(true) => {
+                    info!("{ifname}: promote_secondaries set");
+                    self.promoted.insert(ifname);
+                }
+                Ok(false) => {}
+                Err(e) => warn!(
+                    "{ifname}: promote_secondaries not set: {e} (under systemd, ProtectKernelTunables= makes /proc/sys read-only)"
+                ),
+            }
+        }
         self.exec.notifier.configure(&config);
         self.exec.metrics.configure(config.global.metrics_listen);
         self.exec.work.configure(&config);
@@ -579,6 +620,7 @@ mod tests {
             new: Vec::new(),
             addresses: HashMap::new(),
             tracked_links: Vec::new(),
+            promoted: Vec::new(),
         }
     }
 
