@@ -124,20 +124,24 @@ fn owner_ignore_adverts_follows_keepalived_2_3_3() {
 }
 
 #[test]
-fn timer_expired_backup_and_its_first_spelling_are_located_warnings() {
-    for kw in ["timer_expired_backup 200", "thread_timer_expired"] {
-        let l = load(&instance(&format!("    nopreempt\n    {kw}")));
-        let d = find(&l, "vrrpd does not act on it");
-        assert_eq!(
-            (d.line, d.col, d.severity),
-            (5, 5, Severity::Warning),
-            "{kw}"
-        );
-        assert!(!l.has_errors());
-    }
-    let l = load(&instance("    timer_expired_backup 255"));
+fn timer_expired_backup_needs_nopreempt_and_takes_the_others_priority() {
+    let l = load(&instance("    nopreempt\n    timer_expired_backup 200"));
+    assert!(l.diagnostics.is_empty(), "{:#?}", l.diagnostics);
+    assert_eq!(l.config.instances[0].timer_expired_backup, Some(200));
+    // Default 254; the first spelling works with keepalived's request to rename.
+    let l = load(&instance("    nopreempt\n    thread_timer_expired"));
+    assert_eq!(l.config.instances[0].timer_expired_backup, Some(254));
+    let d = find(&l, "please replace with keyword 'timer_expired_backup'");
+    assert_eq!((d.line, d.col, d.severity), (5, 5, Severity::Warning));
+    // Without nopreempt keepalived resets it.
+    let l = load(&instance("    timer_expired_backup"));
+    assert_eq!(l.config.instances[0].timer_expired_backup, None);
+    let d = find(&l, "requires nopreempt");
+    assert_eq!((d.line, d.col, d.severity), (4, 5, Severity::Warning));
+    let l = load(&instance("    nopreempt\n    timer_expired_backup 255"));
     let d = find(&l, "expects an integer 1..254");
-    assert_eq!((d.line, d.col), (4, 26));
+    assert_eq!((d.line, d.col), (5, 26));
+    assert_eq!(l.config.instances[0].timer_expired_backup, None);
 }
 
 #[test]

@@ -1423,3 +1423,50 @@ fn owner_without_owner_ignore_adverts_answers_priority_zero() {
     let actions = receive(&mut r, ms(500), HIGHER_PEER, 0);
     assert_eq!(sent_priorities(&actions), [255]);
 }
+
+// ---- keepalived 2.3.2's timer_expired_backup
+
+fn expired_backup_params() -> Params {
+    let mut p = v2(100);
+    p.preempt = false;
+    p.timer_expired_backup = Some(Priority(254));
+    p
+}
+
+#[test]
+fn timer_expired_backup_master_late_past_the_others_master_down_goes_backup() {
+    let (mut r, _) = master(expired_backup_params());
+    let due = r.poll_at().unwrap();
+    // v2 at 1 s: a Backup at 254 takes over 3 s + 2/256 s after our last
+    // advert, i.e. 2.0078 s after this one was due.
+    let actions = r.handle(due + Duration::from_millis(2010), Input::Timeout);
+    assert_eq!(r.state(), State::Backup);
+    assert_eq!(r.state_reason(), Reason::TimerExpired);
+    assert!(
+        sent_priorities(&actions).is_empty(),
+        "no advert, no priority 0: {actions:?}"
+    );
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::RemoveVips(v) if v == &vec![VIP])));
+}
+
+#[test]
+fn timer_expired_backup_master_late_within_the_others_master_down_advertises() {
+    let (mut r, _) = master(expired_backup_params());
+    let due = r.poll_at().unwrap();
+    let actions = r.handle(due + Duration::from_millis(2000), Input::Timeout);
+    assert_eq!(r.state(), State::Master);
+    assert_eq!(sent_priorities(&actions), [100]);
+}
+
+#[test]
+fn a_late_master_without_timer_expired_backup_stays_master() {
+    let mut p = v2(100);
+    p.preempt = false;
+    let (mut r, _) = master(p);
+    let due = r.poll_at().unwrap();
+    let actions = r.handle(due + Duration::from_secs(10), Input::Timeout);
+    assert_eq!(r.state(), State::Master);
+    assert_eq!(sent_priorities(&actions), [100]);
+}

@@ -445,6 +445,12 @@ pub struct Instance {
     /// An address owner ignores received adverts (`owner_ignore_adverts`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub owner_ignore_adverts: bool,
+    /// keepalived 2.3.2's `timer_expired_backup [PRIORITY]` (nopreempt
+    /// only): the highest priority of the other routers; a Master whose
+    /// advert timer fires after that router's Master_Down_Interval goes
+    /// Backup (see `Params::timer_expired_backup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer_expired_backup: Option<u8>,
     /// Interfaces whose state changes priority or causes FAULT (`track_interface`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub track_interfaces: Vec<TrackInterface>,
@@ -549,6 +555,7 @@ impl Instance {
             higher_prio_send_advert: false,
             fast_handover: false,
             owner_ignore_adverts: false,
+            timer_expired_backup: None,
             track_interfaces: Vec::new(),
             track_scripts: Vec::new(),
             track_files: Vec::new(),

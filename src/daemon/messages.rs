@@ -46,6 +46,10 @@ pub fn transition_cause(instance: &str, reason: Reason) -> Option<(String, bool)
             format!("({instance}) virtual address {addr} was removed by someone else; resigning"),
             false,
         )),
+        Reason::TimerExpired => Some((
+            format!("({instance}) VRRP advert timer expired past another router's Master_Down_Interval (timer_expired_backup); reverting to BACKUP"),
+            false,
+        )),
         _ => None,
     }
 }

@@ -130,6 +130,15 @@ pub struct Params {
     /// priority 0 included, makes us answer or move.
     #[serde(default)]
     pub owner_ignore_adverts: bool,
+    /// keepalived's `timer_expired_backup [PRIORITY]` (2.3.2; nopreempt
+    /// only): the highest priority of the other routers. A Master whose
+    /// advert timer fires so late that a Backup at that priority has
+    /// reached its Master_Down_Interval since our last advert (the daemon
+    /// was not scheduled: a paused VM, a stall) goes Backup without
+    /// priority 0 rather than contest the Master the other one became
+    /// (keepalived `vrrp_thread_timeout_handler`).
+    #[serde(default)]
+    pub timer_expired_backup: Option<Priority>,
 }
 
 impl Params {
@@ -152,6 +161,7 @@ impl Params {
             fast_handover: false,
             sync_group: false,
             owner_ignore_adverts: false,
+            timer_expired_backup: None,
         }
     }
 
@@ -267,6 +277,9 @@ pub enum Reason {
     },
     /// Moved by its sync group (another member changed state).
     SyncGroup,
+    /// As Master, our advert timer fired after another router's
+    /// Master_Down_Interval had passed ([`Params::timer_expired_backup`]).
+    TimerExpired,
 }
 
 /// Why announcements are sent.
@@ -1075,6 +1088,25 @@ impl VirtualRouter {
                 self.want_master(reason, out);
             } else {
                 self.become_master(now, reason, out);
+            }
+        }
+        if let (State::Master, Some(other), Some(due)) =
+            (self.state, self.params.timer_expired_backup, self.advert_at)
+        {
+            // Our last advert left one interval before `due`; a Backup at
+            // `other` took over Master_Down_Interval after it.
+            // keepalived counts three intervals here, whatever down_timer_adverts says.
+            let mdi = master_down_interval(
+                self.params.version,
+                other,
+                self.params.advert_interval,
+                super::timers::DEFAULT_DOWN_TIMER_ADVERTS,
+            );
+            let grace = mdi.saturating_sub(self.params.advert_interval.as_duration());
+            if now >= due + grace {
+                self.transition(State::Backup, Reason::TimerExpired, out);
+                self.leave_master(out);
+                self.start_master_down(now, self.master_down_interval(), false);
             }
         }
         if self.advert_at.is_some_and(|t| t <= now) {

@@ -339,6 +339,17 @@ impl Parser<'_> {
             Some((v, _)) => *v,
             None => owner && self.g.owner_ignore_adverts,
         };
+        if let Some((p, loc)) = &r.timer_expired_backup {
+            if r.inst.nopreempt {
+                r.inst.timer_expired_backup = Some(*p);
+            } else {
+                // keepalived 2.3.2 resets it (CONFIG_GENERAL_ERROR, runs on).
+                self.warn(
+                    loc,
+                    format!("({name}) expired_timer_backup requires nopreempt - resetting"),
+                );
+            }
+        }
         r.inst.v3_checksum_as_v2 = r.v3_checksum_as_v2.unwrap_or(self.g.v3_checksum_as_v2);
         r.inst.down_timer_adverts = r
             .down_timer_adverts

@@ -72,6 +72,7 @@ impl Parser<'_> {
             lower_prio_no_advert: None,
             higher_prio_send_advert: None,
             owner_ignore_adverts: None,
+            timer_expired_backup: None,
             v3_checksum_as_v2: None,
             down_timer_adverts: None,
             accept: None,
@@ -303,19 +304,26 @@ impl Parser<'_> {
             "higher_prio_send_advert" => r.higher_prio_send_advert = Some(self.boolean(n)),
             "fast_handover" => r.inst.fast_handover = self.boolean(n),
             "owner_ignore_adverts" => r.owner_ignore_adverts = Some((self.boolean(n), loc)),
-            // keepalived 2.3.2 (`timer_expired_backup [PRIORITY]`; its first
-            // spelling `thread_timer_expired` is kept there with an error
-            // asking for the new one): a Master whose own process was not
-            // scheduled for longer than the other node's Master_Down_Interval
-            // goes Backup (nopreempt only).
+            // keepalived 2.3.2 (`timer_expired_backup [PRIORITY]`, default
+            // 254; its first spelling `thread_timer_expired` is kept there
+            // with an error asking for the new one): a Master whose own
+            // process was not scheduled for longer than the other router's
+            // Master_Down_Interval goes Backup (nopreempt only).
             "timer_expired_backup" | "thread_timer_expired" => {
+                self.no_block(n);
+                if kw == "thread_timer_expired" {
+                    self.warn(&loc, "thread_timer_expired - please replace with keyword 'timer_expired_backup' (keepalived's wording)");
+                }
                 if let Some(t) = n.args.get(1) {
                     self.warn(&t.loc, format!("extra arguments after '{kw}' ignored"));
                 }
-                if let Some(t) = n.args.first() {
-                    self.int_tok(kw, t, 1, 254);
+                let prio = match n.args.first() {
+                    Some(t) => self.int_tok(kw, t, 1, 254),
+                    None => Some(254),
+                };
+                if let Some(p) = prio.and_then(|p| u8::try_from(p).ok()) {
+                    r.timer_expired_backup = Some((p, loc));
                 }
-                self.warn(&loc, format!("'{kw}' (keepalived 2.3): vrrpd does not act on it; its adverts leave from a timerfd on a thread nothing else runs on, and their lateness is measured and shown (vrrpd status, metrics), so a Master does not turn Backup after being late"));
             }
             "down_timer_adverts" => {
                 if let Some(v) = self.u32_of(n, 1, 100) {

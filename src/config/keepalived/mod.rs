@@ -104,6 +104,7 @@ struct RawInstance {
     lower_prio_no_advert: Option<bool>,
     higher_prio_send_advert: Option<bool>,
     owner_ignore_adverts: Option<(bool, Loc)>,
+    timer_expired_backup: Option<(u8, Loc)>,
     v3_checksum_as_v2: Option<bool>,
     down_timer_adverts: Option<(u32, Loc)>,
     accept: Option<(bool, Loc)>,
