@@ -209,6 +209,7 @@ def compare(name, vrrpd_json, ka_json, ka_log):
         check(iname, "higher_prio_send_advert", o.get("higher_prio_send_advert", False), bool(k["higher_prio_send_advert"]))
         check(iname, "smtp_alert", o.get("smtp_alert", False), bool(k["smtp_alert"]))
         check(iname, "vmac", o.get("use_vmac") or "", k.get("vmac_ifname", ""))
+        check(iname, "promote_secondaries", o.get("promote_secondaries", False), bool(k.get("promote_secondaries", False)))
         t = topo.get(iname, {"peers": [], "track_ifp": {}, "track_script": {}, "track_file": {}})
         peers = [f"{p['addr']} ttl {p.get('min_ttl', 0)}..{p.get('max_ttl', 255)}" for p in o.get("unicast_peers", [])]
         check(iname, "unicast_peers", peers, t["peers"])

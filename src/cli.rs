@@ -316,6 +316,7 @@ fn daemon_options(path: PathBuf, config_id: Option<String>, pid_file: Option<Pat
         load: LoadOptions {
             syntax: Syntax::Auto,
             config_id: config_id.or_else(host_id),
+            env: process_env(),
             ..LoadOptions::default()
         },
         control_socket: control::socket_path(pid_file.as_deref()),
@@ -449,10 +450,19 @@ fn host_id() -> Option<String> {
     (!short.is_empty()).then_some(short)
 }
 
+/// The environment `${_ENV NAME}` reads; variables that are not UTF-8 are
+/// left out (`std::env::vars` would panic on them).
+fn process_env() -> std::collections::HashMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
 fn load(path: &Path, syntax: Syntax, config_id: Option<String>) -> Loaded {
     let opts = LoadOptions {
         syntax,
         config_id: config_id.or_else(host_id),
+        env: process_env(),
         ..LoadOptions::default()
     };
     config::load(path, &FsSource, &opts)

@@ -162,3 +162,43 @@ fn host_check_flags_foreign_source_and_missing_interface() {
         "{err}"
     );
 }
+
+#[test]
+fn check_points_at_the_vip_of_the_other_family() {
+    let p = tmp(
+        "family.conf",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.0.2.10\n        2001:db8::10\n    }\n}\n",
+    );
+    let o = vrrpd(&["check", "-f", &p]);
+    assert_eq!(o.status.code(), Some(4), "an error, as keepalived -t");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "{p}:6:9: error: (VI_1) virtual address 2001:db8::10 is IPv6, but the instance is IPv4"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_points_at_the_unicast_peer_entries() {
+    let p = tmp(
+        "peers.conf",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    unicast_src_ip 192.0.2.1\n    unicast_peer {\n        192.0.2.2\n        2001:db8::2\n        192.0.2.1\n    }\n    virtual_ipaddress {\n        192.0.2.10\n    }\n}\n",
+    );
+    let o = vrrpd(&["check", "-f", &p]);
+    assert_eq!(o.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "{p}:7:9: error: (VI_1) unicast peer 2001:db8::2 is not IPv4"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{p}:8:9: warning: (VI_1) unicast peer 192.0.2.1 is this node's own unicast_src_ip"
+        )),
+        "{err}"
+    );
+}

@@ -279,13 +279,16 @@ fn vip_grammar() {
     let l = load_str("/k.conf", &text, &LoadOptions::default());
     let v = &l.config.instances[0].vips;
     assert_eq!(v.len(), 2, "the IPv6 address is of another family");
+    assert_eq!(
+        at(&find(&l.diagnostics, "is IPv6, but the instance is IPv4")),
+        ("/k.conf".into(), 8, 9, Severity::Error)
+    );
     assert_eq!(v[0].brd.as_deref(), Some("+"));
     assert_eq!(v[0].label.as_deref(), Some("eth1:v"));
     assert_eq!(v[0].preferred_lft, Some(u32::MAX));
     assert!(v[0].no_track);
     let d = find(&l.diagnostics, "frobnicate");
     assert_eq!((d.line, d.col), (9, 20));
-    find(&l.diagnostics, "different family");
 }
 
 #[test]
@@ -318,4 +321,111 @@ fn bad_seq_is_a_located_error() {
     assert_eq!(at(&d), ("/etc/k.conf".into(), 2, 3, Severity::Error));
     let d = find(&diags("~SEQ(i, 1, 1000000) x\n"), "more than 10000");
     assert_eq!(d.severity, Severity::Error);
+}
+
+// ---- diagnostics about one entry of a list point at the entry (issue 15, part 6)
+
+#[test]
+fn vip_of_the_other_family_is_an_error_at_its_entry() {
+    let text = GOOD.replace("192.0.2.10\n", "192.0.2.10\n        2001:db8::1/64\n");
+    let d = find(&diags(&text), "virtual address 2001:db8::1 is IPv6");
+    assert_eq!(at(&d), ("/etc/k.conf".into(), 8, 9, Severity::Error));
+    assert!(d.message.contains("virtual_ipaddress_excluded"), "{d}");
+}
+
+#[test]
+fn vip_of_the_other_family_is_fine_in_virtual_ipaddress_excluded() {
+    let text = GOOD.replace(
+        "    priority 100",
+        "    priority 100\n    virtual_ipaddress_excluded {\n        2001:db8::1/64\n        198.51.100.7\n    }",
+    );
+    let l = load_str("/etc/k.conf", &text, &LoadOptions::default());
+    assert!(l.diagnostics.is_empty(), "{:#?}", l.diagnostics);
+    assert_eq!(l.config.instances[0].excluded_vips.len(), 2);
+}
+
+#[test]
+fn duplicate_vip_is_located_at_the_copy() {
+    let text = GOOD.replace(
+        "192.0.2.10\n",
+        "192.0.2.10\n        192.0.2.11\n        192.0.2.10\n",
+    );
+    let d = find(&diags(&text), "192.0.2.10 is listed twice");
+    assert_eq!(at(&d), ("/etc/k.conf".into(), 9, 9, Severity::Warning));
+}
+
+const PEERS: &str = "    priority 100
+    unicast_src_ip 192.0.2.1
+    unicast_peer {
+        192.0.2.2
+          2001:db8::1
+        192.0.2.1
+        192.0.2.2
+        192.0.2.3 min_ttl 9 max_ttl 2
+    }";
+
+#[test]
+fn unicast_peer_of_the_wrong_family_is_an_error_at_the_peer() {
+    let ds = diags(&GOOD.replace("    priority 100", PEERS));
+    let d = find(&ds, "unicast peer 2001:db8::1 is not IPv4");
+    assert_eq!(at(&d), ("/etc/k.conf".into(), 9, 11, Severity::Error));
+}
+
+#[test]
+fn unicast_peer_equal_to_our_source_is_located_at_the_peer() {
+    let ds = diags(&GOOD.replace("    priority 100", PEERS));
+    let d = find(&ds, "own unicast_src_ip");
+    assert_eq!(at(&d), ("/etc/k.conf".into(), 10, 9, Severity::Warning));
+}
+
+#[test]
+fn unicast_peer_listed_twice_and_bad_ttl_range_are_located_at_the_peer() {
+    let ds = diags(&GOOD.replace("    priority 100", PEERS));
+    let d = find(&ds, "unicast peer 192.0.2.2 listed twice");
+    assert_eq!(at(&d), ("/etc/k.conf".into(), 11, 9, Severity::Warning));
+    let d = find(&ds, "min_ttl 9 > max_ttl 2");
+    assert_eq!(at(&d), ("/etc/k.conf".into(), 12, 9, Severity::Error));
+}
+
+#[test]
+fn unknown_track_entry_is_located_at_the_entry_of_its_own_instance() {
+    // Two instances name the same missing script: each message points at
+    // its own instance's entry (before, both pointed at the last one).
+    let one = GOOD.replace(
+        "    priority 100",
+        "    priority 100\n    track_script {\n        chk_gone\n    }",
+    );
+    let two = one.replace("VI_1", "VI_2").replace("51", "52");
+    let ds = diags(&format!("{one}{two}"));
+    let d = find(&ds, "(VI_1) track_script 'chk_gone' not found");
+    assert_eq!(at(&d), ("/etc/k.conf".into(), 7, 9, Severity::Warning));
+    let d = find(&ds, "(VI_2) track_script 'chk_gone' not found");
+    assert_eq!(at(&d), ("/etc/k.conf".into(), 19, 9, Severity::Warning));
+}
+
+#[test]
+fn weighted_track_entries_of_an_owner_are_located_at_the_entry() {
+    let text = "vrrp_script chk {\n    script /bin/true\n    weight -20\n}\n".to_string()
+        + &GOOD.replace("priority 100", "priority 255").replace(
+            "    interface eth0",
+            "    interface eth0\n    track_interface {\n        eth1\n        eth2 weight -10\n    }\n    track_script {\n        chk\n    }",
+        );
+    let ds = diags(&text);
+    let d = find(&ds, "track_interface eth2 has weight -10");
+    assert_eq!(at(&d), ("/etc/k.conf".into(), 10, 9, Severity::Warning));
+    let d = find(&ds, "track_script 'chk' has weight -20");
+    assert_eq!(at(&d), ("/etc/k.conf".into(), 13, 9, Severity::Warning));
+}
+
+#[test]
+fn unknown_sync_group_track_script_is_located_at_the_entry() {
+    let text = format!(
+        "{GOOD}{}vrrp_sync_group G {{\n    group {{\n        VI_1\n        VI_2\n    }}\n    track_script {{\n        nope\n    }}\n}}\n",
+        GOOD.replace("VI_1", "VI_2").replace("51", "52")
+    );
+    let d = find(
+        &diags(&text),
+        "track script 'nope' of sync group 'G' not found",
+    );
+    assert_eq!(at(&d), ("/etc/k.conf".into(), 25, 9, Severity::Warning));
 }

@@ -178,3 +178,38 @@ fn diff_uses_keepalived_identity() {
     g.global.router_id = Some("x".into());
     assert_eq!(diff(&old, &g).sections_changed, ["global"]);
 }
+
+#[test]
+fn toml_diagnostics_about_one_entry_point_at_its_table() {
+    let text = r#"[[instance]]
+name = "VI_1"
+vrid = 51
+interface = "eth0"
+unicast_src = "192.0.2.1"
+
+[[instance.vips]]
+addr = "192.0.2.10"
+prefix = 32
+
+[[instance.vips]]
+addr = "2001:db8::10"
+prefix = 128
+
+[[instance.unicast_peers]]
+addr = "192.0.2.2"
+
+[[instance.unicast_peers]]
+addr = "192.0.2.1"
+"#;
+    let l = load_str("/v.toml", text, &LoadOptions::default());
+    let at = |needle: &str| {
+        let d = l
+            .diagnostics
+            .iter()
+            .find(|d| d.message.contains(needle))
+            .unwrap_or_else(|| panic!("'{needle}' in {:#?}", l.diagnostics));
+        (d.line, d.col, d.severity)
+    };
+    assert_eq!(at("virtual address 2001:db8::10"), (11, 1, Severity::Error));
+    assert_eq!(at("own unicast_src_ip"), (18, 1, Severity::Warning));
+}

@@ -841,3 +841,57 @@ fn a_late_backup_timer_is_due_and_a_queued_advert_cancels_it() {
     let master_due = a.driver.instances()[0].router.poll_at().unwrap();
     assert!(!a.driver.backup_timer_due(master_due));
 }
+
+// ---- vrrp_startup_delay / vrrp_delay_after_boot (keepalived's delayed start)
+
+#[test]
+fn a_startup_hold_keeps_instances_in_init_until_it_ends() {
+    let mut a = Node {
+        driver: vrrpd::driver::Driver::new(),
+        source: v4(A),
+        now: ms(0),
+        log: Vec::new(),
+    };
+    a.driver.hold_startup(ms(2000));
+    let event = reload(&a.driver, &parse(&conf(101, &["VI_1"], false)), v4(A));
+    a.handle(event);
+    assert_eq!(a.state("VI_1"), State::Initialize);
+    assert_eq!(
+        a.driver.poll_at(),
+        Some(ms(2000)),
+        "the hold is a deadline, not a wait"
+    );
+    // A link fault during the hold is kept for the start, not acted on.
+    a.handle(Event::Link {
+        index: IFINDEX,
+        name: IFNAME.into(),
+        running: false,
+    });
+    a.handle(Event::Link {
+        index: IFINDEX,
+        name: IFNAME.into(),
+        running: true,
+    });
+    let made = a.advance(ms(1999));
+    assert_eq!(a.state("VI_1"), State::Initialize);
+    assert!(
+        !made
+            .iter()
+            .any(|&i| matches!(a.log[i].1, Effect::Actions { .. })),
+        "nothing sent or added while held"
+    );
+    let from = a.log.len();
+    a.advance(ms(2000));
+    assert!(has_log(&a, from, Level::Info, "Delayed start completed"));
+    assert_eq!(a.state("VI_1"), State::Backup);
+    assert!(!a.driver.startup_held());
+    // Then the usual Master_Down_Interval from the end of the hold.
+    a.advance(ms(2000 + 1000));
+    assert_eq!(a.state("VI_1"), State::Master);
+}
+
+#[test]
+fn without_a_hold_instances_start_at_once() {
+    let a = Node::start(&conf(101, &["VI_1"], false), v4(A));
+    assert_eq!(a.state("VI_1"), State::Backup);
+}

@@ -1374,3 +1374,99 @@ fn master_answers_priority_zero_at_most_once_per_advert_interval() {
     assert_eq!(r.stats().priority_zero_received, 2);
     assert_eq!(r.stats().answers_suppressed, 1);
 }
+
+// ---- keepalived 2.3.3's owner_ignore_adverts
+
+#[test]
+fn owner_ignore_adverts_drops_every_advert_while_owner() {
+    let mut p = v2(255);
+    p.owner_ignore_adverts = true;
+    let mut r = started(p);
+    assert_eq!(r.state(), State::Master);
+    let t = r.poll_at().unwrap();
+    let now = ms(500);
+    assert!(now < t);
+    // Priority 0 and an equal-priority advert from a higher address: an
+    // owner that ignores adverts neither answers nor moves nor resets its
+    // advert timer.
+    for prio in [0, 255, 100] {
+        let actions = receive(&mut r, now, HIGHER_PEER, prio);
+        assert!(sent_priorities(&actions).is_empty(), "{actions:?}");
+        assert!(announces(&actions).is_empty(), "{actions:?}");
+        assert!(has_event(&actions, |e| matches!(
+            e,
+            Event::OwnerIgnoresAdvert { src } if *src == HIGHER_PEER
+        )));
+        assert_eq!(r.state(), State::Master);
+        assert_eq!(r.poll_at(), Some(t), "advert timer untouched");
+    }
+}
+
+#[test]
+fn owner_ignore_adverts_applies_only_at_priority_255() {
+    // Below 255 the flag changes nothing: a priority-0 advert is answered.
+    let mut p = v2(100);
+    p.owner_ignore_adverts = true;
+    let (mut r, t0) = master(p);
+    let actions = receive(&mut r, t0 + Duration::from_millis(300), HIGHER_PEER, 0);
+    assert_eq!(sent_priorities(&actions), [100]);
+    assert!(!has_event(&actions, |e| matches!(
+        e,
+        Event::OwnerIgnoresAdvert { .. }
+    )));
+}
+
+#[test]
+fn owner_without_owner_ignore_adverts_answers_priority_zero() {
+    let mut r = started(v2(255));
+    assert!(ms(500) < r.poll_at().unwrap());
+    let actions = receive(&mut r, ms(500), HIGHER_PEER, 0);
+    assert_eq!(sent_priorities(&actions), [255]);
+}
+
+// ---- keepalived 2.3.2's timer_expired_backup
+
+fn expired_backup_params() -> Params {
+    let mut p = v2(100);
+    p.preempt = false;
+    p.timer_expired_backup = Some(Priority(254));
+    p
+}
+
+#[test]
+fn timer_expired_backup_master_late_past_the_others_master_down_goes_backup() {
+    let (mut r, _) = master(expired_backup_params());
+    let due = r.poll_at().unwrap();
+    // v2 at 1 s: a Backup at 254 takes over 3 s + 2/256 s after our last
+    // advert, i.e. 2.0078 s after this one was due.
+    let actions = r.handle(due + Duration::from_millis(2010), Input::Timeout);
+    assert_eq!(r.state(), State::Backup);
+    assert_eq!(r.state_reason(), Reason::TimerExpired);
+    assert!(
+        sent_priorities(&actions).is_empty(),
+        "no advert, no priority 0: {actions:?}"
+    );
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::RemoveVips(v) if v == &vec![VIP])));
+}
+
+#[test]
+fn timer_expired_backup_master_late_within_the_others_master_down_advertises() {
+    let (mut r, _) = master(expired_backup_params());
+    let due = r.poll_at().unwrap();
+    let actions = r.handle(due + Duration::from_millis(2000), Input::Timeout);
+    assert_eq!(r.state(), State::Master);
+    assert_eq!(sent_priorities(&actions), [100]);
+}
+
+#[test]
+fn a_late_master_without_timer_expired_backup_stays_master() {
+    let mut p = v2(100);
+    p.preempt = false;
+    let (mut r, _) = master(p);
+    let due = r.poll_at().unwrap();
+    let actions = r.handle(due + Duration::from_secs(10), Input::Timeout);
+    assert_eq!(r.state(), State::Master);
+    assert_eq!(sent_priorities(&actions), [100]);
+}

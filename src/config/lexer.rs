@@ -46,12 +46,14 @@ pub fn lex(
     src: &dyn FileSource,
     limits: &Limits,
     config_id: Option<&str>,
+    env: &HashMap<String, String>,
     diags: &mut Diags,
 ) -> Vec<Line> {
     let mut lx = Lexer {
         src,
         limits,
         config_id,
+        env,
         diags,
         macros: HashMap::new(),
         stack: Vec::new(),
@@ -69,6 +71,7 @@ struct Lexer<'a> {
     src: &'a dyn FileSource,
     limits: &'a Limits,
     config_id: Option<&'a str>,
+    env: &'a HashMap<String, String>,
     diags: &'a mut Diags,
     macros: HashMap<String, String>,
     stack: Vec<PathBuf>,
@@ -417,6 +420,14 @@ impl Lexer<'_> {
                 "" => None,
                 "_HASH" => Some("#".to_string()),
                 "_BANG" => Some("!".to_string()),
+                // `${_ENV NAME}` (keepalived 2.3): the variable's value; an
+                // unset one gives nothing, as keepalived's getenv() NULL does.
+                n if n.starts_with("_ENV ") => Some(
+                    self.env
+                        .get(n["_ENV ".len()..].trim())
+                        .cloned()
+                        .unwrap_or_default(),
+                ),
                 "_PWD" => Some(
                     file.parent()
                         .map(|p| p.display().to_string())

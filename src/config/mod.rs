@@ -218,6 +218,10 @@ pub struct LoadOptions {
     /// keepalived's config id for `@id` lines (default: short host name, chosen by the caller).
     pub config_id: Option<String>,
     pub limits: Limits,
+    /// The environment `${_ENV NAME}` reads (keepalived 2.3). Empty by
+    /// default, so loading stays pure; the command line passes the
+    /// process's own.
+    pub env: std::collections::HashMap<String, String>,
 }
 
 /// The result of loading: the model (usable only without errors) and every diagnostic.
@@ -263,6 +267,12 @@ pub struct Spans {
 pub struct InstanceSpans {
     pub block: Option<Loc>,
     pub fields: std::collections::HashMap<&'static str, Loc>,
+    /// Per list field (`vips`, `excluded_vips`, `unicast_peers`,
+    /// `track_interfaces`, `track_scripts`, `track_files`,
+    /// `track_processes`, `track_probes`): where each entry was written, in
+    /// the model's order, so a message about one entry points at it rather
+    /// than at the block that holds it.
+    pub entries: std::collections::HashMap<&'static str, Vec<Loc>>,
 }
 
 impl Spans {
@@ -273,6 +283,17 @@ impl Spans {
             .and_then(|s| s.fields.get(field).or(s.block.as_ref()))
             .unwrap_or(&self.file)
             .clone()
+    }
+
+    /// Where entry `k` of list `field` of instance `i` was written, else
+    /// where the list was ([`Spans::instance`]).
+    pub fn entry(&self, i: usize, field: &str, k: usize) -> Loc {
+        self.instances
+            .get(i)
+            .and_then(|s| s.entries.get(field))
+            .and_then(|l| l.get(k))
+            .cloned()
+            .unwrap_or_else(|| self.instance(i, field))
     }
 }
 

@@ -106,6 +106,11 @@ pub struct Global {
     /// Delay before VRRP starts after daemon start (`vrrp_startup_delay`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub startup_delay: Secs,
+    /// VRRP starts no earlier than this long after the host booted
+    /// (`vrrp_delay_after_boot`, keepalived 2.3); the later of the two
+    /// delays applies ([`Global::startup_hold`]).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub delay_after_boot: Secs,
     /// Default user (and group) scripts run as (`script_user USER [GROUP]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub script_user: Option<RunAs>,
@@ -202,6 +207,20 @@ fn is_default_group6(a: &Ipv6Addr) -> bool {
     *a == default_group6()
 }
 
+impl Global {
+    /// How long VRRP waits before its instances start, given the host's
+    /// uptime (`/proc/uptime`, None when unreadable): the longer of
+    /// `vrrp_startup_delay` and what is left of `vrrp_delay_after_boot`, as
+    /// keepalived 2.3 computes it (an unreadable uptime ignores the second).
+    pub fn startup_hold(&self, uptime: Option<std::time::Duration>) -> std::time::Duration {
+        let startup = self.startup_delay.as_duration();
+        let after_boot = uptime
+            .map(|up| self.delay_after_boot.as_duration().saturating_sub(up))
+            .unwrap_or_default();
+        startup.max(after_boot)
+    }
+}
+
 impl Default for Global {
     fn default() -> Self {
         Global {
@@ -216,6 +235,7 @@ impl Default for Global {
             mcast_group6: default_group6(),
             scheduling: Scheduling::default(),
             startup_delay: Secs::ZERO,
+            delay_after_boot: Secs::ZERO,
             script_user: None,
             enable_script_security: false,
             notify_fifo: None,
@@ -425,6 +445,12 @@ pub struct Instance {
     /// An address owner ignores received adverts (`owner_ignore_adverts`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub owner_ignore_adverts: bool,
+    /// keepalived 2.3.2's `timer_expired_backup [PRIORITY]` (nopreempt
+    /// only): the highest priority of the other routers; a Master whose
+    /// advert timer fires after that router's Master_Down_Interval goes
+    /// Backup (see `Params::timer_expired_backup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer_expired_backup: Option<u8>,
     /// Interfaces whose state changes priority or causes FAULT (`track_interface`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub track_interfaces: Vec<TrackInterface>,
@@ -458,6 +484,14 @@ pub struct Instance {
     /// Send adverts from the base interface when using a VMAC (`vmac_xmit_base`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub vmac_xmit_base: bool,
+    /// The VMAC's own MAC address, when given (`use_vmac [name] NAME MAC`,
+    /// keepalived 2.3); parsed only, like the VMAC itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vmac_mac: Option<String>,
+    /// The VMAC's interface group (`use_vmac ... group GROUP`, keepalived
+    /// 2.3: the name or number from iproute2's `group` file); parsed only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vmac_group: Option<String>,
     /// Routes added while master, `ip route` syntax (`virtual_routes`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub virtual_routes: Vec<String>,
@@ -521,6 +555,7 @@ impl Instance {
             higher_prio_send_advert: false,
             fast_handover: false,
             owner_ignore_adverts: false,
+            timer_expired_backup: None,
             track_interfaces: Vec::new(),
             track_scripts: Vec::new(),
             track_files: Vec::new(),
@@ -532,6 +567,8 @@ impl Instance {
             smtp_alert: false,
             use_vmac: None,
             vmac_xmit_base: false,
+            vmac_mac: None,
+            vmac_group: None,
             virtual_routes: Vec::new(),
             virtual_rules: Vec::new(),
             promote_secondaries: false,

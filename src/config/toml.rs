@@ -73,6 +73,18 @@ pub(super) fn parse(
     }
 }
 
+/// The list fields of an instance whose entries are located one by one.
+const LIST_FIELDS: [&str; 8] = [
+    "vips",
+    "excluded_vips",
+    "unicast_peers",
+    "track_interfaces",
+    "track_scripts",
+    "track_files",
+    "track_processes",
+    "track_probes",
+];
+
 /// Locates `[[instance]]` tables and their keys by scanning the text; enough
 /// for cross-check messages to point at the right line.
 fn spans(text: &str, name: &Arc<str>, count: usize) -> Spans {
@@ -82,11 +94,26 @@ fn spans(text: &str, name: &Arc<str>, count: usize) -> Spans {
         let line = u32::try_from(i + 1).unwrap_or(u32::MAX);
         let l = raw.trim();
         if l.starts_with('[') {
+            // `[[instance.vips]]` and its siblings: one entry of a list of
+            // the last `[[instance]]`, located for per-entry messages.
+            let entry = l
+                .strip_prefix("[[instance.")
+                .and_then(|r| r.strip_suffix("]]"))
+                .and_then(|k| LIST_FIELDS.iter().find(|f| **f == k.trim()));
+            if let (Some(field), Some(cur)) = (entry, out.last_mut()) {
+                let col = raw.len() - raw.trim_start().len() + 1;
+                cur.entries.entry(field).or_default().push(Loc::new(
+                    name.clone(),
+                    line,
+                    u32::try_from(col).unwrap_or(1),
+                ));
+            }
             in_instance = l.starts_with("[[instance]]");
             if in_instance {
                 out.push(InstanceSpans {
                     block: Some(Loc::new(name.clone(), line, 1)),
                     fields: HashMap::new(),
+                    entries: HashMap::new(),
                 });
             }
             continue;

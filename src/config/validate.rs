@@ -9,12 +9,14 @@ use crate::proto::wire::Auth;
 use crate::proto::{Family, Version};
 
 use super::model::*;
-use super::{Diags, Spans};
+use super::{Diags, Loc, Spans};
 
 pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
     let mut names = HashSet::new();
     for (i, inst) in cfg.instances.iter().enumerate() {
         let at = |f: &str| spans.instance(i, f);
+        // Messages about one entry of a list point at that entry.
+        let entry = |f: &str, k: usize| spans.entry(i, f, k);
         let name = &inst.name;
         if !names.insert(name.as_str()) {
             d.error(&at("name"), format!("instance name '{name}' is used twice"));
@@ -49,10 +51,10 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
                 ),
             );
         }
-        for v in &inst.vips {
+        for (k, v) in inst.vips.iter().enumerate() {
             if Family::of(&v.addr) != inst.family {
                 d.error(
-                    &at("vips"),
+                    &entry("vips", k),
                     format!(
                         "({name}) virtual address {} is not {} like the instance",
                         v.addr, inst.family
@@ -62,7 +64,7 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
             let max = if v.addr.is_ipv4() { 32 } else { 128 };
             if v.prefix > max {
                 d.error(
-                    &at("vips"),
+                    &entry("vips", k),
                     format!(
                         "({name}) prefix /{} of {} is longer than {max}",
                         v.prefix, v.addr
@@ -70,10 +72,10 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
                 );
             }
         }
-        let check_family = |what: &str, a: &IpAddr, d: &mut Diags, field: &str| {
+        let check_family = |what: &str, a: &IpAddr, d: &mut Diags, at: Loc| {
             if Family::of(a) != inst.family {
                 d.error(
-                    &at(field),
+                    &at,
                     format!(
                         "({name}) {what} {a} is not {} like the instance's virtual addresses",
                         inst.family
@@ -82,27 +84,28 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
             }
         };
         if let Some(src) = &inst.unicast_src {
-            check_family("unicast_src_ip", src, d, "unicast_src");
+            check_family("unicast_src_ip", src, d, at("unicast_src"));
         }
         if let Some(src) = &inst.mcast_src_ip {
-            check_family("mcast_src_ip", src, d, "name");
+            check_family("mcast_src_ip", src, d, at("name"));
         }
         let mut peers = HashSet::new();
-        for p in &inst.unicast_peers {
-            check_family("unicast peer", &p.addr, d, "unicast_peers");
+        for (k, p) in inst.unicast_peers.iter().enumerate() {
+            let here = entry("unicast_peers", k);
+            check_family("unicast peer", &p.addr, d, here.clone());
             if Some(p.addr) == inst.unicast_src {
-                d.warning(&at("unicast_peers"), format!("({name}) unicast peer {} is this node's own unicast_src_ip: adverts would go to ourselves (were the addresses swapped when the file was copied to this node?)", p.addr));
+                d.warning(&here, format!("({name}) unicast peer {} is this node's own unicast_src_ip: adverts would go to ourselves (were the addresses swapped when the file was copied to this node?)", p.addr));
             }
             if !peers.insert(p.addr) {
                 d.warning(
-                    &at("unicast_peers"),
+                    &here,
                     format!("({name}) unicast peer {} listed twice", p.addr),
                 );
             }
             if let (Some(lo), Some(hi)) = (p.min_ttl, p.max_ttl) {
                 if lo > hi {
                     d.error(
-                        &at("unicast_peers"),
+                        &here,
                         format!(
                             "({name}) unicast peer {}: min_ttl {lo} > max_ttl {hi}",
                             p.addr
@@ -114,10 +117,10 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
         if inst.interface.is_none() && !(inst.is_unicast() && inst.unicast_src.is_some()) {
             d.error(&at("name"), format!("({name}) 'interface' must be set (only unicast instances with unicast_src_ip may omit it)"));
         }
-        for t in &inst.track_interfaces {
+        for (k, t) in inst.track_interfaces.iter().enumerate() {
             if !(-253..=253).contains(&t.weight) {
                 d.error(
-                    &at("name"),
+                    &entry("track_interfaces", k),
                     format!(
                         "({name}) track_interface {} weight must be -253..253",
                         t.name
@@ -125,19 +128,22 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
                 );
             }
         }
-        let kinds: [(&str, &Vec<TrackRef>, Vec<&str>); 4] = [
+        let kinds: [(&str, &str, &Vec<TrackRef>, Vec<&str>); 4] = [
             (
                 "track_script",
+                "track_scripts",
                 &inst.track_scripts,
                 cfg.scripts.iter().map(|s| s.name.as_str()).collect(),
             ),
             (
                 "track_file",
+                "track_files",
                 &inst.track_files,
                 cfg.track_files.iter().map(|s| s.name.as_str()).collect(),
             ),
             (
                 "track_process",
+                "track_processes",
                 &inst.track_processes,
                 cfg.track_processes
                     .iter()
@@ -146,15 +152,16 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
             ),
             (
                 "track_probe",
+                "track_probes",
                 &inst.track_probes,
                 cfg.probes.iter().map(|s| s.name.as_str()).collect(),
             ),
         ];
-        for (kind, refs, known) in kinds {
-            for t in refs {
+        for (kind, field, refs, known) in kinds {
+            for (k, t) in refs.iter().enumerate() {
                 if !known.contains(&t.name.as_str()) {
                     d.error(
-                        &at("track_scripts"),
+                        &entry(field, k),
                         format!("({name}) {kind} '{}' is not defined", t.name),
                     );
                 }

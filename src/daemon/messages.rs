@@ -46,6 +46,10 @@ pub fn transition_cause(instance: &str, reason: Reason) -> Option<(String, bool)
             format!("({instance}) virtual address {addr} was removed by someone else; resigning"),
             false,
         )),
+        Reason::TimerExpired => Some((
+            format!("({instance}) VRRP advert timer expired past another router's Master_Down_Interval (timer_expired_backup); reverting to BACKUP"),
+            false,
+        )),
         _ => None,
     }
 }
@@ -84,6 +88,7 @@ pub fn packet_event_kind(event: &Event) -> Option<&'static str> {
         Event::VersionMismatch { .. } => "version",
         Event::VridMismatch { .. } => "vrid",
         Event::FastHandover { .. } => "fast_handover",
+        Event::OwnerIgnoresAdvert { .. } => "owner_ignore_adverts",
         Event::EffectivePriorityChanged { .. } | Event::WantsMaster { .. } => return None,
     })
 }
@@ -156,6 +161,9 @@ pub fn event(instance: &str, event: &Event) -> String {
         }
         Event::VridMismatch { src, vrid } => {
             format!("({instance}) advert for VRID {vrid} from {src} reached the wrong instance")
+        }
+        Event::OwnerIgnoresAdvert { src } => {
+            format!("({instance}) Dropping packet(s) from {src} since we are address owner")
         }
         Event::FastHandover { src, priority } => format!(
             "({instance}) fast handover: master {src} now advertises priority {priority}, below ours - taking over"

@@ -195,6 +195,9 @@ struct Daemon {
     /// A `vrrpd upgrade` in progress, and its task's channel.
     handover: Option<upgrade::Handover>,
     handover_tx: mpsc::Sender<upgrade::HandoverEvent>,
+    /// Interfaces whose `promote_secondaries` vrrpd turned on; put back
+    /// off at a clean stop, as keepalived does.
+    promoted: std::collections::BTreeSet<String>,
 }
 
 /// How the driver's loop ended.
@@ -304,6 +307,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         control_path: opts.control_socket.clone(),
         handover: None,
         handover_tx,
+        promoted: Default::default(),
     };
     let (control_tx, mut control_rx) = mpsc::channel(16);
     let started = std::time::Instant::now();
@@ -969,6 +973,29 @@ impl Daemon {
         self.record
             .close(record_done, last, Duration::from_secs(1))
             .await;
+        // keepalived (shutdown_vrrp_instances) puts promote_secondaries back
+        // off on the interfaces where it turned it on.
+        let promoted = std::mem::take(&mut self.promoted);
+        if !promoted.is_empty() {
+            let reset = tokio::task::spawn_blocking(move || {
+                let sysctl = crate::net::sysctl::Sysctl::default();
+                promoted
+                    .into_iter()
+                    .map(|i| {
+                        let r = sysctl.reset_promote_secondaries(&i);
+                        (i, r)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .unwrap_or_default();
+            for (ifname, result) in reset {
+                match result {
+                    Ok(()) => info!("{ifname}: promote_secondaries reset"),
+                    Err(e) => warn!("{ifname}: promote_secondaries not reset: {e}"),
+                }
+            }
+        }
         // STOP notifications are always delivered (bounded wait).
         self.exec.notifier.finish(Duration::from_secs(15)).await;
     }
@@ -1352,9 +1379,6 @@ fn warn_unimplemented(cfg: &Instance) {
     }
     if !cfg.accept {
         missing.push("no_accept (no firewall rules are installed)");
-    }
-    if cfg.promote_secondaries {
-        missing.push("promote_secondaries");
     }
     for what in missing {
         warn!(

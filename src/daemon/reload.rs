@@ -26,6 +26,7 @@ use crate::config::{self, Config, FsSource, Instance, InstanceId};
 use crate::driver::params::{address_spec, configured_source, source_address};
 use crate::driver::{Event, Reload, Running, TrackState};
 use crate::net::netlink::{AddressSpec, LinkInfo, Netlink, NetlinkError};
+use crate::net::sysctl::{Sysctl, SysctlError};
 use crate::output::control::{ErrorCode, Reply};
 use crate::track::{self, Kind, Reading, TrackerKey, TrackerSet};
 
@@ -42,6 +43,9 @@ pub(super) struct Prepared {
     pub(super) new: Vec<(Instance, Result<Resolved, NetlinkError>)>,
     pub(super) addresses: HashMap<String, HashMap<IpAddr, (u32, AddressSpec)>>,
     pub(super) tracked_links: Vec<(String, Option<LinkInfo>)>,
+    /// `promote_secondaries` set for new instances' interfaces (off the
+    /// driver, like the lookups): per interface, whether vrrpd turned it on.
+    pub(super) promoted: Vec<(String, Result<bool, SysctlError>)>,
 }
 
 /// How long a reload's kernel lookups ([`prepare`]) may take.
@@ -160,11 +164,35 @@ pub(super) async fn prepare(
     for name in names {
         tracked_links.push((name.clone(), netlink.link(name).await.ok()));
     }
+    let mut ifaces: Vec<String> = new
+        .iter()
+        .filter(|(cfg, resolved)| cfg.promote_secondaries && resolved.is_ok())
+        .filter_map(|(cfg, _)| cfg.interface.clone())
+        .collect();
+    ifaces.sort();
+    ifaces.dedup();
+    let promoted = if ifaces.is_empty() {
+        Vec::new()
+    } else {
+        tokio::task::spawn_blocking(move || {
+            let sysctl = Sysctl::default();
+            ifaces
+                .into_iter()
+                .map(|i| {
+                    let r = sysctl.set_promote_secondaries(&i);
+                    (i, r)
+                })
+                .collect()
+        })
+        .await
+        .unwrap_or_default()
+    };
     Prepared {
         config,
         new,
         addresses,
         tracked_links,
+        promoted,
     }
 }
 
@@ -222,13 +250,19 @@ impl Daemon {
         self.exec
             .metrics
             .configure(prepared.config.global.metrics_listen);
-        let initial = tokio::task::spawn_blocking({
+        let (initial, uptime) = tokio::task::spawn_blocking({
             let cfg = prepared.config.clone();
             let tx = self.tracking.tx.clone();
             let observer = self.exec.metrics.observer();
             move || {
                 tracking::log_default_user(&cfg);
-                TrackerSet::start(&cfg, &HashMap::new(), tx, observer)
+                let uptime = (!cfg.global.delay_after_boot.as_duration().is_zero())
+                    .then(read_uptime)
+                    .flatten();
+                (
+                    TrackerSet::start(&cfg, &HashMap::new(), tx, observer),
+                    uptime,
+                )
             }
         })
         .await
@@ -236,6 +270,13 @@ impl Daemon {
             what: "starting the trackers".into(),
             source: std::io::Error::other(e.to_string()),
         })?;
+        // vrrp_startup_delay / vrrp_delay_after_boot: the driver holds the
+        // instances in INIT until a deadline of its own; nothing waits here.
+        let hold = prepared.config.global.startup_hold(uptime);
+        if !hold.is_zero() {
+            info!("Delaying startup for {} seconds", hold.as_secs_f64());
+            self.driver.hold_startup(self.clock.now() + hold);
+        }
         self.apply_prepared(prepared, Some(initial));
         Ok(())
     }
@@ -346,7 +387,20 @@ impl Daemon {
             new,
             addresses,
             tracked_links,
+            promoted,
         } = prepared;
+        for (ifname, result) in promoted {
+            match result {
+                Ok(true) => {
+                    info!("{ifname}: promote_secondaries set");
+                    self.promoted.insert(ifname);
+                }
+                Ok(false) => {}
+                Err(e) => warn!(
+                    "{ifname}: promote_secondaries not set: {e} (under systemd, ProtectKernelTunables= makes /proc/sys read-only)"
+                ),
+            }
+        }
         self.exec.notifier.configure(&config);
         self.exec.metrics.configure(config.global.metrics_listen);
         self.exec.work.configure(&config);
@@ -531,6 +585,21 @@ impl Daemon {
 pub(super) type LoadedTx = mpsc::UnboundedSender<Loaded>;
 pub(super) type TrackersTx = mpsc::UnboundedSender<(u64, Result<TrackerSet, track::TrackError>)>;
 
+/// The host's uptime from `/proc/uptime` (its first field), for
+/// `vrrp_delay_after_boot`; None when unreadable, which keepalived answers
+/// by ignoring that keyword (with a warning, as here).
+fn read_uptime() -> Option<std::time::Duration> {
+    let text = match std::fs::read_to_string("/proc/uptime") {
+        Ok(t) => t,
+        Err(e) => {
+            warn!("Unable to read /proc/uptime for vrrp_delay_after_boot ({e}) - ignoring");
+            return None;
+        }
+    };
+    let secs = text.split_whitespace().next()?.parse::<f64>().ok()?;
+    std::time::Duration::try_from_secs_f64(secs).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -551,6 +620,7 @@ mod tests {
             new: Vec::new(),
             addresses: HashMap::new(),
             tracked_links: Vec::new(),
+            promoted: Vec::new(),
         }
     }
 

@@ -509,6 +509,7 @@ impl Daemon {
             new,
             addresses: _,
             tracked_links,
+            promoted: _,
         } = prepared;
         let mut started = Vec::new();
         let mut sockets = HashMap::new();

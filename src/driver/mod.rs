@@ -207,11 +207,29 @@ pub struct Driver {
     /// Lines about packets no instance owns.
     log_limit: ratelimit::LogLimit,
     log_unknown_vrids: bool,
+    /// `vrrp_startup_delay` / `vrrp_delay_after_boot`: until then, started
+    /// instances stay in INIT (no adverts, no addresses, no timers); see
+    /// [`Driver::hold_startup`].
+    startup_hold: Option<Instant>,
 }
 
 impl Driver {
     pub fn new() -> Driver {
         Driver::default()
+    }
+
+    /// Holds VRRP until `until`: instances configured before then (at
+    /// start or by a reload meanwhile) stay in INIT and start together at
+    /// `until`, from [`Event::Timer`] ([`Driver::poll_at`] includes it), so
+    /// the wait never blocks the driver. keepalived 2.3 does the same with
+    /// its delayed start timer ("Delaying startup for N seconds").
+    pub fn hold_startup(&mut self, until: Instant) {
+        self.startup_hold = Some(until);
+    }
+
+    /// Whether instances are still held by [`Driver::hold_startup`].
+    pub fn startup_held(&self) -> bool {
+        self.startup_hold.is_some()
     }
 
     /// The running instances, in configuration order.
@@ -286,6 +304,7 @@ impl Driver {
                 ]
             })
             .flatten()
+            .chain(self.startup_hold)
             .min()
     }
 
@@ -415,12 +434,28 @@ impl Driver {
         let was = r.faults.any();
         change(&mut r.faults);
         let is = r.faults.any();
-        if was != is {
+        // A held instance keeps its fault for `start_instance`: fed now, it
+        // would leave INIT before the hold ends.
+        let held = self.startup_hold.is_some() && r.router.state() == State::Initialize;
+        if was != is && !held {
             self.feed(i, now, Input::Fault(is), out);
         }
     }
 
     fn timers(&mut self, now: Instant, out: &mut Vec<Effect>) {
+        if self.startup_hold.is_some_and(|t| t <= now) {
+            self.startup_hold = None;
+            out.push(Effect::Log {
+                level: Level::Info,
+                instance: None,
+                text: "Delayed start completed".into(),
+            });
+            for i in 0..self.instances.len() {
+                if self.instances[i].router.state() == State::Initialize {
+                    self.start_instance(i, now, out);
+                }
+            }
+        }
         for i in 0..self.instances.len() {
             let r = &mut self.instances[i];
             if let Some(deadline) = r.router.poll_at().filter(|t| *t <= now) {
@@ -803,14 +838,21 @@ impl Driver {
                     out.push(tracker_fault_line(r, t));
                 }
             }
-            let r = &mut self.instances[i];
-            if r.faults.any() {
-                let actions = r.router.handle(now, Input::Fault(true));
-                note_transition(r, now, &actions);
-                self.push_actions(i, actions, out);
+            if self.startup_hold.is_none() {
+                self.start_instance(i, now, out);
             }
-            self.feed(i, now, Input::Startup, out);
         }
+    }
+
+    /// A new instance leaves INIT: a fault it starts with first, then Startup.
+    fn start_instance(&mut self, i: usize, now: Instant, out: &mut Vec<Effect>) {
+        let r = &mut self.instances[i];
+        if r.faults.any() {
+            let actions = r.router.handle(now, Input::Fault(true));
+            note_transition(r, now, &actions);
+            self.push_actions(i, actions, out);
+        }
+        self.feed(i, now, Input::Startup, out);
     }
 
     fn index_vrids(&mut self) {

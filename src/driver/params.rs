@@ -40,6 +40,8 @@ pub fn params(inst: &Instance, source: IpAddr) -> Params {
     // off by default; see README "Deliberate differences").
     p.step_down_advert = !inst.strict || inst.higher_prio_send_advert;
     p.fast_handover = inst.fast_handover;
+    p.owner_ignore_adverts = inst.owner_ignore_adverts;
+    p.timer_expired_backup = inst.timer_expired_backup.map(crate::proto::Priority);
     p
 }
 

@@ -6,8 +6,10 @@
 //!
 //! [`socket`] carries VRRP adverts over raw IP sockets, [`announce`] sends
 //! gratuitous ARP / unsolicited NA frames over AF_PACKET, [`netlink`] manages
-//! addresses and watches links.
+//! addresses and watches links, [`sysctl`] sets the per-interface sysctls
+//! keepalived sets (`promote_secondaries`).
 
 pub mod announce;
 pub mod netlink;
 pub mod socket;
+pub mod sysctl;

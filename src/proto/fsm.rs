@@ -122,6 +122,23 @@ pub struct Params {
     /// ([`Event::WantsMaster`]) and waits for [`Input::Sync`], so that the
     /// members move together (keepalived `vrrp_sync_can_goto_master`).
     pub sync_group: bool,
+    /// keepalived's `owner_ignore_adverts` (2.3.3; implied by strict mode):
+    /// while our effective priority is 255 we are the address owner, and
+    /// every advert received is dropped before it reaches the state
+    /// machine (keepalived `vrrp_check_packet`: "Dropping packet(s) from
+    /// SRC since we are address owner"), so no other router's advert,
+    /// priority 0 included, makes us answer or move.
+    #[serde(default)]
+    pub owner_ignore_adverts: bool,
+    /// keepalived's `timer_expired_backup [PRIORITY]` (2.3.2; nopreempt
+    /// only): the highest priority of the other routers. A Master whose
+    /// advert timer fires so late that a Backup at that priority has
+    /// reached its Master_Down_Interval since our last advert (the daemon
+    /// was not scheduled: a paused VM, a stall) goes Backup without
+    /// priority 0 rather than contest the Master the other one became
+    /// (keepalived `vrrp_thread_timeout_handler`).
+    #[serde(default)]
+    pub timer_expired_backup: Option<Priority>,
 }
 
 impl Params {
@@ -143,6 +160,8 @@ impl Params {
             step_down_advert: true,
             fast_handover: false,
             sync_group: false,
+            owner_ignore_adverts: false,
+            timer_expired_backup: None,
         }
     }
 
@@ -258,6 +277,9 @@ pub enum Reason {
     },
     /// Moved by its sync group (another member changed state).
     SyncGroup,
+    /// As Master, our advert timer fired after another router's
+    /// Master_Down_Interval had passed ([`Params::timer_expired_backup`]).
+    TimerExpired,
 }
 
 /// Why announcements are sent.
@@ -336,6 +358,9 @@ pub enum Event {
     /// A sync-group member would become Master (for `reason`) and waits
     /// until every member of its group wants to. Reported once per wait.
     WantsMaster { reason: Reason },
+    /// Dropped: we are the address owner and ignore adverts
+    /// ([`Params::owner_ignore_adverts`]).
+    OwnerIgnoresAdvert { src: IpAddr },
 }
 
 /// What the driver must do, in the order given.
@@ -834,6 +859,10 @@ impl VirtualRouter {
     /// codec cannot do because they depend on our configuration. Dropped
     /// adverts do not touch any timer.
     fn accept_advert(&mut self, src: IpAddr, adv: &AdvertRepr, out: &mut Actions) -> bool {
+        if self.params.owner_ignore_adverts && self.effective_priority() == Priority::OWNER {
+            out.push(Action::Event(Event::OwnerIgnoresAdvert { src }));
+            return false;
+        }
         if adv.version != self.params.version {
             self.stats.dropped_version += 1;
             out.push(Action::Event(Event::VersionMismatch {
@@ -1059,6 +1088,25 @@ impl VirtualRouter {
                 self.want_master(reason, out);
             } else {
                 self.become_master(now, reason, out);
+            }
+        }
+        if let (State::Master, Some(other), Some(due)) =
+            (self.state, self.params.timer_expired_backup, self.advert_at)
+        {
+            // Our last advert left one interval before `due`; a Backup at
+            // `other` took over Master_Down_Interval after it.
+            // keepalived counts three intervals here, whatever down_timer_adverts says.
+            let mdi = master_down_interval(
+                self.params.version,
+                other,
+                self.params.advert_interval,
+                super::timers::DEFAULT_DOWN_TIMER_ADVERTS,
+            );
+            let grace = mdi.saturating_sub(self.params.advert_interval.as_duration());
+            if now >= due + grace {
+                self.transition(State::Backup, Reason::TimerExpired, out);
+                self.leave_master(out);
+                self.start_master_down(now, self.master_down_interval(), false);
             }
         }
         if self.advert_at.is_some_and(|t| t <= now) {

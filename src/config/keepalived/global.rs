@@ -1,0 +1,374 @@
+//! `global_defs`, and the top-level `garp_group` blocks that pace announcements.
+
+use super::super::lexer::{Node, Token};
+use super::super::model::*;
+use super::{tokens_of, Parser};
+use crate::proto::Version;
+
+const GLOBAL_IGNORED: &[&str] = &[
+    "smtp_helo_name",
+    "smtp_alert",
+    "smtp_alert_vrrp",
+    "smtp_alert_checker",
+    "no_email_faults",
+    "vrrp_garp_extra_if",
+    "vrrp_vmac_garp_intvl",
+    "max_auto_priority",
+    "min_auto_priority_delay",
+    "vrrp_iptables",
+    "vrrp_ipsets",
+    "nftables",
+    "nftables_priority",
+    "nftables_counters",
+    "nftables_ifindex",
+    "disable_local_igmp",
+    "vmac_prefix",
+    "vmac_addr_prefix",
+    "vrrp_netlink_cmd_rcv_bufs",
+    "vrrp_netlink_cmd_rcv_bufs_force",
+    "vrrp_netlink_monitor_rcv_bufs",
+    "vrrp_netlink_monitor_rcv_bufs_force",
+    "vrrp_rx_bufs_policy",
+    "vrrp_rx_bufs_multiplier",
+    "enable_snmp_vrrp",
+    "enable_snmp_keepalived",
+    "enable_snmp_rfc",
+    "enable_snmp_rfcv2",
+    "enable_snmp_rfcv3",
+    "enable_snmp_checker",
+    "enable_traps",
+    "snmp_socket",
+    "enable_dbus",
+    "dbus_service_name",
+    "dbus_no_interface_name",
+    "reload_time_file",
+    "reload_repeat",
+    "reload_file",
+    "data_use_instance",
+    "state_file_location",
+    "stats_file_location",
+    "json_file_location",
+    "json_version",
+    "startup_script",
+    "startup_script_timeout",
+    "shutdown_script",
+    "shutdown_script_timeout",
+    "process_names",
+    "process_name",
+    "vrrp_process_name",
+    "umask",
+    "random_seed",
+    "config_save_dir",
+    "tmp_config_directory",
+    "include_check",
+    "iproute_usr_dir",
+    "iproute_etc_dir",
+    "fifo_write_vrrp_states_on_reload",
+    "vrrp_socket_priority",
+    "net_namespace",
+    "instance",
+];
+
+impl Parser<'_> {
+    pub(super) fn global(&mut self, n: &Node) {
+        match n.kw.text.as_str() {
+            "router_id" => self.cfg.global.router_id = self.string(n),
+            "notification_email" => {
+                let list: Vec<String> = self
+                    .block(n)
+                    .iter()
+                    .flat_map(|c| tokens_of(c).map(|t| t.text.clone()))
+                    .collect();
+                self.cfg.global.notification_email.extend(list);
+            }
+            "notification_email_from" => self.cfg.global.notification_email_from = self.string(n),
+            "smtp_server" => {
+                self.no_block(n);
+                let s: Vec<&str> = n.args.iter().map(|t| t.text.as_str()).collect();
+                if s.is_empty() {
+                    self.warn(&n.kw.loc, "'smtp_server' expects an address; ignored");
+                } else {
+                    self.cfg.global.smtp_server = Some(s.join(" "));
+                }
+            }
+            "smtp_connect_timeout" => self.cfg.global.smtp_connect_timeout = self.secs(n),
+            "vrrp_skip_check_adv_addr" => self.g.skip_check_adv_addr = self.boolean(n),
+            "vrrp_strict" => self.g.strict = self.boolean(n),
+            "vrrp_garp_interval" => {
+                // keepalived 2.2 rejects 0 from its own sample (#2066); 0 = no pacing.
+                if let Some(s) = self.secs(n) {
+                    self.cfg.global.garp_interval = s;
+                }
+            }
+            "vrrp_gna_interval" => {
+                if let Some(s) = self.secs(n) {
+                    self.cfg.global.gna_interval = s;
+                }
+            }
+            "vrrp_garp_master_delay" => self.g.garp.master_delay = self.secs(n),
+            "vrrp_garp_master_repeat" => self.g.garp.master_repeat = self.u32_of(n, 1, 65535),
+            "vrrp_garp_master_refresh" => self.g.garp.master_refresh = self.secs(n),
+            "vrrp_garp_master_refresh_repeat" => {
+                self.g.garp.master_refresh_repeat = self.u32_of(n, 1, 65535)
+            }
+            "vrrp_garp_lower_prio_delay" => self.g.garp.lower_prio_delay = self.secs(n),
+            "vrrp_garp_lower_prio_repeat" => {
+                self.g.garp.lower_prio_repeat = self.u32_of(n, 0, 65535)
+            }
+            "vrrp_min_garp" => self.g.min_garp = self.boolean(n),
+            "vrrp_version" => {
+                self.g.version = match self.int(n, 2, 3) {
+                    Some(2) => Some(Version::V2),
+                    Some(3) => Some(Version::V3),
+                    _ => None,
+                }
+            }
+            "v3_checksum_as_v2" => self.g.v3_checksum_as_v2 = self.boolean(n),
+            "vrrp_mcast_group4" => {
+                if let Some(t) = self.arg(n) {
+                    match t.text.parse() {
+                        Ok(a) => self.cfg.global.mcast_group4 = a,
+                        Err(_) => self.warn(
+                            &t.loc,
+                            format!("'{}' is not an IPv4 multicast address; ignored", t.text),
+                        ),
+                    }
+                }
+            }
+            "vrrp_mcast_group6" => {
+                if let Some(t) = self.arg(n) {
+                    match t.text.parse() {
+                        Ok(a) => self.cfg.global.mcast_group6 = a,
+                        Err(_) => self.warn(
+                            &t.loc,
+                            format!("'{}' is not an IPv6 multicast address; ignored", t.text),
+                        ),
+                    }
+                }
+            }
+            // vrrpd checks unicast sources by default; the keyword is accepted.
+            "vrrp_check_unicast_src" => {
+                self.boolean(n);
+            }
+            "vrrp_lower_prio_no_advert" => self.g.lower_prio_no_advert = self.boolean(n),
+            "vrrp_higher_prio_send_advert" => self.g.higher_prio_send_advert = self.boolean(n),
+            "vrrp_down_timer_adverts" => self.g.down_timer_adverts = self.u32_of(n, 1, 100),
+            "vrrp_owner_ignore_adverts" => self.g.owner_ignore_adverts = self.boolean(n),
+            "vrrp_startup_delay" => {
+                if let Some(s) = self.secs(n) {
+                    self.cfg.global.startup_delay = s;
+                }
+            }
+            // keepalived 2.3: measured from boot (/proc/uptime), read by the
+            // daemon at start so that parsing stays pure.
+            "vrrp_delay_after_boot" => {
+                if let Some(s) = self.secs(n) {
+                    self.cfg.global.delay_after_boot = s;
+                }
+            }
+            "vrrp_priority" => {
+                let nice = self.int(n, -20, 19).and_then(|v| Nice::try_from(v).ok());
+                self.cfg.global.scheduling.nice = nice.or(self.cfg.global.scheduling.nice);
+            }
+            "vrrp_rt_priority" => {
+                let prio = self.int(n, 1, 99).and_then(|v| RtPriority::try_from(v).ok());
+                self.cfg.global.scheduling.realtime_priority =
+                    prio.or(self.cfg.global.scheduling.realtime_priority);
+            }
+            // keepalived reads both spellings (`rtime` is its old typo).
+            "vrrp_rlimit_rttime" | "vrrp_rlimit_rtime" => {
+                let limit = self
+                    .int(n, 2, i64::from(u32::MAX))
+                    .and_then(|v| RtTime::try_from(v).ok());
+                self.cfg.global.scheduling.rlimit_rttime_us =
+                    limit.or(self.cfg.global.scheduling.rlimit_rttime_us);
+            }
+            "vrrp_no_swap" => self.cfg.global.scheduling.lock_memory = self.boolean(n),
+            "vrrp_cpu_affinity" => self.cpu_affinity(n),
+            "script_user" => {
+                self.no_block(n);
+                if n.args.is_empty() {
+                    self.warn(&n.kw.loc, "'script_user' expects a user name; ignored");
+                }
+                self.cfg.global.script_user = self.run_as(&n.args);
+            }
+            "enable_script_security" => self.cfg.global.enable_script_security = self.boolean(n),
+            "notify_fifo" => {
+                self.global_locs.insert("notify_fifo", n.kw.loc.clone());
+                self.cfg.global.notify_fifo = self.fifo(n)
+            }
+            "notify_fifo_script" => {
+                self.global_locs
+                    .insert("notify_fifo_script", n.kw.loc.clone());
+                self.cfg.global.notify_fifo_script = self.command(n)
+            }
+            "vrrp_notify_fifo" => {
+                self.global_locs.insert("vrrp_notify_fifo", n.kw.loc.clone());
+                self.cfg.global.vrrp_notify_fifo = self.fifo(n)
+            }
+            "vrrp_notify_fifo_script" => {
+                self.global_locs
+                    .insert("vrrp_notify_fifo_script", n.kw.loc.clone());
+                self.cfg.global.vrrp_notify_fifo_script = self.command(n)
+            }
+            "vrrp_notify_priority_changes" => {
+                self.cfg.global.notify_priority_changes = self.boolean(n)
+            }
+            "dynamic_interfaces" => self.cfg.global.dynamic_interfaces = true,
+            "default_interface" => self.cfg.global.default_interface = self.string(n),
+            "log_unknown_vrids" => self.cfg.global.log_unknown_vrids = self.boolean(n),
+            // vrrpd extension (keepalived warns about it and skips it).
+            "metrics_listen" => self.metrics_listen(n),
+            // keepalived 2.3+ (2.2.7 warns and uses /tmp).
+            // keepalived 2.3's man page says `*_file_location`, its parser
+            // reads `*_dump_file` (global_parser.c): both are accepted.
+            "state_file_location" | "state_dump_file" => {
+                self.cfg.global.state_file_location = self.dump_path(n)
+            }
+            "stats_file_location" | "stats_dump_file" => {
+                self.cfg.global.stats_file_location = self.dump_path(n)
+            }
+            "json_file_location" | "json_dump_file" => {
+                self.cfg.global.json_file_location = self.dump_path(n)
+            }
+            "reload_check_config" => self.warn(
+                &n.kw.loc,
+                "'reload_check_config': vrrpd always validates a new configuration before a reload applies it; nothing else to do",
+            ),
+            kw if GLOBAL_IGNORED.contains(&kw) => self.ignored(n),
+            _ => self.unknown(n, "global_defs"),
+        }
+    }
+
+    /// `vrrp_cpu_affinity CPU...`: CPU numbers; a bad one is named and
+    /// skipped, the rest apply.
+    pub(super) fn cpu_affinity(&mut self, n: &Node) {
+        self.no_block(n);
+        if n.args.is_empty() {
+            self.warn(
+                &n.kw.loc,
+                "'vrrp_cpu_affinity' expects CPU numbers; ignored",
+            );
+            return;
+        }
+        let mut cpus = Vec::new();
+        for t in &n.args {
+            if let Some(cpu) = self.int_tok(&n.kw.text, t, 0, 1023) {
+                cpus.extend(u16::try_from(cpu).ok());
+            }
+        }
+        self.cfg.global.scheduling.cpu_affinity = cpus;
+    }
+
+    /// `metrics_listen ADDR:PORT` (vrrpd extension). A value that does not
+    /// parse is an error, not a warning: nobody writes this keyword for
+    /// keepalived, and a silently absent endpoint would be found only when
+    /// the dashboards go blank.
+    pub(super) fn metrics_listen(&mut self, n: &Node) {
+        self.no_block(n);
+        let Some(t) = n.args.first() else {
+            self.err(
+                &n.kw.loc,
+                "'metrics_listen' expects ADDRESS:PORT, e.g. 127.0.0.1:9650 or [::1]:9650",
+            );
+            return;
+        };
+        if let Some(extra) = n.args.get(1) {
+            self.err(&extra.loc, "'metrics_listen' takes one ADDRESS:PORT");
+            return;
+        }
+        match t.text.parse::<std::net::SocketAddr>() {
+            Ok(addr) => self.cfg.global.metrics_listen = Some(addr),
+            Err(_) => self.err(
+                &t.loc,
+                format!(
+                    "'metrics_listen' expects ADDRESS:PORT, e.g. 127.0.0.1:9650 or [::1]:9650, got '{}'",
+                    t.text
+                ),
+            ),
+        }
+    }
+
+    /// `state_file_location` and its siblings: an absolute path.
+    pub(super) fn dump_path(&mut self, n: &Node) -> Option<std::path::PathBuf> {
+        let t = self.arg(n)?;
+        match check_dump_path(&t.text) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.err(&t.loc, format!("'{}' {e}", n.kw.text));
+                None
+            }
+        }
+    }
+
+    /// `garp_group { garp_interval S; gna_interval S; interface IF |
+    /// interfaces { IF ... } }` with keepalived's checks (`vrrp_parser.c`):
+    /// a group without any interval is dropped, an interface keeps its
+    /// first group.
+    pub(super) fn garp_group(&mut self, n: &Node) {
+        let mut g = GarpGroup::default();
+        let mut have_interval = false;
+        let mut names: Vec<&Token> = Vec::new();
+        for c in self.block(n) {
+            match c.kw.text.as_str() {
+                "garp_interval" => {
+                    if let Some(s) = self.secs(c) {
+                        g.garp_interval = s;
+                        have_interval = true;
+                    }
+                }
+                "gna_interval" => {
+                    if let Some(s) = self.secs(c) {
+                        g.gna_interval = s;
+                        have_interval = true;
+                    }
+                }
+                "interface" => {
+                    self.no_block(c);
+                    match c.args.first() {
+                        Some(t) => names.push(t),
+                        None => self.warn(&c.kw.loc, "'interface' expects a name; ignored"),
+                    }
+                }
+                "interfaces" => {
+                    let before = names.len();
+                    for m in self.block(c) {
+                        names.extend(tokens_of(m));
+                    }
+                    if names.len() == before {
+                        self.warn(&c.kw.loc, "empty garp_group interfaces block");
+                    }
+                }
+                _ => self.unknown(c, "garp_group"),
+            }
+        }
+        for t in names {
+            let taken = self
+                .cfg
+                .garp_groups
+                .iter()
+                .chain(std::iter::once(&g))
+                .any(|o| o.interfaces.contains(&t.text));
+            if taken {
+                self.warn(
+                    &t.loc,
+                    format!("garp_group already specified for {} - ignoring", t.text),
+                );
+            } else {
+                g.interfaces.push(t.text.clone());
+            }
+        }
+        if !have_interval {
+            self.warn(
+                &n.kw.loc,
+                "garp group does not have any delay set - removing",
+            );
+            return;
+        }
+        if g.interfaces.is_empty() {
+            self.warn(&n.kw.loc, "garp_group without an interface; ignored");
+            return;
+        }
+        self.cfg.garp_groups.push(g);
+    }
+}
