@@ -262,7 +262,10 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
 
     let (netlink, mut net_events) = Netlink::open()?;
     let (work, worker) = Worker::new(netlink.clone());
-    let worker_task = tokio::spawn(worker.run());
+    let worker_task = worker.spawn_thread().map_err(|source| DaemonError::Io {
+        what: "starting the address worker's thread".into(),
+        source,
+    })?;
     let (packets_tx, mut packets_rx) = mpsc::channel(1024);
     let (tracking, mut track_rx) = tracking::Tracking::new();
     let notifier = crate::output::notify::Notifier::start().map_err(|source| DaemonError::Io {
@@ -495,14 +498,14 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
             .await;
         tokio::time::sleep(Duration::from_millis(50)).await;
         drop(daemon);
-        let _ = worker_task.await;
+        worker_task.join().await;
         info!("vrrpd {} handed over; exiting", env!("CARGO_PKG_VERSION"));
         return Ok(ended);
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     daemon.shutdown(&mut record_done).await;
     drop(daemon);
-    let _ = worker_task.await;
+    worker_task.join().await;
     info!("Stopped vrrpd {}", env!("CARGO_PKG_VERSION"));
     Ok(ended)
 }

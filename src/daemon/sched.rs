@@ -2,7 +2,9 @@
 //! scheduler, rlimits and memory locking.
 //!
 //! The driver runs on the runtime's thread (the process's main thread); an
-//! advert is only as punctual as that thread's wake-up. keepalived leaves
+//! advert is only as punctual as that thread's wake-up. The address worker
+//! (netlink, GARP/NA bursts) has a thread of its own, which these settings
+//! do not touch. keepalived leaves
 //! it to the operator (`vrrp_priority`, `vrrp_rt_priority`,
 //! `vrrp_rlimit_rttime`, `vrrp_no_swap`, `vrrp_cpu_affinity`), and vrrpd
 //! applies the same keywords the same way. With none of them set vrrpd
