@@ -29,6 +29,7 @@ pub mod worker;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -373,6 +374,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         // Every instance has its initial state: tell systemd (Type=notify).
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     }
+    let _ = sched::trim_heap();
     let mut ended = Ended::Stopped;
     // A successor's metrics endpoint: (when, attempt), see `retry_metrics`.
     let mut metrics_retry = opts
@@ -756,7 +758,7 @@ impl Daemon {
         });
     }
 
-    fn instance_cfg(&self, instance: usize) -> Option<Instance> {
+    fn instance_cfg(&self, instance: usize) -> Option<Arc<Instance>> {
         self.driver.instances().get(instance).map(|r| r.cfg.clone())
     }
 
@@ -1307,7 +1309,12 @@ struct LookupAnswer {
 
 /// A source address for an instance waiting for one: [`Event::SourceFound`]
 /// or nothing, if there is none yet.
-async fn find_source(netlink: Netlink, cfg: Instance, instance: usize, ifindex: u32) -> Vec<Event> {
+async fn find_source(
+    netlink: Netlink,
+    cfg: Arc<Instance>,
+    instance: usize,
+    ifindex: u32,
+) -> Vec<Event> {
     let Ok(present) = netlink.addresses(ifindex).await else {
         return Vec::new();
     };
@@ -1320,7 +1327,7 @@ async fn find_source(netlink: Netlink, cfg: Instance, instance: usize, ifindex: 
 /// The instance's interface came back under a new index: it and its
 /// addresses, as [`Event::Rebound`] ([`Daemon::lookup_event`] opens the
 /// socket), or nothing.
-async fn rebind(netlink: Netlink, cfg: Instance, instance: usize, ifindex: u32) -> Vec<Event> {
+async fn rebind(netlink: Netlink, cfg: Arc<Instance>, instance: usize, ifindex: u32) -> Vec<Event> {
     let Ok(link) = netlink.link_by_index(ifindex).await else {
         return Vec::new();
     };
