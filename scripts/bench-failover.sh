@@ -19,8 +19,9 @@
 #     vrrpd with its native HTTP probe, default and with `fast_handover`;
 #     also from the master's first lowered-priority advert
 #   - idle RSS and PSS (sum of /proc/PID/smaps_rollup over the daemon's
-#     processes) and CPU (sum of /proc/PID/task/*/schedstat) with 1 and 100
-#     instances, for the master and the backup.
+#     processes) and CPU (sum of /proc/PID/task/*/schedstat) with 1, 100
+#     and 1000 instances (idle1000: VRRPv2 unicast on 4 segments), for the
+#     master and the backup.
 #   - upgrade: the master upgraded while the client polls every 10 ms;
 #     vrrpd: its binary replaced by a rebuilt one (renamed over the file it
 #     runs from, as dpkg does) and `vrrpd upgrade`; keepalived: what its
@@ -38,8 +39,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-10}
 DAEMONS=${DAEMONS:-"keepalived vrrpd"}
-# SECTIONS: any of "seed v3 upgrade probe reload100 idle100" (all by default), to re-measure one part.
-SECTIONS=${SECTIONS:-"seed v3 upgrade probe reload100 idle100"}
+# SECTIONS: any of "seed v3 upgrade probe reload100 idle100 idle1000" (all by default), to re-measure one part.
+SECTIONS=${SECTIONS:-"seed v3 upgrade probe reload100 idle100 idle1000"}
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 # ------------------------------------------------------------ one daemon
@@ -510,6 +511,42 @@ if [[ ${1:-} == --one ]]; then
     sleep 5
     [[ $(ip -n "$(ns a)" -o addr show | grep -c 198.51.100.) == 100 ]] || fail "A does not hold 100 VIPs"
     sample_idle "idle, 100 instances"
+    stop_daemon a
+    stop_daemon b
+    fi
+
+    if section idle1000; then
+    # 1000 VRRPv2 instances at 1 s, unicast (the reference setup's mode),
+    # 250 per segment: VRIDs are per interface, so A and B are joined by 4
+    # more veth pairs (eth1-eth4, 203.0.113.16k+1/+2 /28) beside the lab's
+    # eth0, which stays unused here. The VIPs 198.51.100.1-250 repeat on
+    # each segment (both daemons accept that; only 762 documentation
+    # addresses exist).
+    progress "1000 instances (VRRPv2 unicast, 1 s, 4 segments): idle memory and CPU"
+    capture_stop
+    for ((k = 1; k <= 4; k++)); do
+        ip -n "$(ns a)" link add "eth$k" type veth peer name "eth$k" netns "$(ns b)"
+        ip -n "$(ns a)" addr add "203.0.113.$((16 * (k - 1) + 1))/28" dev "eth$k"
+        ip -n "$(ns b)" addr add "203.0.113.$((16 * (k - 1) + 2))/28" dev "eth$k"
+        ip -n "$(ns a)" link set "eth$k" up
+        ip -n "$(ns b)" link set "eth$k" up
+    done
+    for n in a b; do
+        prio=101 me=1 peer=2
+        [[ $n == b ]] && prio=100 me=2 peer=1
+        for ((i = 0; i < 1000; i++)); do
+            k=$((i / 250 + 1)) v=$((i % 250 + 1))
+            printf 'vrrp_instance VI_%d {\n    state BACKUP\n    interface eth%d\n    virtual_router_id %d\n    priority %d\n    advert_int 1\n    unicast_src_ip 203.0.113.%d\n    unicast_peer {\n        203.0.113.%d\n    }\n    virtual_ipaddress {\n        198.51.100.%d/32\n    }\n}\n' \
+                "$i" "$k" "$v" "$prio" "$((16 * (k - 1) + me))" "$((16 * (k - 1) + peer))" "$v"
+        done >"$WORK/$n-1000.conf"
+    done
+    start_daemon a "$WORK/a-1000.conf" >&2
+    wait_for 20 eval '(($(ip -n "$(ns a)" -o -4 addr show | grep -c " 198\.51\.100\.") == 1000))' ||
+        fail "A did not become master of 1000 instances"
+    start_daemon b "$WORK/b-1000.conf" >&2
+    sleep 10
+    [[ $(ip -n "$(ns b)" -o -4 addr show | grep -c " 198\.51\.100\.") == 0 ]] || fail "B holds VIPs"
+    sample_idle "idle, 1000 instances"
     fi
     exit 0
 fi

@@ -22,6 +22,7 @@
 //! What the shell must do when asked is in [`Effect`]; everything it
 //! learns comes back as an [`Event`].
 
+mod deadlines;
 pub mod lateness;
 pub mod lookups;
 pub mod params;
@@ -193,6 +194,21 @@ pub enum Effect {
     InstancesChanged,
 }
 
+/// The earliest time instance `r` has something to do: its router's
+/// timers, the send-failure fault and its probes.
+fn deadline_of(r: &Running) -> Option<Instant> {
+    [
+        r.router.poll_at(),
+        r.send_failing_since
+            .filter(|_| !r.faults.send)
+            .map(|t| t + send_fault_after(r)),
+        r.probe_at,
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+}
+
 /// The driver core.
 #[derive(Debug, Default)]
 pub struct Driver {
@@ -212,6 +228,8 @@ pub struct Driver {
     /// instances stay in INIT (no adverts, no addresses, no timers); see
     /// [`Driver::hold_startup`].
     startup_hold: Option<Instant>,
+    /// Each instance's next deadline, ordered ([`deadlines`]).
+    deadlines: deadlines::Deadlines,
 }
 
 impl Driver {
@@ -241,6 +259,8 @@ impl Driver {
     /// One instance, for the shell's effects (it keeps its own fields such
     /// as `state_since` and `demoted` there).
     pub fn instance_mut(&mut self, i: usize) -> &mut Running {
+        // The shell may change a timer (a send failure): read it again.
+        self.deadlines.touch(i);
         &mut self.instances[i]
     }
 
@@ -293,20 +313,42 @@ impl Driver {
 
     /// The earliest time [`Event::Timer`] has something to do.
     pub fn poll_at(&self) -> Option<Instant> {
-        self.instances
-            .iter()
-            .flat_map(|r| {
-                [
-                    r.router.poll_at(),
-                    r.send_failing_since
-                        .filter(|_| !r.faults.send)
-                        .map(|t| t + send_fault_after(r)),
-                    r.probe_at,
-                ]
-            })
-            .flatten()
-            .chain(self.startup_hold)
-            .min()
+        let instances = if self.deadlines.is_stale() {
+            self.instances.iter().filter_map(deadline_of).min()
+        } else {
+            // Touched since the last event (by `instance_mut`): read them.
+            let touched = self.deadlines.touched().iter();
+            let touched = touched.filter_map(|&i| self.instances.get(i).and_then(deadline_of));
+            touched.chain(self.deadlines.first()).min()
+        };
+        instances.into_iter().chain(self.startup_hold).min()
+    }
+
+    fn refresh_deadlines(&mut self) {
+        let instances = &self.instances;
+        self.deadlines
+            .refresh(instances.len(), |i| instances.get(i).and_then(deadline_of));
+    }
+
+    /// Debug builds (every cargo test) check the index after each event:
+    /// no instance may have a deadline earlier than the one indexed (it
+    /// would be missed).
+    fn check_deadlines(&self) {
+        if cfg!(debug_assertions) && !self.deadlines.is_stale() {
+            for (i, r) in self.instances.iter().enumerate() {
+                let actual = deadline_of(r);
+                let held = self.deadlines.held(i);
+                let missed = match (actual, held) {
+                    (Some(a), Some(h)) => a < h,
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                };
+                debug_assert!(
+                    !missed || self.deadlines.touched().contains(&i),
+                    "instance {i}: deadline {actual:?} not indexed (held {held:?})"
+                );
+            }
+        }
     }
 
     /// Whether a Backup's timer (Master_Down) is due at `now`. Before the
@@ -316,14 +358,24 @@ impl Driver {
     /// busy CPU) finds the timer and the Master's queued adverts ready at
     /// once; the order of its wake-up must not turn that into a takeover.
     pub fn backup_timer_due(&self, now: Instant) -> bool {
-        self.instances.iter().any(|r| {
+        let due = |r: &Running| {
             r.router.state() == State::Backup && r.router.poll_at().is_some_and(|t| t <= now)
-        })
+        };
+        if self.deadlines.is_stale() {
+            return self.instances.iter().any(due);
+        }
+        self.deadlines
+            .due(now)
+            .into_iter()
+            .chain(self.deadlines.touched().iter().copied())
+            .filter_map(|i| self.instances.get(i))
+            .any(due)
     }
 
     /// Handles one event at `now`.
     pub fn handle(&mut self, now: Instant, event: Event) -> Vec<Effect> {
         let mut out = Vec::new();
+        self.refresh_deadlines();
         match event {
             Event::Timer => self.timers(now, &mut out),
             Event::Received { socket, datagram } => self.receive(now, socket, datagram, &mut out),
@@ -400,6 +452,8 @@ impl Driver {
             Event::Reload(reload) => self.reload(now, *reload, &mut out),
             Event::Shutdown => self.shutdown(now, &mut out),
         }
+        self.refresh_deadlines();
+        self.check_deadlines();
         out
     }
 
@@ -416,6 +470,8 @@ impl Driver {
     /// none (its counters changed all the same, and outputs such as the
     /// metrics re-render it).
     fn push_actions(&mut self, i: usize, actions: Vec<Action>, out: &mut Vec<Effect>) {
+        // Every router input ends here: its timers may have moved.
+        self.deadlines.touch(i);
         out.push(Effect::Actions {
             instance: i,
             actions,
@@ -459,8 +515,11 @@ impl Driver {
         }
         // Periodic adverts leaving in this round, for `phase::spread`.
         let mut sent = Vec::new();
-        for i in 0..self.instances.len() {
-            let r = &mut self.instances[i];
+        self.refresh_deadlines();
+        for i in self.deadlines.due(now) {
+            let Some(r) = self.instances.get_mut(i) else {
+                continue;
+            };
             if let Some(deadline) = r.router.poll_at().filter(|t| *t <= now) {
                 let actions = r.router.handle(now, Input::Timeout);
                 note_transition(r, now, &actions);
@@ -488,6 +547,7 @@ impl Driver {
         for (i, at) in phase::spread(now, &sent) {
             if let Some(r) = self.instances.get_mut(i) {
                 r.router.advance_advert(at);
+                self.deadlines.touch(i);
             }
         }
     }
@@ -497,6 +557,7 @@ impl Driver {
     /// is the only Master. While in that FAULT, a priority-0 advert is tried
     /// once per advert interval; the first that leaves ends the fault.
     fn send_timers(&mut self, i: usize, now: Instant, out: &mut Vec<Effect>) {
+        self.deadlines.touch(i);
         let r = &mut self.instances[i];
         let interval = r.cfg.advert_int.as_duration();
         if let Some(since) = r.send_failing_since {
@@ -523,6 +584,7 @@ impl Driver {
         let Some(r) = self.instances.get_mut(i) else {
             return;
         };
+        self.deadlines.touch(i);
         r.send_failing_since = None;
         r.probe_at = None;
         if r.faults.send {
@@ -864,7 +926,10 @@ impl Driver {
         self.feed(i, now, Input::Startup, out);
     }
 
+    /// After the instance list changed (reload, restore): the VRID map
+    /// and the deadline index are rebuilt.
     fn index_vrids(&mut self) {
+        self.deadlines.mark_stale();
         self.by_vrid = self
             .instances
             .iter()
