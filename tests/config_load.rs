@@ -289,7 +289,10 @@ fn sample_routes_and_address_options() {
     let i = &c.instances[0];
     assert_eq!(i.vips[1].dev.as_deref(), Some("eth1"));
     assert_eq!(i.virtual_routes.len(), 7);
-    assert_eq!(i.virtual_routes[6], "0.0.0.0/0 gw 192.168.0.1 table 100");
+    let last = &i.virtual_routes[6];
+    assert_eq!(last.to.to_string(), "0.0.0.0/0");
+    assert_eq!(last.via, Some("192.168.0.1".parse().unwrap()));
+    assert_eq!(last.table, 100);
     let (c, _) = ok("conf/samples/keepalived.conf.vrrp", None);
     // keepalived 2.2 keeps the duplicate 192.168.200.18 (labelled copy) and advertises 4.
     let v = &c.instances[0].vips;

@@ -644,6 +644,23 @@ impl Daemon {
                     mut running,
                     actions,
                 } => self.exec.execute(&mut running, None, actions),
+                Effect::RouteWork { owner, add, remove } => {
+                    // keepalived's detailed lines (`vrrp_handle_iproutes`).
+                    let who = if owner == crate::driver::routes::STATIC_OWNER {
+                        "static"
+                    } else {
+                        owner.as_str()
+                    };
+                    for (list, verb) in [(&remove, "removing"), (&add, "setting")] {
+                        if list.iter().any(|e| e.is_route()) {
+                            info!(target: messages::DETAIL, "({who}) {verb} Virtual Routes");
+                        }
+                        if list.iter().any(|e| !e.is_route()) {
+                            info!(target: messages::DETAIL, "({who}) {verb} Virtual Rules");
+                        }
+                    }
+                    self.exec.work.routes(&owner, &add, &remove);
+                }
                 Effect::InstancesChanged => {
                     self.record_dirty = true;
                     self.exec
@@ -913,6 +930,7 @@ impl Daemon {
     /// What `vrrpd status` shows (see `control::render_status`).
     fn status(&self, started: std::time::Instant) -> serde_json::Value {
         let vips = self.exec.work.addresses();
+        let routes = self.exec.work.route_entries();
         let wall = self.exec.clock.wall();
         let status = view::StatusView {
             schema: view::SCHEMA,
@@ -924,8 +942,13 @@ impl Daemon {
                 .driver
                 .instances()
                 .iter()
-                .map(|r| view::instance(r, self.tracker_status(r.name()), &vips, wall))
+                .map(|r| {
+                    let mut v = view::instance(r, self.tracker_status(r.name()), &vips, wall);
+                    v.routes = view::RouteView::of(r.name(), &routes);
+                    v
+                })
                 .collect(),
+            static_routes: view::RouteView::of(crate::driver::routes::STATIC_OWNER, &routes),
         };
         serde_json::to_value(status)
             .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
@@ -938,6 +961,7 @@ impl Daemon {
             self.driver.instances(),
             self.exec.work.held(),
         )
+        .with_routes(self.exec.work.held_routes())
     }
 
     fn offer_record(&mut self) {
@@ -1380,12 +1404,6 @@ fn warn_unimplemented(cfg: &Instance) {
     let mut missing = Vec::new();
     if cfg.use_vmac.is_some() || cfg.vips.iter().any(|v| v.use_vmac) {
         missing.push("use_vmac (adverts and announcements use the interface MAC)");
-    }
-    if !cfg.virtual_routes.is_empty() {
-        missing.push("virtual_routes");
-    }
-    if !cfg.virtual_rules.is_empty() {
-        missing.push("virtual_rules");
     }
     if !cfg.accept {
         missing.push("no_accept (no firewall rules are installed)");
