@@ -6,6 +6,8 @@
 #     are gone from B when B stops too. With DAEMON=vrrpd, keepalived 2.2.7
 #     then runs the same configuration on A: the kernel's routes and rules
 #     and the JSON dump's `vroutes`/`vrules` must be the same as vrrpd's.
+#     (No `inet6` word: keepalived 2.2.7 skips the token after `inet` /
+#     `inet6` in routes and rules; the family comes from the addresses.)
 . "$(dirname "$0")/lib.sh"
 title "66 virtual_routes/virtual_rules follow mastership (IPv4, IPv6, table, blackhole)"
 require_daemon
@@ -31,7 +33,7 @@ vrrp_instance VI_1 {
     }
     virtual_rules {
         from $VIP/32 table 100 priority 100
-        inet6 to 2001:db8:66::/64 table 100 priority 101
+        to 2001:db8:66::/64 table 100 priority 101
         to 203.0.113.128/25 blackhole priority 102
     }
 }

@@ -19,7 +19,7 @@ static_routes {
 }
 static_rules {
     from 198.51.100.0/24 table 100 priority 200
-    inet6 from 2001:db8:67::/64 prohibit priority 201
+    from 2001:db8:67::/64 prohibit priority 201
 }
 vrrp_instance VI_1 {
     state BACKUP
@@ -63,12 +63,12 @@ write_conf a 100 "198.51.100.128/25 dev $LAB_IF metric 20"
 cp "$WORK/a.conf" "${DCONF[a]}"
 hup_daemon a
 check "after the reload A holds the route with metric 20" wait_for 3 has a "^198.51.100.128/25 dev $LAB_IF .*metric 20"
-check "and no longer the one with metric 10" eval '! has a "metric 10"'
+check "and no longer the one with metric 10" eval '! has a "metric 10$"'
 check "still 4 routes and 2 rules" eval '[[ $(ours a | wc -l) == 6 ]]'
 sleep 0.3
 # Only the changed route is deleted (ip monitor prints "Deleted ..." lines).
 deleted=$(grep -c 'Deleted' "$WORK/route-mon-a.txt" || true)
-other=$(grep 'Deleted' "$WORK/route-mon-a.txt" | grep -vc 'metric 10' || true)
+other=$(grep 'Deleted' "$WORK/route-mon-a.txt" | grep -vEc 'metric 10( |$)' || true)
 say "ip monitor route on A: $deleted deletion(s), $other of something else than the changed route"
 check "the reload deleted nothing but the changed route" test "$other" = 0
 check "A stayed Backup through the reload" eval '! has_vip a "$VIP"'

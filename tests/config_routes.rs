@@ -163,7 +163,7 @@ fn each_bad_route_is_an_error_at_its_own_line_and_dropped() {
     let lines: Vec<u32> = e.iter().map(|(l, _, _)| *l).collect();
     assert_eq!(lines, vec![9, 10, 11, 12, 13, 14, 15, 16, 17], "{e:#?}");
     // Columns point at the offending token where there is one.
-    assert_eq!((e[0].1, e[0].2.contains("invalid route via address 'nonsense'")), (33, true), "{e:#?}");
+    assert_eq!((e[0].1, e[0].2.contains("invalid route via address 'nonsense'")), (29, true), "{e:#?}");
     assert_eq!(e[2].1, 31, "the table name");
     assert!(e[3].2.contains("'mtu' is not supported"));
     assert!(e[4].2.contains("must have a destination"));
@@ -276,9 +276,9 @@ fn toml_bad_entries_are_located_at_their_table() {
     assert_eq!(e.len(), 2, "{e:#?}");
     assert_eq!((e[0].line, e[0].col), (17, 1), "the [[instance.virtual_routes]] line");
     assert!(e[0].message.contains("takes no gateway"));
-    assert_eq!(e[1].line, 32, "the [[static_rule]] line");
+    assert_eq!(e[1].line, 31, "the [[static_rule]] line");
     assert!(e[1].message.contains("no action"));
     let bad = toml(&TOML_GOOD.replace("to = \"198.51.100.0/24\"", "to = \"nonsense\""));
     let e = errors(&bad.diagnostics);
-    assert_eq!(e[0].line, 13, "{e:#?}");
+    assert_eq!(e[0].line, 12, "{e:#?}");
 }

@@ -154,8 +154,8 @@ fn a_reload_asks_for_the_changed_routes_only() {
     a.handle(event);
     assert_eq!(a.state("VI_1"), State::Master);
     let (added, removed) = work(&a, from, "VI_1");
-    assert_eq!(added, vec!["prepend unreachable 203.0.113.0/24 proto 18 no_track"]);
-    assert_eq!(removed, vec!["prepend blackhole 203.0.113.0/24 proto 18 no_track"]);
+    assert_eq!(added, vec!["add unreachable 203.0.113.0/24 proto 18 no_track"]);
+    assert_eq!(removed, vec!["add blackhole 203.0.113.0/24 proto 18 no_track"]);
     let (added, removed) = work(&a, from, STATIC_OWNER);
     assert_eq!(added, vec!["prepend 203.0.113.128/26 dev eth0 proto 18"]);
     assert_eq!(removed, vec!["prepend 203.0.113.128/25 dev eth0 proto 18"]);

@@ -447,12 +447,13 @@ impl Driver {
                 });
             }
         }
-        let want = if self.stopping {
-            Vec::new()
+        let target: &[routes::Entry] = if self.stopping {
+            &[]
         } else {
-            self.static_config.clone()
+            &self.static_config
         };
-        if want.as_slice() != self.statics.entries() {
+        if target != self.statics.entries() {
+            let want = target.to_vec();
             let (add, remove) = self.statics.diff(want);
             out.push(Effect::RouteWork {
                 owner: routes::STATIC_OWNER.to_string(),

@@ -63,6 +63,16 @@ impl Entry {
         matches!(self, Entry::Route(_))
     }
 
+    /// Whether it carries keepalived's protocol (18): found in the kernel
+    /// before our add, it is a leftover of a killed predecessor (keepalived
+    /// clears those at start), so ours to remove later.
+    pub fn keepalived_protocol(&self) -> bool {
+        match self {
+            Entry::Route(r) => r.effective_protocol() == crate::config::RTPROT_KEEPALIVED,
+            Entry::Rule(r) => r.protocol == Some(crate::config::RTPROT_KEEPALIVED),
+        }
+    }
+
     /// Not `no_track`: its deletion by someone else matters.
     pub fn tracked(&self) -> bool {
         match self {
@@ -368,6 +378,9 @@ impl RouteQueue {
         }
         match outcome {
             RouteOutcome::Added => slot.kernel = Kernel::Ours,
+            RouteOutcome::AlreadyPresent if slot.entry.keepalived_protocol() => {
+                slot.kernel = Kernel::Ours;
+            }
             RouteOutcome::AlreadyPresent => {
                 if slot.kernel != Kernel::Foreign {
                     reports.push(RouteReport::PresentBefore {
@@ -490,8 +503,11 @@ mod tests {
     use super::*;
     use crate::config::{Prefix, RuleType};
 
+    /// A route of protocol `static` (4): someone else's if found in place.
     fn route(dst: &str) -> Entry {
-        Entry::Route(Route::to(dst.parse::<Prefix>().unwrap()))
+        let mut r = Route::to(dst.parse::<Prefix>().unwrap());
+        r.protocol = Some(4);
+        Entry::Route(r)
     }
 
     fn rule(prio: u32) -> Entry {
@@ -569,6 +585,20 @@ mod tests {
         let jobs = run(&mut q, at(10_000));
         assert!(jobs.iter().all(|j| j.op == Op::Remove));
         assert_eq!(run(&mut q, at(20_000)), vec![]);
+    }
+
+    #[test]
+    fn a_leftover_with_keepalived_s_protocol_is_taken_as_ours() {
+        let mut q = RouteQueue::new();
+        let mut r = Route::to("192.0.2.0/24".parse::<Prefix>().unwrap());
+        r.protocol = Some(18);
+        let e = Entry::Route(r);
+        q.want("VI_1", e.clone(), true);
+        let job = q.pop(at(0)).unwrap();
+        assert!(q.completed(&job, RouteOutcome::AlreadyPresent, at(0)).is_empty());
+        assert_eq!(q.held().count(), 1);
+        q.want("VI_1", e, false);
+        assert_eq!(q.pop(at(1)).map(|j| j.op), Some(Op::Remove));
     }
 
     #[test]

@@ -403,6 +403,10 @@ impl Parser<'_> {
                     }
                     if let Some(kind) = RouteType::from_name(&d.text) {
                         r.kind = kind;
+                        // keepalived 2.2.7 adds a route written with a
+                        // type as `add` (NLM_F_EXCL; its dump says "add"),
+                        // unless a later `prepend`/`append` says otherwise.
+                        r.mode = RouteMode::Add;
                         d = self.value(&mut c, d)?;
                     }
                     match prefix_or_default(&d.text) {
