@@ -446,7 +446,23 @@ mod tests {
                 owner: "VI_OLD".into(),
                 address: HeldAddress::new(3, &AddressSpec::host(v4(99))),
             }],
+            routes: Vec::new(),
         }
+    }
+
+    #[test]
+    fn held_routes_round_trip_and_a_record_without_them_reads_as_before() {
+        let route = crate::config::Route::to("198.51.100.0/24".parse().unwrap());
+        let record = sample(&[30]).with_routes(vec![(
+            "VI_1".into(),
+            super::super::routes::Entry::Route(route),
+        )]);
+        let bytes = record.to_json().unwrap();
+        assert_eq!(Record::parse(&bytes).unwrap(), record);
+        assert_eq!(record.held_count(), 3);
+        // No routes: no field, so a reader that predates it reads it.
+        let text = String::from_utf8(sample(&[30]).to_json().unwrap()).unwrap();
+        assert!(!text.contains("routes"), "{text}");
     }
 
     #[test]
