@@ -43,17 +43,34 @@ fn load_text(text: &str) -> (Config, Vec<Diagnostic>) {
 }
 
 fn routes(lines: &str) -> (Vec<Route>, Vec<Diagnostic>) {
-    let (c, d) = load_text(&instance_with(lines, "        from all table 100 priority 1"));
-    (c.instances.first().map(|i| i.virtual_routes.clone()).unwrap_or_default(), d)
+    let (c, d) = load_text(&instance_with(
+        lines,
+        "        from all table 100 priority 1",
+    ));
+    (
+        c.instances
+            .first()
+            .map(|i| i.virtual_routes.clone())
+            .unwrap_or_default(),
+        d,
+    )
 }
 
 fn rules(lines: &str) -> (Vec<Rule>, Vec<Diagnostic>) {
     let (c, d) = load_text(&instance_with("        192.0.2.0/24 dev eth0", lines));
-    (c.instances.first().map(|i| i.virtual_rules.clone()).unwrap_or_default(), d)
+    (
+        c.instances
+            .first()
+            .map(|i| i.virtual_rules.clone())
+            .unwrap_or_default(),
+        d,
+    )
 }
 
 fn errors(ds: &[Diagnostic]) -> Vec<&Diagnostic> {
-    ds.iter().filter(|d| d.severity == Severity::Error).collect()
+    ds.iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect()
 }
 
 fn p(s: &str) -> Prefix {
@@ -75,12 +92,19 @@ fn every_route_keyword_reaches_the_model() {
     assert_eq!(a.table, 100, "named in rt_tables");
     assert_eq!(a.metric, Some(10));
     assert_eq!(a.scope, Some(Scope::Link));
-    assert_eq!(a.protocol, Some(200), "named in rt_protos; no_track keeps it");
+    assert_eq!(
+        a.protocol,
+        Some(200),
+        "named in rt_protos; no_track keeps it"
+    );
     assert_eq!(a.tos, Some(16));
     assert!(a.onlink && a.no_track);
     assert_eq!(a.mode, RouteMode::Add);
     let b = &r[1];
-    assert_eq!((b.kind, b.table, b.metric), (RouteType::Unreachable, 200, Some(5)));
+    assert_eq!(
+        (b.kind, b.table, b.metric),
+        (RouteType::Unreachable, 200, Some(5))
+    );
     assert!(b.no_track, "no dev: not tracked, as keepalived");
     let c = &r[2];
     assert_eq!(c.to, Prefix::any(Family::Ipv6));
@@ -89,7 +113,11 @@ fn every_route_keyword_reaches_the_model() {
     assert_eq!(c.protocol, Some(18), "tracked: keepalived's protocol");
     let e = &r[3];
     assert_eq!(e.from, Some(p("2001:db8:1::/64")));
-    assert_eq!(e.protocol, Some(18), "a tracked route's protocol is reset to 18");
+    assert_eq!(
+        e.protocol,
+        Some(18),
+        "a tracked route's protocol is reset to 18"
+    );
     let f = &r[4];
     assert_eq!(f.nexthops.len(), 2);
     assert_eq!(f.nexthops[0].weight, Some(2));
@@ -104,7 +132,9 @@ fn keepalived_legacy_route_forms_are_read() {
     let (r, d) = routes("        192.0.2.0/24 gw 192.0.2.1 dev eth0\n        192.0.2.128/25 via 192.0.2.1 or 192.0.2.2");
     assert!(errors(&d).is_empty(), "{d:#?}");
     assert_eq!(r[0].via, Some("192.0.2.1".parse().unwrap()));
-    assert!(d.iter().any(|d| d.message.contains("\"gw\" for routes is deprecated") && d.line == 8));
+    assert!(d
+        .iter()
+        .any(|d| d.message.contains("\"gw\" for routes is deprecated") && d.line == 8));
     assert_eq!(r[1].via, None);
     assert_eq!(r[1].nexthops.len(), 2);
 }
@@ -121,27 +151,43 @@ fn every_rule_keyword_reaches_the_model() {
     assert_eq!(a.to, Some(p("198.51.100.0/24")));
     assert!(a.not);
     assert_eq!((a.tos, a.fwmark, a.fwmask), (Some(8), Some(16), Some(255)));
-    assert_eq!((a.iif.as_deref(), a.oif.as_deref()), (Some("eth0"), Some("eth1")));
+    assert_eq!(
+        (a.iif.as_deref(), a.oif.as_deref()),
+        (Some("eth0"), Some("eth1"))
+    );
     assert_eq!((a.table, a.priority), (Some(100), 100));
     assert_eq!(a.suppress_prefixlength, Some(0));
     assert_eq!(a.protocol, Some(18));
     let b = &r[1];
-    assert_eq!((b.family, b.kind, b.priority), (Family::Ipv6, Some(RuleType::Blackhole), 101));
+    assert_eq!(
+        (b.family, b.kind, b.priority),
+        (Family::Ipv6, Some(RuleType::Blackhole), 101)
+    );
     assert_eq!(b.protocol, None, "no_track: no protocol set");
     assert_eq!((r[2].goto, r[2].priority), (Some(300), 200));
     assert_eq!(r[3].kind, Some(RuleType::Nop));
     assert_eq!(r[4].from, None, "'from all' selects everything");
     assert_eq!(r[4].kind, Some(RuleType::Unreachable));
-    assert_eq!((r[5].family, r[5].kind), (Family::Ipv6, Some(RuleType::Prohibit)));
+    assert_eq!(
+        (r[5].family, r[5].kind),
+        (Family::Ipv6, Some(RuleType::Prohibit))
+    );
 }
 
 #[test]
 fn a_rule_without_preference_gets_keepalived_s_with_a_located_warning() {
-    let (r, d) = rules("        from 192.0.2.0/24 table 100\n        from 192.0.2.128/25 table 100");
+    let (r, d) =
+        rules("        from 192.0.2.0/24 table 100\n        from 192.0.2.128/25 table 100");
     assert_eq!((r[0].priority, r[1].priority), (16384, 16383));
-    let w: Vec<_> = d.iter().filter(|d| d.message.contains("no preference")).collect();
+    let w: Vec<_> = d
+        .iter()
+        .filter(|d| d.message.contains("no preference"))
+        .collect();
     assert_eq!(w.len(), 2);
-    assert_eq!((w[0].line, w[0].col, w[0].severity), (11, 9, Severity::Warning));
+    assert_eq!(
+        (w[0].line, w[0].col, w[0].severity),
+        (11, 9, Severity::Warning)
+    );
 }
 
 /// (line, col, message part) of each error in `text`.
@@ -163,7 +209,14 @@ fn each_bad_route_is_an_error_at_its_own_line_and_dropped() {
     let lines: Vec<u32> = e.iter().map(|(l, _, _)| *l).collect();
     assert_eq!(lines, vec![9, 10, 11, 12, 13, 14, 15, 16, 17], "{e:#?}");
     // Columns point at the offending token where there is one.
-    assert_eq!((e[0].1, e[0].2.contains("invalid route via address 'nonsense'")), (29, true), "{e:#?}");
+    assert_eq!(
+        (
+            e[0].1,
+            e[0].2.contains("invalid route via address 'nonsense'")
+        ),
+        (29, true),
+        "{e:#?}"
+    );
     assert_eq!(e[2].1, 31, "the table name");
     assert!(e[3].2.contains("'mtu' is not supported"));
     assert!(e[4].2.contains("must have a destination"));
@@ -204,7 +257,11 @@ fn the_samples_with_routes_load_without_errors() {
         "conf/samples/keepalived.conf.track_interface",
         "conf/samples/keepalived.conf.vrrp.static_ipaddress",
     ] {
-        let loaded = load(Path::new(f), &vrrpd::config::FsSource, &LoadOptions::default());
+        let loaded = load(
+            Path::new(f),
+            &vrrpd::config::FsSource,
+            &LoadOptions::default(),
+        );
         assert!(!loaded.has_errors(), "{f}: {:#?}", loaded.diagnostics);
         assert!(!loaded.config.instances[0].virtual_routes.is_empty());
     }
@@ -269,12 +326,22 @@ fn toml_routes_and_rules_are_typed_tables() {
 #[test]
 fn toml_bad_entries_are_located_at_their_table() {
     let text = TOML_GOOD
-        .replace("to = \"203.0.113.0/24\"", "to = \"203.0.113.0/24\"\nvia = \"192.0.2.1\"")
-        .replace("family = \"ipv6\"\ntype = \"prohibit\"", "family = \"ipv6\"");
+        .replace(
+            "to = \"203.0.113.0/24\"",
+            "to = \"203.0.113.0/24\"\nvia = \"192.0.2.1\"",
+        )
+        .replace(
+            "family = \"ipv6\"\ntype = \"prohibit\"",
+            "family = \"ipv6\"",
+        );
     let loaded = toml(&text);
     let e = errors(&loaded.diagnostics);
     assert_eq!(e.len(), 2, "{e:#?}");
-    assert_eq!((e[0].line, e[0].col), (17, 1), "the [[instance.virtual_routes]] line");
+    assert_eq!(
+        (e[0].line, e[0].col),
+        (17, 1),
+        "the [[instance.virtual_routes]] line"
+    );
     assert!(e[0].message.contains("takes no gateway"));
     assert_eq!(e[1].line, 31, "the [[static_rule]] line");
     assert!(e[1].message.contains("no action"));

@@ -39,7 +39,12 @@ fn work(node: &Node, from: usize, owner: &str) -> (Vec<String>, Vec<String>) {
     let mut added = Vec::new();
     let mut removed = Vec::new();
     for (_, e) in &node.log[from..] {
-        if let Effect::RouteWork { owner: o, add, remove } = e {
+        if let Effect::RouteWork {
+            owner: o,
+            add,
+            remove,
+        } = e
+        {
             if o == owner {
                 added.extend(add.iter().map(Entry::text));
                 removed.extend(remove.iter().map(Entry::text));
@@ -139,7 +144,11 @@ fn static_routes_are_asked_for_at_start_and_removed_at_stop() {
     let (added, removed) = work(&a, from, STATIC_OWNER);
     assert!(added.is_empty());
     assert_eq!(removed.len(), 1);
-    assert_eq!(work(&a, from, "VI_1").1.len(), 5, "a stopping Master gives its up too");
+    assert_eq!(
+        work(&a, from, "VI_1").1.len(),
+        5,
+        "a stopping Master gives its up too"
+    );
 }
 
 #[test]
@@ -154,8 +163,14 @@ fn a_reload_asks_for_the_changed_routes_only() {
     a.handle(event);
     assert_eq!(a.state("VI_1"), State::Master);
     let (added, removed) = work(&a, from, "VI_1");
-    assert_eq!(added, vec!["add unreachable 203.0.113.0/24 proto 18 no_track"]);
-    assert_eq!(removed, vec!["add blackhole 203.0.113.0/24 proto 18 no_track"]);
+    assert_eq!(
+        added,
+        vec!["add unreachable 203.0.113.0/24 proto 18 no_track"]
+    );
+    assert_eq!(
+        removed,
+        vec!["add blackhole 203.0.113.0/24 proto 18 no_track"]
+    );
     let (added, removed) = work(&a, from, STATIC_OWNER);
     assert_eq!(added, vec!["prepend 203.0.113.128/26 dev eth0 proto 18"]);
     assert_eq!(removed, vec!["prepend 203.0.113.128/25 dev eth0 proto 18"]);

@@ -52,7 +52,11 @@ pub struct Config {
     #[serde(default, rename = "garp_group", skip_serializing_if = "Vec::is_empty")]
     pub garp_groups: Vec<GarpGroup>,
     /// Routes installed at start and removed at a clean stop (keepalived `static_routes`).
-    #[serde(default, rename = "static_route", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        rename = "static_route",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub static_routes: Vec<super::route::Route>,
     /// Policy rules installed at start and removed at a clean stop (keepalived `static_rules`).
     #[serde(default, rename = "static_rule", skip_serializing_if = "Vec::is_empty")]

@@ -90,7 +90,12 @@ impl std::str::FromStr for Prefix {
             None => p.max_len(),
             Some(l) => match l.parse::<u8>() {
                 Ok(n) if n <= p.max_len() => n,
-                _ => return Err(format!("prefix length of '{text}' must be 0..{}", p.max_len())),
+                _ => {
+                    return Err(format!(
+                        "prefix length of '{text}' must be 0..{}",
+                        p.max_len()
+                    ))
+                }
             },
         };
         Ok(p)
@@ -365,10 +370,7 @@ impl Route {
             out.push("'from' (a source prefix) is for IPv6 routes only".into());
         }
         if self.kind.is_reject() && (self.via.is_some() || !self.nexthops.is_empty()) {
-            out.push(format!(
-                "a {} route takes no gateway",
-                self.kind.name()
-            ));
+            out.push(format!("a {} route takes no gateway", self.kind.name()));
         }
         if self.via.is_some() && !self.nexthops.is_empty() {
             out.push("'via' and 'nexthop' cannot be combined".into());
@@ -376,10 +378,18 @@ impl Route {
         if self.table == 0 {
             out.push("table 0 is not a routing table".into());
         }
-        if self.nexthops.iter().any(|h| h.weight.is_some_and(|w| !(1..=256).contains(&w))) {
+        if self
+            .nexthops
+            .iter()
+            .any(|h| h.weight.is_some_and(|w| !(1..=256).contains(&w)))
+        {
             out.push("a nexthop weight is 1..256".into());
         }
-        if self.nexthops.iter().any(|h| h.via.is_none() && h.dev.is_none()) {
+        if self
+            .nexthops
+            .iter()
+            .any(|h| h.via.is_none() && h.dev.is_none())
+        {
             out.push("a nexthop needs 'via' or 'dev'".into());
         }
         out
@@ -490,7 +500,11 @@ impl RuleType {
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// `"ipv4"` (default) or `"ipv6"`; must match the addresses (`inet6`).
-    #[serde(default = "ipv4", with = "family_name", skip_serializing_if = "is_ipv4")]
+    #[serde(
+        default = "ipv4",
+        with = "family_name",
+        skip_serializing_if = "is_ipv4"
+    )]
     pub family: Family,
     /// Source selector (`from`); none = all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -734,7 +748,10 @@ mod tests {
         b.kind = RouteType::Blackhole;
         b.no_track = true;
         b.protocol = Some(18);
-        assert_eq!(b.keepalived_text(), "prepend blackhole 203.0.113.7 proto 18 no_track");
+        assert_eq!(
+            b.keepalived_text(),
+            "prepend blackhole 203.0.113.7 proto 18 no_track"
+        );
     }
 
     #[test]

@@ -132,12 +132,18 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
         // these catch the native format's.
         for (k, r) in inst.virtual_routes.iter().enumerate() {
             for e in r.check() {
-                d.error(&entry("virtual_routes", k), format!("({name}) route {}: {e}", r.to));
+                d.error(
+                    &entry("virtual_routes", k),
+                    format!("({name}) route {}: {e}", r.to),
+                );
             }
         }
         for (k, r) in inst.virtual_rules.iter().enumerate() {
             for e in r.check() {
-                d.error(&entry("virtual_rules", k), format!("({name}) rule {}: {e}", r.priority));
+                d.error(
+                    &entry("virtual_rules", k),
+                    format!("({name}) rule {}: {e}", r.priority),
+                );
             }
         }
         let kinds: [(&str, &str, &Vec<TrackRef>, Vec<&str>); 4] = [

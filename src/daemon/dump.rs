@@ -377,11 +377,19 @@ pub fn render_json(config: &Config, views: &[View]) -> String {
                 put("evips", json!(evips));
             }
             // keepalived writes these arrays only when not empty.
-            let vroutes: Vec<String> = c.virtual_routes.iter().map(|r| r.keepalived_text()).collect();
+            let vroutes: Vec<String> = c
+                .virtual_routes
+                .iter()
+                .map(|r| r.keepalived_text())
+                .collect();
             if !vroutes.is_empty() {
                 put("vroutes", json!(vroutes));
             }
-            let vrules: Vec<String> = c.virtual_rules.iter().map(|r| r.keepalived_text()).collect();
+            let vrules: Vec<String> = c
+                .virtual_rules
+                .iter()
+                .map(|r| r.keepalived_text())
+                .collect();
             if !vrules.is_empty() {
                 put("vrules", json!(vrules));
             }
@@ -527,7 +535,11 @@ pub fn render_data(
         ),
         (
             "------< Static Rules >------",
-            config.static_rules.iter().map(|r| r.keepalived_text()).collect(),
+            config
+                .static_rules
+                .iter()
+                .map(|r| r.keepalived_text())
+                .collect(),
         ),
     ] {
         if !list.is_empty() {

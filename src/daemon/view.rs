@@ -89,7 +89,11 @@ impl RouteView {
     /// The views of `owner`'s entries among `all` (owner, entry, state).
     pub fn of(
         owner: &str,
-        all: &[(String, crate::driver::routes::Entry, crate::driver::routes::EntryState)],
+        all: &[(
+            String,
+            crate::driver::routes::Entry,
+            crate::driver::routes::EntryState,
+        )],
     ) -> Vec<RouteView> {
         all.iter()
             .filter(|(o, _, _)| o == owner)

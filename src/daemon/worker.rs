@@ -175,11 +175,13 @@ impl WorkHandle {
             .routes
             .settled()
             .into_iter()
-            .map(|(owner, entry, foreign)| crate::driver::upgrade::RouteRecord {
-                owner,
-                entry,
-                foreign,
-            })
+            .map(
+                |(owner, entry, foreign)| crate::driver::upgrade::RouteRecord {
+                    owner,
+                    entry,
+                    foreign,
+                },
+            )
             .collect()
     }
 
@@ -535,7 +537,9 @@ impl Worker {
                 let oif = match &route.dev {
                     Some(name) => match self.netlink.link(name).await {
                         Ok(link) => Some(link.index),
-                        Err(e) if add => return RouteOutcome::Failed(format!("route {}: {e}", route.to)),
+                        Err(e) if add => {
+                            return RouteOutcome::Failed(format!("route {}: {e}", route.to))
+                        }
                         // Its interface is gone: so is the route.
                         Err(_) => return RouteOutcome::Removed,
                     },
@@ -546,7 +550,9 @@ impl Worker {
                     hops.push(match &hop.dev {
                         Some(name) => match self.netlink.link(name).await {
                             Ok(link) => Some(link.index),
-                            Err(e) => return RouteOutcome::Failed(format!("route {}: {e}", route.to)),
+                            Err(e) => {
+                                return RouteOutcome::Failed(format!("route {}: {e}", route.to))
+                            }
                         },
                         None => None,
                     });

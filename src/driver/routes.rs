@@ -110,8 +110,17 @@ pub struct Wanted(Vec<Entry>);
 impl Wanted {
     /// Moves to `now`: (added, removed), each in configuration order.
     pub fn diff(&mut self, now: Vec<Entry>) -> (Vec<Entry>, Vec<Entry>) {
-        let added = now.iter().filter(|e| !self.0.contains(e)).cloned().collect();
-        let removed = self.0.iter().filter(|e| !now.contains(e)).cloned().collect();
+        let added = now
+            .iter()
+            .filter(|e| !self.0.contains(e))
+            .cloned()
+            .collect();
+        let removed = self
+            .0
+            .iter()
+            .filter(|e| !now.contains(e))
+            .cloned()
+            .collect();
         self.0 = now;
         (added, removed)
     }
@@ -147,7 +156,9 @@ pub enum RouteOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum EntryState {
-    Pending { op: &'static str },
+    Pending {
+        op: &'static str,
+    },
     Installed,
     PresentBefore,
     Failed {
@@ -278,7 +289,11 @@ impl RouteQueue {
             owner: owner.to_owned(),
             entry,
             desired: true,
-            kernel: if foreign { Kernel::Foreign } else { Kernel::Ours },
+            kernel: if foreign {
+                Kernel::Foreign
+            } else {
+                Kernel::Ours
+            },
             job: None,
             running: false,
             failure: None,
@@ -354,7 +369,12 @@ impl RouteQueue {
     }
 
     /// The worker ran `job` at `now` with `outcome`; what to log.
-    pub fn completed(&mut self, job: &RouteJob, outcome: RouteOutcome, now: Instant) -> Vec<RouteReport> {
+    pub fn completed(
+        &mut self,
+        job: &RouteJob,
+        outcome: RouteOutcome,
+        now: Instant,
+    ) -> Vec<RouteReport> {
         let mut reports = Vec::new();
         let Some(i) = self.find(&job.entry) else {
             return reports;
@@ -461,7 +481,13 @@ impl RouteQueue {
             .filter(|s| {
                 s.desired && s.job.is_none() && matches!(s.kernel, Kernel::Ours | Kernel::Foreign)
             })
-            .map(|s| (s.owner.clone(), s.entry.clone(), s.kernel == Kernel::Foreign))
+            .map(|s| {
+                (
+                    s.owner.clone(),
+                    s.entry.clone(),
+                    s.kernel == Kernel::Foreign,
+                )
+            })
             .collect()
     }
 
@@ -565,12 +591,21 @@ mod tests {
         q.want("VI_1", route("192.0.2.0/24"), true);
         let job = q.pop(at(0)).unwrap();
         let reports = q.completed(&job, RouteOutcome::Failed("Network is down".into()), at(0));
-        assert!(matches!(reports[0], RouteReport::Refused { repeated: false, .. }));
+        assert!(matches!(
+            reports[0],
+            RouteReport::Refused {
+                repeated: false,
+                ..
+            }
+        ));
         assert_eq!(q.pop(at(50)), None, "backing off");
         assert_eq!(q.poll_at(), Some(at(100)));
         let job = q.pop(at(100)).unwrap();
         let reports = q.completed(&job, RouteOutcome::Added, at(100));
-        assert!(matches!(reports[0], RouteReport::Recovered { attempts: 1, .. }));
+        assert!(matches!(
+            reports[0],
+            RouteReport::Recovered { attempts: 1, .. }
+        ));
         assert_eq!(q.held().count(), 1);
     }
 
@@ -595,7 +630,9 @@ mod tests {
         let e = Entry::Route(r);
         q.want("VI_1", e.clone(), true);
         let job = q.pop(at(0)).unwrap();
-        assert!(q.completed(&job, RouteOutcome::AlreadyPresent, at(0)).is_empty());
+        assert!(q
+            .completed(&job, RouteOutcome::AlreadyPresent, at(0))
+            .is_empty());
         assert_eq!(q.held().count(), 1);
         q.want("VI_1", e, false);
         assert_eq!(q.pop(at(1)).map(|j| j.op), Some(Op::Remove));
@@ -621,7 +658,11 @@ mod tests {
         }
         assert_eq!(q.queued(), 1);
         let job = q.pop(at(0)).unwrap();
-        assert_eq!(job.op, Op::Remove, "latest want wins; unknown state removed");
+        assert_eq!(
+            job.op,
+            Op::Remove,
+            "latest want wins; unknown state removed"
+        );
     }
 
     #[test]

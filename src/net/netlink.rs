@@ -336,7 +336,11 @@ pub struct RouteIfindexes<'a> {
 impl Netlink {
     /// Installs `route` (keepalived's `netlink_route(.., IPROUTE_ADD)`);
     /// `Ok(false)` if it was already there (EEXIST).
-    pub async fn add_route(&self, route: &Route, ix: RouteIfindexes<'_>) -> Result<bool, NetlinkError> {
+    pub async fn add_route(
+        &self,
+        route: &Route,
+        ix: RouteIfindexes<'_>,
+    ) -> Result<bool, NetlinkError> {
         let msg = route_message(route, ix, false);
         let mut flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE;
         flags |= match route.mode {
@@ -356,10 +360,17 @@ impl Netlink {
     }
 
     /// Deletes `route`; `Ok(false)` if it was not there (ESRCH).
-    pub async fn remove_route(&self, route: &Route, ix: RouteIfindexes<'_>) -> Result<bool, NetlinkError> {
+    pub async fn remove_route(
+        &self,
+        route: &Route,
+        ix: RouteIfindexes<'_>,
+    ) -> Result<bool, NetlinkError> {
         let msg = route_message(route, ix, true);
         match self
-            .talk(RouteNetlinkMessage::DelRoute(msg), NLM_F_REQUEST | NLM_F_ACK)
+            .talk(
+                RouteNetlinkMessage::DelRoute(msg),
+                NLM_F_REQUEST | NLM_F_ACK,
+            )
             .await
         {
             Ok(()) => Ok(true),
@@ -376,7 +387,10 @@ impl Netlink {
     /// second copy otherwise); `Ok(false)` if it was already there.
     pub async fn add_rule(&self, rule: &Rule) -> Result<bool, NetlinkError> {
         let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
-        match self.talk(RouteNetlinkMessage::NewRule(rule_message(rule)), flags).await {
+        match self
+            .talk(RouteNetlinkMessage::NewRule(rule_message(rule)), flags)
+            .await
+        {
             Ok(()) => Ok(true),
             Err(e) if errno(&e) == Some(EEXIST) => Ok(false),
             Err(source) => Err(NetlinkError::Route {
@@ -468,7 +482,9 @@ pub fn route_message(route: &Route, ix: RouteIfindexes<'_>, delete: bool) -> Rou
         h.flags = RouteFlags::Onlink;
     }
     msg.attributes
-        .push(RouteAttribute::Destination(RouteAddress::from(route.to.addr)));
+        .push(RouteAttribute::Destination(RouteAddress::from(
+            route.to.addr,
+        )));
     if let Some(from) = &route.from {
         h.source_prefix_length = from.len;
         msg.attributes
@@ -497,7 +513,9 @@ pub fn route_message(route: &Route, ix: RouteIfindexes<'_>, delete: bool) -> Rou
                 let mut nh = RouteNextHop::default();
                 nh.interface_index = ix.hops.get(i).copied().flatten().unwrap_or(0);
                 // rtnh_hops is the weight minus one (`ip route` weight 1..256).
-                nh.hops = hop.weight.map_or(0, |w| u8::try_from(w.saturating_sub(1)).unwrap_or(u8::MAX));
+                nh.hops = hop
+                    .weight
+                    .map_or(0, |w| u8::try_from(w.saturating_sub(1)).unwrap_or(u8::MAX));
                 if hop.onlink {
                     nh.flags = RouteNextHopFlags::Onlink;
                 }

@@ -235,7 +235,10 @@ impl Parser<'_> {
         if found.is_none() {
             self.err(
                 &t.loc,
-                format!("protocol '{}' not found (a number or a name from rt_protos)", t.text),
+                format!(
+                    "protocol '{}' not found (a number or a name from rt_protos)",
+                    t.text
+                ),
             );
         }
         found
@@ -253,7 +256,10 @@ impl Parser<'_> {
         if scope.is_none() {
             self.err(
                 &t.loc,
-                format!("scope '{}' invalid: expected global, site, link, host or nowhere", t.text),
+                format!(
+                    "scope '{}' invalid: expected global, site, link, host or nowhere",
+                    t.text
+                ),
             );
         }
         scope
@@ -306,7 +312,10 @@ impl Parser<'_> {
                 }
                 "via" | "gw" => {
                     if kw == "gw" {
-                        self.warn(&t.loc, "\"gw\" for routes is deprecated. Please use \"via\"");
+                        self.warn(
+                            &t.loc,
+                            "\"gw\" for routes is deprecated. Please use \"via\"",
+                        );
                     }
                     let mut v = self.value(&mut c, t)?;
                     if v.text == "inet" || v.text == "inet6" {
@@ -324,7 +333,10 @@ impl Parser<'_> {
                             r.from = Some(p);
                         }
                         Ok(_) => {
-                            self.err(&v.loc, format!("route from address only supported with IPv6 ({})", v.text));
+                            self.err(
+                                &v.loc,
+                                format!("route from address only supported with IPv6 ({})", v.text),
+                            );
                             return None;
                         }
                         Err(e) => {
@@ -364,7 +376,10 @@ impl Parser<'_> {
                 "append" => r.mode = RouteMode::Append,
                 "no_track" => r.no_track = true,
                 "or" => {
-                    self.warn(&t.loc, "\"or\" for routes is deprecated. Please use \"nexthop\"");
+                    self.warn(
+                        &t.loc,
+                        "\"or\" for routes is deprecated. Please use \"nexthop\"",
+                    );
                     let v = self.value(&mut c, t)?;
                     let a = self.addr_tok("\"or\"", v)?;
                     if r.nexthops.is_empty() {
@@ -448,7 +463,12 @@ impl Parser<'_> {
     }
 
     /// `nexthop via A [dev D] [weight W] [onlink] nexthop ...` to the end of the entry.
-    fn nexthops(&mut self, c: &mut Cursor<'_>, r: &mut Route, fam: &mut Option<Family>) -> Option<()> {
+    fn nexthops(
+        &mut self,
+        c: &mut Cursor<'_>,
+        r: &mut Route,
+        fam: &mut Option<Family>,
+    ) -> Option<()> {
         let mut hop = NextHop {
             via: None,
             dev: None,
@@ -481,14 +501,22 @@ impl Parser<'_> {
                     match v.text.parse::<u16>() {
                         Ok(w) if (1..=256).contains(&w) => hop.weight = Some(w),
                         _ => {
-                            self.err(&v.loc, format!("nexthop weight must be 1..256, got '{}'", v.text));
+                            self.err(
+                                &v.loc,
+                                format!("nexthop weight must be 1..256, got '{}'", v.text),
+                            );
                             return None;
                         }
                     }
                 }
                 "onlink" => hop.onlink = true,
                 other => {
-                    self.err(&t.loc, format!("unknown nexthop option '{other}' (expected via, dev, weight, onlink)"));
+                    self.err(
+                        &t.loc,
+                        format!(
+                            "unknown nexthop option '{other}' (expected via, dev, weight, onlink)"
+                        ),
+                    );
                     return None;
                 }
             }
@@ -565,7 +593,10 @@ impl Parser<'_> {
                             r.fwmask = Some(k);
                         }
                         _ => {
-                            self.err(&v.loc, format!("invalid rule fwmark '{}' (expected MARK[/MASK])", v.text));
+                            self.err(
+                                &v.loc,
+                                format!("invalid rule fwmark '{}' (expected MARK[/MASK])", v.text),
+                            );
                             return None;
                         }
                     }
@@ -619,7 +650,10 @@ impl Parser<'_> {
         }
         r.family = fam.unwrap_or(Family::Ipv4);
         if r.goto.is_some() && priority.is_none() {
-            self.err(&n.kw.loc, "invalid rule - goto target specified without preference");
+            self.err(
+                &n.kw.loc,
+                "invalid rule - goto target specified without preference",
+            );
             return None;
         }
         if actions == 0 {
