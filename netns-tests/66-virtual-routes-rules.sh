@@ -6,6 +6,9 @@
 #     are gone from B when B stops too. With DAEMON=vrrpd, keepalived 2.2.7
 #     then runs the same configuration on A: the kernel's routes and rules
 #     and the JSON dump's `vroutes`/`vrules` must be the same as vrrpd's.
+#     A tracked route deleted from outside is put back on the Master (vrrpd
+#     stays Master; keepalived goes BACKUP and preempts back: expected
+#     difference); a no_track one stays deleted.
 #     (No `inet6` word: keepalived 2.2.7 skips the token after `inet` /
 #     `inet6` in routes and rules; the family comes from the addresses.)
 . "$(dirname "$0")/lib.sh"
@@ -95,6 +98,19 @@ if ! is_keepalived; then
         "$PY" -c 'import json,sys; i=json.load(sys.stdin)["instances"][0]; print(sum(1 for r in i.get("routes", []) if r["state"] == "installed"))')
     check "vrrpd status --json: 7 routes and rules installed" test "$n" = 7
 fi
+# Someone deletes a tracked route on the Master: vrrpd puts it back and
+# stays Master; keepalived 2.2.7 puts A to BACKUP (set_vrrp_backup), B
+# takes over, and A preempts back (expected difference). A deleted
+# no_track route (the blackhole) stays deleted under both.
+ta=$(transitions a)
+ip -n "$(ns a)" route del 198.51.100.0/25
+say "deleted A's tracked route 198.51.100.0/25 from outside"
+check "it is back on A" wait_for 3 holds_all a
+sleep 0.5
+check_or_xdiff "A stayed Master through it (no transition)" eval '[[ $(transitions a) == "$ta" ]]'
+ip -n "$(ns a)" route del blackhole 203.0.113.0/24
+check "the deleted no_track blackhole stays deleted" hold_for 1 eval \
+    '[[ -z $(ip -n "$(ns a)" route show 203.0.113.0/24) ]]'
 # Failover: A stops, B takes the VIP, its routes and rules; A keeps none.
 t=$(now)
 stop_daemon a

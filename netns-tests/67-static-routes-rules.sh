@@ -3,7 +3,8 @@
 #     whatever the instance's state (A is a Backup here: B is Master), a
 #     reload that changes one route removes and adds that one only (the
 #     others are never deleted: `ip monitor route` is the witness), and a
-#     clean stop removes them all.
+#     clean stop removes them all. A tracked one deleted from outside is
+#     put back; a no_track one is not.
 . "$(dirname "$0")/lib.sh"
 title "67 static_routes/static_rules: at start, one changed by a reload, gone at stop"
 require_daemon
@@ -58,7 +59,17 @@ check "A holds the 4 static routes and 2 rules as a Backup" wait_for 2 eval \
     '[[ $(ours a | wc -l) == 6 ]] && has a "^198.51.100.128/25 dev $LAB_IF .*metric 10" && has a "^blackhole 203.0.113.0/24 table 100" &&
      has a "^200:.*from 198.51.100.0/24 lookup 100" && has a "^201:.*from 2001:db8:67::/64 prohibit"'
 ours a | sed 's/^/    A: /'
+# Someone deletes a tracked static route and rule: put back (keepalived's
+# reinstate_static_route / _rule); a no_track one (the blackhole) is not.
+ip -n "$(ns a)" route del 198.51.100.0/25
+ip -n "$(ns a)" rule del priority 200
+say "deleted A's static route 198.51.100.0/25 and rule 200 from outside"
+check "both are back" wait_for 3 eval 'has a "^198.51.100.0/25 via 192.0.2.1" && has a "^200:"'
+ip -n "$(ns a)" route del blackhole 203.0.113.0/24 table 100
+check "the deleted no_track blackhole stays deleted" hold_for 1 eval '! has a "^blackhole"'
+ip -n "$(ns a)" route add blackhole 203.0.113.0/24 table 100 proto keepalived
 # Reload: one route changes (metric 10 -> 20), the rest stays.
+mon_mark=$(wc -l <"$WORK/route-mon-a.txt")
 write_conf a 100 "198.51.100.128/25 dev $LAB_IF metric 20"
 cp "$WORK/a.conf" "${DCONF[a]}"
 hup_daemon a
@@ -67,8 +78,8 @@ check "and no longer the one with metric 10" eval '! has a "metric 10$"'
 check "still 4 routes and 2 rules" eval '[[ $(ours a | wc -l) == 6 ]]'
 sleep 0.3
 # Only the changed route is deleted (ip monitor prints "Deleted ..." lines).
-deleted=$(grep -c 'Deleted' "$WORK/route-mon-a.txt" || true)
-other=$(grep 'Deleted' "$WORK/route-mon-a.txt" | grep -vEc 'metric 10( |$)' || true)
+deleted=$(tail -n +"$((mon_mark + 1))" "$WORK/route-mon-a.txt" | grep -c 'Deleted' || true)
+other=$(tail -n +"$((mon_mark + 1))" "$WORK/route-mon-a.txt" | grep 'Deleted' | grep -vEc 'metric 10( |$)' || true)
 say "ip monitor route on A: $deleted deletion(s), $other of something else than the changed route"
 check "the reload deleted nothing but the changed route" test "$other" = 0
 check "A stayed Backup through the reload" eval '! has_vip a "$VIP"'

@@ -72,6 +72,16 @@ fn every_file_in_conf_loads_without_errors() {
             .filter(|d| d.severity == Severity::Error)
             .map(|d| d.to_string())
             .collect();
+        if p.ends_with("samples/keepalived.conf.vrrp.rules") {
+            // keepalived's own sample writes two rule addresses without
+            // their last byte ("192.168.100./24"); keepalived logs "Invalid
+            // rule to address" and drops them, vrrpd reports each as an
+            // error at its line (a bad entry is an error, as a bad VIP).
+            assert_eq!(errors.len(), 2, "{errors:#?}");
+            assert!(errors[0].contains(":11:8: error: invalid rule to address"));
+            assert!(errors[1].contains(":26:12: error: invalid rule to address"));
+            continue;
+        }
         assert!(errors.is_empty(), "{}: {errors:#?}", p.display());
     }
 }

@@ -163,6 +163,31 @@ impl WorkHandle {
         self.shared.wake.notify_one();
     }
 
+    /// The kernel deleted a route or rule of protocol 18: a tracked one we
+    /// hold and still want was deleted by someone else and is added again
+    /// (our own removals are of entries no longer wanted). Returns what
+    /// was lost, as (owner, entry), for the log.
+    pub fn route_deleted(&self, deleted: &crate::net::netlink::Deleted) -> Vec<(String, Entry)> {
+        let lost = {
+            let mut state = self.shared.lock();
+            let lost: Vec<(String, Entry)> = state
+                .routes
+                .wanted_held()
+                .filter(|(_, e)| e.tracked() && deleted.is(e))
+                .map(|(o, e)| (o.to_owned(), e.clone()))
+                .collect();
+            for (_, e) in &lost {
+                state.routes.lost(e);
+            }
+            lost
+        };
+        if !lost.is_empty() {
+            self.shared.held_changed.notify_one();
+            self.shared.wake.notify_one();
+        }
+        lost
+    }
+
     /// Takes over a route or rule the predecessor installed (`vrrpd upgrade`).
     pub fn adopt_route(&self, owner: &str, entry: Entry, foreign: bool) {
         self.shared.lock().routes.adopt(owner, entry, foreign);

@@ -473,6 +473,14 @@ impl RouteQueue {
             .map(|s| (s.owner.as_str(), &s.entry))
     }
 
+    /// Entries wanted and confirmed added by us: (owner, entry).
+    pub fn wanted_held(&self) -> impl Iterator<Item = (&str, &Entry)> + '_ {
+        self.slots
+            .iter()
+            .filter(|s| s.desired && s.kernel == Kernel::Ours)
+            .map(|s| (s.owner.as_str(), &s.entry))
+    }
+
     /// In place and wanted, with no job: what an upgrade hands over, as
     /// (owner, entry, there before us).
     pub fn settled(&self) -> Vec<(String, Entry, bool)> {

@@ -324,6 +324,145 @@ impl Netlink {
     }
 }
 
+/// A route or rule of keepalived's protocol (18) the kernel deleted: what
+/// identifies it, to match against the ones vrrpd holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deleted {
+    Route {
+        dst: IpAddr,
+        dst_len: u8,
+        table: u32,
+        /// RTA_PRIORITY (IPv6 routes always have one: 1024 by default).
+        metric: Option<u32>,
+        tos: u8,
+    },
+    Rule {
+        ipv6: bool,
+        priority: u32,
+    },
+}
+
+/// Room for deletion events: our own removals echo here too (a Master
+/// stepping down with 100 routes); past the bound one is dropped and only
+/// that deletion goes unnoticed.
+pub const DELETED_EVENTS_MAX: usize = 256;
+
+impl Netlink {
+    /// Watches route and rule deletions (keepalived's monitoring of
+    /// tracked routes and rules), on a socket of its own so a routing
+    /// daemon's churn never delays link and address events; only
+    /// deletions of protocol 18 come out. Open it only when a tracked
+    /// route or rule is configured.
+    pub fn open_deletions() -> Result<mpsc::Receiver<Deleted>, NetlinkError> {
+        let (conn, _handle, mut messages) = rtnetlink::new_multicast_connection(&[
+            MulticastGroup::Ipv4Route,
+            MulticastGroup::Ipv6Route,
+            MulticastGroup::Ipv4Rule,
+            MulticastGroup::Ipv6Rule,
+        ])
+        .map_err(NetlinkError::Open)?;
+        tokio::spawn(conn);
+        let (tx, rx) = mpsc::channel(DELETED_EVENTS_MAX);
+        tokio::spawn(async move {
+            while let Some((msg, _)) = messages.next().await {
+                if let Some(d) = decode_deleted(msg) {
+                    match tx.try_send(d) {
+                        Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => {}
+                        Err(mpsc::error::TrySendError::Closed(_)) => break,
+                    }
+                }
+            }
+        });
+        Ok(rx)
+    }
+}
+
+fn decode_deleted(msg: NetlinkMessage<RouteNetlinkMessage>) -> Option<Deleted> {
+    let NetlinkPayload::InnerMessage(inner) = msg.payload else {
+        return None;
+    };
+    let keepalived = RouteProtocol::from(crate::config::RTPROT_KEEPALIVED);
+    match inner {
+        RouteNetlinkMessage::DelRoute(r) if r.header.protocol == keepalived => {
+            let mut table = u32::from(r.header.table);
+            let mut dst = None;
+            let mut metric = None;
+            for a in &r.attributes {
+                match a {
+                    RouteAttribute::Table(t) => table = *t,
+                    RouteAttribute::Destination(RouteAddress::Inet(v4)) => {
+                        dst = Some(IpAddr::V4(*v4))
+                    }
+                    RouteAttribute::Destination(RouteAddress::Inet6(v6)) => {
+                        dst = Some(IpAddr::V6(*v6))
+                    }
+                    RouteAttribute::Priority(p) => metric = Some(*p),
+                    _ => {}
+                }
+            }
+            let ipv6 = r.header.address_family == rtnetlink::packet_route::AddressFamily::Inet6;
+            let dst = dst.unwrap_or(if ipv6 {
+                IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+            } else {
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+            });
+            Some(Deleted::Route {
+                dst,
+                dst_len: r.header.destination_prefix_length,
+                table,
+                metric,
+                tos: r.header.tos,
+            })
+        }
+        RouteNetlinkMessage::DelRule(r) => {
+            let mut ours = false;
+            let mut priority = 0;
+            for a in &r.attributes {
+                match a {
+                    RuleAttribute::Protocol(p) => ours = *p == keepalived,
+                    RuleAttribute::Priority(p) => priority = *p,
+                    _ => {}
+                }
+            }
+            ours.then_some(Deleted::Rule {
+                ipv6: r.header.family == rtnetlink::packet_route::AddressFamily::Inet6,
+                priority,
+            })
+        }
+        _ => None,
+    }
+}
+
+impl Deleted {
+    /// Whether this deletion is of `entry` (keepalived's `route_is_ours` /
+    /// `rule_is_ours`, on the fields that identify one in the kernel).
+    pub fn is(&self, entry: &crate::driver::routes::Entry) -> bool {
+        use crate::driver::routes::Entry;
+        match (self, entry) {
+            (
+                Deleted::Route {
+                    dst,
+                    dst_len,
+                    table,
+                    metric,
+                    tos,
+                },
+                Entry::Route(r),
+            ) => {
+                r.to.addr == *dst
+                    && r.to.len == *dst_len
+                    && r.table == *table
+                    && r.tos.unwrap_or(0) == *tos
+                    && r.metric.is_none_or(|m| Some(m) == *metric)
+            }
+            (Deleted::Rule { ipv6, priority }, Entry::Rule(r)) => {
+                r.priority == *priority && (r.family == crate::proto::Family::Ipv6) == *ipv6
+            }
+            _ => false,
+        }
+    }
+}
+
 /// A route resolved for the kernel: its interface names as indexes.
 #[derive(Debug, Clone, Copy)]
 pub struct RouteIfindexes<'a> {
