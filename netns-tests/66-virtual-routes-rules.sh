@@ -8,7 +8,8 @@
 #     and the JSON dump's `vroutes`/`vrules` must be the same as vrrpd's.
 #     A tracked route deleted from outside is put back on the Master (vrrpd
 #     stays Master; keepalived goes BACKUP and preempts back: expected
-#     difference); a no_track one stays deleted.
+#     difference); a no_track one stays deleted. After a SIGKILL, `vrrpd
+#     resign` removes what the runtime record says A held.
 #     (No `inet6` word: keepalived 2.2.7 skips the token after `inet` /
 #     `inet6` in routes and rules; the family comes from the addresses.)
 . "$(dirname "$0")/lib.sh"
@@ -121,6 +122,18 @@ check "A holds none after its stop" holds_none a
 stop_daemon b
 check "B holds none after its stop" holds_none b
 
+if ! is_keepalived; then
+    # A crash (SIGKILL) leaves them in the kernel; `vrrpd resign` (the
+    # unit's ExecStopPost) removes what the runtime record says A held.
+    start_daemon a "$WORK/a.conf"
+    wait_master a "$VIP" 5 || fail "A did not become Master again"
+    wait_for 2 holds_all a || fail "A did not install them again"
+    wait_for 2 eval 'grep -q 198.51.100.0/25 "$(record_of a)"' || fail "the runtime record lists no route"
+    kill_daemon a
+    check "after SIGKILL A's kernel still holds them" holds_all a
+    resign_daemon a
+    check "vrrpd resign removed them (from the runtime record)" holds_none a
+fi
 if ! is_keepalived && command -v keepalived >/dev/null; then
     # keepalived 2.2.7 on A with the same file: the reference.
     DAEMON=keepalived start_daemon a "$WORK/a.conf"

@@ -4,7 +4,8 @@
 #     reload that changes one route removes and adds that one only (the
 #     others are never deleted: `ip monitor route` is the witness), and a
 #     clean stop removes them all. A tracked one deleted from outside is
-#     put back; a no_track one is not.
+#     put back (keepalived 2.2.7 does not: expected difference); a no_track
+#     one is not.
 . "$(dirname "$0")/lib.sh"
 title "67 static_routes/static_rules: at start, one changed by a reload, gone at stop"
 require_daemon
@@ -59,12 +60,22 @@ check "A holds the 4 static routes and 2 rules as a Backup" wait_for 2 eval \
     '[[ $(ours a | wc -l) == 6 ]] && has a "^198.51.100.128/25 dev $LAB_IF .*metric 10" && has a "^blackhole 203.0.113.0/24 table 100" &&
      has a "^200:.*from 198.51.100.0/24 lookup 100" && has a "^201:.*from 2001:db8:67::/64 prohibit"'
 ours a | sed 's/^/    A: /'
-# Someone deletes a tracked static route and rule: put back (keepalived's
-# reinstate_static_route / _rule); a no_track one (the blackhole) is not.
+# Someone deletes a tracked static route and rule: vrrpd puts them back.
+# keepalived 2.2.7 has reinstate_static_route / _rule but watches route
+# and rule events only for virtual ones, so they stay deleted there
+# (expected difference; put back by hand to go on). A no_track one (the
+# blackhole) stays deleted under both.
 ip -n "$(ns a)" route del 198.51.100.0/25
 ip -n "$(ns a)" rule del priority 200
 say "deleted A's static route 198.51.100.0/25 and rule 200 from outside"
-check "both are back" wait_for 3 eval 'has a "^198.51.100.0/25 via 192.0.2.1" && has a "^200:"'
+back() { has a "^198.51.100.0/25 via 192.0.2.1" && has a "^200:"; }
+if wait_for 3 back; then
+    say "ok: both are back"
+else
+    xdiff "a static route and rule deleted from outside are put back"
+    ip -n "$(ns a)" route add 198.51.100.0/25 via 192.0.2.1 dev "$LAB_IF" proto keepalived
+    ip -n "$(ns a)" rule add from 198.51.100.0/24 table 100 priority 200 proto keepalived
+fi
 ip -n "$(ns a)" route del blackhole 203.0.113.0/24 table 100
 check "the deleted no_track blackhole stays deleted" hold_for 1 eval '! has a "^blackhole"'
 ip -n "$(ns a)" route add blackhole 203.0.113.0/24 table 100 proto keepalived
