@@ -9,7 +9,8 @@
 #     A tracked route deleted from outside is put back on the Master (vrrpd
 #     stays Master; keepalived goes BACKUP and preempts back: expected
 #     difference); a no_track one stays deleted. After a SIGKILL, `vrrpd
-#     resign` removes what the runtime record says A held.
+#     resign` removes what the runtime record says A held; `vrrpd upgrade`
+#     hands them to the new process without touching the kernel.
 #     (No `inet6` word: keepalived 2.2.7 skips the token after `inet` /
 #     `inet6` in routes and rules; the family comes from the addresses.)
 . "$(dirname "$0")/lib.sh"
@@ -133,6 +134,30 @@ if ! is_keepalived; then
     check "after SIGKILL A's kernel still holds them" holds_all a
     resign_daemon a
     check "vrrpd resign removed them (from the runtime record)" holds_none a
+    # `vrrpd upgrade` hands them over: the new process adopts them, none is
+    # deleted or added again (`ip monitor route` stays silent), and a stop
+    # of the new process removes them.
+    . "$NT_DIR/upgrade-lib.sh"
+    upgrade_require
+    start_daemon a "$WORK/a.conf"
+    wait_master a "$VIP" 5 || fail "A did not become Master for the upgrade"
+    wait_for 2 holds_all a || fail "A did not install them for the upgrade"
+    bg ip -n "$(ns a)" monitor route >"$WORK/route-mon-upgrade.txt" 2>&1
+    sleep 0.3
+    pid0=$(pid_of a)
+    replace_bin "$REAL_BIN"
+    upgrade a
+    [[ $UP_RC == 0 ]] || fail "vrrpd upgrade failed ($UP_RC): $UP_OUT"
+    pid1=$(pid_of a)
+    check "A's pid changed ($pid0 -> $pid1)" eval "[[ $pid1 != $pid0 ]] && kill -0 $pid1"
+    adopt_pid a "$pid1"
+    sleep 0.5
+    check "after the upgrade A holds them all" holds_all a
+    check "the upgrade deleted and added no route" eval '[[ ! -s "$WORK/route-mon-upgrade.txt" ]]'
+    n=$(uctl a status --json | "$PY" -c 'import json,sys; i=json.load(sys.stdin)["instances"][0]; print(sum(1 for r in i.get("routes", []) if r["state"] == "installed"))')
+    check "the new process lists the 7 as installed" test "$n" = 7
+    stop_daemon a
+    check "its stop removed them" holds_none a
 fi
 if ! is_keepalived && command -v keepalived >/dev/null; then
     # keepalived 2.2.7 on A with the same file: the reference.
