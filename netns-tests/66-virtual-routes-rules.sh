@@ -104,6 +104,7 @@ fi
 # stays Master; keepalived 2.2.7 puts A to BACKUP (set_vrrp_backup), B
 # takes over, and A preempts back (expected difference). A deleted
 # no_track route (the blackhole) stays deleted under both.
+# shellcheck disable=SC2034 # used inside eval
 ta=$(transitions a)
 ip -n "$(ns a)" route del 198.51.100.0/25
 say "deleted A's tracked route 198.51.100.0/25 from outside"

@@ -5,7 +5,9 @@
 #     others are never deleted: `ip monitor route` is the witness), and a
 #     clean stop removes them all. A tracked one deleted from outside is
 #     put back (keepalived 2.2.7 does not: expected difference); a no_track
-#     one is not.
+#     one is not. A route refused because its gateway is unreachable is
+#     retried and added once the gateway's subnet appears (keepalived tries
+#     once: expected difference).
 . "$(dirname "$0")/lib.sh"
 title "67 static_routes/static_rules: at start, one changed by a reload, gone at stop"
 require_daemon
@@ -99,4 +101,43 @@ check "a clean stop removed every static route and rule" eval '[[ -z $(ours a) ]
 check "B's are untouched" eval '[[ $(ours b | wc -l) == 6 ]]'
 stop_daemon b
 check "B's are gone after its stop" eval '[[ -z $(ours b) ]]'
+
+# A gateway not reachable yet: the kernel refuses the route (ENETUNREACH).
+# keepalived tries once and logs it; vrrpd retries with backoff and adds it
+# once the gateway's subnet appears (expected difference).
+cat >"$WORK/gw.conf" <<EOF
+static_routes {
+    203.0.113.128/25 via 198.51.100.1 dev $LAB_IF
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface $LAB_IF
+    virtual_router_id 67
+    priority 100
+    version 3
+    advert_int 0.1
+    virtual_ipaddress {
+        $VIP/24
+    }
+}
+EOF
+start_daemon a "$WORK/gw.conf"
+sleep 1
+check "the route via the unreachable gateway is not installed" eval '! has a "^203.0.113.128/25"'
+if ! is_keepalived; then
+    err=$(ip netns exec "$(ns a)" "$(daemon_bin)" status --json --socket "$WORK/a/daemon.sock" |
+        "$PY" -c 'import json,sys; r=json.load(sys.stdin)["static_routes"][0]; print(r["state"], r.get("error", ""))')
+    say "vrrpd status: $err"
+    check "vrrpd status shows it failed, with the kernel's error" eval '[[ $err == failed*unreachable* ]]'
+fi
+t=$(now)
+ip -n "$(ns a)" addr add 198.51.100.5/24 dev "$LAB_IF"
+say "added 198.51.100.5/24 to A: the gateway is reachable now"
+if wait_for 8 has a "^203.0.113.128/25 via 198.51.100.1"; then
+    say "ok: the route is installed $(ms "$(fcalc "$(now) - $t")") after its gateway became reachable"
+else
+    xdiff "a route refused while its gateway was unreachable is added once it is reachable"
+fi
+stop_daemon a
+check "the stop removed it" eval '[[ -z $(ours a) ]]'
 finish
