@@ -87,7 +87,7 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
                 .iter()
                 .any(|r| r.instance == i.name && r.addresses_removed > 0)
         })
-        .flat_map(virtual_entries)
+        .flat_map(|i| virtual_entries(i))
         .collect();
     remove_routes(&netlink, released.iter()).await;
     Ok(report)

@@ -60,7 +60,7 @@ pub struct Record {
 }
 
 /// A route or rule the daemon added.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeldRoute {
     pub owner: String,
