@@ -23,7 +23,10 @@ fn convert_then_load_gives_the_same_model() {
                     ..LoadOptions::default()
                 };
                 let a = load(&p, &FsSource, &opts);
-                assert!(!a.has_errors(), "{}", p.display());
+                // keepalived's own rules sample has two malformed rule
+                // addresses (see config_load.rs); the rest of it converts.
+                let broken = p.ends_with("samples/keepalived.conf.vrrp.rules");
+                assert!(broken || !a.has_errors(), "{}", p.display());
                 let text = to_toml(&a.config).unwrap();
                 let b = load_str("/converted.toml", &text, &LoadOptions::default());
                 assert_eq!(b.syntax, Syntax::Toml);

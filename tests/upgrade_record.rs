@@ -29,6 +29,7 @@ fn record_of(node: &Node) -> Record {
         sockets: Vec::new(),
         control_fd: None,
         addresses: Vec::new(),
+        routes: Vec::new(),
         trackers: Vec::new(),
     };
     let text = serde_json::to_string(&record).expect("serializable");
@@ -189,6 +190,44 @@ fn a_record_of_another_major_version_is_refused_before_anything_else() {
         upgrade::parse("{\"vrrpd\":1}"),
         Err(RestoreError::Unreadable(_))
     ));
+}
+
+#[test]
+fn a_record_from_a_release_without_routes_reads_with_none() {
+    let a = master(&conf(101, &["VI_1"], false));
+    let mut value = serde_json::to_value(record_of(&a)).unwrap();
+    value.as_object_mut().unwrap().remove("routes");
+    let record = upgrade::parse(&value.to_string()).expect("read");
+    assert!(record.routes.is_empty());
+}
+
+#[test]
+fn a_restored_master_and_the_configuration_want_their_routes_again() {
+    // The shell adopts the routes the old daemon held before it runs the
+    // restore's effects, so these cost no netlink request for them.
+    let text = format!(
+        "static_routes {{\n 203.0.113.0/24 dev eth0\n}}\n{}",
+        conf(101, &["VI_1"], false).replace(
+            " virtual_ipaddress {",
+            " virtual_routes {\n  198.51.100.0/24 dev eth0\n }\n virtual_rules {\n  from 192.0.2.30 table 100 priority 100\n }\n virtual_ipaddress {",
+        )
+    );
+    let a = master(&text);
+    let record = record_of(&a);
+    let b = restore(&record, &parse(&text), a.now).expect("restored");
+    let mut wanted: Vec<(String, usize)> = b
+        .log
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Effect::RouteWork { owner, add, remove } => {
+                assert!(remove.is_empty());
+                Some((owner.clone(), add.len()))
+            }
+            _ => None,
+        })
+        .collect();
+    wanted.sort();
+    assert_eq!(wanted, vec![(String::new(), 1), ("VI_1".to_string(), 2)]);
 }
 
 #[test]

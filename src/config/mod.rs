@@ -16,6 +16,7 @@ mod host;
 mod keepalived;
 mod lexer;
 mod model;
+mod route;
 mod source;
 mod toml;
 mod units;
@@ -30,6 +31,7 @@ use serde::Serialize;
 pub use diff::{diff, InstanceChange, ReloadPlan};
 pub use host::{host_checks, HostAddrs};
 pub use model::*;
+pub use route::*;
 pub use source::{FileSource, FsSource, MemSource};
 pub use units::{pass_auth, password_text, Secs};
 
@@ -261,6 +263,9 @@ pub struct Spans {
     /// Where global keywords were set (keepalived.conf: `notify_fifo`,
     /// `vrrp_notify_fifo` and their scripts).
     pub global: std::collections::HashMap<&'static str, Loc>,
+    /// Where each entry of a top-level list was written (`static_route`,
+    /// `static_rule`), in the model's order.
+    pub top_entries: std::collections::HashMap<&'static str, Vec<Loc>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -276,6 +281,15 @@ pub struct InstanceSpans {
 }
 
 impl Spans {
+    /// Where entry `k` of top-level list `field` was written, else the file.
+    pub fn top_entry(&self, field: &str, k: usize) -> Loc {
+        self.top_entries
+            .get(field)
+            .and_then(|l| l.get(k))
+            .unwrap_or(&self.file)
+            .clone()
+    }
+
     /// Where field `field` of instance `i` was set, else the instance, else the file.
     pub fn instance(&self, i: usize, field: &str) -> Loc {
         self.instances

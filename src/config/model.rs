@@ -51,6 +51,16 @@ pub struct Config {
     /// Interfaces with their own GARP / NA pacing (keepalived `garp_group`).
     #[serde(default, rename = "garp_group", skip_serializing_if = "Vec::is_empty")]
     pub garp_groups: Vec<GarpGroup>,
+    /// Routes installed at start and removed at a clean stop (keepalived `static_routes`).
+    #[serde(
+        default,
+        rename = "static_route",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub static_routes: Vec<super::route::Route>,
+    /// Policy rules installed at start and removed at a clean stop (keepalived `static_rules`).
+    #[serde(default, rename = "static_rule", skip_serializing_if = "Vec::is_empty")]
+    pub static_rules: Vec<super::route::Rule>,
 }
 
 /// Interfaces whose gratuitous ARPs and unsolicited NAs share one pacing
@@ -495,12 +505,12 @@ pub struct Instance {
     /// 2.3: the name or number from iproute2's `group` file); parsed only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vmac_group: Option<String>,
-    /// Routes added while master, `ip route` syntax (`virtual_routes`).
+    /// Routes installed while master (`virtual_routes`, `ip route` grammar).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub virtual_routes: Vec<String>,
-    /// Rules added while master, `ip rule` syntax (`virtual_rules`).
+    pub virtual_routes: Vec<super::route::Route>,
+    /// Policy rules installed while master (`virtual_rules`, `ip rule` grammar).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub virtual_rules: Vec<String>,
+    pub virtual_rules: Vec<super::route::Rule>,
     /// Set `promote_secondaries` on the interface (`promote_secondaries`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub promote_secondaries: bool,

@@ -25,6 +25,7 @@ pub(super) fn parse(
                 instances: Vec::new(),
                 groups: Vec::new(),
                 global: Default::default(),
+                top_entries: Default::default(),
             },
         )
     };
@@ -74,7 +75,7 @@ pub(super) fn parse(
 }
 
 /// The list fields of an instance whose entries are located one by one.
-const LIST_FIELDS: [&str; 8] = [
+const LIST_FIELDS: [&str; 10] = [
     "vips",
     "excluded_vips",
     "unicast_peers",
@@ -83,12 +84,15 @@ const LIST_FIELDS: [&str; 8] = [
     "track_files",
     "track_processes",
     "track_probes",
+    "virtual_routes",
+    "virtual_rules",
 ];
 
 /// Locates `[[instance]]` tables and their keys by scanning the text; enough
 /// for cross-check messages to point at the right line.
 fn spans(text: &str, name: &Arc<str>, count: usize) -> Spans {
     let mut out: Vec<InstanceSpans> = Vec::new();
+    let mut top: HashMap<&'static str, Vec<Loc>> = HashMap::new();
     let mut in_instance = false;
     for (i, raw) in text.lines().enumerate() {
         let line = u32::try_from(i + 1).unwrap_or(u32::MAX);
@@ -107,6 +111,19 @@ fn spans(text: &str, name: &Arc<str>, count: usize) -> Spans {
                     line,
                     u32::try_from(col).unwrap_or(1),
                 ));
+            }
+            for (table, field) in [
+                ("[[static_route]]", "static_routes"),
+                ("[[static_rule]]", "static_rules"),
+            ] {
+                if l.starts_with(table) {
+                    let col = raw.len() - raw.trim_start().len() + 1;
+                    top.entry(field).or_default().push(Loc::new(
+                        name.clone(),
+                        line,
+                        u32::try_from(col).unwrap_or(1),
+                    ));
+                }
             }
             in_instance = l.starts_with("[[instance]]");
             if in_instance {
@@ -150,5 +167,6 @@ fn spans(text: &str, name: &Arc<str>, count: usize) -> Spans {
         instances: out,
         groups: Vec::new(),
         global: HashMap::new(),
+        top_entries: top,
     }
 }

@@ -128,6 +128,24 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
                 );
             }
         }
+        // keepalived.conf entries were checked (and dropped) where written;
+        // these catch the native format's.
+        for (k, r) in inst.virtual_routes.iter().enumerate() {
+            for e in r.check() {
+                d.error(
+                    &entry("virtual_routes", k),
+                    format!("({name}) route {}: {e}", r.to),
+                );
+            }
+        }
+        for (k, r) in inst.virtual_rules.iter().enumerate() {
+            for e in r.check() {
+                d.error(
+                    &entry("virtual_rules", k),
+                    format!("({name}) rule {}: {e}", r.priority),
+                );
+            }
+        }
         let kinds: [(&str, &str, &Vec<TrackRef>, Vec<&str>); 4] = [
             (
                 "track_script",
@@ -203,6 +221,19 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
                     ),
                 );
             }
+        }
+    }
+
+    for (k, r) in cfg.static_routes.iter().enumerate() {
+        for e in r.check() {
+            let at = spans.top_entry("static_routes", k);
+            d.error(&at, format!("static route {}: {e}", r.to));
+        }
+    }
+    for (k, r) in cfg.static_rules.iter().enumerate() {
+        for e in r.check() {
+            let at = spans.top_entry("static_rules", k);
+            d.error(&at, format!("static rule {}: {e}", r.priority));
         }
     }
 

@@ -376,6 +376,23 @@ pub fn render_json(config: &Config, views: &[View]) -> String {
             if !evips.is_empty() {
                 put("evips", json!(evips));
             }
+            // keepalived writes these arrays only when not empty.
+            let vroutes: Vec<String> = c
+                .virtual_routes
+                .iter()
+                .map(|r| r.keepalived_text())
+                .collect();
+            if !vroutes.is_empty() {
+                put("vroutes", json!(vroutes));
+            }
+            let vrules: Vec<String> = c
+                .virtual_rules
+                .iter()
+                .map(|r| r.keepalived_text())
+                .collect();
+            if !vrules.is_empty() {
+                put("vrules", json!(vrules));
+            }
             let ifs: Vec<&str> = c.track_interfaces.iter().map(|t| t.name.as_str()).collect();
             if !ifs.is_empty() {
                 put("track_ifp", json!(ifs));
@@ -507,6 +524,31 @@ pub fn render_data(
         " Script security {}",
         yes(g.enable_script_security, "enabled", "disabled")
     ));
+    for (title, list) in [
+        (
+            "------< Static Routes >------",
+            config
+                .static_routes
+                .iter()
+                .map(|r| r.keepalived_text())
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "------< Static Rules >------",
+            config
+                .static_rules
+                .iter()
+                .map(|r| r.keepalived_text())
+                .collect(),
+        ),
+    ] {
+        if !list.is_empty() {
+            line(title.into());
+            for text in list {
+                line(format!("     {text}"));
+            }
+        }
+    }
     line("------< VRRP Topology >------".into());
     for v in views {
         let c = v.cfg;
@@ -685,6 +727,18 @@ pub fn render_data(
                 "   Unicast checksum compatibility = {}",
                 yes(c.v3_checksum_as_v2, "yes", "no")
             ));
+        }
+        if !c.virtual_routes.is_empty() {
+            line("   Virtual Routes :".into());
+            for r in &c.virtual_routes {
+                line(format!("     {}", r.keepalived_text()));
+            }
+        }
+        if !c.virtual_rules.is_empty() {
+            line("   Virtual Rules :".into());
+            for r in &c.virtual_rules {
+                line(format!("     {}", r.keepalived_text()));
+            }
         }
         if !c.track_interfaces.is_empty() {
             line("   Tracked interfaces :".into());

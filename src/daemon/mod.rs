@@ -376,6 +376,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
     }
     let _ = sched::trim_heap();
     let mut ended = Ended::Stopped;
+    let mut deletions: Option<mpsc::Receiver<crate::net::netlink::Deleted>> = None;
     // A successor's metrics endpoint: (when, attempt), see `retry_metrics`.
     let mut metrics_retry = opts
         .takeover
@@ -464,6 +465,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
                 }
             }
             Some(event) = net_events.recv(), if live => daemon.net_event(event),
+            Some(deleted) = recv_deleted(&mut deletions), if live => daemon.route_deleted(&deleted),
             Some(answer) = lookup_rx.recv(), if live => daemon.lookup_answer(answer),
             Some(loaded) = reload_rx.recv(), if live => daemon.reload_loaded(&opts, loaded),
             Some((generation, set)) = trackers_rx.recv(), if live => daemon.trackers_started(generation, set),
@@ -482,6 +484,20 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         }
         if daemon.record_dirty {
             daemon.offer_record();
+        }
+        // Route and rule deletions are watched once a tracked one is
+        // configured (a socket of its own: a routing daemon's churn must
+        // not reach the link and address events).
+        if deletions.is_none() && config_tracks_routes(&daemon.config) {
+            match Netlink::open_deletions() {
+                Ok(rx) => deletions = Some(rx),
+                Err(e) => {
+                    warn!("watching route and rule deletions: {e}; a tracked one deleted by someone else is not put back");
+                    // Said once: the configuration's flag stays, the
+                    // socket is not asked for again.
+                    deletions = Some(mpsc::channel(1).1);
+                }
+            }
         }
         daemon.exec.metrics.sweep(
             daemon.driver.instances().iter().map(view::Counters::of),
@@ -510,6 +526,33 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
     worker_task.join().await;
     info!("Stopped vrrpd {}", env!("CARGO_PKG_VERSION"));
     Ok(ended)
+}
+
+/// The next route or rule deletion, once watched.
+async fn recv_deleted(
+    rx: &mut Option<mpsc::Receiver<crate::net::netlink::Deleted>>,
+) -> Option<crate::net::netlink::Deleted> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Whether `config` has a tracked route or rule (not `no_track`).
+fn config_tracks_routes(config: &Config) -> bool {
+    let routes = config
+        .instances
+        .iter()
+        .flat_map(|i| i.virtual_routes.iter())
+        .chain(&config.static_routes)
+        .any(|r| !r.no_track);
+    let rules = config
+        .instances
+        .iter()
+        .flat_map(|i| i.virtual_rules.iter())
+        .chain(&config.static_rules)
+        .any(|r| !r.no_track);
+    routes || rules
 }
 
 /// What a signal asks of the driver.
@@ -644,6 +687,23 @@ impl Daemon {
                     mut running,
                     actions,
                 } => self.exec.execute(&mut running, None, actions),
+                Effect::RouteWork { owner, add, remove } => {
+                    // keepalived's detailed lines (`vrrp_handle_iproutes`).
+                    let who = if owner == crate::driver::routes::STATIC_OWNER {
+                        "static"
+                    } else {
+                        owner.as_str()
+                    };
+                    for (list, verb) in [(&remove, "removing"), (&add, "setting")] {
+                        if list.iter().any(|e| e.is_route()) {
+                            info!(target: messages::DETAIL, "({who}) {verb} Virtual Routes");
+                        }
+                        if list.iter().any(|e| !e.is_route()) {
+                            info!(target: messages::DETAIL, "({who}) {verb} Virtual Rules");
+                        }
+                    }
+                    self.exec.work.routes(&owner, &add, &remove);
+                }
                 Effect::InstancesChanged => {
                     self.record_dirty = true;
                     self.exec
@@ -717,6 +777,24 @@ impl Daemon {
             }
             NetEvent::AddressAdded { index, .. } => self.handle(Event::AddressAdded { index }),
             NetEvent::Overrun => self.start_lookup(Lookup::Resync),
+        }
+    }
+
+    /// The kernel deleted a route or rule of keepalived's protocol: one we
+    /// hold, tracked and still want, was deleted by someone else and is
+    /// added again. keepalived puts such a Master to BACKUP (and re-adds
+    /// a static one); vrrpd stays Master and puts it back.
+    fn route_deleted(&mut self, deleted: &crate::net::netlink::Deleted) {
+        for (owner, entry) in self.exec.work.route_deleted(deleted) {
+            let who = if owner == crate::driver::routes::STATIC_OWNER {
+                "static"
+            } else {
+                owner.as_str()
+            };
+            warn!(
+                "({who}) '{}' was deleted by someone else; adding it again",
+                entry.text()
+            );
         }
     }
 
@@ -913,6 +991,7 @@ impl Daemon {
     /// What `vrrpd status` shows (see `control::render_status`).
     fn status(&self, started: std::time::Instant) -> serde_json::Value {
         let vips = self.exec.work.addresses();
+        let routes = self.exec.work.route_entries();
         let wall = self.exec.clock.wall();
         let status = view::StatusView {
             schema: view::SCHEMA,
@@ -924,8 +1003,13 @@ impl Daemon {
                 .driver
                 .instances()
                 .iter()
-                .map(|r| view::instance(r, self.tracker_status(r.name()), &vips, wall))
+                .map(|r| {
+                    let mut v = view::instance(r, self.tracker_status(r.name()), &vips, wall);
+                    v.routes = view::RouteView::of(r.name(), &routes);
+                    v
+                })
                 .collect(),
+            static_routes: view::RouteView::of(crate::driver::routes::STATIC_OWNER, &routes),
         };
         serde_json::to_value(status)
             .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
@@ -938,6 +1022,7 @@ impl Daemon {
             self.driver.instances(),
             self.exec.work.held(),
         )
+        .with_routes(self.exec.work.held_routes())
     }
 
     fn offer_record(&mut self) {
@@ -1380,12 +1465,6 @@ fn warn_unimplemented(cfg: &Instance) {
     let mut missing = Vec::new();
     if cfg.use_vmac.is_some() || cfg.vips.iter().any(|v| v.use_vmac) {
         missing.push("use_vmac (adverts and announcements use the interface MAC)");
-    }
-    if !cfg.virtual_routes.is_empty() {
-        missing.push("virtual_routes");
-    }
-    if !cfg.virtual_rules.is_empty() {
-        missing.push("virtual_rules");
     }
     if !cfg.accept {
         missing.push("no_accept (no firewall rules are installed)");

@@ -302,6 +302,7 @@ mod tests {
             pid: 1,
             instances: Vec::new(),
             orphans: Vec::new(),
+            routes: Vec::new(),
         }
     }
 

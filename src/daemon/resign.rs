@@ -21,6 +21,7 @@ use tracing::{info, warn};
 use super::{instance, load_config, record, DaemonError, Options};
 use crate::driver::params;
 use crate::driver::record::{HeldAddress, InstanceRecord};
+use crate::driver::routes::{virtual_entries, Entry, STATIC_OWNER};
 use crate::net::netlink::Netlink;
 use crate::net::socket::{Mode, SocketSpec, VrrpSocket};
 
@@ -54,6 +55,16 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
                     addresses_removed: removed,
                 });
             }
+            // An instance's routes and rules go with its mastership; the
+            // static ones stay (they are the node's, not the Master's, and
+            // a restarted daemon would add them again).
+            let held: Vec<&Entry> = rec
+                .routes
+                .iter()
+                .filter(|h| h.owner != STATIC_OWNER)
+                .map(|h| &h.entry)
+                .collect();
+            remove_routes(&netlink, held).await;
             return Ok(report);
         }
         // After a clean stop (the daemon removed its record): not a fault.
@@ -65,7 +76,54 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
     let config = load_config(opts)?;
     let (netlink, _events) = Netlink::open()?;
     let instances = configured(&netlink, &config).await?;
-    Ok(release(&netlink, &instances).await)
+    let report = release(&netlink, &instances).await;
+    // The released instances' routes and rules, as configured (those not
+    // there are skipped).
+    let released: Vec<Entry> = config
+        .instances
+        .iter()
+        .filter(|i| {
+            report
+                .iter()
+                .any(|r| r.instance == i.name && r.addresses_removed > 0)
+        })
+        .flat_map(|i| virtual_entries(i))
+        .collect();
+    remove_routes(&netlink, released.iter()).await;
+    Ok(report)
+}
+
+/// Removes each route and rule of `entries` that is there.
+async fn remove_routes<'a>(netlink: &Netlink, entries: impl IntoIterator<Item = &'a Entry>) {
+    for entry in entries {
+        let removed = match entry {
+            Entry::Route(route) => {
+                let oif = match &route.dev {
+                    Some(dev) => match netlink.link(dev).await {
+                        Ok(link) => Some(link.index),
+                        // Gone with its interface.
+                        Err(_) => continue,
+                    },
+                    None => None,
+                };
+                let mut hops = Vec::new();
+                for hop in &route.nexthops {
+                    hops.push(match &hop.dev {
+                        Some(dev) => netlink.link(dev).await.ok().map(|l| l.index),
+                        None => None,
+                    });
+                }
+                let ix = crate::net::netlink::RouteIfindexes { oif, hops: &hops };
+                netlink.remove_route(route, ix).await
+            }
+            Entry::Rule(rule) => netlink.remove_rule(rule).await,
+        };
+        match removed {
+            Ok(true) => info!("removed '{}'", entry.text()),
+            Ok(false) => {}
+            Err(e) => warn!("{e}"),
+        }
+    }
 }
 
 /// The configured instances, each holding those of its addresses present

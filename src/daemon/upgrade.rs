@@ -461,6 +461,7 @@ impl Daemon {
                 .collect(),
             control_fd,
             addresses: self.exec.work.settled(),
+            routes: self.exec.work.settled_routes(),
             trackers: self
                 .tracking
                 .readings
@@ -594,6 +595,11 @@ impl Daemon {
             self.exec
                 .work
                 .adopt(&a.owner, a.ifindex, a.spec.clone(), a.foreign);
+        }
+        for r in &record.routes {
+            self.exec
+                .work
+                .adopt_route(&r.owner, r.entry.clone(), r.foreign);
         }
         // A Master's address the old daemon had not settled (an add in
         // flight): wanted again, without an announcement.

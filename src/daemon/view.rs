@@ -65,6 +65,45 @@ pub struct StatusView {
     /// failures, by reason.
     pub socket_drops: BTreeMap<&'static str, u64>,
     pub instances: Vec<InstanceView>,
+    /// The configuration's static routes and rules (`static_routes`,
+    /// `static_rules`) and where each stands.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub static_routes: Vec<RouteView>,
+}
+
+/// A route or rule and where it stands in the kernel, as the worker
+/// knows it.
+#[derive(Debug, Serialize)]
+pub struct RouteView {
+    /// "route" or "rule".
+    pub kind: &'static str,
+    /// keepalived's text for it (`ip route` / `ip rule` grammar).
+    pub entry: String,
+    /// installed, pending, failed (with op, error, attempts),
+    /// present_before or absent.
+    #[serde(flatten)]
+    pub state: crate::driver::routes::EntryState,
+}
+
+impl RouteView {
+    /// The views of `owner`'s entries among `all` (owner, entry, state).
+    pub fn of(
+        owner: &str,
+        all: &[(
+            String,
+            crate::driver::routes::Entry,
+            crate::driver::routes::EntryState,
+        )],
+    ) -> Vec<RouteView> {
+        all.iter()
+            .filter(|(o, _, _)| o == owner)
+            .map(|(_, e, st)| RouteView {
+                kind: if e.is_route() { "route" } else { "rule" },
+                entry: e.text(),
+                state: st.clone(),
+            })
+            .collect()
+    }
 }
 
 /// The typed core every output renders an instance from: its identity,
@@ -196,6 +235,10 @@ pub struct InstanceView {
     pub vips_held: Vec<String>,
     /// VIPs the kernel refused, retried with backoff.
     pub vip_errors: Vec<VipErrorView>,
+    /// Its virtual routes and rules, as the worker knows them (installed
+    /// while Master).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteView>,
     pub adverts_sent: u64,
     pub adverts_received: u64,
     /// Adverts dropped before the state machine, by reason.
@@ -341,6 +384,7 @@ pub fn instance(
         source: c.source.to_string(),
         vips_held: admin::vips_held(r, vips),
         vip_errors: vip_errors(r, vips),
+        routes: Vec::new(),
         adverts_sent: c.stats.adverts_sent,
         adverts_received: c.stats.adverts_received,
         drops,
@@ -466,6 +510,7 @@ mod tests {
             unknown_vrid_adverts: 0,
             socket_drops: BTreeMap::from([("oversized", 1)]),
             instances: vec![view],
+            static_routes: Vec::new(),
         };
         serde_json::to_value(status).unwrap()
     }

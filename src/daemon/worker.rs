@@ -18,11 +18,12 @@ use tracing::{debug, info, warn};
 
 use crate::config::Config;
 use crate::driver::record::Held;
+use crate::driver::routes::{Entry, EntryState, RouteJob, RouteOutcome, RouteQueue, RouteReport};
 use crate::driver::work::{
     self, AddressState, Barrier, Job, Outcome, Pacing, Report, Vip, WorkQueue, WorkStats,
 };
 use crate::net::announce::Announcer;
-use crate::net::netlink::{AddressSpec, Netlink};
+use crate::net::netlink::{AddressSpec, Netlink, RouteIfindexes};
 use crate::proto::Instant;
 
 impl Vip for AddressSpec {
@@ -52,6 +53,9 @@ struct PacingConfig {
 
 struct State {
     queue: WorkQueue<AddressSpec>,
+    /// Routes and rules (`driver::routes`): removals run before address
+    /// jobs, additions after them (a route's `src` needs its address).
+    routes: RouteQueue,
     barriers: Vec<(Barrier, oneshot::Sender<()>)>,
     /// A configuration whose interface names are still to be looked up.
     pacing: Option<PacingConfig>,
@@ -66,9 +70,10 @@ struct State {
 impl State {
     fn answer_barriers(&mut self) {
         let queue = &self.queue;
+        let routes_done = self.routes.idle();
         let (passed, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.barriers)
             .into_iter()
-            .partition(|(b, _)| queue.passed(*b));
+            .partition(|(b, _)| routes_done && queue.passed(*b));
         self.barriers = waiting;
         for (_, done) in passed {
             let _ = done.send(());
@@ -138,6 +143,93 @@ impl WorkHandle {
         self.shared.wake.notify_one();
     }
 
+    /// `owner` (an instance name, or the static owner) wants `add` in the
+    /// kernel and `remove` out of it.
+    pub fn routes(&self, owner: &str, add: &[Entry], remove: &[Entry]) {
+        let held_changed = {
+            let mut state = self.shared.lock();
+            let before = state.routes.generation();
+            for e in remove {
+                state.routes.want(owner, e.clone(), false);
+            }
+            for e in add {
+                state.routes.want(owner, e.clone(), true);
+            }
+            state.routes.generation() != before
+        };
+        if held_changed {
+            self.shared.held_changed.notify_one();
+        }
+        self.shared.wake.notify_one();
+    }
+
+    /// The kernel deleted a route or rule of protocol 18: a tracked one we
+    /// hold and still want was deleted by someone else and is added again
+    /// (our own removals are of entries no longer wanted). Returns what
+    /// was lost, as (owner, entry), for the log.
+    pub fn route_deleted(&self, deleted: &crate::net::netlink::Deleted) -> Vec<(String, Entry)> {
+        let lost = {
+            let mut state = self.shared.lock();
+            let lost: Vec<(String, Entry)> = state
+                .routes
+                .wanted_held()
+                .filter(|(_, e)| e.tracked() && deleted.is(e))
+                .map(|(o, e)| (o.to_owned(), e.clone()))
+                .collect();
+            for (_, e) in &lost {
+                state.routes.lost(e);
+            }
+            lost
+        };
+        if !lost.is_empty() {
+            self.shared.held_changed.notify_one();
+            self.shared.wake.notify_one();
+        }
+        lost
+    }
+
+    /// Takes over a route or rule the predecessor installed (`vrrpd upgrade`).
+    pub fn adopt_route(&self, owner: &str, entry: Entry, foreign: bool) {
+        self.shared.lock().routes.adopt(owner, entry, foreign);
+    }
+
+    /// Routes and rules in place with no job, for the upgrade record.
+    pub fn settled_routes(&self) -> Vec<crate::driver::upgrade::RouteRecord> {
+        self.shared
+            .lock()
+            .routes
+            .settled()
+            .into_iter()
+            .map(
+                |(owner, entry, foreign)| crate::driver::upgrade::RouteRecord {
+                    owner,
+                    entry,
+                    foreign,
+                },
+            )
+            .collect()
+    }
+
+    /// The routes and rules the kernel confirmed added: (owner, entry).
+    pub fn held_routes(&self) -> Vec<(String, Entry)> {
+        self.shared
+            .lock()
+            .routes
+            .held()
+            .map(|(o, e)| (o.to_owned(), e.clone()))
+            .collect()
+    }
+
+    /// Every route and rule the worker has handled: (owner, entry, state).
+    pub fn route_entries(&self) -> Vec<(String, Entry, EntryState)> {
+        self.shared
+            .lock()
+            .routes
+            .entries()
+            .map(|(o, e, s)| (o.to_owned(), e.clone(), s))
+            .collect()
+    }
+
     /// `repeat` gratuitous ARPs / unsolicited NAs per address of `addrs` on
     /// `ifindex`, after their adds; merged with `owner`'s pending burst.
     pub fn announce(&self, owner: &str, ifindex: u32, addrs: &[IpAddr], repeat: u32) {
@@ -154,7 +246,7 @@ impl WorkHandle {
         let (tx, rx) = oneshot::channel();
         let mut state = self.shared.lock();
         let barrier = state.queue.barrier();
-        if state.queue.passed(barrier) {
+        if state.routes.idle() && state.queue.passed(barrier) {
             let _ = tx.send(());
         } else {
             state.barriers.push((barrier, tx));
@@ -257,7 +349,7 @@ impl WorkHandle {
         }
     }
 
-    /// Notified whenever [`WorkHandle::held`] may have changed.
+    /// Notified whenever [`WorkHandle::held`] (or the routes held) may have changed.
     pub fn held_changed(&self) -> Arc<Notify> {
         self.shared.held_changed.clone()
     }
@@ -330,6 +422,7 @@ impl Worker {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 queue: WorkQueue::new(),
+                routes: RouteQueue::new(),
                 barriers: Vec::new(),
                 pacing: None,
                 closed: false,
@@ -383,11 +476,32 @@ impl Worker {
             let (job, next) = {
                 let mut state = self.shared.lock();
                 state.answer_barriers();
-                match state.queue.pop(self.shared.now()) {
+                let now = self.shared.now();
+                let job = state
+                    .routes
+                    .pop_op(now, work::Op::Remove)
+                    .map(Next::Route)
+                    .or_else(|| state.queue.pop(now).map(Next::Address))
+                    .or_else(|| state.routes.pop_op(now, work::Op::Add).map(Next::Route));
+                match job {
                     Some(job) => (Some(job), None),
                     None if state.closed => break,
-                    None => (None, state.queue.poll_at()),
+                    None => {
+                        let next = [state.queue.poll_at(), state.routes.poll_at()]
+                            .into_iter()
+                            .flatten()
+                            .min();
+                        (None, next)
+                    }
                 }
+            };
+            let job = match job {
+                Some(Next::Route(job)) => {
+                    self.route_job(job).await;
+                    continue;
+                }
+                Some(Next::Address(job)) => Some(job),
+                None => None,
             };
             let Some(job) = job else {
                 // A permit stored by notify_one between the unlock and
@@ -418,6 +532,82 @@ impl Worker {
             for report in &reports {
                 log(report);
             }
+        }
+    }
+
+    /// Runs one route or rule job and hands its outcome to the queue.
+    async fn route_job(&mut self, job: RouteJob) {
+        let outcome = self.execute_route(&job).await;
+        let now = self.shared.now();
+        let (reports, held_changed) = {
+            let mut state = self.shared.lock();
+            let before = state.routes.generation();
+            let reports = state.routes.completed(&job, outcome, now);
+            (reports, state.routes.generation() != before)
+        };
+        if held_changed {
+            self.shared.held_changed.notify_one();
+        }
+        for report in &reports {
+            log_route(report);
+        }
+    }
+
+    async fn execute_route(&mut self, job: &RouteJob) -> RouteOutcome {
+        let add = job.op == work::Op::Add;
+        let done = match &job.entry {
+            Entry::Route(route) => {
+                // Interfaces by name at each attempt: a `dev` created or
+                // re-created after start is found on the next retry.
+                let oif = match &route.dev {
+                    Some(name) => match self.netlink.link(name).await {
+                        Ok(link) => Some(link.index),
+                        Err(e) if add => {
+                            return RouteOutcome::Failed(format!("route {}: {e}", route.to))
+                        }
+                        // Its interface is gone: so is the route.
+                        Err(_) => return RouteOutcome::Removed,
+                    },
+                    None => None,
+                };
+                let mut hops = Vec::new();
+                for hop in &route.nexthops {
+                    hops.push(match &hop.dev {
+                        Some(name) => match self.netlink.link(name).await {
+                            Ok(link) => Some(link.index),
+                            Err(e) => {
+                                return RouteOutcome::Failed(format!("route {}: {e}", route.to))
+                            }
+                        },
+                        None => None,
+                    });
+                }
+                let ix = RouteIfindexes { oif, hops: &hops };
+                if add {
+                    self.netlink.add_route(route, ix).await
+                } else {
+                    self.netlink.remove_route(route, ix).await
+                }
+            }
+            Entry::Rule(rule) => {
+                if add {
+                    self.netlink.add_rule(rule).await
+                } else {
+                    self.netlink.remove_rule(rule).await
+                }
+            }
+        };
+        match (done, add) {
+            (Ok(true), true) => {
+                debug!("added {}", job.entry.text());
+                RouteOutcome::Added
+            }
+            (Ok(false), true) => RouteOutcome::AlreadyPresent,
+            (Ok(_), false) => {
+                debug!("removed {}", job.entry.text());
+                RouteOutcome::Removed
+            }
+            (Err(e), _) => RouteOutcome::Failed(e.to_string()),
         }
     }
 
@@ -506,6 +696,63 @@ impl Worker {
                 Outcome::Failed(e.to_string())
             }
         }
+    }
+}
+
+/// What the worker runs next.
+enum Next {
+    Route(RouteJob),
+    Address(Job<AddressSpec>),
+}
+
+fn owner_label(owner: &str) -> String {
+    if owner == crate::driver::routes::STATIC_OWNER {
+        "static".to_string()
+    } else {
+        owner.to_string()
+    }
+}
+
+/// Logs what the route queue reports, as [`log`] does for addresses.
+fn log_route(report: &RouteReport) {
+    match report {
+        RouteReport::Refused {
+            owner,
+            entry,
+            op,
+            error,
+            attempts,
+            retry_in,
+            repeated,
+        } => {
+            let owner = owner_label(owner);
+            let retry = retry_in.as_secs_f64();
+            if *repeated {
+                debug!(
+                    "({owner}) {error}; {} of '{}' refused again (attempt {attempts}), retrying in {retry:.1} s",
+                    op.as_str(),
+                    entry.text()
+                );
+            } else {
+                warn!("({owner}) {error}; retrying in {retry:.1} s with backoff");
+            }
+        }
+        RouteReport::Recovered {
+            owner,
+            entry,
+            op,
+            attempts,
+        } => info!(
+            "({}) {} of '{}' succeeded after {attempts} refused attempt(s)",
+            owner_label(owner),
+            op.as_str(),
+            entry.text()
+        ),
+        RouteReport::PresentBefore { owner, entry } => info!(
+            "({}) '{}' was in the kernel before vrrpd added it: not ours, it will not be removed",
+            owner_label(owner),
+            entry.text()
+        ),
     }
 }
 

@@ -29,6 +29,7 @@ pub mod params;
 pub mod phase;
 pub mod ratelimit;
 pub mod record;
+pub mod routes;
 mod running;
 mod sync;
 pub mod upgrade;
@@ -192,6 +193,14 @@ pub enum Effect {
     },
     /// The instance list changed (reload): sockets, metrics, trackers.
     InstancesChanged,
+    /// Routes and rules `owner` (an instance name, or
+    /// [`routes::STATIC_OWNER`]) now wants in the kernel or out of it:
+    /// only the changes, removals to run before additions.
+    RouteWork {
+        owner: String,
+        add: Vec<routes::Entry>,
+        remove: Vec<routes::Entry>,
+    },
 }
 
 /// The earliest time instance `r` has something to do: its router's
@@ -230,6 +239,11 @@ pub struct Driver {
     startup_hold: Option<Instant>,
     /// Each instance's next deadline, ordered ([`deadlines`]).
     deadlines: deadlines::Deadlines,
+    /// The configuration's static routes and rules, and what the shell was
+    /// asked to hold of them (all from the first configuration to stop).
+    static_config: Vec<routes::Entry>,
+    statics: routes::Wanted,
+    stopping: bool,
 }
 
 impl Driver {
@@ -452,9 +466,55 @@ impl Driver {
             Event::Reload(reload) => self.reload(now, *reload, &mut out),
             Event::Shutdown => self.shutdown(now, &mut out),
         }
+        self.sync_routes(&mut out);
         self.refresh_deadlines();
         self.check_deadlines();
         out
+    }
+
+    /// Asks for the routes and rules that must be in the kernel now and
+    /// were not asked for yet, and for the removal of those that must not:
+    /// an instance's virtual ones while it holds its addresses (keepalived
+    /// adds them right after the addresses on becoming Master and removes
+    /// them on leaving it), the static ones until stop. Runs after every
+    /// event; an instance whose mastership and configuration did not move
+    /// costs one comparison.
+    fn sync_routes(&mut self, out: &mut Vec<Effect>) {
+        for r in &mut self.instances {
+            let on = r.router.holds_addresses() && !r.deleting;
+            if on == r.routes_on && !r.routes_stale {
+                continue;
+            }
+            r.routes_on = on;
+            r.routes_stale = false;
+            let want = if on {
+                routes::virtual_entries(&r.cfg)
+            } else {
+                Vec::new()
+            };
+            let (add, remove) = r.routes.diff(want);
+            if !add.is_empty() || !remove.is_empty() {
+                out.push(Effect::RouteWork {
+                    owner: r.cfg.name.clone(),
+                    add,
+                    remove,
+                });
+            }
+        }
+        let target: &[routes::Entry] = if self.stopping {
+            &[]
+        } else {
+            &self.static_config
+        };
+        if target != self.statics.entries() {
+            let want = target.to_vec();
+            let (add, remove) = self.statics.diff(want);
+            out.push(Effect::RouteWork {
+                owner: routes::STATIC_OWNER.to_string(),
+                add,
+                remove,
+            });
+        }
     }
 
     /// Feeds `input` to instance `i`, then its sync group.
@@ -827,6 +887,7 @@ impl Driver {
     fn reload(&mut self, now: Instant, mut reload: Reload, out: &mut Vec<Effect>) {
         let config = std::mem::take(&mut reload.config);
         self.log_unknown_vrids = config.global.log_unknown_vrids;
+        self.static_config = routes::static_entries(&config);
         let mut old: Vec<Running> = std::mem::take(&mut self.instances);
         let mut started = reload.started;
         let mut next: Vec<Running> = Vec::new();
@@ -847,6 +908,7 @@ impl Driver {
                 }
                 running.addresses = addresses;
                 running.cfg = cfg.clone();
+                running.routes_stale = true;
                 let actions = running.router.handle(now, Input::Reload(Box::new(params)));
                 note_transition(&mut running, now, &actions);
                 next.push(running);
@@ -865,6 +927,14 @@ impl Driver {
                 format!("({}) removed by reload", gone.name()),
             ));
             let actions = gone.router.handle(now, Input::Shutdown);
+            let (_, remove) = gone.routes.diff(Vec::new());
+            if !remove.is_empty() {
+                out.push(Effect::RouteWork {
+                    owner: gone.cfg.name.clone(),
+                    add: Vec::new(),
+                    remove,
+                });
+            }
             out.push(Effect::Removed {
                 running: Box::new(gone),
                 actions,
@@ -940,6 +1010,7 @@ impl Driver {
 
     fn shutdown(&mut self, now: Instant, out: &mut Vec<Effect>) {
         self.groups.stopping = true;
+        self.stopping = true;
         for i in 0..self.instances.len() {
             self.feed(i, now, Input::Shutdown, out);
         }

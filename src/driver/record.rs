@@ -50,6 +50,21 @@ pub struct Record {
     /// Addresses still held for an instance a reload removed (its removal
     /// is queued or was refused).
     pub orphans: Vec<Orphan>,
+    /// Routes and rules the kernel confirmed added and not removed since,
+    /// by owner (an instance, or `""` for the static ones). Left out when
+    /// there are none, so such a record reads as before this field existed;
+    /// a reader that predates it refuses a record that has it, and falls
+    /// back to the configuration, which is safe.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<HeldRoute>,
+}
+
+/// A route or rule the daemon added.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeldRoute {
+    pub owner: String,
+    pub entry: super::routes::Entry,
 }
 
 /// One running instance.
@@ -173,17 +188,32 @@ impl Record {
             pid,
             instances: records,
             orphans,
+            routes: Vec::new(),
         }
     }
 
-    /// No address is held: nothing for `resign` to release.
-    pub fn holds_nothing(&self) -> bool {
-        self.orphans.is_empty() && self.instances.iter().all(|i| i.held.is_empty())
+    /// With the routes and rules the worker holds, (owner, entry) as
+    /// `WorkHandle::held_routes` gives them.
+    pub fn with_routes(mut self, routes: Vec<(String, super::routes::Entry)>) -> Record {
+        self.routes = routes
+            .into_iter()
+            .map(|(owner, entry)| HeldRoute { owner, entry })
+            .collect();
+        self
     }
 
-    /// How many addresses are held.
+    /// No address, route or rule is held: nothing for `resign` to release.
+    pub fn holds_nothing(&self) -> bool {
+        self.orphans.is_empty()
+            && self.routes.is_empty()
+            && self.instances.iter().all(|i| i.held.is_empty())
+    }
+
+    /// How many addresses, routes and rules are held.
     pub fn held_count(&self) -> usize {
-        self.orphans.len() + self.instances.iter().map(|i| i.held.len()).sum::<usize>()
+        self.orphans.len()
+            + self.routes.len()
+            + self.instances.iter().map(|i| i.held.len()).sum::<usize>()
     }
 
     pub fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
@@ -416,7 +446,23 @@ mod tests {
                 owner: "VI_OLD".into(),
                 address: HeldAddress::new(3, &AddressSpec::host(v4(99))),
             }],
+            routes: Vec::new(),
         }
+    }
+
+    #[test]
+    fn held_routes_round_trip_and_a_record_without_them_reads_as_before() {
+        let route = crate::config::Route::to("198.51.100.0/24".parse().unwrap());
+        let record = sample(&[30]).with_routes(vec![(
+            "VI_1".into(),
+            super::super::routes::Entry::Route(route),
+        )]);
+        let bytes = record.to_json().unwrap();
+        assert_eq!(Record::parse(&bytes).unwrap(), record);
+        assert_eq!(record.held_count(), 3);
+        // No routes: no field, so a reader that predates it reads it.
+        let text = String::from_utf8(sample(&[30]).to_json().unwrap()).unwrap();
+        assert!(!text.contains("routes"), "{text}");
     }
 
     #[test]

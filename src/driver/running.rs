@@ -85,6 +85,13 @@ pub struct Running {
     pub(super) probe_at: Option<Instant>,
     /// Asked the shell to re-bind to a re-created interface of this index.
     pub(super) rebinding: Option<u32>,
+    /// The virtual routes and rules the core asked the shell to install
+    /// (all of them while Master, none otherwise).
+    pub routes: super::routes::Wanted,
+    /// Whether `routes` was computed for a Master, and whether the
+    /// configuration changed since (a reload, a restore).
+    pub(super) routes_on: bool,
+    pub(super) routes_stale: bool,
 }
 
 impl Running {
@@ -115,6 +122,9 @@ impl Running {
             send_failing_since: None,
             probe_at: None,
             rebinding: None,
+            routes: Default::default(),
+            routes_on: false,
+            routes_stale: false,
         }
     }
 

@@ -65,6 +65,10 @@ pub struct Record {
     pub control_fd: Option<i32>,
     /// Virtual addresses on the interfaces, as the address worker knows them.
     pub addresses: Vec<AddressRecord>,
+    /// Routes and rules in place, as the worker knows them (absent from a
+    /// record of a release without them: none).
+    #[serde(default)]
+    pub routes: Vec<RouteRecord>,
     pub trackers: Vec<TrackerRecord>,
 }
 
@@ -82,6 +86,15 @@ pub struct AddressRecord {
     pub owner: String,
     pub ifindex: u32,
     pub spec: AddressSpec,
+    pub foreign: bool,
+}
+
+/// A route or rule in place: added by the old daemon (`foreign` false) or
+/// there before it (`foreign`, never removed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteRecord {
+    pub owner: String,
+    pub entry: super::routes::Entry,
     pub foreign: bool,
 }
 
@@ -372,6 +385,7 @@ impl Driver {
         for (name, state) in &record.groups {
             driver.groups.set_state(name, *state);
         }
+        driver.static_config = super::routes::static_entries(config);
         let mut out = vec![Effect::InstancesChanged];
         // The configuration may have changed since the old daemon loaded
         // it: apply the difference as a reload (keepalived §2.12) would.
@@ -385,6 +399,11 @@ impl Driver {
                 driver.push_actions(i, actions, &mut out);
             }
         }
+        // What a Master and the configuration hold, wanted again: the
+        // shell adopted what the old daemon had in place before running
+        // these, so only what it had not (a route still being retried)
+        // costs a request.
+        driver.sync_routes(&mut out);
         Ok((driver, out))
     }
 }

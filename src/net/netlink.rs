@@ -13,7 +13,14 @@ use rtnetlink::packet_route::address::{
     AddressAttribute, AddressHeaderFlags, AddressMessage, AddressScope,
 };
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use rtnetlink::packet_route::route::{
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteNextHop,
+    RouteNextHopFlags, RouteProtocol, RouteScope, RouteType,
+};
+use rtnetlink::packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessage};
 use rtnetlink::packet_route::RouteNetlinkMessage;
+
+use crate::config::{Route, Rule, RuleType as ConfigRuleType};
 use rtnetlink::{Handle, MulticastGroup};
 use tokio::sync::mpsc;
 
@@ -35,6 +42,13 @@ pub enum NetlinkError {
     },
     #[error("netlink request failed: {0}")]
     Request(#[from] rtnetlink::Error),
+    #[error("{op} {what}: {source}")]
+    Route {
+        op: &'static str,
+        what: String,
+        #[source]
+        source: rtnetlink::Error,
+    },
 }
 
 /// What the kernel reported about an interface.
@@ -168,6 +182,8 @@ impl EventQueue {
     }
 }
 
+const ENOENT: i32 = 2;
+const ESRCH: i32 = 3;
 const EEXIST: i32 = 17;
 const EADDRNOTAVAIL: i32 = 99;
 const ENODEV: i32 = 19;
@@ -306,6 +322,414 @@ impl Netlink {
             }),
         }
     }
+}
+
+/// A route or rule of keepalived's protocol (18) the kernel deleted: what
+/// identifies it, to match against the ones vrrpd holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deleted {
+    Route {
+        dst: IpAddr,
+        dst_len: u8,
+        table: u32,
+        /// RTA_PRIORITY (IPv6 routes always have one: 1024 by default).
+        metric: Option<u32>,
+        tos: u8,
+    },
+    Rule {
+        ipv6: bool,
+        priority: u32,
+    },
+}
+
+/// Room for deletion events: our own removals echo here too (a Master
+/// stepping down with 100 routes); past the bound one is dropped and only
+/// that deletion goes unnoticed.
+pub const DELETED_EVENTS_MAX: usize = 256;
+
+impl Netlink {
+    /// Watches route and rule deletions (keepalived's monitoring of
+    /// tracked routes and rules), on a socket of its own so a routing
+    /// daemon's churn never delays link and address events; only
+    /// deletions of protocol 18 come out. Open it only when a tracked
+    /// route or rule is configured.
+    pub fn open_deletions() -> Result<mpsc::Receiver<Deleted>, NetlinkError> {
+        let (conn, _handle, mut messages) = rtnetlink::new_multicast_connection(&[
+            MulticastGroup::Ipv4Route,
+            MulticastGroup::Ipv6Route,
+            MulticastGroup::Ipv4Rule,
+            MulticastGroup::Ipv6Rule,
+        ])
+        .map_err(NetlinkError::Open)?;
+        tokio::spawn(conn);
+        let (tx, rx) = mpsc::channel(DELETED_EVENTS_MAX);
+        tokio::spawn(async move {
+            while let Some((msg, _)) = messages.next().await {
+                if let Some(d) = decode_deleted(msg) {
+                    match tx.try_send(d) {
+                        Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => {}
+                        Err(mpsc::error::TrySendError::Closed(_)) => break,
+                    }
+                }
+            }
+        });
+        Ok(rx)
+    }
+}
+
+fn decode_deleted(msg: NetlinkMessage<RouteNetlinkMessage>) -> Option<Deleted> {
+    let NetlinkPayload::InnerMessage(inner) = msg.payload else {
+        return None;
+    };
+    let keepalived = RouteProtocol::from(crate::config::RTPROT_KEEPALIVED);
+    match inner {
+        RouteNetlinkMessage::DelRoute(r) if r.header.protocol == keepalived => {
+            let mut table = u32::from(r.header.table);
+            let mut dst = None;
+            let mut metric = None;
+            for a in &r.attributes {
+                match a {
+                    RouteAttribute::Table(t) => table = *t,
+                    RouteAttribute::Destination(RouteAddress::Inet(v4)) => {
+                        dst = Some(IpAddr::V4(*v4))
+                    }
+                    RouteAttribute::Destination(RouteAddress::Inet6(v6)) => {
+                        dst = Some(IpAddr::V6(*v6))
+                    }
+                    RouteAttribute::Priority(p) => metric = Some(*p),
+                    _ => {}
+                }
+            }
+            let ipv6 = r.header.address_family == rtnetlink::packet_route::AddressFamily::Inet6;
+            let dst = dst.unwrap_or(if ipv6 {
+                IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+            } else {
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+            });
+            Some(Deleted::Route {
+                dst,
+                dst_len: r.header.destination_prefix_length,
+                table,
+                metric,
+                tos: r.header.tos,
+            })
+        }
+        RouteNetlinkMessage::DelRule(r) => {
+            let mut ours = false;
+            let mut priority = 0;
+            for a in &r.attributes {
+                match a {
+                    RuleAttribute::Protocol(p) => ours = *p == keepalived,
+                    RuleAttribute::Priority(p) => priority = *p,
+                    _ => {}
+                }
+            }
+            ours.then_some(Deleted::Rule {
+                ipv6: r.header.family == rtnetlink::packet_route::AddressFamily::Inet6,
+                priority,
+            })
+        }
+        _ => None,
+    }
+}
+
+impl Deleted {
+    /// Whether this deletion is of `entry` (keepalived's `route_is_ours` /
+    /// `rule_is_ours`, on the fields that identify one in the kernel).
+    pub fn is(&self, entry: &crate::driver::routes::Entry) -> bool {
+        use crate::driver::routes::Entry;
+        match (self, entry) {
+            (
+                Deleted::Route {
+                    dst,
+                    dst_len,
+                    table,
+                    metric,
+                    tos,
+                },
+                Entry::Route(r),
+            ) => {
+                r.to.addr == *dst
+                    && r.to.len == *dst_len
+                    && r.table == *table
+                    && r.tos.unwrap_or(0) == *tos
+                    && r.metric.is_none_or(|m| Some(m) == *metric)
+            }
+            (Deleted::Rule { ipv6, priority }, Entry::Rule(r)) => {
+                r.priority == *priority && (r.family == crate::proto::Family::Ipv6) == *ipv6
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A route resolved for the kernel: its interface names as indexes.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteIfindexes<'a> {
+    /// The route's `dev`.
+    pub oif: Option<u32>,
+    /// Each nexthop's `dev`, in order.
+    pub hops: &'a [Option<u32>],
+}
+
+impl Netlink {
+    /// Installs `route` (keepalived's `netlink_route(.., IPROUTE_ADD)`);
+    /// `Ok(false)` if it was already there (EEXIST).
+    pub async fn add_route(
+        &self,
+        route: &Route,
+        ix: RouteIfindexes<'_>,
+    ) -> Result<bool, NetlinkError> {
+        let msg = route_message(route, ix, false);
+        let mut flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE;
+        flags |= match route.mode {
+            crate::config::RouteMode::Prepend => 0,
+            crate::config::RouteMode::Add => NLM_F_EXCL,
+            crate::config::RouteMode::Append => NLM_F_APPEND,
+        };
+        match self.talk(RouteNetlinkMessage::NewRoute(msg), flags).await {
+            Ok(()) => Ok(true),
+            Err(e) if errno(&e) == Some(EEXIST) => Ok(false),
+            Err(source) => Err(NetlinkError::Route {
+                op: "adding route",
+                what: route.keepalived_text(),
+                source,
+            }),
+        }
+    }
+
+    /// Deletes `route`; `Ok(false)` if it was not there (ESRCH).
+    pub async fn remove_route(
+        &self,
+        route: &Route,
+        ix: RouteIfindexes<'_>,
+    ) -> Result<bool, NetlinkError> {
+        let msg = route_message(route, ix, true);
+        match self
+            .talk(
+                RouteNetlinkMessage::DelRoute(msg),
+                NLM_F_REQUEST | NLM_F_ACK,
+            )
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(e) if matches!(errno(&e), Some(ESRCH) | Some(ENODEV)) => Ok(false),
+            Err(source) => Err(NetlinkError::Route {
+                op: "removing route",
+                what: route.keepalived_text(),
+                source,
+            }),
+        }
+    }
+
+    /// Installs `rule` (NLM_F_EXCL as keepalived: the kernel would add a
+    /// second copy otherwise); `Ok(false)` if it was already there.
+    pub async fn add_rule(&self, rule: &Rule) -> Result<bool, NetlinkError> {
+        let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+        match self
+            .talk(RouteNetlinkMessage::NewRule(rule_message(rule)), flags)
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(e) if errno(&e) == Some(EEXIST) => Ok(false),
+            Err(source) => Err(NetlinkError::Route {
+                op: "adding rule",
+                what: rule.keepalived_text(),
+                source,
+            }),
+        }
+    }
+
+    /// Deletes `rule`; `Ok(false)` if it was not there (ENOENT).
+    pub async fn remove_rule(&self, rule: &Rule) -> Result<bool, NetlinkError> {
+        match self
+            .talk(
+                RouteNetlinkMessage::DelRule(rule_message(rule)),
+                NLM_F_REQUEST | NLM_F_ACK,
+            )
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(e) if matches!(errno(&e), Some(ENOENT) | Some(ESRCH)) => Ok(false),
+            Err(source) => Err(NetlinkError::Route {
+                op: "removing rule",
+                what: rule.keepalived_text(),
+                source,
+            }),
+        }
+    }
+
+    /// One request with `flags`, answered by an ack or an error.
+    async fn talk(&self, msg: RouteNetlinkMessage, flags: u16) -> Result<(), rtnetlink::Error> {
+        let mut req = NetlinkMessage::from(msg);
+        req.header.flags = flags;
+        let mut handle = self.handle.clone();
+        let mut response = handle.request(req)?;
+        while let Some(msg) = response.next().await {
+            if let NetlinkPayload::Error(e) = msg.payload {
+                return Err(rtnetlink::Error::NetlinkError(e));
+            }
+        }
+        Ok(())
+    }
+}
+
+const NLM_F_REQUEST: u16 = 0x01;
+const NLM_F_ACK: u16 = 0x04;
+const NLM_F_EXCL: u16 = 0x200;
+const NLM_F_CREATE: u16 = 0x400;
+const NLM_F_APPEND: u16 = 0x800;
+
+fn family_of(addr: &IpAddr) -> rtnetlink::packet_route::AddressFamily {
+    match addr {
+        IpAddr::V4(_) => rtnetlink::packet_route::AddressFamily::Inet,
+        IpAddr::V6(_) => rtnetlink::packet_route::AddressFamily::Inet6,
+    }
+}
+
+/// The RTM_NEWROUTE / RTM_DELROUTE message for `route`, as keepalived's
+/// `netlink_route()` builds it: protocol 18 unless given, scope universe
+/// unless given (nowhere on delete, so any scope matches), the type on
+/// delete only when it is not unicast, a table above 255 as RTA_TABLE.
+pub fn route_message(route: &Route, ix: RouteIfindexes<'_>, delete: bool) -> RouteMessage {
+    let mut msg = RouteMessage::default();
+    let mut h = RouteHeader {
+        address_family: family_of(&route.to.addr),
+        destination_prefix_length: route.to.len,
+        ..RouteHeader::default()
+    };
+    match u8::try_from(route.table) {
+        Ok(t) => h.table = t,
+        Err(_) => {
+            h.table = RouteHeader::RT_TABLE_UNSPEC;
+            msg.attributes.push(RouteAttribute::Table(route.table));
+        }
+    }
+    h.protocol = RouteProtocol::from(route.effective_protocol());
+    h.scope = match (route.scope, delete) {
+        (Some(s), _) => RouteScope::from(crate::config::scope_code(s)),
+        (None, true) => RouteScope::NoWhere,
+        (None, false) => RouteScope::Universe,
+    };
+    h.kind = if delete && route.kind == crate::config::RouteType::Unicast {
+        RouteType::Unspec
+    } else {
+        RouteType::from(route.kind.code())
+    };
+    h.tos = route.tos.unwrap_or(0);
+    if route.onlink {
+        h.flags = RouteFlags::Onlink;
+    }
+    msg.attributes
+        .push(RouteAttribute::Destination(RouteAddress::from(
+            route.to.addr,
+        )));
+    if let Some(from) = &route.from {
+        h.source_prefix_length = from.len;
+        msg.attributes
+            .push(RouteAttribute::Source(RouteAddress::from(from.addr)));
+    }
+    if let Some(src) = route.src {
+        msg.attributes
+            .push(RouteAttribute::PrefSource(RouteAddress::from(src)));
+    }
+    if let Some(via) = route.via {
+        msg.attributes
+            .push(RouteAttribute::Gateway(RouteAddress::from(via)));
+    }
+    if let Some(oif) = ix.oif {
+        msg.attributes.push(RouteAttribute::Oif(oif));
+    }
+    if let Some(metric) = route.metric {
+        msg.attributes.push(RouteAttribute::Priority(metric));
+    }
+    if !route.nexthops.is_empty() {
+        let hops = route
+            .nexthops
+            .iter()
+            .enumerate()
+            .map(|(i, hop)| {
+                let mut nh = RouteNextHop::default();
+                nh.interface_index = ix.hops.get(i).copied().flatten().unwrap_or(0);
+                // rtnh_hops is the weight minus one (`ip route` weight 1..256).
+                nh.hops = hop
+                    .weight
+                    .map_or(0, |w| u8::try_from(w.saturating_sub(1)).unwrap_or(u8::MAX));
+                if hop.onlink {
+                    nh.flags = RouteNextHopFlags::Onlink;
+                }
+                if let Some(via) = hop.via {
+                    nh.attributes
+                        .push(RouteAttribute::Gateway(RouteAddress::from(via)));
+                }
+                nh
+            })
+            .collect();
+        msg.attributes.push(RouteAttribute::MultiPath(hops));
+    }
+    msg.header = h;
+    msg
+}
+
+/// The RTM_NEWRULE / RTM_DELRULE message for `rule`, as keepalived's
+/// `netlink_rule()` builds it.
+pub fn rule_message(rule: &Rule) -> RuleMessage {
+    let mut msg = RuleMessage::default();
+    msg.header.family = match rule.family {
+        crate::proto::Family::Ipv4 => rtnetlink::packet_route::AddressFamily::Inet,
+        crate::proto::Family::Ipv6 => rtnetlink::packet_route::AddressFamily::Inet6,
+    };
+    msg.header.tos = rule.tos.unwrap_or(0);
+    if rule.not {
+        msg.header.flags = RuleFlags::Invert;
+    }
+    msg.header.action = match (rule.table, rule.goto, rule.kind) {
+        (Some(_), _, _) => RuleAction::ToTable,
+        (_, Some(_), _) => RuleAction::Goto,
+        (_, _, Some(ConfigRuleType::Blackhole)) => RuleAction::Blackhole,
+        (_, _, Some(ConfigRuleType::Unreachable)) => RuleAction::Unreachable,
+        (_, _, Some(ConfigRuleType::Prohibit)) => RuleAction::Prohibit,
+        (_, _, Some(ConfigRuleType::Nop)) => RuleAction::Nop,
+        _ => RuleAction::Unspec,
+    };
+    let attrs = &mut msg.attributes;
+    attrs.push(RuleAttribute::Priority(rule.priority));
+    if let Some(table) = rule.table {
+        match u8::try_from(table) {
+            Ok(t) => msg.header.table = t,
+            Err(_) => attrs.push(RuleAttribute::Table(table)),
+        }
+    }
+    if let Some(target) = rule.goto {
+        attrs.push(RuleAttribute::Goto(target));
+    }
+    if let Some(from) = &rule.from {
+        msg.header.src_len = from.len;
+        attrs.push(RuleAttribute::Source(from.addr));
+    }
+    if let Some(to) = &rule.to {
+        msg.header.dst_len = to.len;
+        attrs.push(RuleAttribute::Destination(to.addr));
+    }
+    if let Some(mark) = rule.fwmark {
+        attrs.push(RuleAttribute::FwMark(mark));
+        if let Some(mask) = rule.fwmask {
+            attrs.push(RuleAttribute::FwMask(mask));
+        }
+    }
+    if let Some(iif) = &rule.iif {
+        attrs.push(RuleAttribute::Iifname(iif.clone()));
+    }
+    if let Some(oif) = &rule.oif {
+        attrs.push(RuleAttribute::Oifname(oif.clone()));
+    }
+    if let Some(n) = rule.suppress_prefixlength {
+        attrs.push(RuleAttribute::SuppressPrefixLen(n));
+    }
+    if let Some(p) = rule.protocol {
+        attrs.push(RuleAttribute::Protocol(RouteProtocol::from(p)));
+    }
+    msg
 }
 
 fn link_info(msg: &LinkMessage) -> LinkInfo {

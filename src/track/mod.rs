@@ -210,6 +210,32 @@ pub fn plan(cfg: &Config) -> HashMap<String, Vec<Weighted>> {
                 reverse: t.reverse,
             });
         }
+        // keepalived tracks the interface of every tracked virtual route
+        // and rule (`add_vrrp_to_interface(.., TRACK_ROUTE / TRACK_RULE)`,
+        // weight 0): while it is down the instance is in FAULT. `no_track`
+        // entries do not.
+        let devices = inst
+            .virtual_routes
+            .iter()
+            .filter(|r| !r.no_track)
+            .flat_map(|r| r.dev.as_deref())
+            .chain(
+                inst.virtual_rules
+                    .iter()
+                    .filter(|r| !r.no_track)
+                    .flat_map(|r| r.devices()),
+            );
+        for dev in devices {
+            let key = TrackerKey::new(Kind::Interface, dev);
+            if Some(dev) == inst.interface.as_deref() || list.iter().any(|w| w.key == key) {
+                continue;
+            }
+            list.push(Weighted {
+                key,
+                weight: 0,
+                reverse: false,
+            });
+        }
         push_refs(cfg, &mut list, &inst.track_scripts, Kind::Script, true);
         push_refs(cfg, &mut list, &inst.track_files, Kind::File, true);
         push_refs(cfg, &mut list, &inst.track_processes, Kind::Process, true);

@@ -1,25 +1,13 @@
-//! Address lists: `virtual_ipaddress` entries (also `_excluded`), unicast
-//! peers, and the raw lines of `virtual_routes` / `virtual_rules`.
+//! Address lists: `virtual_ipaddress` entries (also `_excluded`) and unicast
+//! peers.
 
 use std::net::IpAddr;
 
 use super::super::lexer::{Node, Token};
 use super::super::model::*;
-use super::{tokens_of, Parser};
+use super::Parser;
 
 impl Parser<'_> {
-    pub(super) fn raw_lines(&mut self, n: &Node) -> Vec<String> {
-        self.block(n)
-            .iter()
-            .map(|c| {
-                tokens_of(c)
-                    .map(|t| t.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .collect()
-    }
-
     /// `ADDR[/PREFIX] [dev IF] [brd IP|+|-] [scope S] [label L] ...` (reference §1.4).
     pub(super) fn vip(&mut self, n: &Node) -> Option<Vip> {
         self.no_block(n);

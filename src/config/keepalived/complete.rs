@@ -20,6 +20,7 @@ impl Parser<'_> {
             instances: Vec::new(),
             groups: Vec::new(),
             global: std::mem::take(&mut self.global_locs),
+            top_entries: std::mem::take(&mut self.top_entries),
         };
         // Sync-group membership decides whether weighted trackers survive.
         let mut member_of: HashMap<String, bool> = HashMap::new();

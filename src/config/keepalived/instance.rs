@@ -361,12 +361,22 @@ impl Parser<'_> {
             "use_vmac" => self.use_vmac(r, n),
             "vmac_xmit_base" => r.inst.vmac_xmit_base = self.boolean(n),
             "virtual_routes" => {
-                let list = self.raw_lines(n);
-                r.inst.virtual_routes.extend(list);
+                r.spans.fields.entry("virtual_routes").or_insert(loc);
+                for c in self.block(n) {
+                    if let Some(route) = self.route(c) {
+                        r.inst.virtual_routes.push(route);
+                        r.entry_locs("virtual_routes").push(c.kw.loc.clone());
+                    }
+                }
             }
             "virtual_rules" => {
-                let list = self.raw_lines(n);
-                r.inst.virtual_rules.extend(list);
+                r.spans.fields.entry("virtual_rules").or_insert(loc);
+                for c in self.block(n) {
+                    if let Some(rule) = self.rule(c) {
+                        r.inst.virtual_rules.push(rule);
+                        r.entry_locs("virtual_rules").push(c.kw.loc.clone());
+                    }
+                }
             }
             "promote_secondaries" => r.inst.promote_secondaries = self.boolean(n),
             "smtp_alert_vrrp" => self.ignored(n),

@@ -5,7 +5,8 @@
 //!
 //! Split by section, as hickory-dns splits its per-section config:
 //! [`global`] (`global_defs`, `garp_group`), [`instance`] (`vrrp_instance`),
-//! [`addresses`] (virtual addresses, unicast peers, route and rule lines),
+//! [`addresses`] (virtual addresses, unicast peers), [`routes`] (routes and
+//! rules),
 //! [`track`] (`vrrp_script`, `vrrp_track_file`, `vrrp_track_process`, the
 //! native probes and the `track_*` lists), [`sync`] (`vrrp_sync_group`) and
 //! [`complete`] (what keepalived fills in after parsing). This file holds
@@ -15,6 +16,7 @@ mod addresses;
 mod complete;
 mod global;
 mod instance;
+mod routes;
 mod sync;
 mod track;
 
@@ -49,6 +51,10 @@ pub(super) fn parse(
     let tree = build_tree(lines, &opts.limits, diags);
     let mut p = Parser {
         d: diags,
+        src,
+        rt: None,
+        rule_priority: [0, 0],
+        top_entries: HashMap::new(),
         cfg: Config::default(),
         g: GlobalDefaults::default(),
         raw: Vec::new(),
@@ -134,6 +140,15 @@ impl RawInstance {
 
 struct Parser<'d> {
     d: &'d mut Diags,
+    /// For iproute2's name files (`rt_tables`, `rt_protos`).
+    src: &'d dyn FileSource,
+    /// Those names, read at the first route or rule that needs one.
+    rt: Option<routes::RtNames>,
+    /// Rules without a preference so far, per family (IPv4, IPv6): keepalived
+    /// numbers them down from 16384 across the whole configuration.
+    rule_priority: [u32; 2],
+    /// Where each static route and rule was written.
+    top_entries: HashMap<&'static str, Vec<Loc>>,
     cfg: Config,
     g: GlobalDefaults,
     raw: Vec<RawInstance>,
@@ -153,8 +168,6 @@ const LVS_BLOCKS: &[&str] = &[
 /// keepalived keywords vrrpd recognises but does not implement (RARE tier or not VRRP).
 const TOP_IGNORED: &[&str] = &[
     "static_ipaddress",
-    "static_routes",
-    "static_rules",
     "linkbeat_interfaces",
     "interface_up_down_delays",
     "track_group",
@@ -414,6 +427,28 @@ impl Parser<'_> {
             "vrrpd_tcp_check" => self.probe(n, ProbeKind::Tcp),
             "vrrp_sync_group" => self.sync_group(n),
             "garp_group" => self.garp_group(n),
+            "static_routes" => {
+                for c in self.block(n) {
+                    if let Some(r) = self.route(c) {
+                        self.cfg.static_routes.push(r);
+                        self.top_entries
+                            .entry("static_routes")
+                            .or_default()
+                            .push(c.kw.loc.clone());
+                    }
+                }
+            }
+            "static_rules" => {
+                for c in self.block(n) {
+                    if let Some(r) = self.rule(c) {
+                        self.cfg.static_rules.push(r);
+                        self.top_entries
+                            .entry("static_rules")
+                            .or_default()
+                            .push(c.kw.loc.clone());
+                    }
+                }
+            }
             kw if TOP_IGNORED.contains(&kw) => self.ignored(n),
             _ => self.unknown(n, "the top level"),
         }
