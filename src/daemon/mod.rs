@@ -14,6 +14,7 @@
 
 mod admin;
 mod dump;
+pub mod firewall;
 mod instance;
 pub mod messages;
 pub mod record;
@@ -198,6 +199,8 @@ struct Daemon {
     /// Interfaces whose `promote_secondaries` vrrpd turned on; put back
     /// off at a clean stop, as keepalived does.
     promoted: std::collections::BTreeSet<String>,
+    /// Accept mode's drop set (nftables), run by its own task.
+    firewall: firewall::FirewallHandle,
 }
 
 /// How the driver's loop ended.
@@ -263,6 +266,10 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
     let (netlink, mut net_events) = Netlink::open()?;
     let (work, worker) = Worker::new(netlink.clone());
     let worker_task = tokio::spawn(worker.run());
+    // Accept mode's nftables settings are read once, as keepalived does.
+    let (firewall, firewall_worker) =
+        firewall::FirewallWorker::new(config.global.nftables.clone());
+    let firewall_task = tokio::spawn(firewall_worker.run());
     let (packets_tx, mut packets_rx) = mpsc::channel(1024);
     let (tracking, mut track_rx) = tracking::Tracking::new();
     let notifier = crate::output::notify::Notifier::start().map_err(|source| DaemonError::Io {
@@ -308,6 +315,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         handover: None,
         handover_tx,
         promoted: Default::default(),
+        firewall,
     };
     let (control_tx, mut control_rx) = mpsc::channel(16);
     let started = std::time::Instant::now();
@@ -496,6 +504,8 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         tokio::time::sleep(Duration::from_millis(50)).await;
         drop(daemon);
         let _ = worker_task.await;
+        // The successor holds the nftables table as it is: no teardown.
+        firewall_task.abort();
         info!("vrrpd {} handed over; exiting", env!("CARGO_PKG_VERSION"));
         return Ok(ended);
     }
@@ -503,6 +513,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
     daemon.shutdown(&mut record_done).await;
     drop(daemon);
     let _ = worker_task.await;
+    firewall_task.abort();
     info!("Stopped vrrpd {}", env!("CARGO_PKG_VERSION"));
     Ok(ended)
 }
@@ -605,6 +616,21 @@ impl Daemon {
     /// Runs the core's effects in order, then feeds back what the sends
     /// they made reported.
     fn run_effects(&mut self, effects: Vec<Effect>) {
+        // The drop set before the addresses, as keepalived's
+        // vrrp_state_become_master sets the firewall rule first: the
+        // driver's state already says what the effects will do. (The two
+        // run on separate tasks, so an nft batch may still land a few ms
+        // after the address; neither ever waits for the other.)
+        let touches_vips = effects.iter().any(|e| match e {
+            Effect::Actions { actions, .. } | Effect::Removed { actions, .. } => actions
+                .iter()
+                .any(|a| matches!(a, Action::AddVips(_) | Action::RemoveVips(_))),
+            Effect::InstancesChanged => true,
+            _ => false,
+        });
+        if touches_vips {
+            self.sync_firewall();
+        }
         for effect in effects {
             match effect {
                 Effect::Actions { instance, actions } => {
@@ -649,6 +675,12 @@ impl Daemon {
             }
         }
         self.feed_send_reports();
+    }
+
+    /// Tells the firewall worker what accept mode must drop now.
+    fn sync_firewall(&self) {
+        let by_index = self.firewall.settings().ifindex;
+        self.firewall.want(self.driver.blocked(by_index));
     }
 
     /// Hands the core what the sends of the effects just run reported.
@@ -968,6 +1000,8 @@ impl Daemon {
         // Wait for the address removals to complete before exiting.
         let done = self.exec.work.barrier();
         let _ = tokio::time::timeout(Duration::from_millis(800), done).await;
+        // keepalived's firewall_fini: the tables go at stop.
+        self.firewall.stop(Duration::from_millis(1000)).await;
         // Released: no record left for resign (unless something is still held).
         let last = self.build_record();
         self.record
@@ -1376,9 +1410,6 @@ fn warn_unimplemented(cfg: &Instance) {
     }
     if !cfg.virtual_rules.is_empty() {
         missing.push("virtual_rules");
-    }
-    if !cfg.accept {
-        missing.push("no_accept (no firewall rules are installed)");
     }
     for what in missing {
         warn!(

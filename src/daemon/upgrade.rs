@@ -461,6 +461,7 @@ impl Daemon {
                 .collect(),
             control_fd,
             addresses: self.exec.work.settled(),
+            firewall: Some(self.firewall.record()),
             trackers: self
                 .tracking
                 .readings
@@ -595,6 +596,11 @@ impl Daemon {
                 .work
                 .adopt(&a.owner, a.ifindex, a.spec.clone(), a.foreign);
         }
+        // The nftables table as the old daemon left it: untouched until
+        // the drop set must change.
+        if let Some(fw) = &record.firewall {
+            self.firewall.adopt(fw);
+        }
         // A Master's address the old daemon had not settled (an add in
         // flight): wanted again, without an announcement.
         for r in driver.instances() {
@@ -633,6 +639,7 @@ impl Daemon {
         }
         self.config = config;
         self.driver = driver;
+        self.sync_firewall();
         self.run_effects(effects);
         for r in self.driver.instances() {
             info!(

@@ -66,6 +66,10 @@ pub struct Record {
     /// Virtual addresses on the interfaces, as the address worker knows them.
     pub addresses: Vec<AddressRecord>,
     pub trackers: Vec<TrackerRecord>,
+    /// Accept mode's nftables table as built (absent from a record of a
+    /// release without it: the successor starts fresh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firewall: Option<super::firewall::FirewallRecord>,
 }
 
 /// One VRRP socket and the descriptor it is under in the new process.

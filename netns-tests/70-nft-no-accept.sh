@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# 70. Accept mode through nftables (issue 15, part 3). A (priority 101) and
+#     B (100) with `nftables` and `no_accept`, an IPv4 instance (VIP
+#     192.0.2.30) and an IPv6 one (fe80::30, 2001:db8::30):
+#     - on the Master A, traffic to the VIPs is dropped: from C a ping and
+#       a TCP connect to 192.0.2.30 and a ping to 2001:db8::30 get no
+#       answer, while A's own address answers and VRRP goes on (B stays
+#       BACKUP; ND for the IPv6 VIP still works);
+#     - A's `nft -j list ruleset` is what keepalived 2.2.7 creates for the
+#       same configuration (tables ip/ip6 keepalived, chains in/out/
+#       in_link_local/out_link_local, sets vips/vips_link_local/
+#       neighbor-discovery, the rules and their elements), compared with
+#       tests/fixtures/nft-keepalived-2.2.7.txt (recorded by running this
+#       scenario with DAEMON=keepalived NFT_RECORD=FILE); B, a Backup that
+#       never was Master, has no table;
+#     - a clean stop of A deletes its tables; B, Master now, has them;
+#     - A again with `accept` (preempting B): ping and TCP to the VIP work
+#       and A creates no table.
+. "$(dirname "$0")/lib.sh"
+title "70 no_accept: VIP traffic dropped on the Master through keepalived's nftables layout"
+require_daemon
+need nft curl ping
+lab_up a b c
+http_up a
+FIXTURE=$REPO/tests/fixtures/nft-keepalived-2.2.7.txt
+
+conf() { # conf NODE ACCEPT_KEYWORD
+    local prio=101 state=MASTER
+    [[ $1 == b ]] && prio=100 state=BACKUP
+    cat >"$WORK/$1.conf" <<CONF
+global_defs {
+    nftables
+}
+vrrp_instance VI_4 {
+    state $state
+    interface $LAB_IF
+    virtual_router_id 70
+    priority $prio
+    version 3
+    advert_int 0.1
+    $2
+    virtual_ipaddress {
+        $VIP/32
+    }
+}
+vrrp_instance VI_6 {
+    state $state
+    interface $LAB_IF
+    virtual_router_id 71
+    priority $prio
+    version 3
+    advert_int 0.1
+    $2
+    virtual_ipaddress {
+        fe80::30
+        2001:db8::30
+    }
+}
+CONF
+    printf '%s' "$WORK/$1.conf"
+}
+ruleset() { ip netns exec "$(ns "$1")" nft -j list ruleset; }
+norm() { ruleset "$1" | "$PY" "$NT_DIR/tools/nftnorm.py" "${@:2}"; }
+tables() { ip netns exec "$(ns "$1")" nft list tables; }
+no_tables() { [[ -z $(tables "$1") ]]; }
+ping4() { ip netns exec "$(ns c)" ping -c 1 -W 1 "$1" >/dev/null 2>&1; }
+ping6() { ip netns exec "$(ns c)" ping -6 -c 1 -W 1 "$1" >/dev/null 2>&1; }
+tcp_ok() { [[ $(ip netns exec "$(ns c)" curl -sg --max-time 1 "http://$1/" || true) == node-a ]]; }
+vrrp_steady() { in_state a VI_4 MASTER && in_state b VI_4 BACKUP && in_state b VI_6 BACKUP; }
+
+start_daemon a "$(conf a no_accept)"
+check "A holds $VIP" wait_master a "$VIP" 5
+check "A holds 2001:db8::30" wait_master a 2001:db8::30 5
+start_daemon b "$(conf b no_accept)"
+check "B is BACKUP" wait_for 3 eval 'in_state b VI_4 BACKUP && in_state b VI_6 BACKUP'
+check "A's set vips holds $VIP" wait_for 3 eval "norm a | grep -q '\"$VIP\"'"
+check "A answers on its own address" ping4 "${NODE_V4[a]}"
+check "no ping answer from the VIP $VIP on the Master" eval '! ping4 $VIP'
+check "no TCP connection to the VIP $VIP" eval '! tcp_ok $VIP'
+check "TCP to A's own address works" tcp_ok "${NODE_V4[a]}"
+check "no ping answer from 2001:db8::30" eval '! ping6 2001:db8::30'
+nd=$(ip -n "$(ns c)" -6 neigh show 2001:db8::30 dev "$LAB_IF")
+say "C's neighbour entry for 2001:db8::30 (ND not dropped): ${nd:-none}"
+[[ $nd == *"${NODE_MAC[a]}"* ]] || fail "ND for 2001:db8::30 did not resolve to A"
+check "VRRP goes on: A MASTER, B BACKUP for 2 s" hold_for 2 vrrp_steady
+check "B (Backup, never Master) has no table" no_tables b
+norm a >"$WORK/a.nft"
+say "A's ruleset: $(grep -c '^rule' "$WORK/a.nft") rules, $(grep -c '^set' "$WORK/a.nft") sets, $(grep -c '^chain' "$WORK/a.nft") chains"
+if [[ ${NFT_RECORD:-} ]]; then
+    cp "$WORK/a.nft" "$NFT_RECORD"
+    ruleset a >"${NFT_RECORD%.txt}.json"
+    say "recorded $NFT_RECORD"
+fi
+# The interface index in vips_link_local is 2 in every fresh namespace
+# here (lo is 1); the comparison includes it.
+if ! diff -u "$FIXTURE" "$WORK/a.nft" >"$WORK/nft.diff"; then
+    sed 's/^/    /' "$WORK/nft.diff" | head -40
+    fail "A's nftables ruleset differs from keepalived 2.2.7's ($FIXTURE)"
+fi
+say "ok: A's ruleset is keepalived 2.2.7's ($(wc -l <"$FIXTURE") objects)"
+
+stop_daemon a
+check "A's tables are gone after a clean stop" no_tables a
+check "B takes over" wait_master b "$VIP" 3
+check "B (Master now) has its table with $VIP" wait_for 3 eval "norm b | grep -q '\"$VIP\"'"
+
+start_daemon a "$(conf a accept)"
+check "A (accept) preempts" wait_master a "$VIP" 5
+check "ping to the VIP answered by A in accept mode" wait_for 3 ping4 "$VIP"
+check "TCP to the VIP works in accept mode" tcp_ok "$VIP"
+check "ping to 2001:db8::30 answered" wait_for 3 ping6 2001:db8::30
+check "A (accept) creates no table" no_tables a
+check "B, Backup again, keeps its table with an empty set" eval "norm b | grep -q '^set.*\"name\": \"vips\"' && ! norm b | grep -q '\"$VIP\"'"
+stop_daemon b
+check "B's tables are gone after a clean stop" no_tables b
+finish
