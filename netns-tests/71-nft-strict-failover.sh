@@ -7,7 +7,8 @@
 #       unanswered; B has no table;
 #     - A stopped: B Master, its set holds the VIP, A's tables are gone;
 #       A back (preempting): A's set holds it, B's set is empty;
-#     - the table deleted by hand on A, then a reload adding a second VIP:
+#     - the table deleted by hand on A, then a reload adding a second VIP
+#       (on both nodes):
 #       the refused batch is logged and retried from scratch, A's set ends
 #       with both VIPs (keepalived 2.2.7 logs an error and never restores
 #       it: expected difference), B stays BACKUP throughout;
@@ -73,9 +74,14 @@ check "B's set is empty, its table kept" wait_for 3 eval 'set_is b "" && ! no_ta
 b_transitions=$(transitions b)
 ip netns exec "$(ns a)" nft delete table ip keepalived
 say "deleted A's table ip keepalived by hand"
+# Both nodes get the second VIP (keepalived 2.2.7 in strict mode drops
+# adverts whose address list differs from its own).
 conf a "$VIP2/32" >/dev/null
 cp "$WORK/a.conf" "${DCONF[a]}"
+conf b "$VIP2/32" >/dev/null
+cp "$WORK/b.conf" "${DCONF[b]}"
 hup_daemon a
+hup_daemon b
 check "A holds $VIP2 after the reload" wait_master a "$VIP2" 3
 check_or_xdiff "A's set is rebuilt with both VIPs" wait_for 5 set_is a "$VIP $VIP2"
 if ! is_keepalived; then

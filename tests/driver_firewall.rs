@@ -161,14 +161,18 @@ fn dont_track_primary_keys_link_local_by_name_unless_nftables_ifindex() {
 fn global(text: &str) -> config::Loaded {
     config::load_str(
         "k.conf",
-        &format!("global_defs {{\n{text}\n}}\n{}", conf(101, &["VI_1"], false)),
+        &format!(
+            "global_defs {{\n{text}\n}}\n{}",
+            conf(101, &["VI_1"], false)
+        ),
         &Default::default(),
     )
 }
 
 #[test]
 fn nftables_keywords_are_read() {
-    let l = global(" nftables vrrp_fw\n nftables_priority -5\n nftables_counters\n nftables_ifindex");
+    let l =
+        global(" nftables vrrp_fw\n nftables_priority -5\n nftables_counters\n nftables_ifindex");
     assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
     assert_eq!(
         l.config.global.nftables,
@@ -192,7 +196,11 @@ fn nftables_without_a_name_is_keepalived_and_resets_the_priority() {
 fn a_second_nftables_is_ignored_with_a_located_warning() {
     let l = global(" nftables one\n nftables two");
     assert_eq!(l.config.global.nftables.table, "one");
-    let d = l.diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>();
+    let d = l
+        .diagnostics
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>();
     assert!(
         d.iter()
             .any(|d| d.contains("k.conf:3:") && d.contains("nftables already specified")),
@@ -202,9 +210,20 @@ fn a_second_nftables_is_ignored_with_a_located_warning() {
 
 #[test]
 fn a_bad_priority_and_a_long_table_name_are_located_warnings() {
-    let l = global(&format!(" nftables {}\n nftables_priority x", "t".repeat(300)));
-    let d = l.diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>();
-    assert!(d.iter().any(|d| d.contains("k.conf:2:11") && d.contains("at most 255")), "{d:?}");
+    let l = global(&format!(
+        " nftables {}\n nftables_priority x",
+        "t".repeat(300)
+    ));
+    let d = l
+        .diagnostics
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>();
+    assert!(
+        d.iter()
+            .any(|d| d.contains("k.conf:2:11") && d.contains("at most 255")),
+        "{d:?}"
+    );
     assert!(d.iter().any(|d| d.contains("k.conf:3:20") && d.contains("invalid nftables chain priority 'x'")), "{d:?}");
     assert!(!l.has_errors());
     assert_eq!(l.config.global.nftables, Nftables::default());
@@ -222,7 +241,10 @@ fn vrrp_iptables_means_nftables_keepalived_with_a_warning() {
 
 #[test]
 fn vrrp_strict_implies_no_accept_below_the_owner() {
-    let text = format!("global_defs {{\n vrrp_strict\n}}\n{}", conf(101, &["VI_1"], false));
+    let text = format!(
+        "global_defs {{\n vrrp_strict\n}}\n{}",
+        conf(101, &["VI_1"], false)
+    );
     let l = config::load_str("k.conf", &text, &Default::default());
     assert!(!l.config.instances[0].accept);
     let owner = text.replace("priority 101", "priority 255");

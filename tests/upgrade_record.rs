@@ -30,6 +30,7 @@ fn record_of(node: &Node) -> Record {
         control_fd: None,
         addresses: Vec::new(),
         trackers: Vec::new(),
+        firewall: None,
     };
     let text = serde_json::to_string(&record).expect("serializable");
     let back = upgrade::parse(&text).expect("its own record parses");

@@ -12,7 +12,11 @@ keepalived 2.2.7 creates (tests/fixtures/nft-keepalived-2.2.7.txt).
 --no-elements leaves set elements out (for comparing layouts only).
 """
 import json
+import signal
 import sys
+
+# `| grep -q` may stop reading early: no traceback for that.
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 
 def scrub(v):

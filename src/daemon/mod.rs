@@ -267,8 +267,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
     let (work, worker) = Worker::new(netlink.clone());
     let worker_task = tokio::spawn(worker.run());
     // Accept mode's nftables settings are read once, as keepalived does.
-    let (firewall, firewall_worker) =
-        firewall::FirewallWorker::new(config.global.nftables.clone());
+    let (firewall, firewall_worker) = firewall::FirewallWorker::new(config.global.nftables.clone());
     let firewall_task = tokio::spawn(firewall_worker.run());
     let (packets_tx, mut packets_rx) = mpsc::channel(1024);
     let (tracking, mut track_rx) = tracking::Tracking::new();

@@ -93,7 +93,10 @@ async fn release_firewall(opts: &Options) {
     };
     let batch = crate::net::nft::teardown(&settings);
     match crate::net::nft::apply(&batch, super::firewall::NFT_TIMEOUT).await {
-        Ok(()) => info!("nftables tables ip/ip6 {} deleted (if present)", settings.table),
+        Ok(()) => info!(
+            "nftables tables ip/ip6 {} deleted (if present)",
+            settings.table
+        ),
         Err(e) => warn!("nftables tables ip/ip6 {}: {e}", settings.table),
     }
 }

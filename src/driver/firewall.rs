@@ -362,7 +362,12 @@ impl Firewall {
     }
 
     /// How `job` went: `Err` with the refusal's text.
-    pub fn completed(&mut self, job: &Job, result: Result<(), String>, now: Instant) -> Option<Report> {
+    pub fn completed(
+        &mut self,
+        job: &Job,
+        result: Result<(), String>,
+        now: Instant,
+    ) -> Option<Report> {
         self.running = false;
         match result {
             Ok(()) => {
@@ -392,9 +397,9 @@ impl Firewall {
                     }
                 }
                 self.dirty = false;
-                self.failure
-                    .take()
-                    .map(|f| Report::Recovered { attempts: f.attempts })
+                self.failure.take().map(|f| Report::Recovered {
+                    attempts: f.attempts,
+                })
             }
             Err(error) => {
                 self.stats.refused += 1;

@@ -189,7 +189,13 @@ impl<'s> Doc<'s> {
     }
 
     /// `MATCH... [counter] VERDICT` appended to `chain`.
-    fn rule(&mut self, family: NfFamily, chain: &'static str, matches: Vec<Match<'static>>, verdict: Statement<'static>) {
+    fn rule(
+        &mut self,
+        family: NfFamily,
+        chain: &'static str,
+        matches: Vec<Match<'static>>,
+        verdict: Statement<'static>,
+    ) {
         let mut expr: Vec<Statement> = matches.into_iter().map(Statement::Match).collect();
         if self.s.counters {
             expr.push(Statement::Counter(Counter::Anonymous(None)));
@@ -216,7 +222,12 @@ impl<'s> Doc<'s> {
             self.chain(IP, "in", Some(NfHook::Input));
             self.set(IP, "vips", SetTypeValue::Single(SetType::Ipv4Addr));
             self.rule(IP, "in", vec![in_set(field("ip", "daddr"), "vips")], drop());
-            self.rule(IP, "out", vec![in_set(field("ip", "saddr"), "vips")], drop());
+            self.rule(
+                IP,
+                "out",
+                vec![in_set(field("ip", "saddr"), "vips")],
+                drop(),
+            );
         }
         if b.v6 {
             // nft_setup_ipv6 + nft_setup_ipv6_vips.
@@ -239,7 +250,10 @@ impl<'s> Doc<'s> {
                 vec![
                     // The dependency keepalived writes (`ip6 nexthdr`);
                     // nft lists the rule as `icmpv6 type @...` either way.
-                    eq(field("ip6", "nexthdr"), Expression::String("ipv6-icmp".into())),
+                    eq(
+                        field("ip6", "nexthdr"),
+                        Expression::String("ipv6-icmp".into()),
+                    ),
                     in_set(field("icmpv6", "type"), "neighbor-discovery"),
                 ]
             };
@@ -267,8 +281,18 @@ impl<'s> Doc<'s> {
                     target: "out_link_local".into(),
                 }),
             );
-            self.rule(IP6, "in", vec![in_set(field("ip6", "daddr"), "vips")], drop());
-            self.rule(IP6, "out", vec![in_set(field("ip6", "saddr"), "vips")], drop());
+            self.rule(
+                IP6,
+                "in",
+                vec![in_set(field("ip6", "daddr"), "vips")],
+                drop(),
+            );
+            self.rule(
+                IP6,
+                "out",
+                vec![in_set(field("ip6", "saddr"), "vips")],
+                drop(),
+            );
         }
         // setup_link_local_checks.
         if b.link_local {
@@ -297,8 +321,18 @@ impl<'s> Doc<'s> {
                 Expression::Named(NamedExpression::Meta(Meta { key })),
             ]))
         };
-        self.rule(NfFamily::IP6, "in_link_local", vec![in_set(concat("daddr", iif), set)], drop());
-        self.rule(NfFamily::IP6, "out_link_local", vec![in_set(concat("saddr", oif), set)], drop());
+        self.rule(
+            NfFamily::IP6,
+            "in_link_local",
+            vec![in_set(concat("daddr", iif), set)],
+            drop(),
+        );
+        self.rule(
+            NfFamily::IP6,
+            "out_link_local",
+            vec![in_set(concat("saddr", oif), set)],
+            drop(),
+        );
     }
 
     /// `add element` / `delete element`, one command per set.
@@ -324,7 +358,11 @@ impl<'s> Doc<'s> {
                 name: name.into(),
                 elem: elem.into(),
             });
-            self.push(if add { NfCmd::Add(obj) } else { NfCmd::Delete(obj) });
+            self.push(if add {
+                NfCmd::Add(obj)
+            } else {
+                NfCmd::Delete(obj)
+            });
         }
     }
 }
@@ -356,10 +394,12 @@ fn element(e: &Element) -> Expression<'static> {
 }
 
 fn field(protocol: &'static str, name: &'static str) -> Expression<'static> {
-    Expression::Named(NamedExpression::Payload(Payload::PayloadField(PayloadField {
-        protocol: protocol.into(),
-        field: name.into(),
-    })))
+    Expression::Named(NamedExpression::Payload(Payload::PayloadField(
+        PayloadField {
+            protocol: protocol.into(),
+            field: name.into(),
+        },
+    )))
 }
 
 fn eq(left: Expression<'static>, right: Expression<'static>) -> Match<'static> {
@@ -498,5 +538,248 @@ pub fn describe(job: &Job) -> String {
             if tables.v4 { "ip " } else { "" },
             if tables.v6 { "ip6" } else { "" }
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// keepalived 2.2.7's `nft -j list ruleset` for netns-tests/70's
+    /// configuration (A Master of 192.0.2.30 and fe80::30, 2001:db8::30).
+    const KEEPALIVED: &str = include_str!("../../tests/fixtures/nft-keepalived-2.2.7.json");
+
+    fn everything() -> Job {
+        Job::Sync {
+            rebuild: false,
+            create: Built {
+                v4: true,
+                v6: true,
+                link_local: true,
+                link_local_name: false,
+            },
+            add: vec![
+                Element::V4("192.0.2.30".parse().unwrap()),
+                Element::V6("2001:db8::30".parse().unwrap()),
+                Element::LinkLocal {
+                    addr: "fe80::30".parse().unwrap(),
+                    ifindex: 2,
+                },
+            ],
+            remove: vec![],
+        }
+    }
+
+    fn cmds(doc: &Value) -> Vec<(String, String, Value)> {
+        doc["nftables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let (verb, obj) = c.as_object().unwrap().iter().next().unwrap();
+                let (kind, body) = obj.as_object().unwrap().iter().next().unwrap();
+                (verb.clone(), kind.clone(), body.clone())
+            })
+            .collect()
+    }
+
+    fn canonical(kind: &str, mut body: Value) -> String {
+        let o = body.as_object_mut().unwrap();
+        o.remove("handle");
+        if let Some(Value::Array(elem)) = o.get_mut("elem") {
+            elem.sort_by_key(|e| e.to_string());
+        }
+        format!("{kind} {body}")
+    }
+
+    /// What `nft list` would show after applying `doc` on an empty
+    /// ruleset, as far as keepalived's fixture can tell: elements folded
+    /// into their sets, the `ip6 nexthdr` dependency hidden, interface
+    /// index 2 shown by name.
+    fn listed(doc: &Value) -> BTreeSet<String> {
+        let mut objects: Vec<(String, Value)> = Vec::new();
+        for (verb, kind, mut body) in cmds(doc) {
+            assert_eq!(verb, "add");
+            if kind == "element" {
+                let set = objects
+                    .iter_mut()
+                    .find(|(k, b)| {
+                        k == "set" && b["name"] == body["name"] && b["family"] == body["family"]
+                    })
+                    .map(|(_, b)| b)
+                    .expect("the set is created first");
+                let mut elems: Vec<Value> = body["elem"].as_array().unwrap().clone();
+                for e in &mut elems {
+                    if let Some(c) = e.pointer_mut("/concat/1") {
+                        if *c == json!(2) {
+                            *c = json!("eth0");
+                        }
+                    }
+                }
+                set.as_object_mut()
+                    .unwrap()
+                    .insert("elem".into(), elems.into());
+                continue;
+            }
+            if kind == "rule" {
+                let expr = body["expr"].as_array_mut().unwrap();
+                expr.retain(|s| s.pointer("/match/left/payload/field") != Some(&json!("nexthdr")));
+            }
+            objects.push((kind, body));
+        }
+        objects.into_iter().map(|(k, b)| canonical(&k, b)).collect()
+    }
+
+    fn keepalived() -> BTreeSet<String> {
+        let doc: Value = serde_json::from_str(KEEPALIVED).unwrap();
+        doc["nftables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|o| {
+                let (kind, body) = o.as_object().unwrap().iter().next().unwrap();
+                (kind != "metainfo").then(|| canonical(kind, body.clone()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_layout_is_keepalived_2_2_7s() {
+        let ours = listed(&batch(&Settings::default(), &everything()));
+        let theirs = keepalived();
+        let missing: Vec<_> = theirs.difference(&ours).collect();
+        let extra: Vec<_> = ours.difference(&theirs).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "missing {missing:#?}\nextra {extra:#?}"
+        );
+    }
+
+    #[test]
+    fn the_icmpv6_rule_carries_keepalived_s_nexthdr_dependency() {
+        let doc = batch(&Settings::default(), &everything());
+        let nd: Vec<_> = cmds(&doc)
+            .into_iter()
+            .filter(|(_, k, b)| k == "rule" && b.to_string().contains("@neighbor-discovery"))
+            .collect();
+        assert_eq!(nd.len(), 2);
+        for (_, _, rule) in nd {
+            assert_eq!(
+                rule["expr"][0]["match"]["left"]["payload"]["field"],
+                "nexthdr"
+            );
+        }
+    }
+
+    #[test]
+    fn settings_name_the_table_set_the_priority_and_add_counters() {
+        let settings = Settings {
+            table: "fw".into(),
+            priority: -7,
+            counters: true,
+            ifindex: false,
+        };
+        let doc = batch(&settings, &everything());
+        for (_, kind, body) in cmds(&doc) {
+            if kind != "table" {
+                assert_eq!(body["table"], "fw", "{body}");
+            } else {
+                assert_eq!(body["name"], "fw");
+            }
+            if kind == "chain" && body.get("hook").is_some() {
+                assert_eq!(body["prio"], -7);
+            }
+            if kind == "rule" {
+                let expr = body["expr"].as_array().unwrap();
+                let n = expr.len();
+                assert!(expr[n - 2].get("counter").is_some(), "{body}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_rebuild_deletes_both_tables_first_in_the_same_transaction() {
+        let job = Job::Sync {
+            rebuild: true,
+            create: Built {
+                v4: true,
+                ..Built::default()
+            },
+            add: vec![Element::V4("192.0.2.30".parse().unwrap())],
+            remove: vec![],
+        };
+        let c = cmds(&batch(&Settings::default(), &job));
+        let head: Vec<(String, String, Value)> = c[..4].to_vec();
+        assert_eq!(
+            head.iter()
+                .map(|(v, k, b)| format!("{v} {k} {}", b["family"]))
+                .collect::<Vec<_>>(),
+            [
+                "add table \"ip\"",
+                "delete table \"ip\"",
+                "add table \"ip6\"",
+                "delete table \"ip6\""
+            ]
+        );
+        assert_eq!(c.last().unwrap().1, "element");
+    }
+
+    #[test]
+    fn removals_delete_elements_and_create_nothing() {
+        let job = Job::Sync {
+            rebuild: false,
+            create: Built::default(),
+            add: vec![],
+            remove: vec![
+                Element::V4("192.0.2.30".parse().unwrap()),
+                Element::LinkLocalName {
+                    addr: "fe80::30".parse().unwrap(),
+                    ifname: "eth0".into(),
+                },
+            ],
+        };
+        let c = cmds(&batch(&Settings::default(), &job));
+        assert_eq!(c.len(), 2);
+        assert_eq!(
+            (c[0].0.as_str(), c[0].2["name"].as_str()),
+            ("delete", Some("vips"))
+        );
+        assert_eq!(c[1].2["elem"], json!([{ "concat": ["fe80::30", "eth0"] }]));
+        assert_eq!(c[1].2["name"], "vips_link_local_name");
+    }
+
+    #[test]
+    fn the_name_keyed_link_local_set_uses_ifname() {
+        let job = Job::Sync {
+            rebuild: false,
+            create: Built {
+                v6: true,
+                link_local_name: true,
+                ..Built::default()
+            },
+            add: vec![],
+            remove: vec![],
+        };
+        let c = cmds(&batch(&Settings::default(), &job));
+        let set = c
+            .iter()
+            .find(|(_, k, b)| k == "set" && b["name"] == "vips_link_local_name")
+            .unwrap();
+        assert_eq!(set.2["type"], json!(["ipv6_addr", "ifname"]));
+        assert!(c.iter().any(|(_, k, b)| k == "rule"
+            && b["chain"] == "in_link_local"
+            && b.to_string().contains("iifname")));
+    }
+
+    #[test]
+    fn teardown_deletes_both_families_idempotently() {
+        let c = cmds(&teardown(&Settings::default()));
+        assert_eq!(
+            c.iter()
+                .map(|(v, k, _)| format!("{v} {k}"))
+                .collect::<Vec<_>>(),
+            ["add table", "delete table", "add table", "delete table"]
+        );
     }
 }
