@@ -13,13 +13,24 @@
 #       tests/fixtures/nft-keepalived-2.2.7.txt (recorded by running this
 #       scenario with DAEMON=keepalived NFT_RECORD=FILE); B, a Backup that
 #       never was Master, has no table;
+#     - vrrpd only: `vrrpd upgrade` on A leaves the ruleset untouched
+#       (handles included);
 #     - a clean stop of A deletes its tables; B, Master now, has them;
 #     - A again with `accept` (preempting B): ping and TCP to the VIP work
 #       and A creates no table.
 . "$(dirname "$0")/lib.sh"
+. "$NT_DIR/upgrade-lib.sh"
 title "70 no_accept: VIP traffic dropped on the Master through keepalived's nftables layout"
 require_daemon
 need nft curl ping
+if ! is_keepalived; then
+    # For the `vrrpd upgrade` step (upgrade_require without its skip).
+    need jq
+    mkdir -p "$WORK/bin"
+    cp "$(daemon_bin)" "$WORK/bin/vrrpd"
+    cp "$(daemon_bin)" "$WORK/vrrpd-client"
+    export VRRPD_BIN=$WORK/bin/vrrpd
+fi
 lab_up a b c
 http_up a
 FIXTURE=$REPO/tests/fixtures/nft-keepalived-2.2.7.txt
@@ -98,6 +109,23 @@ if ! diff -u "$FIXTURE" "$WORK/a.nft" >"$WORK/nft.diff"; then
     fail "A's nftables ruleset differs from keepalived 2.2.7's ($FIXTURE)"
 fi
 say "ok: A's ruleset is keepalived 2.2.7's ($(wc -l <"$FIXTURE") objects)"
+
+if ! is_keepalived; then
+    # vrrpd upgrade: the successor adopts the tables as they are (same
+    # handles, same elements: nothing deleted or re-created).
+    before=$(ruleset a)
+    pid0=$(pid_of a)
+    upgrade a
+    [[ $UP_RC == 0 ]] || fail "vrrpd upgrade failed ($UP_RC): $UP_OUT"
+    pid1=$(pid_of a)
+    check "A's pid changed ($pid0 -> $pid1)" eval "[[ $pid1 != $pid0 ]] && kill -0 $pid1"
+    check "the old process exited" wait_for 3 not_running "$pid0"
+    adopt_pid a "$pid1"
+    sleep 0.5
+    [[ $(ruleset a) == "$before" ]] || fail "the upgrade touched A's nftables ruleset"
+    say "ok: A's ruleset is untouched by the upgrade (handles included)"
+    check "VRRP goes on after the upgrade" hold_for 1 vrrp_steady
+fi
 
 stop_daemon a
 check "A's tables are gone after a clean stop" no_tables a

@@ -567,7 +567,7 @@ mod tests {
         );
         assert!(f.built().v4, "the table stays until stop");
         let v6 = Element::V6("2001:db8::30".parse().unwrap());
-        f.want(set(&[v6.clone()]));
+        f.want(set(std::slice::from_ref(&v6)));
         assert_eq!(
             settle(&mut f, at(3)),
             vec![Job::Sync {
