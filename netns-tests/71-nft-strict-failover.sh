@@ -14,7 +14,8 @@
 #       it: expected difference), B stays BACKUP throughout;
 #     - vrrpd only: A restarted with no `nft` on its PATH: Master anyway
 #       (VIP held, B BACKUP), the failure logged and retried; once `nft`
-#       appears the set is made with the VIP.
+#       appears the set is made with the VIP; SIGKILLed, it leaves the
+#       table, which `vrrpd resign` deletes.
 . "$(dirname "$0")/lib.sh"
 title "71 vrrp_strict: drop set follows failover; nft failures retried, adverts unaffected"
 require_daemon
@@ -107,7 +108,9 @@ if ! is_keepalived; then
     ln -s "$(command -v nft)" "$WORK/bin/nft"
     say "nft appears on A's PATH"
     check "A's set is made with both VIPs (retry, at most 30 s backoff)" wait_for 35 set_is a "$VIP $VIP2"
-    stop_daemon a
-    check "A's tables are gone after a clean stop" no_tables a
+    kill_daemon a
+    check "a SIGKILLed A leaves its table" eval '! no_tables a'
+    resign_daemon a || fail "vrrpd resign failed"
+    check "vrrpd resign (ExecStopPost) deletes it" no_tables a
 fi
 finish
