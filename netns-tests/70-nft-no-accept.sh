@@ -125,6 +125,10 @@ if ! is_keepalived; then
     [[ $(ruleset a) == "$before" ]] || fail "the upgrade touched A's nftables ruleset"
     say "ok: A's ruleset is untouched by the upgrade (handles included)"
     check "VRRP goes on after the upgrade" hold_for 1 vrrp_steady
+    st=$(uctl a status)
+    say "vrrpd status: $(grep nftables <<<"$st")"
+    [[ $st == *"nftables table keepalived: 3 address(es) dropped of 3 wanted"* ]] \
+        || fail "vrrpd status does not show the drop set: $st"
 fi
 
 stop_daemon a

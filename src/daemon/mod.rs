@@ -953,8 +953,18 @@ impl Daemon {
                 .map(|r| view::instance(r, self.tracker_status(r.name()), &vips, wall))
                 .collect(),
         };
-        serde_json::to_value(status)
-            .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
+        let mut value = serde_json::to_value(status)
+            .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }));
+        // Accept mode's drop set, when an instance uses it.
+        let uses_firewall = self
+            .driver
+            .instances()
+            .iter()
+            .any(|r| crate::driver::drops_traffic(&r.cfg));
+        if let (true, Some(map)) = (uses_firewall, value.as_object_mut()) {
+            map.insert("firewall".into(), self.firewall.status());
+        }
+        value
     }
 
     /// The runtime record of what is held now.
