@@ -139,7 +139,7 @@ check "B (Master now) has its table with $VIP" wait_for 3 eval "norm b | grep -q
 start_daemon a "$(conf a accept)"
 check "A (accept) preempts" wait_master a "$VIP" 5
 check "ping to the VIP answered by A in accept mode" wait_for 3 ping4 "$VIP"
-check "TCP to the VIP works in accept mode" tcp_ok "$VIP"
+check "TCP to the VIP works in accept mode" wait_for 3 tcp_ok "$VIP"
 check "ping to 2001:db8::30 answered" wait_for 3 ping6 2001:db8::30
 check "A (accept) creates no table" no_tables a
 check "B, Backup again, keeps its table with an empty set" eval "norm b | grep -q '^set.*\"name\": \"vips\"' && ! norm b | grep -q '\"$VIP\"'"
