@@ -11,8 +11,9 @@
 #       in_link_local/out_link_local, sets vips/vips_link_local/
 #       neighbor-discovery, the rules and their elements), compared with
 #       tests/fixtures/nft-keepalived-2.2.7.txt (recorded by running this
-#       scenario with DAEMON=keepalived NFT_RECORD=FILE); B, a Backup that
-#       never was Master, has no table;
+#       scenario with DAEMON=keepalived NFT_RECORD=FILE), and so is the
+#       kernel's bytecode of every rule (`nft --debug=netlink`, .bytecode);
+#       B, a Backup that never was Master, has no table;
 #     - vrrpd only: `vrrpd upgrade` on A leaves the ruleset untouched
 #       (handles included);
 #     - a clean stop of A deletes its tables; B, Master now, has them;
@@ -97,9 +98,21 @@ check "VRRP goes on: A MASTER, B BACKUP for 2 s" hold_for 2 vrrp_steady
 check "B (Backup, never Master) has no table" no_tables b
 norm a >"$WORK/a.nft"
 say "A's ruleset: $(grep -c '^rule' "$WORK/a.nft") rules, $(grep -c '^set' "$WORK/a.nft") sets, $(grep -c '^chain' "$WORK/a.nft") chains"
+# The kernel's bytecode of each rule (nft --debug=netlink), without
+# handles: the same rule text can come from different expressions (a
+# dependency nft adds by itself, say); keepalived writes them by hand.
+# One line per set or rule (its header and expressions), sorted.
+bytecode() {
+    ip netns exec "$(ns "$1")" nft --debug=netlink list ruleset 2>&1 \
+        | grep -E '^(ip|ip6) |^  \[' | sed -E 's/( [0-9]+)+$//' \
+        | awk '/^  \[/ { line = line " " $0; next } { if (line != "") print line; line = $0 } END { if (line != "") print line }' \
+        | sed -E 's/ +/ /g' | LC_ALL=C sort
+}
+bytecode a >"$WORK/a.bytecode"
 if [[ ${NFT_RECORD:-} ]]; then
     cp "$WORK/a.nft" "$NFT_RECORD"
     ruleset a >"${NFT_RECORD%.txt}.json"
+    cp "$WORK/a.bytecode" "${NFT_RECORD%.txt}.bytecode"
     say "recorded $NFT_RECORD"
 fi
 # The interface index in vips_link_local is 2 in every fresh namespace
@@ -109,6 +122,11 @@ if ! diff -u "$FIXTURE" "$WORK/a.nft" >"$WORK/nft.diff"; then
     fail "A's nftables ruleset differs from keepalived 2.2.7's ($FIXTURE)"
 fi
 say "ok: A's ruleset is keepalived 2.2.7's ($(wc -l <"$FIXTURE") objects)"
+if ! diff -u "${FIXTURE%.txt}.bytecode" "$WORK/a.bytecode" >"$WORK/bytecode.diff"; then
+    sed 's/^/    /' "$WORK/bytecode.diff" | head -40
+    fail "A's rules differ from keepalived 2.2.7's in the kernel's bytecode"
+fi
+say "ok: and so is the kernel's bytecode of its $(grep -c '^ip' "$WORK/a.bytecode") sets and rules"
 
 if ! is_keepalived; then
     # vrrpd upgrade: the successor adopts the tables as they are (same
@@ -142,7 +160,7 @@ check "ping to the VIP answered by A in accept mode" wait_for 3 ping4 "$VIP"
 check "TCP to the VIP works in accept mode" wait_for 3 tcp_ok "$VIP"
 check "ping to 2001:db8::30 answered" wait_for 3 ping6 2001:db8::30
 check "A (accept) creates no table" no_tables a
-check "B, Backup again, keeps its table with an empty set" eval "norm b | grep -q '^set.*\"name\": \"vips\"' && ! norm b | grep -q '\"$VIP\"'"
+check "B, Backup again, keeps its table with an empty set" wait_for 3 eval "norm b | grep -q '^set.*\"name\": \"vips\"' && ! norm b | grep -q '\"$VIP\"'"
 stop_daemon b
 check "B's tables are gone after a clean stop" no_tables b
 finish
