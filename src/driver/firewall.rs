@@ -303,6 +303,11 @@ impl Firewall {
     pub fn stop(&mut self) {
         self.stopping = true;
         self.want.clear();
+        // The stop is short: its teardown does not wait out a backoff
+        // (one attempt at once; a refusal backs off as any other).
+        if let Some(f) = &mut self.failure {
+            f.retry_at = Instant::ZERO;
+        }
     }
 
     /// Whether the stop's teardown is done (or there was nothing to do).
@@ -695,6 +700,29 @@ mod tests {
         f.completed(&job, Ok(()), at(2));
         assert!(f.stopped());
         assert_eq!(f.pop(at(3)), None);
+    }
+
+    #[test]
+    fn stop_does_not_wait_out_a_backoff() {
+        let mut f = Firewall::new();
+        f.want(set(&[v4(30)]));
+        settle(&mut f, at(0));
+        f.want(set(&[v4(31)]));
+        let mut now = at(1);
+        for _ in 0..10 {
+            let job = f.pop(now).unwrap();
+            f.completed(&job, Err("table gone".into()), now);
+            now = f.poll_at().unwrap();
+        }
+        // Refused again at `now`: the next try is 30 s away.
+        let job = f.pop(now).unwrap();
+        f.completed(&job, Err("table gone".into()), now);
+        assert_eq!(f.poll_at(), Some(now + Duration::from_secs(30)));
+        f.stop();
+        let job = f.pop(now).expect("the teardown goes at once");
+        assert!(matches!(job, Job::Teardown { .. }));
+        f.completed(&job, Ok(()), now);
+        assert!(f.stopped());
     }
 
     #[test]

@@ -783,3 +783,41 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod print {
+    /// `cargo test --lib nft::print -- --ignored --nocapture` prints the
+    /// full document with counters and both link-local sets, to feed a
+    /// scratch namespace's `nft -j -f -` by hand.
+    #[test]
+    #[ignore]
+    fn print_everything() {
+        use super::*;
+        let settings = Settings {
+            counters: true,
+            ..Settings::default()
+        };
+        let job = Job::Sync {
+            rebuild: true,
+            create: Built {
+                v4: true,
+                v6: true,
+                link_local: true,
+                link_local_name: true,
+            },
+            add: vec![
+                Element::V4("192.0.2.30".parse().unwrap()),
+                Element::LinkLocal {
+                    addr: "fe80::30".parse().unwrap(),
+                    ifindex: 1,
+                },
+                Element::LinkLocalName {
+                    addr: "fe80::31".parse().unwrap(),
+                    ifname: "lo".into(),
+                },
+            ],
+            remove: vec![],
+        };
+        println!("DOC {}", batch(&settings, &job));
+    }
+}
