@@ -18,7 +18,11 @@
 #       (handles included);
 #     - a clean stop of A deletes its tables; B, Master now, has them;
 #     - A again with `accept` (preempting B): ping and TCP to the VIP work
-#       and A creates no table.
+#       and A creates no table;
+#     - the settings (`nftables vrrp_fw`, `nftables_priority -7`,
+#       `nftables_counters`, `dont_track_primary` for the name-keyed
+#       link-local set): ruleset and bytecode again keepalived's
+#       (nft-keepalived-2.2.7-settings.*).
 . "$(dirname "$0")/lib.sh"
 . "$NT_DIR/upgrade-lib.sh"
 title "70 no_accept: VIP traffic dropped on the Master through keepalived's nftables layout"
@@ -36,12 +40,13 @@ lab_up a b c
 http_up a
 FIXTURE=$REPO/tests/fixtures/nft-keepalived-2.2.7.txt
 
-conf() { # conf NODE ACCEPT_KEYWORD
+GLOBAL="nftables" V6_EXTRA=""
+conf() { # conf NODE ACCEPT_KEYWORD (GLOBAL: global_defs, V6_EXTRA: VI_6's)
     local prio=101 state=MASTER
     [[ $1 == b ]] && prio=100 state=BACKUP
     cat >"$WORK/$1.conf" <<CONF
 global_defs {
-    nftables
+    $GLOBAL
 }
 vrrp_instance VI_4 {
     state $state
@@ -63,6 +68,7 @@ vrrp_instance VI_6 {
     version 3
     advert_int 0.1
     $2
+    $V6_EXTRA
     virtual_ipaddress {
         fe80::30
         2001:db8::30
@@ -102,31 +108,39 @@ say "A's ruleset: $(grep -c '^rule' "$WORK/a.nft") rules, $(grep -c '^set' "$WOR
 # handles: the same rule text can come from different expressions (a
 # dependency nft adds by itself, say); keepalived writes them by hand.
 # One line per set or rule (its header and expressions), sorted.
+# compare_with FIXTURE: A's ruleset (normalized) and bytecode against
+# FIXTURE.txt / FIXTURE.bytecode, recorded from keepalived 2.2.7.
+compare_with() {
+    local f=$1
+    norm a >"$WORK/a.nft"
+    bytecode a >"$WORK/a.bytecode"
+    if [[ ${NFT_RECORD:-} ]]; then
+        local r=${NFT_RECORD%.txt}${f#"${FIXTURE%.txt}"}
+        cp "$WORK/a.nft" "$r.txt"
+        ruleset a >"$r.json"
+        cp "$WORK/a.bytecode" "$r.bytecode"
+        say "recorded $r.txt"
+    fi
+    if ! diff -u "$f.txt" "$WORK/a.nft" >"$WORK/nft.diff"; then
+        sed 's/^/    /' "$WORK/nft.diff" | head -40
+        fail "A's nftables ruleset differs from keepalived 2.2.7's ($f.txt)"
+    fi
+    say "ok: A's ruleset is keepalived 2.2.7's ($(wc -l <"$f.txt") objects)"
+    if ! diff -u "$f.bytecode" "$WORK/a.bytecode" >"$WORK/bytecode.diff"; then
+        sed 's/^/    /' "$WORK/bytecode.diff" | head -40
+        fail "A's rules differ from keepalived 2.2.7's in the kernel's bytecode"
+    fi
+    say "ok: and so is the kernel's bytecode of its $(grep -c '^ip' "$WORK/a.bytecode") sets and rules"
+}
 bytecode() {
     ip netns exec "$(ns "$1")" nft --debug=netlink list ruleset 2>&1 \
         | grep -E '^(ip|ip6) |^  \[' | sed -E 's/( [0-9]+)+$//' \
         | awk '/^  \[/ { line = line " " $0; next } { if (line != "") print line; line = $0 } END { if (line != "") print line }' \
-        | sed -E 's/ +/ /g' | LC_ALL=C sort
+        | sed -E 's/ +/ /g; s/counter pkts [0-9]+ bytes [0-9]+/counter/g' | LC_ALL=C sort
 }
-bytecode a >"$WORK/a.bytecode"
-if [[ ${NFT_RECORD:-} ]]; then
-    cp "$WORK/a.nft" "$NFT_RECORD"
-    ruleset a >"${NFT_RECORD%.txt}.json"
-    cp "$WORK/a.bytecode" "${NFT_RECORD%.txt}.bytecode"
-    say "recorded $NFT_RECORD"
-fi
 # The interface index in vips_link_local is 2 in every fresh namespace
 # here (lo is 1); the comparison includes it.
-if ! diff -u "$FIXTURE" "$WORK/a.nft" >"$WORK/nft.diff"; then
-    sed 's/^/    /' "$WORK/nft.diff" | head -40
-    fail "A's nftables ruleset differs from keepalived 2.2.7's ($FIXTURE)"
-fi
-say "ok: A's ruleset is keepalived 2.2.7's ($(wc -l <"$FIXTURE") objects)"
-if ! diff -u "${FIXTURE%.txt}.bytecode" "$WORK/a.bytecode" >"$WORK/bytecode.diff"; then
-    sed 's/^/    /' "$WORK/bytecode.diff" | head -40
-    fail "A's rules differ from keepalived 2.2.7's in the kernel's bytecode"
-fi
-say "ok: and so is the kernel's bytecode of its $(grep -c '^ip' "$WORK/a.bytecode") sets and rules"
+compare_with "${FIXTURE%.txt}"
 
 if ! is_keepalived; then
     # vrrpd upgrade: the successor adopts the tables as they are (same
@@ -163,4 +177,15 @@ check "A (accept) creates no table" no_tables a
 check "B, Backup again, keeps its table with an empty set" wait_for 3 eval "norm b | grep -q '^set.*\"name\": \"vips\"' && ! norm b | grep -q '\"$VIP\"'"
 stop_daemon b
 check "B's tables are gone after a clean stop" no_tables b
+
+# The settings: another table name and chain priority, counters, and
+# link-local addresses keyed by interface name (dont_track_primary).
+stop_daemon a
+GLOBAL=$'nftables vrrp_fw\n    nftables_priority -7\n    nftables_counters' V6_EXTRA=dont_track_primary
+start_daemon a "$(conf a no_accept)"
+check "A holds 2001:db8::30" wait_master a 2001:db8::30 5
+check "A's set vips_link_local_name holds fe80::30" wait_for 3 eval "norm a | grep '\"vips_link_local_name\"' | grep -q fe80::30"
+compare_with "${FIXTURE%.txt}-settings"
+stop_daemon a
+check "A's tables are gone after a clean stop" no_tables a
 finish
