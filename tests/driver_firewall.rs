@@ -285,3 +285,27 @@ vips = [{ addr = "192.0.2.30", prefix = 32 }]
     let d = l.diagnostics[0].to_string();
     assert!(d.contains("v.toml:3:"), "{d}");
 }
+
+#[test]
+fn check_host_warns_when_nft_is_missing_for_an_instance_that_drops() {
+    let host = |found: bool| config::HostAddrs {
+        interfaces: [(IFNAME.to_string(), vec![v4(A)])].into_iter().collect(),
+        nft_found: Some(found),
+    };
+    let said = |text: &str, found: bool| -> Vec<String> {
+        let l = config::load_str("k.conf", text, &Default::default());
+        config::host_checks(&l.config, &l.spans, &host(found))
+            .iter()
+            .map(|d| d.to_string())
+            .filter(|d| d.contains("`nft`"))
+            .collect()
+    };
+    let dropping = no_accept(101, &["VI_1", "VI_2"]);
+    let warned = said(&dropping, false);
+    assert_eq!(warned.len(), 1, "once: {warned:?}");
+    assert!(warned[0].contains("(VI_1) drops traffic"), "{warned:?}");
+    // At the no_accept line (VI_1's block starts on line 4, no_accept is its 7th line).
+    assert!(warned[0].starts_with("k.conf:10:2:"), "located: {warned:?}");
+    assert!(said(&dropping, true).is_empty());
+    assert!(said(&conf(101, &["VI_1"], false), false).is_empty());
+}

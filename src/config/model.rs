@@ -646,6 +646,14 @@ impl Instance {
         }
     }
 
+    /// Whether a Master of this instance drops traffic to its addresses
+    /// (accept mode's firewall): accept mode off and not the address
+    /// owner (RFC 9568 §6.4.3; an owner always accepts, keepalived
+    /// `vrrp_handle_accept_mode`).
+    pub fn drops_traffic(&self) -> bool {
+        !self.accept && self.priority != Priority::OWNER
+    }
+
     /// Unicast mode: adverts go to each peer instead of the multicast group.
     pub fn is_unicast(&self) -> bool {
         !self.unicast_peers.is_empty()

@@ -47,11 +47,10 @@ use crate::proto::{Instant, Priority};
 
 pub use running::{Demotion, Faults, Running, SocketKey};
 
-/// Whether a Master of `cfg` drops traffic to its addresses: accept mode
-/// off and not the address owner (RFC 9568 §6.4.3; an owner always
-/// accepts, keepalived `vrrp_handle_accept_mode`).
+/// Whether a Master of `cfg` drops traffic to its addresses
+/// ([`crate::config::Instance::drops_traffic`]).
 pub fn drops_traffic(cfg: &crate::config::Instance) -> bool {
-    !cfg.accept && cfg.priority != Priority::OWNER
+    cfg.drops_traffic()
 }
 
 /// What the driver hears.
