@@ -17,7 +17,9 @@
 //! - what a re-created interface, a lost address or a netlink overrun
 //!   asks of the shell, and whether a lookup merged behind one in flight
 //!   is still wanted ([`lookups`]);
-//! - which lines a packet may cause (rate limited per kind and instance).
+//! - which lines a packet may cause (rate limited per kind and instance);
+//! - which virtual addresses accept mode's firewall must drop
+//!   ([`Driver::blocked`], [`firewall`]).
 //!
 //! What the shell must do when asked is in [`Effect`]; everything it
 //! learns comes back as an [`Event`].
