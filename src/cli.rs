@@ -342,6 +342,7 @@ fn run_daemon(
     takeover: Option<i32>,
 ) -> i32 {
     install_panic_resign(&path, config_id.as_deref(), pid_file.as_deref());
+    daemon::sched::limit_heap_arenas();
     match takeover {
         None => tracing::info!(
             "Starting vrrpd v{} with {}",

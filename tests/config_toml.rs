@@ -160,13 +160,13 @@ fn diff_uses_keepalived_identity() {
     assert_eq!(p.removed, ["VI_1"]);
     // Renaming alone keeps the identity, as keepalived matches on the tuple.
     let mut renamed = old.clone();
-    renamed.instances[0].name = "web".into();
+    std::sync::Arc::make_mut(&mut renamed.instances[0]).name = "web".into();
     let p = diff(&old, &renamed);
     assert_eq!(p.changed[0].fields, ["name"]);
     assert!(p.added.is_empty());
     // Unicast vs multicast differ in identity.
     let mut uni = old.clone();
-    uni.instances[0]
+    std::sync::Arc::make_mut(&mut uni.instances[0])
         .unicast_peers
         .push(vrrpd::config::UnicastPeer {
             addr: "192.0.2.2".parse().unwrap(),

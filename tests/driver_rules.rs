@@ -895,3 +895,48 @@ fn without_a_hold_instances_start_at_once() {
     let a = Node::start(&conf(101, &["VI_1"], false), v4(A));
     assert_eq!(a.state("VI_1"), State::Backup);
 }
+
+/// The send times of instance `i`'s adverts in the log since `from`.
+fn advert_times(node: &Node, from: usize, i: usize) -> Vec<vrrpd::proto::Instant> {
+    node.log[from..]
+        .iter()
+        .filter(|(_, e)| {
+            matches!(e, Effect::Actions { instance, actions }
+                if *instance == i && actions.iter().any(|a| matches!(a, Action::SendAdvert(_))))
+        })
+        .map(|(t, _)| *t)
+        .collect()
+}
+
+#[test]
+fn adverts_that_fall_due_together_are_spread_earlier_never_later() {
+    let names: Vec<String> = (0..40).map(|n| format!("VI_{n}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut a = Node::start(&conf(101, &names, false), v4(A));
+    let from = a.log.len();
+    a.advance(ms(1000));
+    assert!(names.iter().all(|n| a.state(n) == State::Master));
+    a.advance(ms(3000));
+    let interval = Duration::from_millis(100);
+    // Every instance became Master in the same round; after it no round
+    // sends more than a few adverts together.
+    let mut per_round: std::collections::BTreeMap<vrrpd::proto::Instant, usize> =
+        Default::default();
+    for i in 0..names.len() {
+        let times = advert_times(&a, from, i);
+        assert!(times.len() >= 20, "instance {i} kept advertising");
+        for pair in times.windows(2) {
+            let gap = pair[1].saturating_since(pair[0]);
+            assert!(gap <= interval, "instance {i}: a gap of {gap:?} is late");
+            assert!(gap >= interval / 2, "instance {i}: a gap of {gap:?}");
+        }
+        for t in &times[1..] {
+            *per_round.entry(*t).or_default() += 1;
+        }
+    }
+    let largest = per_round.values().max().copied().unwrap_or(0);
+    assert!(
+        largest <= vrrpd::driver::phase::MAX_TOGETHER,
+        "after the first round at most a few adverts leave together, got {largest}"
+    );
+}

@@ -1470,3 +1470,38 @@ fn a_late_master_without_timer_expired_backup_stays_master() {
     assert_eq!(r.state(), State::Master);
     assert_eq!(sent_priorities(&actions), [100]);
 }
+
+#[test]
+fn a_master_advert_may_be_moved_earlier_never_later() {
+    let (mut r, t) = master(v2(100));
+    let due = r.poll_at().unwrap();
+    assert_eq!(due, t + std::time::Duration::from_secs(1));
+    assert!(!r.advance_advert(due + std::time::Duration::from_millis(1)));
+    assert_eq!(r.poll_at(), Some(due), "a later time changes nothing");
+    let early = t + std::time::Duration::from_millis(700);
+    assert!(r.advance_advert(early));
+    assert_eq!(r.poll_at(), Some(early));
+    let actions = r.handle(early, Input::Timeout);
+    assert_eq!(
+        sent_priorities(&actions),
+        vec![100],
+        "the advert leaves then"
+    );
+    assert_eq!(
+        r.poll_at(),
+        Some(early + std::time::Duration::from_secs(1)),
+        "and the Adver_Timer restarts from that send"
+    );
+}
+
+#[test]
+fn only_a_master_advert_moves() {
+    let mut r = started(v2(100));
+    let down = r.poll_at().unwrap();
+    assert!(!r.advance_advert(ms(10)), "a Backup has no Adver_Timer");
+    assert_eq!(
+        r.poll_at(),
+        Some(down),
+        "its Master_Down_Timer is untouched"
+    );
+}

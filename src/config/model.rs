@@ -6,6 +6,7 @@
 //! native TOML schema (`deny_unknown_fields`) and the JSON dump.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -41,7 +42,9 @@ pub struct Config {
     pub probes: Vec<Probe>,
     /// The virtual routers this node takes part in (keepalived `vrrp_instance`).
     #[serde(default, rename = "instance", skip_serializing_if = "Vec::is_empty")]
-    pub instances: Vec<Instance>,
+    /// Shared (`Arc`): the driver's running instances and the notifier
+    /// hold the same ones, not copies (1000 instances cost 1 KB each once).
+    pub instances: Vec<Arc<Instance>>,
     /// Instances that change state together (keepalived `vrrp_sync_group`).
     #[serde(default, rename = "sync_group", skip_serializing_if = "Vec::is_empty")]
     pub sync_groups: Vec<SyncGroup>,

@@ -2,10 +2,13 @@
 //! path. What to run and when is decided by [`Firewall`] (`driver::firewall`:
 //! pure, one want, one batch in flight, backoff); this task pops a batch,
 //! runs `nft` on it with a deadline ([`crate::net::nft`]) and feeds the
-//! outcome back. The driver's side only records a want and wakes the task:
-//! an `nft` that hangs or is missing never holds up an advert.
+//! outcome back. It runs on a thread of its own (as the address worker):
+//! starting a process waits for its exec, which must not sit on the advert
+//! thread. The driver's side only records a want and wakes the task: an
+//! `nft` that hangs or is missing never holds up an advert.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -27,6 +30,8 @@ struct Shared {
     wake: Notify,
     /// Told when the stop's teardown is done.
     stopped: Notify,
+    /// Handed over (`vrrpd upgrade`): end without a teardown.
+    abandoned: AtomicBool,
     base: tokio::time::Instant,
 }
 
@@ -66,6 +71,13 @@ impl FirewallHandle {
         if self.shared.lock().want(elements) {
             self.shared.wake.notify_one();
         }
+    }
+
+    /// A successor took over: the worker ends after the batch in flight,
+    /// leaving the tables to it.
+    pub fn abandon(&self) {
+        self.shared.abandoned.store(true, Ordering::Release);
+        self.shared.wake.notify_one();
     }
 
     /// Continue from what a predecessor built (`vrrpd upgrade`).
@@ -140,6 +152,7 @@ impl FirewallWorker {
             queue: Mutex::new(Firewall::new()),
             wake: Notify::new(),
             stopped: Notify::new(),
+            abandoned: AtomicBool::new(false),
             base: tokio::time::Instant::now(),
         });
         let settings = Arc::new(settings);
@@ -152,9 +165,25 @@ impl FirewallWorker {
         )
     }
 
+    /// Runs [`FirewallWorker::run`] on a thread of its own with a
+    /// current-thread runtime; it ends with the teardown at stop, or
+    /// [`FirewallHandle::abandon`].
+    pub fn spawn_thread(self) -> std::io::Result<()> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("vrrpd-nft".into())
+            .spawn(move || rt.block_on(self.run()))?;
+        Ok(())
+    }
+
     /// Runs batches as they are due until the teardown at stop is done.
     pub async fn run(self) {
         loop {
+            if self.shared.abandoned.load(Ordering::Acquire) {
+                return;
+            }
             let (job, next, stopped) = {
                 let mut q = self.shared.lock();
                 let job = q.pop(self.shared.now());

@@ -30,6 +30,7 @@ pub mod worker;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -265,10 +266,18 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
 
     let (netlink, mut net_events) = Netlink::open()?;
     let (work, worker) = Worker::new(netlink.clone());
-    let worker_task = tokio::spawn(worker.run());
+    let worker_task = worker.spawn_thread().map_err(|source| DaemonError::Io {
+        what: "starting the address worker's thread".into(),
+        source,
+    })?;
     // Accept mode's nftables settings are read once, as keepalived does.
     let (firewall, firewall_worker) = firewall::FirewallWorker::new(config.global.nftables.clone());
-    let firewall_task = tokio::spawn(firewall_worker.run());
+    firewall_worker
+        .spawn_thread()
+        .map_err(|source| DaemonError::Io {
+            what: "starting the nftables worker's thread".into(),
+            source,
+        })?;
     let (packets_tx, mut packets_rx) = mpsc::channel(1024);
     let (tracking, mut track_rx) = tracking::Tracking::new();
     let notifier = crate::output::notify::Notifier::start().map_err(|source| DaemonError::Io {
@@ -377,6 +386,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         // Every instance has its initial state: tell systemd (Type=notify).
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     }
+    let _ = sched::trim_heap();
     let mut ended = Ended::Stopped;
     // A successor's metrics endpoint: (when, attempt), see `retry_metrics`.
     let mut metrics_retry = opts
@@ -501,18 +511,17 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
             .finish(Duration::from_millis(500))
             .await;
         tokio::time::sleep(Duration::from_millis(50)).await;
+        // The successor holds the nftables tables as they are: no teardown.
+        daemon.firewall.abandon();
         drop(daemon);
-        let _ = worker_task.await;
-        // The successor holds the nftables table as it is: no teardown.
-        firewall_task.abort();
+        worker_task.join().await;
         info!("vrrpd {} handed over; exiting", env!("CARGO_PKG_VERSION"));
         return Ok(ended);
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     daemon.shutdown(&mut record_done).await;
     drop(daemon);
-    let _ = worker_task.await;
-    firewall_task.abort();
+    worker_task.join().await;
     info!("Stopped vrrpd {}", env!("CARGO_PKG_VERSION"));
     Ok(ended)
 }
@@ -784,7 +793,7 @@ impl Daemon {
         });
     }
 
-    fn instance_cfg(&self, instance: usize) -> Option<Instance> {
+    fn instance_cfg(&self, instance: usize) -> Option<Arc<Instance>> {
         self.driver.instances().get(instance).map(|r| r.cfg.clone())
     }
 
@@ -1347,7 +1356,12 @@ struct LookupAnswer {
 
 /// A source address for an instance waiting for one: [`Event::SourceFound`]
 /// or nothing, if there is none yet.
-async fn find_source(netlink: Netlink, cfg: Instance, instance: usize, ifindex: u32) -> Vec<Event> {
+async fn find_source(
+    netlink: Netlink,
+    cfg: Arc<Instance>,
+    instance: usize,
+    ifindex: u32,
+) -> Vec<Event> {
     let Ok(present) = netlink.addresses(ifindex).await else {
         return Vec::new();
     };
@@ -1360,7 +1374,7 @@ async fn find_source(netlink: Netlink, cfg: Instance, instance: usize, ifindex: 
 /// The instance's interface came back under a new index: it and its
 /// addresses, as [`Event::Rebound`] ([`Daemon::lookup_event`] opens the
 /// socket), or nothing.
-async fn rebind(netlink: Netlink, cfg: Instance, instance: usize, ifindex: u32) -> Vec<Event> {
+async fn rebind(netlink: Netlink, cfg: Arc<Instance>, instance: usize, ifindex: u32) -> Vec<Event> {
     let Ok(link) = netlink.link_by_index(ifindex).await else {
         return Vec::new();
     };

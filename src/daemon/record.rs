@@ -213,8 +213,18 @@ impl Writer {
             }
             Err(e) => debug!("{e}"),
         }
-        if let Some(write) = self.writes.finished(result.is_ok()) {
-            self.start(write);
+        match self.writes.finished(result.is_ok()) {
+            Some(write) => self.start(write),
+            // Idle again: a burst of changes (a start, a failover, a
+            // reload) is over, a good moment to give its freed pages back
+            // (2-4 MB at 1000 instances), off the advert thread. Once per
+            // burst: a trim holds each arena's lock for 0.05-0.3 ms.
+            None => {
+                tokio::task::spawn_blocking(|| {
+                    let took = super::sched::trim_heap();
+                    debug!("heap trimmed in {} us", took.as_micros());
+                });
+            }
         }
     }
 
@@ -230,9 +240,13 @@ impl Writer {
             if !after.is_zero() {
                 tokio::time::sleep(after).await;
             }
-            let result = tokio::task::spawn_blocking(move || self::write(&path, &record))
-                .await
-                .unwrap_or_else(|e| Err(RecordError::Task(e.to_string())));
+            let result = tokio::task::spawn_blocking(move || {
+                let result = self::write(&path, &record);
+                drop(record);
+                result
+            })
+            .await
+            .unwrap_or_else(|e| Err(RecordError::Task(e.to_string())));
             // One slot, one write in flight: never waits.
             let _ = done.send(result).await;
         });

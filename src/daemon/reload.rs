@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -40,7 +41,7 @@ pub(super) struct Resolved {
 /// A configuration with everything looked up.
 pub(super) struct Prepared {
     pub(super) config: Config,
-    pub(super) new: Vec<(Instance, Result<Resolved, NetlinkError>)>,
+    pub(super) new: Vec<(Arc<Instance>, Result<Resolved, NetlinkError>)>,
     pub(super) addresses: HashMap<String, HashMap<IpAddr, (u32, AddressSpec)>>,
     pub(super) tracked_links: Vec<(String, Option<LinkInfo>)>,
     /// `promote_secondaries` set for new instances' interfaces (off the
@@ -375,6 +376,7 @@ impl Daemon {
         });
         self.apply_prepared(prepared, None);
         info!("Reload complete");
+        let _ = super::sched::trim_heap();
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
         self.exec.events.publish(json!({
             "event": "reload", "ok": true, "summary": summary,
@@ -537,7 +539,7 @@ impl Daemon {
     /// A new instance from what [`prepare`] found.
     fn start_resolved(
         &mut self,
-        cfg: &Instance,
+        cfg: &Arc<Instance>,
         resolved: Resolved,
     ) -> Result<Running, DaemonError> {
         let Resolved {
@@ -573,7 +575,7 @@ impl Daemon {
                     file: cfg.name.clone(),
                 }
             })?;
-        let mut running = Running::new(cfg.clone(), router, link.index, key, addresses);
+        let mut running = Running::new(Arc::clone(cfg), router, link.index, key, addresses);
         running.faults.link = !link.running && !cfg.dont_track_primary;
         running.faults.no_source = source.is_none();
         if running.faults.no_source {

@@ -79,12 +79,7 @@ async fn release_firewall(opts: &Options) {
     let loaded = crate::config::load(&opts.config_file, &crate::config::FsSource, &opts.load);
     let settings = if loaded.has_errors() {
         crate::config::Nftables::default()
-    } else if loaded
-        .config
-        .instances
-        .iter()
-        .any(crate::driver::drops_traffic)
-    {
+    } else if loaded.config.instances.iter().any(|i| i.drops_traffic()) {
         loaded.config.global.nftables.clone()
     } else {
         // No instance drops traffic: no table was made (and `nft` may

@@ -305,6 +305,19 @@ impl Drop for WorkHandle {
 }
 
 /// The task that runs the jobs.
+/// The worker's thread, to wait for at shutdown.
+pub struct WorkerThread {
+    done: oneshot::Receiver<()>,
+}
+
+impl WorkerThread {
+    /// Waits until the worker has finished what was due and stopped (its
+    /// handle dropped). A worker that panicked counts as finished.
+    pub async fn join(self) {
+        let _ = self.done.await;
+    }
+}
+
 pub struct Worker {
     shared: Arc<Shared>,
     netlink: Netlink,
@@ -338,6 +351,29 @@ impl Worker {
     }
 
     /// Runs jobs as they fall due until the handle is dropped.
+    /// Runs the worker on a thread of its own. Announcement bursts are
+    /// synchronous sends (100 instances answering a flood is ~500 frames,
+    /// milliseconds of syscalls) and must not sit between the advert
+    /// thread and its next deadline; on its own thread the kernel runs them
+    /// beside the adverts (or preempts them for an advert on one CPU). The
+    /// thread starts before the advert thread's scheduling is applied (that
+    /// happens at load, per thread), so it keeps the process's SCHED_OTHER.
+    pub fn spawn_thread(self) -> std::io::Result<WorkerThread> {
+        // Built here so a failure is the caller's error, not a worker that
+        // silently never runs.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (done_tx, done) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("vrrpd-work".into())
+            .spawn(move || {
+                rt.block_on(self.run());
+                let _ = done_tx.send(());
+            })?;
+        Ok(WorkerThread { done })
+    }
+
     pub async fn run(mut self) {
         loop {
             let pacing = self.shared.lock().pacing.take();

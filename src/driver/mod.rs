@@ -28,6 +28,7 @@ pub mod firewall;
 pub mod lateness;
 pub mod lookups;
 pub mod params;
+pub mod phase;
 pub mod ratelimit;
 pub mod record;
 mod running;
@@ -490,6 +491,8 @@ impl Driver {
                 }
             }
         }
+        // Periodic adverts leaving in this round, for `phase::spread`.
+        let mut sent = Vec::new();
         for i in 0..self.instances.len() {
             let r = &mut self.instances[i];
             if let Some(deadline) = r.router.poll_at().filter(|t| *t <= now) {
@@ -498,6 +501,7 @@ impl Driver {
                 if r.router.state() == State::Master
                     && actions.iter().any(|a| matches!(a, Action::SendAdvert(_)))
                 {
+                    sent.push((i, r.cfg.advert_int.as_duration()));
                     let late = now.saturating_since(deadline);
                     r.lateness.record(late);
                     if late > r.cfg.advert_int.as_duration() / 4 {
@@ -514,6 +518,11 @@ impl Driver {
                 self.sync_after(i, now, left_master, out);
             }
             self.send_timers(i, now, out);
+        }
+        for (i, at) in phase::spread(now, &sent) {
+            if let Some(r) = self.instances.get_mut(i) {
+                r.router.advance_advert(at);
+            }
         }
     }
 

@@ -7,6 +7,8 @@ use std::time::SystemTime;
 
 use super::lateness::Lateness;
 use super::ratelimit::LogLimit;
+use std::sync::Arc;
+
 use crate::config::Instance;
 use crate::net::netlink::AddressSpec;
 use crate::proto::fsm::VirtualRouter;
@@ -54,7 +56,7 @@ pub struct Demotion {
 /// One running instance.
 #[derive(Debug)]
 pub struct Running {
-    pub cfg: Instance,
+    pub cfg: Arc<Instance>,
     pub router: VirtualRouter,
     pub ifindex: u32,
     pub ifname: String,
@@ -88,12 +90,13 @@ pub struct Running {
 impl Running {
     /// A running instance on interface `ifindex`, before its first input.
     pub fn new(
-        cfg: Instance,
+        cfg: impl Into<Arc<Instance>>,
         router: VirtualRouter,
         ifindex: u32,
         socket: SocketKey,
         addresses: HashMap<IpAddr, (u32, AddressSpec)>,
     ) -> Running {
+        let cfg = cfg.into();
         Running {
             ifname: cfg.interface.clone().unwrap_or_default(),
             cfg,

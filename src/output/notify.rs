@@ -552,21 +552,32 @@ struct Job {
 /// Notify settings by name, for instances or groups. Entries removed by a
 /// reload are kept one generation: an instance removed by a reload is
 /// notified after the new configuration arrived (`notify_deleted`).
+/// Per instance (or group) its vetted commands. An instance without any is
+/// kept as `None`: a thousand instances with no notify cost a name each, not
+/// a `Notify` each, and a removed one is still told apart from one that
+/// merely has nothing to run.
 #[derive(Default)]
 struct Book {
-    current: HashMap<String, Notify>,
-    retired: HashMap<String, Notify>,
+    current: HashMap<String, Option<Box<Notify>>>,
+    retired: HashMap<String, Option<Box<Notify>>>,
 }
 
 impl Book {
-    fn replace(&mut self, new: HashMap<String, Notify>) {
+    fn replace(&mut self, new: impl IntoIterator<Item = (String, Notify)>) {
+        let new = new
+            .into_iter()
+            .map(|(name, n)| (name, (n != Notify::default()).then(|| Box::new(n))))
+            .collect();
         let mut old = std::mem::replace(&mut self.current, new);
         old.retain(|k, _| !self.current.contains_key(k));
         self.retired = old;
     }
 
     fn get(&self, name: &str) -> Option<&Notify> {
-        self.current.get(name).or_else(|| self.retired.get(name))
+        self.current
+            .get(name)
+            .or_else(|| self.retired.get(name))
+            .and_then(|n| n.as_deref())
     }
 }
 
@@ -599,24 +610,14 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
         match msg {
             Msg::Configure(cfg) => {
                 let g = &cfg.global;
-                notify.replace(
-                    cfg.instances
-                        .iter()
-                        .map(|i| {
-                            let label = format!("({})", i.name);
-                            (i.name.clone(), vet_notify(&label, &i.notify, g))
-                        })
-                        .collect(),
-                );
-                group_notify.replace(
-                    cfg.sync_groups
-                        .iter()
-                        .map(|s| {
-                            let label = format!("VRRP_Group({})", s.name);
-                            (s.name.clone(), vet_notify(&label, &s.notify, g))
-                        })
-                        .collect(),
-                );
+                notify.replace(cfg.instances.iter().map(|i| {
+                    let label = format!("({})", i.name);
+                    (i.name.clone(), vet_notify(&label, &i.notify, g))
+                }));
+                group_notify.replace(cfg.sync_groups.iter().map(|s| {
+                    let label = format!("VRRP_Group({})", s.name);
+                    (s.name.clone(), vet_notify(&label, &s.notify, g))
+                }));
                 queue_of.clear();
                 for g in &cfg.sync_groups {
                     for m in &g.members {
@@ -786,6 +787,43 @@ async fn run_queue(mut rx: mpsc::UnboundedReceiver<Job>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn master_cmd(cmd: &str) -> Notify {
+        Notify {
+            master: Some(crate::config::Command {
+                cmd: cmd.into(),
+                run_as: None,
+            }),
+            ..Notify::default()
+        }
+    }
+
+    #[test]
+    fn the_book_keeps_no_notify_for_instances_without_commands() {
+        let mut book = Book::default();
+        book.replace([
+            ("VI_1".to_string(), master_cmd("/bin/true")),
+            ("VI_2".to_string(), Notify::default()),
+        ]);
+        assert!(book.get("VI_1").is_some());
+        assert!(book.get("VI_2").is_none());
+        assert!(book.current.get("VI_2").is_some_and(Option::is_none));
+    }
+
+    #[test]
+    fn a_reload_that_drops_an_instances_commands_runs_none_of_the_old() {
+        let mut book = Book::default();
+        book.replace([("VI_1".to_string(), master_cmd("/bin/old"))]);
+        book.replace([("VI_1".to_string(), Notify::default())]);
+        assert!(book.get("VI_1").is_none(), "not the retired commands");
+        // A removed instance still reaches its old commands (its stop).
+        book.replace([("VI_2".to_string(), Notify::default())]);
+        book.replace(std::iter::empty());
+        assert!(book.get("VI_2").is_none());
+        book.replace([("VI_3".to_string(), master_cmd("/bin/three"))]);
+        book.replace(std::iter::empty());
+        assert!(book.get("VI_3").is_some());
+    }
 
     #[test]
     fn fifo_lines_match_keepalived() {

@@ -672,6 +672,24 @@ impl VirtualRouter {
             .min()
     }
 
+    /// Master: sends the next periodic advert at `at` if that is earlier
+    /// than the Adver_Timer (an advert early is always safe: a Backup only
+    /// restarts its Master_Down_Timer on receipt, RFC 9568 §6.4.2, and the
+    /// advertised interval is unchanged); a later time, or any other state,
+    /// changes nothing. Returns whether the timer moved. The driver uses it
+    /// to spread instances whose adverts fall due together
+    /// (`driver::phase`).
+    pub fn advance_advert(&mut self, at: Instant) -> bool {
+        match self.advert_at {
+            Some(due) if self.state == State::Master && at < due => {
+                self.advert_at = Some(at);
+                self.next_deadline = self.earliest_timer();
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The advert this router sends with `priority`.
     pub fn advert(&self, priority: Priority) -> AdvertRepr {
         AdvertRepr {

@@ -32,7 +32,7 @@ impl Parser<'_> {
         for r in raws {
             let in_group = member_of.get(&r.inst.name).copied();
             if let Some((inst, s)) = self.complete(r, in_group) {
-                self.cfg.instances.push(inst);
+                self.cfg.instances.push(std::sync::Arc::new(inst));
                 spans.instances.push(s);
             }
         }
