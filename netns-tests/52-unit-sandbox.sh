@@ -7,7 +7,8 @@
 # keepalived_script (SETUID, SETGID), kill a timed-out script of that user
 # (KILL), create its control socket in group vrrpd (no CAP_CHOWN: the
 # supplementary group) and answer `vrrpd status` from an unprivileged
-# member; every system call it and its scripts made must be in the unit's
+# member; make accept mode's nftables table (`nft`, NET_ADMIN); every
+# system call it, its scripts and nft made must be in the unit's
 # SystemCallFilter (@system-service).
 . "$(dirname "$0")/lib.sh"
 title "52 unit sandbox: the unit's capabilities, group and syscall filter suffice"
@@ -55,6 +56,8 @@ wait_for 5 test -s "$WORK/a/daemon.pid" || fail "no pid file"
 pid=$(cat "$WORK/a/daemon.pid")
 say "vrrpd pid $pid: $(grep -E '^(CapEff|CapBnd|Groups|NoNewPrivs):' /proc/"$pid"/status | tr -s '\t\n' '  ')"
 check "A becomes master (NET_ADMIN, NET_RAW)" wait_master a "$VIP" 5
+check "accept mode's table holds the VIP (nft under the unit's capabilities)" wait_for 3 eval \
+    "ip netns exec $(ns a) nft list set ip keepalived vips | grep -q '$VIP'"
 check "the notify script ran as keepalived_script ($uid)" wait_for 5 grep -qx "$uid" "$out/notify.uid"
 check "the track script ran as keepalived_script ($uid)" wait_for 5 grep -qx "$uid" "$out/chk-ok.uid"
 # chk_slow times out every second; each run must be gone (SIGKILL needs

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 start=$EPOCHREALTIME
 
 need=(iproute2 keepalived python3 python3-scapy python3-prometheus-client tcpdump tshark curl jq apache2 psmisc
-    util-linux procps systemd systemd-container man-db dpkg-dev passwd strace nftables ethtool)
+    util-linux procps systemd systemd-container man-db dpkg-dev passwd strace nftables ethtool iputils-ping)
 if command -v apt-get >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
     missing=()
     for p in "${need[@]}"; do

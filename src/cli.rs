@@ -484,6 +484,14 @@ fn host_addrs() -> config::HostAddrs {
         });
         list.extend(ip);
     }
+    // As the daemon runs it: `nft` looked up on PATH.
+    host.nft_found = Some(std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(dir.join(vrrpd::net::nft::NFT))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    }));
     host
 }
 

@@ -31,6 +31,7 @@ fn record_of(node: &Node) -> Record {
         addresses: Vec::new(),
         routes: Vec::new(),
         trackers: Vec::new(),
+        firewall: None,
     };
     let text = serde_json::to_string(&record).expect("serializable");
     let back = upgrade::parse(&text).expect("its own record parses");

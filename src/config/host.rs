@@ -13,6 +13,9 @@ use super::{Diags, Spans};
 #[derive(Debug, Clone, Default)]
 pub struct HostAddrs {
     pub interfaces: BTreeMap<String, Vec<IpAddr>>,
+    /// Whether `nft` (accept mode's firewall) is on PATH; `None`: not
+    /// looked for.
+    pub nft_found: Option<bool>,
 }
 
 impl HostAddrs {
@@ -91,6 +94,18 @@ pub fn host_checks(cfg: &Config, spans: &Spans, host: &HostAddrs) -> Vec<Diagnos
                     format!("({name}) mcast_src_ip {src} is not an address of this host"),
                 );
             }
+        }
+    }
+    // Accept mode needs `nft`; said once, at the first instance needing it.
+    if host.nft_found == Some(false) {
+        if let Some(i) = cfg.instances.iter().position(|i| i.drops_traffic()) {
+            let name = &cfg.instances[i].name;
+            d.warning(
+                &spans.instance(i, "accept"),
+                format!(
+                    "({name}) drops traffic to its addresses while Master (no_accept, or strict mode), but `nft` is not on PATH: the drop rules cannot be installed until it is (Debian package nftables)"
+                ),
+            );
         }
     }
     let file = spans.file.file.to_string();

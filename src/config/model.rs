@@ -182,6 +182,76 @@ pub struct Global {
         deserialize_with = "absolute_path"
     )]
     pub json_file_location: Option<std::path::PathBuf>,
+    /// The nftables table, chains and sets accept mode uses (keepalived
+    /// `nftables [TABLE]`, `nftables_priority`, `nftables_counters`,
+    /// `nftables_ifindex`). Used only when an instance drops traffic to its
+    /// addresses (`accept = false`, not the address owner); read at start,
+    /// a reload keeps the running settings, as keepalived does.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub nftables: Nftables,
+}
+
+/// Where and how accept mode's drop rules live (keepalived 2.2.7's
+/// `vrrp_nftables.c` layout: tables `ip TABLE` and `ip6 TABLE`, chains
+/// `in` and `out`, set `vips`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Nftables {
+    /// Table name in the `ip` and `ip6` families (`nftables TABLE`,
+    /// default `keepalived`); at most 255 bytes.
+    #[serde(default = "default_nft_table", deserialize_with = "nft_table_name")]
+    pub table: String,
+    /// Priority of the base chains (`nftables_priority`, default -1).
+    #[serde(default = "default_nft_priority")]
+    pub priority: i32,
+    /// A counter in every rule (`nftables_counters`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub counters: bool,
+    /// IPv6 link-local addresses are always matched with the interface
+    /// index (`vips_link_local`), never its name (`nftables_ifindex`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub ifindex: bool,
+}
+
+/// keepalived's `NFT_TABLE_MAXNAMELEN` is 256 with the terminating NUL.
+pub const NFT_TABLE_MAX_LEN: usize = 255;
+
+fn default_nft_table() -> String {
+    "keepalived".to_string()
+}
+fn default_nft_priority() -> i32 {
+    -1
+}
+
+fn nft_table_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let name = String::deserialize(d)?;
+    check_nft_table(&name).map_err(serde::de::Error::custom)?;
+    Ok(name)
+}
+
+/// A table name nft accepts: 1..=255 bytes, no NUL (nft quotes the rest).
+pub fn check_nft_table(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.contains('\0') {
+        return Err(format!("'{name}' is not an nftables table name"));
+    }
+    if name.len() > NFT_TABLE_MAX_LEN {
+        return Err(format!(
+            "an nftables table name is at most {NFT_TABLE_MAX_LEN} bytes, got {}",
+            name.len()
+        ));
+    }
+    Ok(())
+}
+
+impl Default for Nftables {
+    fn default() -> Self {
+        Nftables {
+            table: default_nft_table(),
+            priority: default_nft_priority(),
+            counters: false,
+            ifindex: false,
+        }
+    }
 }
 
 /// Dump locations must be absolute: the daemon's working directory is no
@@ -263,6 +333,7 @@ impl Default for Global {
             state_file_location: None,
             stats_file_location: None,
             json_file_location: None,
+            nftables: Nftables::default(),
         }
     }
 }
@@ -586,6 +657,14 @@ impl Instance {
             virtual_rules: Vec::new(),
             promote_secondaries: false,
         }
+    }
+
+    /// Whether a Master of this instance drops traffic to its addresses
+    /// (accept mode's firewall): accept mode off and not the address
+    /// owner (RFC 9568 §6.4.3; an owner always accepts, keepalived
+    /// `vrrp_handle_accept_mode`).
+    pub fn drops_traffic(&self) -> bool {
+        !self.accept && self.priority != Priority::OWNER
     }
 
     /// Unicast mode: adverts go to each peer instead of the multicast group.

@@ -14,6 +14,7 @@
 
 mod admin;
 mod dump;
+pub mod firewall;
 mod instance;
 pub mod messages;
 pub mod record;
@@ -199,6 +200,8 @@ struct Daemon {
     /// Interfaces whose `promote_secondaries` vrrpd turned on; put back
     /// off at a clean stop, as keepalived does.
     promoted: std::collections::BTreeSet<String>,
+    /// Accept mode's drop set (nftables), run by its own task.
+    firewall: firewall::FirewallHandle,
 }
 
 /// How the driver's loop ended.
@@ -267,6 +270,14 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         what: "starting the address worker's thread".into(),
         source,
     })?;
+    // Accept mode's nftables settings are read once, as keepalived does.
+    let (firewall, firewall_worker) = firewall::FirewallWorker::new(config.global.nftables.clone());
+    firewall_worker
+        .spawn_thread()
+        .map_err(|source| DaemonError::Io {
+            what: "starting the nftables worker's thread".into(),
+            source,
+        })?;
     let (packets_tx, mut packets_rx) = mpsc::channel(1024);
     let (tracking, mut track_rx) = tracking::Tracking::new();
     let notifier = crate::output::notify::Notifier::start().map_err(|source| DaemonError::Io {
@@ -312,6 +323,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         handover: None,
         handover_tx,
         promoted: Default::default(),
+        firewall,
     };
     let (control_tx, mut control_rx) = mpsc::channel(16);
     let started = std::time::Instant::now();
@@ -515,6 +527,8 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
             .finish(Duration::from_millis(500))
             .await;
         tokio::time::sleep(Duration::from_millis(50)).await;
+        // The successor holds the nftables tables as they are: no teardown.
+        daemon.firewall.abandon();
         drop(daemon);
         worker_task.join().await;
         info!("vrrpd {} handed over; exiting", env!("CARGO_PKG_VERSION"));
@@ -653,6 +667,21 @@ impl Daemon {
     /// Runs the core's effects in order, then feeds back what the sends
     /// they made reported.
     fn run_effects(&mut self, effects: Vec<Effect>) {
+        // The drop set before the addresses, as keepalived's
+        // vrrp_state_become_master sets the firewall rule first: the
+        // driver's state already says what the effects will do. (The two
+        // run on separate tasks, so an nft batch may still land a few ms
+        // after the address; neither ever waits for the other.)
+        let touches_vips = effects.iter().any(|e| match e {
+            Effect::Actions { actions, .. } | Effect::Removed { actions, .. } => actions
+                .iter()
+                .any(|a| matches!(a, Action::AddVips(_) | Action::RemoveVips(_))),
+            Effect::InstancesChanged => true,
+            _ => false,
+        });
+        if touches_vips {
+            self.sync_firewall();
+        }
         for effect in effects {
             match effect {
                 Effect::Actions { instance, actions } => {
@@ -714,6 +743,12 @@ impl Daemon {
             }
         }
         self.feed_send_reports();
+    }
+
+    /// Tells the firewall worker what accept mode must drop now.
+    fn sync_firewall(&self) {
+        let by_index = self.firewall.settings().ifindex;
+        self.firewall.want(self.driver.blocked(by_index));
     }
 
     /// Hands the core what the sends of the effects just run reported.
@@ -1011,8 +1046,18 @@ impl Daemon {
                 .collect(),
             static_routes: view::RouteView::of(crate::driver::routes::STATIC_OWNER, &routes),
         };
-        serde_json::to_value(status)
-            .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
+        let mut value = serde_json::to_value(status)
+            .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }));
+        // Accept mode's drop set, when an instance uses it.
+        let uses_firewall = self
+            .driver
+            .instances()
+            .iter()
+            .any(|r| crate::driver::drops_traffic(&r.cfg));
+        if let (true, Some(map)) = (uses_firewall, value.as_object_mut()) {
+            map.insert("firewall".into(), self.firewall.status());
+        }
+        value
     }
 
     /// The runtime record of what is held now.
@@ -1058,6 +1103,8 @@ impl Daemon {
         // Wait for the address removals to complete before exiting.
         let done = self.exec.work.barrier();
         let _ = tokio::time::timeout(Duration::from_millis(800), done).await;
+        // keepalived's firewall_fini: the tables go at stop.
+        self.firewall.stop(Duration::from_millis(1000)).await;
         // Released: no record left for resign (unless something is still held).
         let last = self.build_record();
         self.record
@@ -1465,9 +1512,6 @@ fn warn_unimplemented(cfg: &Instance) {
     let mut missing = Vec::new();
     if cfg.use_vmac.is_some() || cfg.vips.iter().any(|v| v.use_vmac) {
         missing.push("use_vmac (adverts and announcements use the interface MAC)");
-    }
-    if !cfg.accept {
-        missing.push("no_accept (no firewall rules are installed)");
     }
     for what in missing {
         warn!(

@@ -357,6 +357,14 @@ impl Daemon {
         super::log_diagnostics(loaded);
         let diagnostics: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
         let file = opts.config_file.display().to_string();
+        if &prepared.config.global.nftables != self.firewall.settings() {
+            // keepalived: "A reload which changes the iptables/nftables
+            // configuration will not update" it (vrrp.c).
+            warn!(
+                "nftables settings changed: a reload keeps the running ones (table {}); restart vrrpd to apply them",
+                self.firewall.settings().table
+            );
+        }
         let plan = config::diff(&self.config, &prepared.config);
         info!("Reload plan: {plan:?}");
         let summary = admin::plan_summary(&plan);

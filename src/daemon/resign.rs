@@ -65,6 +65,7 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
                 .map(|h| &h.entry)
                 .collect();
             remove_routes(&netlink, held).await;
+            release_firewall(opts).await;
             return Ok(report);
         }
         // After a clean stop (the daemon removed its record): not a fault.
@@ -90,6 +91,7 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
         .flat_map(|i| virtual_entries(i))
         .collect();
     remove_routes(&netlink, released.iter()).await;
+    release_firewall(opts).await;
     Ok(report)
 }
 
@@ -123,6 +125,31 @@ async fn remove_routes<'a>(netlink: &Netlink, entries: impl IntoIterator<Item = 
             Ok(false) => {}
             Err(e) => warn!("{e}"),
         }
+    }
+}
+
+/// Deletes accept mode's nftables tables (`ip TABLE`, `ip6 TABLE`), as
+/// keepalived deletes them at stop; a no-op when they are not there. The
+/// table name is the configuration's when it loads (its nftables settings
+/// are not in the runtime record), else keepalived's default `keepalived`.
+async fn release_firewall(opts: &Options) {
+    let loaded = crate::config::load(&opts.config_file, &crate::config::FsSource, &opts.load);
+    let settings = if loaded.has_errors() {
+        crate::config::Nftables::default()
+    } else if loaded.config.instances.iter().any(|i| i.drops_traffic()) {
+        loaded.config.global.nftables.clone()
+    } else {
+        // No instance drops traffic: no table was made (and `nft` may
+        // not even be installed).
+        return;
+    };
+    let batch = crate::net::nft::teardown(&settings);
+    match crate::net::nft::apply(&batch, super::firewall::NFT_TIMEOUT).await {
+        Ok(()) => info!(
+            "nftables tables ip/ip6 {} deleted (if present)",
+            settings.table
+        ),
+        Err(e) => warn!("nftables tables ip/ip6 {}: {e}", settings.table),
     }
 }
 

@@ -462,6 +462,7 @@ impl Daemon {
             control_fd,
             addresses: self.exec.work.settled(),
             routes: self.exec.work.settled_routes(),
+            firewall: Some(self.firewall.record()),
             trackers: self
                 .tracking
                 .readings
@@ -601,6 +602,11 @@ impl Daemon {
                 .work
                 .adopt_route(&r.owner, r.entry.clone(), r.foreign);
         }
+        // The nftables table as the old daemon left it: untouched until
+        // the drop set must change.
+        if let Some(fw) = &record.firewall {
+            self.firewall.adopt(fw);
+        }
         // A Master's address the old daemon had not settled (an add in
         // flight): wanted again, without an announcement.
         for r in driver.instances() {
@@ -639,6 +645,7 @@ impl Daemon {
         }
         self.config = config;
         self.driver = driver;
+        self.sync_firewall();
         self.run_effects(effects);
         for r in self.driver.instances() {
             info!(

@@ -17,12 +17,15 @@
 //! - what a re-created interface, a lost address or a netlink overrun
 //!   asks of the shell, and whether a lookup merged behind one in flight
 //!   is still wanted ([`lookups`]);
-//! - which lines a packet may cause (rate limited per kind and instance).
+//! - which lines a packet may cause (rate limited per kind and instance);
+//! - which virtual addresses accept mode's firewall must drop
+//!   ([`Driver::blocked`], [`firewall`]).
 //!
 //! What the shell must do when asked is in [`Effect`]; everything it
 //! learns comes back as an [`Event`].
 
 mod deadlines;
+pub mod firewall;
 pub mod lateness;
 pub mod lookups;
 pub mod params;
@@ -48,6 +51,12 @@ use crate::proto::wire::Packet;
 use crate::proto::{Instant, Priority};
 
 pub use running::{Demotion, Faults, Running, SocketKey};
+
+/// Whether a Master of `cfg` drops traffic to its addresses
+/// ([`crate::config::Instance::drops_traffic`]).
+pub fn drops_traffic(cfg: &crate::config::Instance) -> bool {
+    cfg.drops_traffic()
+}
 
 /// What the driver hears.
 #[derive(Debug)]
@@ -323,6 +332,31 @@ impl Driver {
                 .is_some_and(|r| r.rebinding == Some(ifindex)),
             lookups::Lookup::Resync => true,
         }
+    }
+
+    /// The addresses accept mode must drop now ([`firewall`]): those of
+    /// every Master that is neither in accept mode nor the address owner
+    /// (keepalived's `vrrp_handle_accept_mode`), `virtual_ipaddress` and
+    /// `virtual_ipaddress_excluded` alike. An IPv6 link-local address is
+    /// keyed by interface name for an instance with `dont_track_primary`
+    /// whose address is on its own interface or `no_track`, unless
+    /// `by_index` (`nftables_ifindex`), as keepalived's
+    /// `nft_update_ipv6_address` chooses.
+    pub fn blocked(&self, by_index: bool) -> std::collections::BTreeSet<firewall::Element> {
+        let mut out = std::collections::BTreeSet::new();
+        for r in &self.instances {
+            if !r.router.holds_addresses() || !drops_traffic(&r.cfg) {
+                continue;
+            }
+            for v in r.cfg.vips.iter().chain(&r.cfg.excluded_vips) {
+                let ifindex = r.addresses.get(&v.addr).map_or(r.ifindex, |(ix, _)| *ix);
+                let own = v.dev.as_deref().is_none_or(|d| d == r.ifname);
+                let ifname = v.dev.as_deref().unwrap_or(&r.ifname);
+                let by_name = !by_index && r.cfg.dont_track_primary && (own || v.no_track);
+                out.insert(firewall::Element::of(v.addr, ifindex, ifname, by_name));
+            }
+        }
+        out
     }
 
     /// The earliest time [`Event::Timer`] has something to do.

@@ -70,6 +70,10 @@ pub struct Record {
     #[serde(default)]
     pub routes: Vec<RouteRecord>,
     pub trackers: Vec<TrackerRecord>,
+    /// Accept mode's nftables table as built (absent from a record of a
+    /// release without it: the successor starts fresh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firewall: Option<super::firewall::FirewallRecord>,
 }
 
 /// One VRRP socket and the descriptor it is under in the new process.

@@ -7,9 +7,11 @@
 //! [`socket`] carries VRRP adverts over raw IP sockets, [`announce`] sends
 //! gratuitous ARP / unsolicited NA frames over AF_PACKET, [`netlink`] manages
 //! addresses and watches links, [`sysctl`] sets the per-interface sysctls
-//! keepalived sets (`promote_secondaries`).
+//! keepalived sets (`promote_secondaries`), [`nft`] builds and applies
+//! accept mode's nftables batches (through the `nft` binary).
 
 pub mod announce;
 pub mod netlink;
+pub mod nft;
 pub mod socket;
 pub mod sysctl;

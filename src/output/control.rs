@@ -769,6 +769,24 @@ pub fn render_status(status: &Value) -> String {
         instances.len(),
         status["uptime_s"].as_u64().unwrap_or(0)
     ));
+    if let Some(fw) = status["firewall"].as_object() {
+        let count = |k: &str| fw.get(k).and_then(Value::as_array).map_or(0, Vec::len);
+        out.push_str(&format!(
+            "nftables table {}: {} address(es) dropped of {} wanted{}\n",
+            fw.get("table").and_then(Value::as_str).unwrap_or("?"),
+            count("installed"),
+            count("wanted"),
+            match fw.get("failure").and_then(Value::as_object) {
+                Some(f) => format!(
+                    "; refused ({}), attempt {}, retry in {} ms",
+                    f.get("error").and_then(Value::as_str).unwrap_or("?"),
+                    f.get("attempts").and_then(Value::as_u64).unwrap_or(0),
+                    f.get("retry_in_ms").and_then(Value::as_u64).unwrap_or(0)
+                ),
+                None => String::new(),
+            }
+        ));
+    }
     for i in instances {
         let s = |k: &str| i[k].as_str().unwrap_or("-").to_string();
         let n = |k: &str| i[k].as_u64().unwrap_or(0);
@@ -1056,6 +1074,24 @@ mod tests {
             table.contains("refused   192.0.2.11 (3 attempt(s), next try in 0.4 s): adding"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn status_table_shows_the_nftables_drop_set() {
+        let status = json!({
+            "version": "0.1.0", "uptime_s": 1, "instances": [],
+            "firewall": { "table": "keepalived", "wanted": ["192.0.2.30", "192.0.2.31"],
+                          "installed": ["192.0.2.30"],
+                          "failure": { "error": "running nft: No such file or directory",
+                                       "attempts": 2, "retry_in_ms": 150 } }
+        });
+        let table = render_status(&status);
+        assert!(
+            table.contains("nftables table keepalived: 1 address(es) dropped of 2 wanted; refused (running nft: No such file or directory), attempt 2, retry in 150 ms\n"),
+            "{table}"
+        );
+        let none = render_status(&json!({ "version": "0.1.0", "uptime_s": 1, "instances": [] }));
+        assert!(!none.contains("nftables"), "{none}");
     }
 
     #[test]

@@ -15,12 +15,7 @@ const GLOBAL_IGNORED: &[&str] = &[
     "vrrp_vmac_garp_intvl",
     "max_auto_priority",
     "min_auto_priority_delay",
-    "vrrp_iptables",
     "vrrp_ipsets",
-    "nftables",
-    "nftables_priority",
-    "nftables_counters",
-    "nftables_ifindex",
     "disable_local_igmp",
     "vmac_prefix",
     "vmac_addr_prefix",
@@ -231,6 +226,38 @@ impl Parser<'_> {
             "json_file_location" | "json_dump_file" => {
                 self.cfg.global.json_file_location = self.dump_path(n)
             }
+            "nftables" => self.nftables(n),
+            // keepalived 2.2.7 as Debian builds it (NFTABLES, no IPTABLES)
+            // takes the legacy keyword for `nftables keepalived`
+            // (global_parser.c vrrp_iptables_handler), saying so.
+            "vrrp_iptables" => {
+                self.warn(
+                    &n.kw.loc,
+                    "iptables not supported, using nftables instead (table keepalived); replace 'vrrp_iptables' and 'vrrp_ipsets' with 'nftables'",
+                );
+                self.cfg.global.nftables.table = "keepalived".into();
+                self.cfg.global.nftables.priority = -1;
+            }
+            "nftables_priority" => {
+                let t = self.arg(n);
+                if let Some(t) = t {
+                    match t.text.parse::<i32>() {
+                        Ok(p) => self.cfg.global.nftables.priority = p,
+                        Err(_) => self.warn(
+                            &t.loc,
+                            format!("invalid nftables chain priority '{}'; ignored", t.text),
+                        ),
+                    }
+                }
+            }
+            "nftables_counters" => {
+                self.no_block(n);
+                self.cfg.global.nftables.counters = true;
+            }
+            "nftables_ifindex" => {
+                self.no_block(n);
+                self.cfg.global.nftables.ifindex = true;
+            }
             "reload_check_config" => self.warn(
                 &n.kw.loc,
                 "'reload_check_config': vrrpd always validates a new configuration before a reload applies it; nothing else to do",
@@ -238,6 +265,34 @@ impl Parser<'_> {
             kw if GLOBAL_IGNORED.contains(&kw) => self.ignored(n),
             _ => self.unknown(n, "global_defs"),
         }
+    }
+
+    /// `nftables [TABLE]` (keepalived's `vrrp_nftables_handler`): the
+    /// table name, default `keepalived`; it also resets the chain priority
+    /// to -1, so an `nftables_priority` written before it is lost there too.
+    /// A second one is ignored, as keepalived does.
+    pub(super) fn nftables(&mut self, n: &Node) {
+        self.no_block(n);
+        if self.g.nftables_given {
+            self.warn(&n.kw.loc, "nftables already specified - ignoring");
+            return;
+        }
+        let name = match n.args.first() {
+            Some(t) => {
+                if let Some(extra) = n.args.get(1) {
+                    self.warn(&extra.loc, "extra arguments after 'nftables' ignored");
+                }
+                if let Err(e) = check_nft_table(&t.text) {
+                    self.warn(&t.loc, format!("{e}; 'nftables' ignored"));
+                    return;
+                }
+                t.text.clone()
+            }
+            None => "keepalived".into(),
+        };
+        self.g.nftables_given = true;
+        self.cfg.global.nftables.table = name;
+        self.cfg.global.nftables.priority = -1;
     }
 
     /// `vrrp_cpu_affinity CPU...`: CPU numbers; a bad one is named and

@@ -332,10 +332,12 @@ impl Parser<'_> {
             }
             "accept" => {
                 self.no_block(n);
+                r.spans.fields.insert("accept", loc.clone());
                 r.accept = Some((true, loc));
             }
             "no_accept" => {
                 self.no_block(n);
+                r.spans.fields.insert("accept", loc.clone());
                 r.accept = Some((false, loc));
             }
             "skip_check_adv_addr" => r.skip_check_adv_addr = Some(self.boolean(n)),

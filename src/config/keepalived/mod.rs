@@ -80,6 +80,8 @@ struct GlobalDefaults {
     down_timer_adverts: Option<u32>,
     garp: GarpRaw,
     min_garp: bool,
+    /// `nftables` was given (a second one is ignored, as keepalived does).
+    nftables_given: bool,
 }
 
 #[derive(Default, Clone)]
