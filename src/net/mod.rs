@@ -7,9 +7,11 @@
 //! [`socket`] carries VRRP adverts over raw IP sockets, [`announce`] sends
 //! gratuitous ARP / unsolicited NA frames over AF_PACKET, [`netlink`] manages
 //! addresses and watches links, [`sysctl`] sets the per-interface sysctls
-//! keepalived sets (`promote_secondaries`).
+//! keepalived sets (`promote_secondaries`), [`vmac`] creates and deletes
+//! the macvlans of `use_vmac`.
 
 pub mod announce;
 pub mod netlink;
 pub mod socket;
 pub mod sysctl;
+pub mod vmac;
