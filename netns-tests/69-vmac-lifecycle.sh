@@ -13,6 +13,7 @@
 #       MAC) but never someone else's macvlan (mv0);
 #     - eth0 deleted and re-created: vrrp.51 follows it (created again on
 #       the new eth0, VIP back).
+. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/upgrade-lib.sh"
 title "69 use_vmac life cycle: create, sysctls, IPv6 VMAC adverts, upgrade, stop, leftovers, resign, base re-created"
 upgrade_require

@@ -1020,3 +1020,33 @@ fn a_vmac_follows_its_base_when_the_base_is_recreated() {
     assert!(r.addresses.values().all(|(ix, _)| *ix == 32));
     assert_eq!(a.state("VI_1"), State::Backup);
 }
+
+#[test]
+fn a_send_that_failed_on_the_lost_interface_is_forgotten_once_rebound() {
+    let mut a = master_node();
+    a.handle(Event::LinkRemoved { index: IFINDEX });
+    // The priority-0 advert of that FAULT could not leave.
+    a.handle(Event::SendFailed { instance: 0 });
+    a.handle(Event::Link {
+        index: 7,
+        name: IFNAME.into(),
+        running: true,
+    });
+    a.handle(Event::Rebound {
+        instance: 0,
+        ifindex: 7,
+        socket: vrrpd::driver::SocketKey {
+            ifindex: 7,
+            ..key()
+        },
+        running: true,
+        source: Some(v4(A)),
+        vmac: None,
+    });
+    assert_eq!(a.state("VI_1"), State::Backup);
+    // Alone on the link it becomes Master again, never FAULT for sends.
+    let t = a.now;
+    a.advance(t + Duration::from_secs(5));
+    assert_eq!(a.state("VI_1"), State::Master);
+    assert!(!a.driver.instances()[0].faults.send);
+}

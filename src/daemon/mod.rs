@@ -1260,12 +1260,16 @@ impl Executor {
                     }
                     for (ifindex, addrs) in by_interface {
                         if note.is_some() {
+                            let ifname = r
+                                .vmac
+                                .as_ref()
+                                .filter(|v| v.ifindex == ifindex)
+                                .map_or(r.ifname.as_str(), |v| v.name.as_str());
                             for addr in &addrs {
                                 info!(
                                     target: messages::DETAIL,
-                                    "({}) Sending/queueing gratuitous ARPs on {} for {addr}",
-                                    r.name(),
-                                    r.ifname
+                                    "({}) Sending/queueing gratuitous ARPs on {ifname} for {addr}",
+                                    r.name()
                                 );
                             }
                         }

@@ -758,6 +758,13 @@ impl Driver {
             }
         }
         r.vmac = vmac;
+        // Sends that failed on the old socket (the priority-0 advert of
+        // the FAULT the interface's loss caused) say nothing of the new
+        // one: a Backup sends nothing that could clear them, and would go
+        // to FAULT for them a Master_Down_Interval later.
+        r.send_failing_since = None;
+        r.probe_at = None;
+        let send_fault = r.faults.send;
         let text = format!(
             "({}) interface {} is back (index {old} -> {new}); re-bound",
             r.name(),
@@ -771,6 +778,9 @@ impl Driver {
             }
         } else {
             self.set_fault(i, now, |f| f.no_source = true, out);
+        }
+        if send_fault {
+            self.set_fault(i, now, |f| f.send = false, out);
         }
         let link_fault = !running && !self.instances[i].cfg.dont_track_primary;
         self.set_fault(i, now, |f| f.link = link_fault, out);
