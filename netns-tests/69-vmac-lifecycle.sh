@@ -2,7 +2,8 @@
 # 69. use_vmac's life cycle on one vrrpd node (issue 15, part 1):
 #     - start: the macvlan vrrp.51 (private mode, 00:00:5e:00:01:33) on
 #       eth0 with keepalived's sysctls (vrrp.51: arp_ignore=1,
-#       accept_local=1, rp_filter=0; eth0: arp_ignore=1, arp_filter=1),
+#       accept_local=1, rp_filter=0; eth0: arp_ignore=1, arp_filter=1,
+#       and arp_announce=2, which keepalived leaves to the operator),
 #       the VIP on it; an IPv6 instance's VMAC vrrp.66 (00:00:5e:00:02:42)
 #       whose adverts leave from that MAC and eth0's link-local address;
 #     - an upgrade (`vrrpd upgrade`) leaves both VMACs untouched (same
@@ -33,7 +34,7 @@ has_link() { [[ $(link_of "$1") ]]; }
 no_link() { ! has_link "$1"; }
 vip_on() { ip -n "$NA" -o addr show dev "$1" 2>/dev/null | grep -q "inet6\? $2/"; }
 
-for f in arp_ignore arp_filter; do
+for f in arp_ignore arp_filter arp_announce; do
     ip netns exec "$NA" sh -c "echo 0 >/proc/sys/net/ipv4/conf/$LAB_IF/$f"
 done
 cat >"$WORK/a.conf" <<CONF
@@ -77,8 +78,8 @@ check "vrrp.66 is a private macvlan on eth0 with $MAC6" eval "[[ '$m $k $mode' =
 got="$(sys ipv4 vrrp.51 arp_ignore) $(sys ipv4 vrrp.51 accept_local) $(sys ipv4 vrrp.51 rp_filter) $(sys ipv6 vrrp.51 disable_ipv6)"
 say "vrrp.51 arp_ignore accept_local rp_filter disable_ipv6: $got"
 check "vrrp.51's sysctls are keepalived's" eval "[[ '$got' == '1 1 0 1' ]]"
-got="$(sys ipv4 "$LAB_IF" arp_ignore) $(sys ipv4 "$LAB_IF" arp_filter)"
-check "eth0 arp_ignore arp_filter are 1 1 ($got)" eval "[[ '$got' == '1 1' ]]"
+got="$(sys ipv4 "$LAB_IF" arp_ignore) $(sys ipv4 "$LAB_IF" arp_filter) $(sys ipv4 "$LAB_IF" arp_announce)"
+check "eth0 arp_ignore arp_filter arp_announce are 1 1 2 ($got)" eval "[[ '$got' == '1 1 2' ]]"
 check "vrrp.66 has eth0's link-local ${NODE_LL[a]}" vip_on vrrp.66 "${NODE_LL[a]}"
 check "no VIP on eth0" eval "! vip_on $LAB_IF $VIP4 && ! vip_on $LAB_IF $VIP6"
 sleep 1.5
@@ -105,8 +106,8 @@ check "VIPs kept" eval "vip_on vrrp.51 $VIP4 && vip_on vrrp.66 $VIP6"
 
 stop_daemon a
 check "a clean stop deletes vrrp.51 and vrrp.66" eval "no_link vrrp.51 && no_link vrrp.66"
-got="$(sys ipv4 "$LAB_IF" arp_ignore) $(sys ipv4 "$LAB_IF" arp_filter)"
-check "eth0 arp_ignore arp_filter back to 0 0 ($got)" eval "[[ '$got' == '0 0' ]]"
+got="$(sys ipv4 "$LAB_IF" arp_ignore) $(sys ipv4 "$LAB_IF" arp_filter) $(sys ipv4 "$LAB_IF" arp_announce)"
+check "eth0 arp_ignore arp_filter arp_announce back to 0 0 0 ($got)" eval "[[ '$got' == '0 0 0' ]]"
 
 # SIGKILL: the VMAC and its VIP stay; resign removes both.
 start_daemon a "$WORK/a.conf"

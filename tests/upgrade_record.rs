@@ -282,7 +282,7 @@ fn a_vmac_travels_with_its_instance_and_a_record_without_vmacs_still_reads() {
     };
     node.driver.instance_mut(0).vmac = Some(vmac.clone());
     let mut record = record_of(&node);
-    record.vmac_bases.insert("eth0".into(), [0, 0]);
+    record.vmac_bases.insert("eth0".into(), [0, 0, 0]);
     assert_eq!(record.driver.instances[0].vmac.as_ref(), Some(&vmac));
     // The new process found the same VMAC: restored with it.
     let config = parse(&text);

@@ -66,10 +66,11 @@ pub struct Record {
     /// Virtual addresses on the interfaces, as the address worker knows them.
     pub addresses: Vec<AddressRecord>,
     pub trackers: Vec<TrackerRecord>,
-    /// The base interfaces' `arp_ignore` / `arp_filter` before the VMACs'
-    /// sysctls changed them, for the new process to put back at stop.
+    /// The base interfaces' `arp_ignore` / `arp_filter` / `arp_announce`
+    /// before the VMACs' sysctls changed them, for the new process to put
+    /// back at stop.
     #[serde(default)]
-    pub vmac_bases: BTreeMap<String, [u32; 2]>,
+    pub vmac_bases: BTreeMap<String, [u32; super::vmac::BASE_SYSCTLS.len()]>,
 }
 
 /// One VRRP socket and the descriptor it is under in the new process.

@@ -140,12 +140,19 @@ pub fn vmac_sysctls(spec: &VmacSpec) -> Vec<SysctlWrite> {
     ]
 }
 
-/// What keepalived sets on the base interface of an IPv4 VMAC
-/// (`parent_sysctl[]`), saving the old values to put back when its last
-/// VMAC goes: `arp_ignore=1` (the base must not answer ARP for a virtual
-/// address, which lives on the macvlan) and `arp_filter=1` (nor answer
-/// for its own addresses on the macvlan's behalf).
-pub const BASE_SYSCTLS: [(&str, u32); 2] = [("arp_ignore", 1), ("arp_filter", 1)];
+/// What vrrpd sets on the base interface of an IPv4 VMAC, saving the old
+/// values to put back at stop. keepalived's (`parent_sysctl[]`):
+/// `arp_ignore=1` (the base must not answer ARP for a virtual address,
+/// which lives on the macvlan) and `arp_filter=1` (nor answer for its own
+/// addresses on the macvlan's behalf). And `arp_announce=2`, which
+/// keepalived leaves to the operator (its software design document asks
+/// for `arp_announce`): replies from a virtual address leave through the
+/// base (its route to the subnet), and without it the kernel's ARP
+/// request for the client carries the virtual address as sender with the
+/// base's MAC, which the client takes for the virtual address's new MAC
+/// (netns-tests/68 sees exactly that from keepalived 2.2.7).
+pub const BASE_SYSCTLS: [(&str, u32); 3] =
+    [("arp_ignore", 1), ("arp_filter", 1), ("arp_announce", 2)];
 
 /// Whether the base interface gets [`BASE_SYSCTLS`]: keepalived sets
 /// them for IPv4 instances only (ARP is IPv4's).

@@ -43,9 +43,9 @@ pub struct VmacUp {
     pub running: bool,
 }
 
-/// The base interfaces' `arp_ignore` / `arp_filter` before vrrpd set them,
+/// The base interfaces' [`vmac::BASE_SYSCTLS`] before vrrpd set them,
 /// by interface name: put back at stop, as keepalived does.
-pub type SavedBases = BTreeMap<String, [u32; 2]>;
+pub type SavedBases = BTreeMap<String, [u32; vmac::BASE_SYSCTLS.len()]>;
 
 /// Creates, adopts and deletes VMACs; remembers what it changed on base
 /// interfaces. Cheap to clone (lookups run in tasks of their own).
@@ -217,7 +217,7 @@ impl Vmacs {
             if let Some(base) = base {
                 let mut saved = saved.lock().unwrap_or_else(PoisonError::into_inner);
                 if !saved.contains_key(&base) {
-                    let mut old = [0u32; 2];
+                    let mut old = [0u32; vmac::BASE_SYSCTLS.len()];
                     let mut ok = true;
                     for (k, (key, _)) in vmac::BASE_SYSCTLS.iter().enumerate() {
                         match sysctl.get(Tree::Ipv4, &base, key) {
