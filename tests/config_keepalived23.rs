@@ -236,7 +236,7 @@ fn vmac_names_are_keepalived_s_and_unique_across_instances() {
     let l = load(&two("    use_vmac lb0", "    use_vmac lb0", "192.0.2.11"));
     assert_eq!(names(&l), ["lb0", "vrrp.51"]);
     let d = find(&l, "already using VMAC lb0");
-    assert_eq!((d.line, d.severity), (7, Severity::Warning));
+    assert_eq!((d.line, d.severity), (9, Severity::Warning));
 }
 
 #[test]
@@ -248,7 +248,11 @@ fn a_bad_vmac_mac_and_use_ipvlan_are_located_errors() {
     ] {
         let l = load(&instance(&format!("    use_vmac lb0 {mac}")));
         let d = find(&l, why);
-        assert_eq!((d.line, d.col, d.severity), (4, 18, Severity::Error), "{mac}");
+        assert_eq!(
+            (d.line, d.col, d.severity),
+            (4, 18, Severity::Error),
+            "{mac}"
+        );
     }
     let l = load(&instance("    use_ipvlan"));
     let d = find(&l, "'use_ipvlan' is not supported by vrrpd");

@@ -939,7 +939,10 @@ fn a_vmac_instance_faults_with_its_vmac_and_its_base_is_not_a_new_interface() {
         name: IFNAME.into(),
         running: true,
     });
-    assert!(!asks_rebind(&a, from, IFINDEX), "no re-bind for the base it sits on");
+    assert!(
+        !asks_rebind(&a, from, IFINDEX),
+        "no re-bind for the base it sits on"
+    );
     a.handle(Event::Link {
         index: 30,
         name: "vrrp.7".into(),
@@ -954,8 +957,16 @@ fn a_vmac_deleted_under_its_instance_is_created_again_on_its_base() {
     let from = a.log.len();
     a.handle(Event::LinkRemoved { index: 30 });
     assert_eq!(a.state("VI_1"), State::Fault);
-    assert!(asks_rebind(&a, from, IFINDEX), "asks for the VMAC on its base");
-    assert!(has_log(&a, from, Level::Info, "VMAC interface vrrp.7 was deleted"));
+    assert!(
+        asks_rebind(&a, from, IFINDEX),
+        "asks for the VMAC on its base"
+    );
+    assert!(has_log(
+        &a,
+        from,
+        Level::Info,
+        "VMAC interface vrrp.7 was deleted"
+    ));
     let socket = vrrpd::driver::SocketKey {
         ifindex: 31,
         ..key()
@@ -976,7 +987,10 @@ fn a_vmac_deleted_under_its_instance_is_created_again_on_its_base() {
     let r = &a.driver.instances()[0];
     assert_eq!((r.ifindex, &r.socket_key), (31, &socket));
     assert_eq!(r.vmac.as_ref().map(|v| v.ifindex), Some(31));
-    assert!(r.addresses.values().all(|(ix, _)| *ix == 31), "addresses follow the VMAC");
+    assert!(
+        r.addresses.values().all(|(ix, _)| *ix == 31),
+        "addresses follow the VMAC"
+    );
     assert_eq!(a.state("VI_1"), State::Backup);
 }
 
@@ -997,7 +1011,10 @@ fn a_vmac_follows_its_base_when_the_base_is_recreated() {
         name: IFNAME.into(),
         running: true,
     });
-    assert!(asks_rebind(&a, from, 7), "the VMAC is asked for on the new base");
+    assert!(
+        asks_rebind(&a, from, 7),
+        "the VMAC is asked for on the new base"
+    );
     a.handle(Event::Rebound {
         instance: 0,
         ifindex: 7,

@@ -292,8 +292,13 @@ fn a_vmac_travels_with_its_instance_and_a_record_without_vmacs_still_reads() {
         vec![r]
     };
     let taken = ms(1000);
-    let (driver, _) =
-        Driver::restore(taken, &record.driver, &config, with_vmac(Some(vmac.clone()))).unwrap();
+    let (driver, _) = Driver::restore(
+        taken,
+        &record.driver,
+        &config,
+        with_vmac(Some(vmac.clone())),
+    )
+    .unwrap();
     assert_eq!(driver.instances()[0].vmac.as_ref(), Some(&vmac));
     // Another VMAC than the one the old daemon ran on: refused, naming it.
     let other = vrrpd::driver::vmac::VmacLink {
@@ -301,7 +306,11 @@ fn a_vmac_travels_with_its_instance_and_a_record_without_vmacs_still_reads() {
         ..vmac.clone()
     };
     let err = Driver::restore(taken, &record.driver, &config, with_vmac(Some(other))).unwrap_err();
-    assert!(err.to_string().contains("VMAC (vrrp.51 #30 -> vrrp.51 #31)"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("VMAC (vrrp.51 #30 -> vrrp.51 #31)"),
+        "{err}"
+    );
     // A record from before VMACs (no `vmac`, no `vmac_bases`) still reads.
     let mut value = serde_json::to_value(&record).unwrap();
     value.as_object_mut().unwrap().remove("vmac_bases");

@@ -67,10 +67,16 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
             }
             if let Some(text) = &inst.vmac_mac {
                 match super::units::parse_mac(text) {
-                    None => d.error(&at("name"), format!("({name}) VMAC invalid MAC address {text}")),
+                    None => d.error(
+                        &at("name"),
+                        format!("({name}) VMAC invalid MAC address {text}"),
+                    ),
                     Some(mac) => {
                         if let Some(why) = super::units::mac_problem(&mac) {
-                            d.error(&at("name"), format!("({name}) VMAC MAC address {text} {why}"));
+                            d.error(
+                                &at("name"),
+                                format!("({name}) VMAC MAC address {text} {why}"),
+                            );
                         }
                     }
                 }

@@ -191,7 +191,10 @@ impl<'a> View<'a> {
 impl View<'_> {
     /// The interface virtual addresses go on: the VMAC, if there is one.
     fn vip_ifname(&self) -> &str {
-        self.cfg.use_vmac.as_deref().unwrap_or(self.counters.interface)
+        self.cfg
+            .use_vmac
+            .as_deref()
+            .unwrap_or(self.counters.interface)
     }
 }
 

@@ -24,9 +24,9 @@ use tracing::{error, info, warn};
 use super::{admin, tracking, Daemon, DaemonError, Options};
 use crate::config::{self, Config, FsSource, Instance, InstanceId};
 use crate::driver::params::{address_spec, configured_source, source_address};
+use crate::driver::vmac;
 use crate::driver::{Event, Reload, Running, TrackState};
 use crate::net::netlink::{AddressSpec, LinkInfo, Netlink};
-use crate::driver::vmac;
 use crate::net::sysctl::{Sysctl, SysctlError};
 use crate::net::vmac::{EnsureMode, VmacUp, Vmacs};
 use crate::output::control::{ErrorCode, Reply};
@@ -464,9 +464,7 @@ impl Daemon {
             super::warn_unimplemented(&cfg);
             // One instance that cannot start (its interface is missing,
             // say) must not take the others down, at start or on reload.
-            let running = resolved
-                .map_err(DaemonError::from)
-                .and_then(|r| self.start_resolved(&cfg, r));
+            let running = resolved.and_then(|r| self.start_resolved(&cfg, r));
             match running {
                 Ok(running) => started.push(running),
                 Err(e) => error!("({}) cannot start, skipped: {e}", cfg.name),

@@ -660,10 +660,7 @@ impl Driver {
                 // on its macvlan: its base under the same index is the one
                 // it sits on, not a new one.
                 let base = r.vmac.as_ref().map_or(r.ifindex, |v| v.base_ifindex);
-                if r.ifname == name
-                    && index != base
-                    && r.faults.link
-                    && r.rebinding != Some(index)
+                if r.ifname == name && index != base && r.faults.link && r.rebinding != Some(index)
                 {
                     r.rebinding = Some(index);
                     out.push(Effect::Rebind {

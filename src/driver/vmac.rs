@@ -13,8 +13,8 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::config::{mac_problem, parse_mac};
 use crate::config::Instance;
+pub use crate::config::{mac_problem, parse_mac};
 use crate::net::netlink::LinkFacts;
 pub use crate::net::sysctl::Tree;
 use crate::proto::{virtual_mac, Family};
@@ -301,7 +301,13 @@ mod tests {
     #[test]
     fn macs_parse_as_keepalived_reads_them() {
         assert_eq!(parse_mac("2:0:0:0:a:1"), Some([2, 0, 0, 0, 0xa, 1]));
-        for bad in ["", "02:00:00:00:00", "02:00:00:00:00:00:00", "02:x0:00:00:00:01", "002:0:0:0:0:1"] {
+        for bad in [
+            "",
+            "02:00:00:00:00",
+            "02:00:00:00:00:00:00",
+            "02:x0:00:00:00:01",
+            "002:0:0:0:0:1",
+        ] {
             assert_eq!(parse_mac(bad), None, "{bad}");
         }
         assert_eq!(mac_problem(&[1, 0, 0, 0, 0, 1]), Some("is multicast"));
@@ -344,7 +350,10 @@ mod tests {
         assert_eq!(j(&facts("vrrp.51", private, mac, 2)), Existing::Reuse);
         assert_eq!(j(&facts("vrrp.51", private, mac, 3)), Existing::Replace);
         assert_eq!(j(&facts("vrrp.51", Some(4), mac, 2)), Existing::Replace);
-        assert_eq!(j(&facts("vrrp.51", private, [2, 0, 0, 0, 0, 1], 2)), Existing::Replace);
+        assert_eq!(
+            j(&facts("vrrp.51", private, [2, 0, 0, 0, 0, 1], 2)),
+            Existing::Replace
+        );
         assert_eq!(j(&facts("vrrp.51", None, mac, 2)), Existing::Conflict);
     }
 
@@ -353,11 +362,17 @@ mod tests {
         let v4 = [0, 0, 0x5e, 0, 1, 51];
         let p = Some(MACVLAN_MODE_PRIVATE);
         assert!(is_leftover(&facts("vrrp.51", p, v4, 2), &[]));
-        assert!(is_leftover(&facts("vrrp6.51", p, [0, 0, 0x5e, 0, 2, 51], 2), &[]));
+        assert!(is_leftover(
+            &facts("vrrp6.51", p, [0, 0, 0x5e, 0, 2, 51], 2),
+            &[]
+        ));
         assert!(is_leftover(&facts("vrrp12.7", Some(4), v4, 2), &[]));
         // Someone else's: another name, another MAC, not a macvlan.
         assert!(!is_leftover(&facts("mv0", p, v4, 2), &[]));
-        assert!(!is_leftover(&facts("vrrp.51", p, [2, 0, 0, 0, 0, 1], 2), &[]));
+        assert!(!is_leftover(
+            &facts("vrrp.51", p, [2, 0, 0, 0, 0, 1], 2),
+            &[]
+        ));
         assert!(!is_leftover(&facts("vrrp.51", None, v4, 2), &[]));
         assert!(!is_leftover(&facts("vrrp.300", p, v4, 2), &[]));
         assert!(!is_leftover(&facts("vrrpx.1", p, v4, 2), &[]));
@@ -366,7 +381,10 @@ mod tests {
         i.use_vmac = Some("lb0".into());
         i.vmac_mac = Some("02:00:00:00:aa:01".into());
         let s = spec(&i).unwrap();
-        assert!(is_leftover(&facts("lb0", p, s.mac, 2), &[s.clone()]));
+        assert!(is_leftover(
+            &facts("lb0", p, s.mac, 2),
+            std::slice::from_ref(&s)
+        ));
         assert!(!is_leftover(&facts("lb0", p, v4, 2), &[s]));
     }
 }

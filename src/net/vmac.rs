@@ -96,7 +96,10 @@ impl Vmacs {
         for link in links.iter().filter(|l| vmac::is_leftover(l, configured)) {
             match self.netlink.delete_link(link.index, &link.name).await {
                 Ok(_) => {
-                    info!("Removed VMAC interface {} left by an earlier run", link.name);
+                    info!(
+                        "Removed VMAC interface {} left by an earlier run",
+                        link.name
+                    );
                     removed.push(link.name.clone());
                 }
                 Err(e) => warn!("VMAC interface {} left by an earlier run: {e}", link.name),
@@ -213,7 +216,9 @@ impl Vmacs {
             // does not touch other interfaces, and says when strict reverse
             // path filtering will drop the adverts arriving on the VMAC.
             let strict_rp = v4
-                && sysctl.get(Tree::Ipv4, "all", "rp_filter").is_ok_and(|v| v == 1);
+                && sysctl
+                    .get(Tree::Ipv4, "all", "rp_filter")
+                    .is_ok_and(|v| v == 1);
             if let Some(base) = base {
                 let mut saved = saved.lock().unwrap_or_else(PoisonError::into_inner);
                 if !saved.contains_key(&base) {

@@ -406,9 +406,7 @@ impl Parser<'_> {
                     }
                     None => self.err(&t.loc, format!("VMAC invalid MAC address {text}")),
                     Some(mac) => match mac_problem(&mac) {
-                        Some(why) => {
-                            self.err(&t.loc, format!("VMAC MAC address {text} {why}"))
-                        }
+                        Some(why) => self.err(&t.loc, format!("VMAC MAC address {text} {why}")),
                         None => r.inst.vmac_mac = Some(text.to_string()),
                     },
                 },
