@@ -40,7 +40,11 @@ vrrp_instance VI_VMAC {
 CONF
     printf '%s' "$WORK/$1-vmac.conf"
 }
-vip_on() { ip -n "$(ns "$1")" -o addr show dev vrrp.51 2>/dev/null | grep -q "inet $VIP4/"; }
+vip_on() {
+    local out
+    out=$(ip -n "$(ns "$1")" -o addr show dev vrrp.51 2>/dev/null) || return 1
+    [[ $out =~ inet\ $VIP4/ ]]
+}
 neigh_mac() { ip -n "$(ns c)" -j neigh show "$VIP4" | jq -r '.[0].lladdr // empty'; }
 bg ip -n "$(ns c)" -ts monitor neigh >"$WORK/neigh-c.txt" 2>&1
 CLIENT_DURATION=120 client_start "http://$VIP4/" 0.05

@@ -32,7 +32,12 @@ link_of() {
 }
 has_link() { [[ $(link_of "$1") ]]; }
 no_link() { ! has_link "$1"; }
-vip_on() { ip -n "$NA" -o addr show dev "$1" 2>/dev/null | grep -q "inet6\? $2/"; }
+# (no `| grep -q`: with pipefail, ip's SIGPIPE when grep quits early fails it)
+vip_on() {
+    local out
+    out=$(ip -n "$NA" -o addr show dev "$1" 2>/dev/null) || return 1
+    [[ $out =~ inet6?\ $2/ ]]
+}
 
 for f in arp_ignore arp_filter arp_announce; do
     ip netns exec "$NA" sh -c "echo 0 >/proc/sys/net/ipv4/conf/$LAB_IF/$f"

@@ -641,6 +641,7 @@ impl Daemon {
                     self.start_lookup(Lookup::Source { instance, ifindex })
                 }
                 Effect::Rebind { instance, ifindex } => {
+                    debug!("re-bind of instance #{instance} on index {ifindex} asked");
                     self.start_lookup(Lookup::Rebind { instance, ifindex })
                 }
                 Effect::Probe { instance } => {
