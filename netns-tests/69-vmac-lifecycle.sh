@@ -13,7 +13,9 @@
 #       VIP), and the next start deletes leftovers (a vrrp.52 with a VRRP
 #       MAC) but never someone else's macvlan (mv0);
 #     - eth0 deleted and re-created: vrrp.51 follows it (created again on
-#       the new eth0, VIP back).
+#       the new eth0, VIP back);
+#     - a reload removing an instance deletes its VMAC, and eth0's sysctls
+#       go back with its last VMAC.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/upgrade-lib.sh"
 title "69 use_vmac life cycle: create, sysctls, IPv6 VMAC adverts, upgrade, stop, leftovers, resign, base re-created"
@@ -143,6 +145,18 @@ node_link a
 check "vrrp.51 is created again on the new eth0 and holds $VIP4" wait_for 5 vip_on vrrp.51 "$VIP4"
 read -r _ _ _ _ b <<<"$(link_of vrrp.51)"
 check "on the new eth0" eval "[[ $b == $LAB_IF ]]"
+# Reloads: an instance removed takes its VMAC with it; the base's sysctls
+# go back with the last VMAC on it.
+awk '/^vrrp_instance VI_6/,0' "$WORK/a.conf" >"${DCONF[a]}"
+hup_daemon a
+check "a reload without VI_4 deletes vrrp.51, keeps vrrp.66" wait_for 3 eval "no_link vrrp.51 && vip_on vrrp.66 $VIP6"
+got="$(sys ipv4 "$LAB_IF" arp_ignore) $(sys ipv4 "$LAB_IF" arp_filter) $(sys ipv4 "$LAB_IF" arp_announce)"
+check "eth0's sysctls stay while a VMAC is on it ($got)" eval "[[ '$got' == '1 1 2' ]]"
+sed -e 's/^    use_vmac$//' "$WORK/a.conf" | awk '/^vrrp_instance VI_4/,/^}/' >"${DCONF[a]}"
+hup_daemon a
+check "a reload without VMACs deletes vrrp.66" wait_for 3 no_link vrrp.66
+check "eth0's sysctls back to 0 0 0" wait_for 2 eval "[[ \"\$(sys ipv4 $LAB_IF arp_ignore) \$(sys ipv4 $LAB_IF arp_filter) \$(sys ipv4 $LAB_IF arp_announce)\" == '0 0 0' ]]"
+check "VI_4, started again without use_vmac, holds $VIP4 on eth0" wait_for 5 vip_on "$LAB_IF" "$VIP4"
 stop_daemon a
 check "stopped: no VMAC left" eval "no_link vrrp.51 && no_link vrrp.66"
 finish

@@ -998,6 +998,13 @@ impl Daemon {
         if used {
             return;
         }
+        // The base's sysctls go back with its last VMAC.
+        let base = gone.ifname.clone();
+        let last_on_base = !self
+            .driver
+            .instances()
+            .iter()
+            .any(|r| r.vmac.is_some() && r.ifname == base);
         let done = self.exec.work.barrier();
         let vmacs = self.vmacs.clone();
         let name = gone.cfg.name.clone();
@@ -1007,6 +1014,9 @@ impl Daemon {
                 Ok(true) => info!("({name}) VMAC interface {} removed", vmac.name),
                 Ok(false) => {}
                 Err(e) => warn!("({name}) {e}"),
+            }
+            if last_on_base {
+                vmacs.restore_base(&base).await;
             }
         });
     }

@@ -464,10 +464,24 @@ impl Daemon {
             super::warn_unimplemented(&cfg);
             // One instance that cannot start (its interface is missing,
             // say) must not take the others down, at start or on reload.
+            let vmac = resolved
+                .as_ref()
+                .ok()
+                .and_then(|r| r.vmac.as_ref().map(|v| v.link.clone()));
             let running = resolved.and_then(|r| self.start_resolved(&cfg, r));
             match running {
                 Ok(running) => started.push(running),
-                Err(e) => error!("({}) cannot start, skipped: {e}", cfg.name),
+                Err(e) => {
+                    error!("({}) cannot start, skipped: {e}", cfg.name);
+                    // Its VMAC is not left behind for a daemon that will
+                    // never delete it.
+                    if let Some(v) = vmac {
+                        let vmacs = self.vmacs.clone();
+                        tokio::spawn(async move {
+                            let _ = vmacs.delete(&v.name, v.mac).await;
+                        });
+                    }
+                }
             }
         }
         // Tracker readings survive a reload; tracked interfaces are what

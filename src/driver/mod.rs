@@ -398,7 +398,11 @@ impl Driver {
             Event::SendFailed { instance } => {
                 if let Some(r) = self.instances.get_mut(instance) {
                     if r.send_failing_since.is_none() {
-                        out.push(log(Level::Debug, r, format!("({}) sends failing", r.name())));
+                        out.push(log(
+                            Level::Debug,
+                            r,
+                            format!("({}) sends failing", r.name()),
+                        ));
                     }
                     r.send_failing_since.get_or_insert(now);
                 }

@@ -221,21 +221,28 @@ impl Vmacs {
                     .is_ok_and(|v| v == 1);
             if let Some(base) = base {
                 let mut saved = saved.lock().unwrap_or_else(PoisonError::into_inner);
-                if !saved.contains_key(&base) {
-                    let mut old = [0u32; vmac::BASE_SYSCTLS.len()];
-                    let mut ok = true;
-                    for (k, (key, _)) in vmac::BASE_SYSCTLS.iter().enumerate() {
-                        match sysctl.get(Tree::Ipv4, &base, key) {
-                            Ok(v) => old[k] = v,
-                            Err(e) => {
-                                failed.push((key.to_string(), e));
-                                ok = false;
-                            }
+                let mut now = [0u32; vmac::BASE_SYSCTLS.len()];
+                let mut ok = true;
+                for (k, (key, _)) in vmac::BASE_SYSCTLS.iter().enumerate() {
+                    match sysctl.get(Tree::Ipv4, &base, key) {
+                        Ok(v) => now[k] = v,
+                        Err(e) => {
+                            failed.push((key.to_string(), e));
+                            ok = false;
                         }
                     }
-                    if ok {
-                        saved.insert(base.clone(), old);
-                    }
+                }
+                // Values other than ours are the interface's own (a new
+                // interface under that name has the defaults again):
+                // those are put back. Ours already there mean another
+                // VMAC on this base saved the originals (or a killed
+                // daemon left them: nothing better is known then).
+                let ours = vmac::BASE_SYSCTLS
+                    .iter()
+                    .zip(now)
+                    .all(|((_, want), v)| *want == v);
+                if ok && (!ours || !saved.contains_key(&base)) {
+                    saved.insert(base.clone(), now);
                 }
                 for (key, value) in vmac::BASE_SYSCTLS {
                     if let Err(e) = sysctl.set(Tree::Ipv4, &base, key, value) {
@@ -273,10 +280,27 @@ impl Vmacs {
         self.netlink.delete_link(link.index, &link.name).await
     }
 
-    /// Puts the base interfaces' `arp_ignore` / `arp_filter` back (at
-    /// stop, after the VMACs are gone).
+    /// Puts the base interfaces' sysctls back (at stop, after the VMACs
+    /// are gone).
     pub async fn restore_bases(&self) {
         let saved = std::mem::take(&mut *self.saved.lock().unwrap_or_else(PoisonError::into_inner));
+        self.restore(saved).await;
+    }
+
+    /// Puts `base`'s sysctls back, once its last VMAC is gone (keepalived's
+    /// `reset_interface_parameters()` counts the VMACs per base).
+    pub async fn restore_base(&self, base: &str) {
+        let saved: SavedBases = self
+            .saved
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove_entry(base)
+            .into_iter()
+            .collect();
+        self.restore(saved).await;
+    }
+
+    async fn restore(&self, saved: SavedBases) {
         if saved.is_empty() {
             return;
         }
