@@ -10,8 +10,9 @@
 #       ifindex, VIP kept);
 #     - a clean stop deletes them and puts eth0's sysctls back;
 #     - after a SIGKILL the VMAC stays; `vrrpd resign` deletes it (and the
-#       VIP), and the next start deletes leftovers (a vrrp.52 with a VRRP
-#       MAC) but never someone else's macvlan (mv0);
+#       VIP) and puts eth0's sysctls back (from the runtime record); the
+#       next start deletes leftovers (a vrrp.52 with a VRRP MAC) but never
+#       someone else's macvlan (mv0);
 #     - eth0 deleted and re-created: vrrp.51 follows it (created again on
 #       the new eth0, VIP back);
 #     - a reload removing an instance deletes its VMAC, and eth0's sysctls
@@ -123,6 +124,8 @@ kill_daemon a
 check "after SIGKILL vrrp.51 is still there with $VIP4" hold_for 0.5 vip_on vrrp.51 "$VIP4"
 resign_daemon a || fail "vrrpd resign failed"
 check "vrrpd resign deleted vrrp.51 and vrrp.66" eval "no_link vrrp.51 && no_link vrrp.66"
+got="$(sys ipv4 "$LAB_IF" arp_ignore) $(sys ipv4 "$LAB_IF" arp_filter) $(sys ipv4 "$LAB_IF" arp_announce)"
+check "and put eth0's sysctls back to 0 0 0 ($got)" eval "[[ '$got' == '0 0 0' ]]"
 
 # SIGKILL again, plus a leftover of another VRID and someone else's macvlan.
 start_daemon a "$WORK/a.conf"

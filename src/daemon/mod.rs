@@ -976,6 +976,7 @@ impl Daemon {
             self.driver.instances(),
             self.exec.work.held(),
         )
+        .with_vmac_bases(self.vmacs.saved_bases())
     }
 
     fn offer_record(&mut self) {

@@ -54,6 +54,7 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
                     addresses_removed: removed,
                 });
             }
+            restore_vmac_bases(&rec.vmac_bases);
             return Ok(report);
         }
         // After a clean stop (the daemon removed its record): not a fault.
@@ -180,6 +181,20 @@ async fn release(netlink: &Netlink, instances: &[InstanceRecord]) -> Vec<Resigne
         });
     }
     report
+}
+
+/// Puts the VMACs' base interfaces' sysctls back as the record says they
+/// were, as the daemon's clean stop would have.
+fn restore_vmac_bases(bases: &std::collections::BTreeMap<String, Vec<u32>>) {
+    let sysctl = crate::net::sysctl::Sysctl::default();
+    for (base, values) in bases {
+        for ((key, _), value) in crate::driver::vmac::BASE_SYSCTLS.iter().zip(values) {
+            match sysctl.set(crate::net::sysctl::Tree::Ipv4, base, key, *value) {
+                Ok(()) => info!("{base}: {key} reset to {value}"),
+                Err(e) => warn!("{base}: {key} not reset: {e}"),
+            }
+        }
+    }
 }
 
 /// Deletes the instance's VMAC, if the record has one and the link of

@@ -21,6 +21,7 @@
 //! reading every older version it knew, so a `resign` of a newer vrrpd
 //! still releases what an older daemon recorded (an upgrade, then a crash).
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -50,6 +51,11 @@ pub struct Record {
     /// Addresses still held for an instance a reload removed (its removal
     /// is queued or was refused).
     pub orphans: Vec<Orphan>,
+    /// The VMACs' base interfaces' sysctls before vrrpd changed them
+    /// (`crate::driver::vmac::BASE_SYSCTLS`, in that order), which
+    /// `resign` puts back. Absent without VMACs (see [`VmacRecord`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vmac_bases: BTreeMap<String, Vec<u32>>,
 }
 
 /// One running instance.
@@ -188,7 +194,14 @@ impl Record {
             pid,
             instances: records,
             orphans,
+            vmac_bases: BTreeMap::new(),
         }
+    }
+
+    /// The record with the VMACs' base interfaces' original sysctls.
+    pub fn with_vmac_bases<const N: usize>(mut self, bases: BTreeMap<String, [u32; N]>) -> Record {
+        self.vmac_bases = bases.into_iter().map(|(k, v)| (k, v.to_vec())).collect();
+        self
     }
 
     /// No address is held: nothing for `resign` to release.
@@ -433,6 +446,7 @@ mod tests {
                 owner: "VI_OLD".into(),
                 address: HeldAddress::new(3, &AddressSpec::host(v4(99))),
             }],
+            vmac_bases: BTreeMap::new(),
         }
     }
 
@@ -543,6 +557,10 @@ mod tests {
                 mac: [0, 0, 0x5e, 0, 1, 51]
             })
         );
+        let mut bases = BTreeMap::new();
+        bases.insert("eth0".to_string(), [0u32, 0, 0]);
+        let record = record.with_vmac_bases(bases);
+        assert_eq!(record.vmac_bases["eth0"], [0, 0, 0]);
         let back = Record::parse(&record.to_json().unwrap()).unwrap();
         assert_eq!(back, record);
     }
