@@ -288,6 +288,7 @@ mod tests {
             pid: 1,
             instances: Vec::new(),
             orphans: Vec::new(),
+            vmac_bases: Default::default(),
         }
     }
 
