@@ -79,9 +79,9 @@ l51=$(link_of vrrp.51)
 l66=$(link_of vrrp.66)
 say "vrrp.51: $l51; vrrp.66: $l66"
 base=$LAB_IF
-read -r i51 m k mode b <<<"$l51"
+read -r _ m k mode b <<<"$l51"
 check "vrrp.51 is a private macvlan on eth0 with $MAC4" eval "[[ '$m $k $mode' == '$MAC4 macvlan private' && $b == $base ]]"
-read -r i66 m k mode b <<<"$l66"
+read -r _ m k mode b <<<"$l66"
 check "vrrp.66 is a private macvlan on eth0 with $MAC6" eval "[[ '$m $k $mode' == '$MAC6 macvlan private' && $b == $base ]]"
 got="$(sys ipv4 vrrp.51 arp_ignore) $(sys ipv4 vrrp.51 accept_local) $(sys ipv4 vrrp.51 rp_filter) $(sys ipv6 vrrp.51 disable_ipv6)"
 say "vrrp.51 arp_ignore accept_local rp_filter disable_ipv6: $got"
