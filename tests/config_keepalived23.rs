@@ -211,3 +211,50 @@ fn use_vmac_name_mac_and_group_are_parsed_into_the_model() {
     assert_eq!((d.line, d.col), (4, 19));
     assert_eq!(l.config.instances[0].use_vmac.as_deref(), Some("vrrp.51"));
 }
+
+#[test]
+fn vmac_names_are_keepalived_s_and_unique_across_instances() {
+    let two = |a: &str, b: &str, fam_b: &str| {
+        format!(
+            "vrrp_instance A {{\n    interface eth0\n    virtual_router_id 51\n{a}\n    virtual_ipaddress {{\n        192.0.2.10\n    }}\n}}\nvrrp_instance B {{\n    interface eth0\n    virtual_router_id 51\n{b}\n    virtual_ipaddress {{\n        {fam_b}\n    }}\n}}\n"
+        )
+    };
+    let names = |l: &Loaded| -> Vec<String> {
+        l.config
+            .instances
+            .iter()
+            .map(|i| i.use_vmac.clone().unwrap_or_default())
+            .collect()
+    };
+    // create_vmac_name(): IPv6 tries vrrp6.VRID after vrrp.VRID ...
+    let l = load(&two("    use_vmac", "    use_vmac", "2001:db8::10"));
+    assert_eq!(names(&l), ["vrrp.51", "vrrp6.51"]);
+    // ... IPv4 vrrp1.VRID; a named VMAC keeps its name wherever it is.
+    let l = load(&two("    use_vmac", "    use_vmac vrrp.51", "192.0.2.11"));
+    assert_eq!(names(&l), ["vrrp1.51", "vrrp.51"]);
+    // The same name twice: the second is dropped, at its block, and generated.
+    let l = load(&two("    use_vmac lb0", "    use_vmac lb0", "192.0.2.11"));
+    assert_eq!(names(&l), ["lb0", "vrrp.51"]);
+    let d = find(&l, "already using VMAC lb0");
+    assert_eq!((d.line, d.severity), (9, Severity::Warning));
+}
+
+#[test]
+fn a_bad_vmac_mac_and_use_ipvlan_are_located_errors() {
+    for (mac, why) in [
+        ("02:00:5e:11:22", "VMAC invalid MAC address"),
+        ("01:00:5e:11:22:33", "is multicast"),
+        ("00:00:5e:00:01:33", "RFC 5798"),
+    ] {
+        let l = load(&instance(&format!("    use_vmac lb0 {mac}")));
+        let d = find(&l, why);
+        assert_eq!(
+            (d.line, d.col, d.severity),
+            (4, 18, Severity::Error),
+            "{mac}"
+        );
+    }
+    let l = load(&instance("    use_ipvlan"));
+    let d = find(&l, "'use_ipvlan' is not supported by vrrpd");
+    assert_eq!((d.line, d.col, d.severity), (4, 5, Severity::Error));
+}

@@ -373,6 +373,7 @@ fn a_recreated_interface_is_rebound_and_the_instance_leaves_fault() {
         socket: socket.clone(),
         running: true,
         source: Some(v4(A)),
+        vmac: None,
     });
     let r = &a.driver.instances()[0];
     assert_eq!((r.ifindex, &r.socket_key), (7, &socket));
@@ -761,6 +762,7 @@ fn a_merged_lookup_is_wanted_only_while_its_answer_is_missing() {
         },
         running: true,
         source: Some(v4(A)),
+        vmac: None,
     });
     assert!(!a.driver.wants(&rebind(7)), "the answer made it moot");
     assert!(!a.driver.wants(&Lookup::Source {
@@ -939,4 +941,174 @@ fn adverts_that_fall_due_together_are_spread_earlier_never_later() {
         largest <= vrrpd::driver::phase::MAX_TOGETHER,
         "after the first round at most a few adverts leave together, got {largest}"
     );
+}
+
+/// A Master whose instance runs on VMAC `vrrp.7` (index 30) over the
+/// base interface (IFINDEX): its socket and addresses are on the VMAC.
+fn vmac_master() -> Node {
+    let mut a = master_node();
+    let r = a.driver.instance_mut(0);
+    r.vmac = Some(vrrpd::driver::vmac::VmacLink {
+        name: "vrrp.7".into(),
+        mac: [0, 0, 0x5e, 0, 1, 7],
+        ifindex: 30,
+        base_ifindex: IFINDEX,
+    });
+    r.ifindex = 30;
+    r.socket_key.ifindex = 30;
+    for (ix, _) in r.addresses.values_mut() {
+        *ix = 30;
+    }
+    a
+}
+
+#[test]
+fn a_vmac_instance_faults_with_its_vmac_and_its_base_is_not_a_new_interface() {
+    let mut a = vmac_master();
+    let from = a.log.len();
+    // The base goes down: the kernel takes the macvlan's carrier with it.
+    a.handle(Event::Link {
+        index: IFINDEX,
+        name: IFNAME.into(),
+        running: false,
+    });
+    a.handle(Event::Link {
+        index: 30,
+        name: "vrrp.7".into(),
+        running: false,
+    });
+    assert_eq!(a.state("VI_1"), State::Fault);
+    // The base up again under the same index is not a re-created interface.
+    a.handle(Event::Link {
+        index: IFINDEX,
+        name: IFNAME.into(),
+        running: true,
+    });
+    assert!(
+        !asks_rebind(&a, from, IFINDEX),
+        "no re-bind for the base it sits on"
+    );
+    a.handle(Event::Link {
+        index: 30,
+        name: "vrrp.7".into(),
+        running: true,
+    });
+    assert_eq!(a.state("VI_1"), State::Backup);
+}
+
+#[test]
+fn a_vmac_deleted_under_its_instance_is_created_again_on_its_base() {
+    let mut a = vmac_master();
+    let from = a.log.len();
+    a.handle(Event::LinkRemoved { index: 30 });
+    assert_eq!(a.state("VI_1"), State::Fault);
+    assert!(
+        asks_rebind(&a, from, IFINDEX),
+        "asks for the VMAC on its base"
+    );
+    assert!(has_log(
+        &a,
+        from,
+        Level::Info,
+        "VMAC interface vrrp.7 was deleted"
+    ));
+    let socket = vrrpd::driver::SocketKey {
+        ifindex: 31,
+        ..key()
+    };
+    a.handle(Event::Rebound {
+        instance: 0,
+        ifindex: IFINDEX,
+        socket: socket.clone(),
+        running: true,
+        source: Some(v4(A)),
+        vmac: Some(vrrpd::driver::vmac::VmacLink {
+            name: "vrrp.7".into(),
+            mac: [0, 0, 0x5e, 0, 1, 7],
+            ifindex: 31,
+            base_ifindex: IFINDEX,
+        }),
+    });
+    let r = &a.driver.instances()[0];
+    assert_eq!((r.ifindex, &r.socket_key), (31, &socket));
+    assert_eq!(r.vmac.as_ref().map(|v| v.ifindex), Some(31));
+    assert!(
+        r.addresses.values().all(|(ix, _)| *ix == 31),
+        "addresses follow the VMAC"
+    );
+    assert_eq!(a.state("VI_1"), State::Backup);
+}
+
+#[test]
+fn a_vmac_follows_its_base_when_the_base_is_recreated() {
+    let mut a = vmac_master();
+    // The kernel deletes the macvlan with its base: the re-bind asked for
+    // the old base fails, then the base comes back under a new index.
+    a.handle(Event::LinkRemoved { index: 30 });
+    a.handle(Event::LinkRemoved { index: IFINDEX });
+    a.handle(Event::RebindFailed {
+        instance: 0,
+        ifindex: IFINDEX,
+    });
+    let from = a.log.len();
+    a.handle(Event::Link {
+        index: 7,
+        name: IFNAME.into(),
+        running: true,
+    });
+    assert!(
+        asks_rebind(&a, from, 7),
+        "the VMAC is asked for on the new base"
+    );
+    a.handle(Event::Rebound {
+        instance: 0,
+        ifindex: 7,
+        socket: vrrpd::driver::SocketKey {
+            ifindex: 32,
+            ..key()
+        },
+        running: true,
+        source: Some(v4(A)),
+        vmac: Some(vrrpd::driver::vmac::VmacLink {
+            name: "vrrp.7".into(),
+            mac: [0, 0, 0x5e, 0, 1, 7],
+            ifindex: 32,
+            base_ifindex: 7,
+        }),
+    });
+    let r = &a.driver.instances()[0];
+    assert_eq!(r.ifindex, 32);
+    assert_eq!(r.vmac.as_ref().map(|v| v.base_ifindex), Some(7));
+    assert!(r.addresses.values().all(|(ix, _)| *ix == 32));
+    assert_eq!(a.state("VI_1"), State::Backup);
+}
+
+#[test]
+fn a_send_that_failed_on_the_lost_interface_is_forgotten_once_rebound() {
+    let mut a = master_node();
+    a.handle(Event::LinkRemoved { index: IFINDEX });
+    // The priority-0 advert of that FAULT could not leave.
+    a.handle(Event::SendFailed { instance: 0 });
+    a.handle(Event::Link {
+        index: 7,
+        name: IFNAME.into(),
+        running: true,
+    });
+    a.handle(Event::Rebound {
+        instance: 0,
+        ifindex: 7,
+        socket: vrrpd::driver::SocketKey {
+            ifindex: 7,
+            ..key()
+        },
+        running: true,
+        source: Some(v4(A)),
+        vmac: None,
+    });
+    assert_eq!(a.state("VI_1"), State::Backup);
+    // Alone on the link it becomes Master again, never FAULT for sends.
+    let t = a.now;
+    a.advance(t + Duration::from_secs(5));
+    assert_eq!(a.state("VI_1"), State::Master);
+    assert!(!a.driver.instances()[0].faults.send);
 }

@@ -114,6 +114,7 @@ impl Sim {
                     socket,
                     running: true,
                     source: Some(source),
+                    vmac: None,
                 });
             }
         }

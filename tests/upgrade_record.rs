@@ -32,6 +32,7 @@ fn record_of(node: &Node) -> Record {
         routes: Vec::new(),
         trackers: Vec::new(),
         firewall: None,
+        vmac_bases: Default::default(),
     };
     let text = serde_json::to_string(&record).expect("serializable");
     let back = upgrade::parse(&text).expect("its own record parses");
@@ -306,4 +307,57 @@ fn a_router_record_round_trips_through_restore() {
     let taken = ms(77_000);
     let restored = vrrpd::proto::fsm::VirtualRouter::restore(record.clone(), taken).expect("valid");
     assert_eq!(restored.record(taken), record);
+}
+
+#[test]
+fn a_vmac_travels_with_its_instance_and_a_record_without_vmacs_still_reads() {
+    let text = conf(101, &["VI_1"], false);
+    let mut node = Node::start(&text, v4(A));
+    node.advance(ms(1000));
+    let vmac = vrrpd::driver::vmac::VmacLink {
+        name: "vrrp.51".into(),
+        mac: [0, 0, 0x5e, 0, 1, 7],
+        ifindex: 30,
+        base_ifindex: 2,
+    };
+    node.driver.instance_mut(0).vmac = Some(vmac.clone());
+    let mut record = record_of(&node);
+    record.vmac_bases.insert("eth0".into(), [0, 0, 0]);
+    assert_eq!(record.driver.instances[0].vmac.as_ref(), Some(&vmac));
+    // The new process found the same VMAC: restored with it.
+    let config = parse(&text);
+    let with_vmac = |found: Option<vrrpd::driver::vmac::VmacLink>| {
+        let mut r = started(&config.instances[0], v4(A));
+        r.vmac = found;
+        vec![r]
+    };
+    let taken = ms(1000);
+    let (driver, _) = Driver::restore(
+        taken,
+        &record.driver,
+        &config,
+        with_vmac(Some(vmac.clone())),
+    )
+    .unwrap();
+    assert_eq!(driver.instances()[0].vmac.as_ref(), Some(&vmac));
+    // Another VMAC than the one the old daemon ran on: refused, naming it.
+    let other = vrrpd::driver::vmac::VmacLink {
+        ifindex: 31,
+        ..vmac.clone()
+    };
+    let err = Driver::restore(taken, &record.driver, &config, with_vmac(Some(other))).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("VMAC (vrrp.51 #30 -> vrrp.51 #31)"),
+        "{err}"
+    );
+    // A record from before VMACs (no `vmac`, no `vmac_bases`) still reads.
+    let mut value = serde_json::to_value(&record).unwrap();
+    value.as_object_mut().unwrap().remove("vmac_bases");
+    value["driver"]["instances"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("vmac");
+    let old = upgrade::parse(&value.to_string()).expect("an older record reads");
+    assert!(old.vmac_bases.is_empty() && old.driver.instances[0].vmac.is_none());
 }

@@ -33,7 +33,7 @@ pub use host::{host_checks, HostAddrs};
 pub use model::*;
 pub use route::*;
 pub use source::{FileSource, FsSource, MemSource};
-pub use units::{pass_auth, password_text, Secs};
+pub use units::{mac_problem, parse_mac, pass_auth, password_text, Secs};
 
 /// A position in a configuration file (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -569,11 +569,12 @@ pub struct Instance {
     #[serde(default, skip_serializing_if = "is_default")]
     pub vmac_xmit_base: bool,
     /// The VMAC's own MAC address, when given (`use_vmac [name] NAME MAC`,
-    /// keepalived 2.3); parsed only, like the VMAC itself.
+    /// keepalived 2.3); default 00:00:5e:00:01:VRID (00:00:5e:00:02:VRID for IPv6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vmac_mac: Option<String>,
     /// The VMAC's interface group (`use_vmac ... group GROUP`, keepalived
-    /// 2.3: the name or number from iproute2's `group` file); parsed only.
+    /// 2.3): a number or a name of iproute2's `group` file; default the
+    /// base interface's group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vmac_group: Option<String>,
     /// Routes installed while master (`virtual_routes`, `ip route` grammar).

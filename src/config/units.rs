@@ -7,6 +7,32 @@ use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use crate::proto::wire::Auth;
 use crate::proto::Centis;
 
+/// `aa:bb:cc:dd:ee:ff` (hex octets of one or two digits), as keepalived
+/// reads the MAC of `use_vmac`; `None` for anything else.
+pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let mut parts = text.split(':');
+    for octet in &mut mac {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 2 {
+            return None;
+        }
+        *octet = u8::from_str_radix(part, 16).ok()?;
+    }
+    parts.next().is_none().then_some(mac)
+}
+
+/// Why `mac` cannot be a VMAC's own MAC (keepalived's `vrrp_vmac_handler`).
+pub fn mac_problem(mac: &[u8; 6]) -> Option<&'static str> {
+    if mac[0] & 1 != 0 {
+        Some("is multicast")
+    } else if mac[..4] == [0, 0, 0x5e, 0] && matches!(mac[4], 1 | 2) {
+        Some("is an RFC 5798 VRRP address (use_vmac without a MAC uses those)")
+    } else {
+        None
+    }
+}
+
 /// A non-negative duration in whole microseconds (keepalived's timer resolution),
 /// written in configs as decimal seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

@@ -51,6 +51,37 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
                 ),
             );
         }
+        if let Some(vmac) = &inst.use_vmac {
+            // An interface name the kernel takes (IFNAMSIZ, no '/', no
+            // blank), and a unicast MAC that is not an RFC 5798 one.
+            let bad = vmac.is_empty()
+                || vmac.len() > 15
+                || vmac.contains(['/', ' ', ':'])
+                || vmac == "."
+                || vmac == "..";
+            if bad {
+                d.error(
+                    &at("name"),
+                    format!("({name}) VMAC interface name '{vmac}' too long or invalid characters"),
+                );
+            }
+            if let Some(text) = &inst.vmac_mac {
+                match super::units::parse_mac(text) {
+                    None => d.error(
+                        &at("name"),
+                        format!("({name}) VMAC invalid MAC address {text}"),
+                    ),
+                    Some(mac) => {
+                        if let Some(why) = super::units::mac_problem(&mac) {
+                            d.error(
+                                &at("name"),
+                                format!("({name}) VMAC MAC address {text} {why}"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
         for (k, v) in inst.vips.iter().enumerate() {
             if Family::of(&v.addr) != inst.family {
                 d.error(

@@ -188,6 +188,16 @@ impl<'a> View<'a> {
     }
 }
 
+impl View<'_> {
+    /// The interface virtual addresses go on: the VMAC, if there is one.
+    fn vip_ifname(&self) -> &str {
+        self.cfg
+            .use_vmac
+            .as_deref()
+            .unwrap_or(self.counters.interface)
+    }
+}
+
 /// keepalived's state numbers (vrrp.h): 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT.
 fn state_code(s: State) -> u64 {
     match s {
@@ -296,8 +306,14 @@ pub fn render_json(config: &Config, views: &[View]) -> String {
                 json!(u8::from(c.skip_check_adv_addr)),
             );
             put("strict_mode", json!(u8::from(c.strict)));
-            put("vmac_ifname", json!(""));
-            put("ifp_ifname", json!(v.counters.interface));
+            // keepalived's vrrp->ifp is the VMAC when there is one.
+            let vmac = c.use_vmac.as_deref().unwrap_or("");
+            put("vmac_ifname", json!(vmac));
+            if vmac.is_empty() {
+                put("ifp_ifname", json!(v.counters.interface));
+            } else {
+                put("ifp_ifname", json!(vmac));
+            }
             put(
                 "master_priority",
                 json!(v.counters.master.map_or(0, |m| m.priority.get())),
@@ -363,7 +379,7 @@ pub fn render_json(config: &Config, views: &[View]) -> String {
             let vips: Vec<String> = c
                 .vips
                 .iter()
-                .map(|a| format_vip(a, v.counters.interface, v.counters.holds_addresses))
+                .map(|a| format_vip(a, v.vip_ifname(), v.counters.holds_addresses))
                 .collect();
             if !vips.is_empty() {
                 put("vips", json!(vips));
@@ -371,7 +387,7 @@ pub fn render_json(config: &Config, views: &[View]) -> String {
             let evips: Vec<String> = c
                 .excluded_vips
                 .iter()
-                .map(|a| format_vip(a, v.counters.interface, v.counters.holds_addresses))
+                .map(|a| format_vip(a, v.vip_ifname(), v.counters.holds_addresses))
                 .collect();
             if !evips.is_empty() {
                 put("evips", json!(evips));
@@ -696,7 +712,7 @@ pub fn render_data(
             for a in &c.vips {
                 line(format!(
                     "     {}",
-                    format_vip(a, v.counters.interface, v.counters.holds_addresses)
+                    format_vip(a, v.vip_ifname(), v.counters.holds_addresses)
                 ));
             }
         }
@@ -705,7 +721,7 @@ pub fn render_data(
             for a in &c.excluded_vips {
                 line(format!(
                     "     {}",
-                    format_vip(a, v.counters.interface, v.counters.holds_addresses)
+                    format_vip(a, v.vip_ifname(), v.counters.holds_addresses)
                 ));
             }
         }
@@ -924,6 +940,32 @@ mod tests {
             ),
         ];
         f(&cfg, &views)
+    }
+
+    #[test]
+    fn json_names_the_vmac_as_keepalived_does() {
+        let text = with_views(|cfg, views| {
+            let mut cfg0 = (*cfg.instances[0]).clone();
+            cfg0.use_vmac = Some("vrrp.48".into());
+            let v = View {
+                cfg: &cfg0,
+                counters: views[0].counters,
+                last_transition: views[0].last_transition,
+            };
+            render_json(cfg, &[v])
+        });
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        let a = &doc[0]["data"];
+        assert_eq!(a["vmac_ifname"], "vrrp.48");
+        assert_eq!(a["ifp_ifname"], "vrrp.48");
+        assert_eq!(
+            a["vips"],
+            json!(["192.0.2.30/24 dev vrrp.48 scope global set"])
+        );
+        let plain = with_views(render_json);
+        let doc: Value = serde_json::from_str(&plain).unwrap();
+        assert_eq!(doc[0]["data"]["vmac_ifname"], "");
+        assert_eq!(doc[0]["data"]["ifp_ifname"], "eth0");
     }
 
     #[test]

@@ -78,6 +78,8 @@ pub enum DaemonError {
     Netlink(#[from] NetlinkError),
     #[error(transparent)]
     Socket(#[from] SocketError),
+    #[error(transparent)]
+    Vmac(#[from] crate::net::vmac::VmacError),
     #[error("no configured instance could start")]
     NothingToRun,
     #[error("{what}: {source}")]
@@ -202,6 +204,8 @@ struct Daemon {
     promoted: std::collections::BTreeSet<String>,
     /// Accept mode's drop set (nftables), run by its own task.
     firewall: firewall::FirewallHandle,
+    /// The instances' VMACs (`use_vmac`).
+    vmacs: crate::net::vmac::Vmacs,
 }
 
 /// How the driver's loop ended.
@@ -293,6 +297,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
     let (record_writer, mut record_done) = record::Writer::new(opts.record.clone());
     let held_changed = work.held_changed();
     let (handover_tx, mut handover_rx) = mpsc::channel(4);
+    let vmacs_netlink = netlink.clone();
     let mut daemon = Daemon {
         clock,
         netlink,
@@ -324,6 +329,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         handover_tx,
         promoted: Default::default(),
         firewall,
+        vmacs: crate::net::vmac::Vmacs::new(vmacs_netlink),
     };
     let (control_tx, mut control_rx) = mpsc::channel(16);
     let started = std::time::Instant::now();
@@ -341,7 +347,14 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         Some(successor) => {
             // Everything slow before `loaded`: the old daemon freezes
             // between sending the record and our `ready`.
-            let prepared = reload::prepare(daemon.netlink.clone(), config, Vec::new()).await;
+            let prepared = reload::prepare(
+                daemon.netlink.clone(),
+                daemon.vmacs.clone(),
+                reload::VmacStage::Takeover,
+                config,
+                Vec::new(),
+            )
+            .await;
             successor.say(&upgrade::ChildSays::Loaded).await;
             let taken = match successor.record().await {
                 Ok(record) => daemon
@@ -705,6 +718,7 @@ impl Daemon {
                     self.start_lookup(Lookup::Source { instance, ifindex })
                 }
                 Effect::Rebind { instance, ifindex } => {
+                    debug!("re-bind of instance #{instance} on index {ifindex} asked");
                     self.start_lookup(Lookup::Rebind { instance, ifindex })
                 }
                 Effect::Probe { instance } => {
@@ -715,7 +729,10 @@ impl Daemon {
                 Effect::Removed {
                     mut running,
                     actions,
-                } => self.exec.execute(&mut running, None, actions),
+                } => {
+                    self.exec.execute(&mut running, None, actions);
+                    self.remove_vmac(&running);
+                }
                 Effect::RouteWork { owner, add, remove } => {
                     // keepalived's detailed lines (`vrrp_handle_iproutes`).
                     let who = if owner == crate::driver::routes::STATIC_OWNER {
@@ -852,9 +869,11 @@ impl Daemon {
             Lookup::Source { instance, ifindex } => self
                 .instance_cfg(instance)
                 .map(|cfg| find_source(netlink, cfg, instance, ifindex).boxed()),
-            Lookup::Rebind { instance, ifindex } => self
-                .instance_cfg(instance)
-                .map(|cfg| rebind(netlink, cfg, instance, ifindex).boxed()),
+            Lookup::Rebind { instance, ifindex } => {
+                let vmacs = self.vmacs.clone();
+                self.instance_cfg(instance)
+                    .map(|cfg| rebind(netlink, vmacs, cfg, instance, ifindex).boxed())
+            }
             Lookup::Resync => Some(self.resync(netlink).boxed()),
         };
         let Some(asked) = asked else {
@@ -942,13 +961,21 @@ impl Daemon {
             _ => {}
         }
         if let Event::Rebound {
-            instance, socket, ..
+            instance,
+            socket,
+            vmac,
+            ..
         } = &event
         {
             let Some(r) = self.driver.instances().get(*instance) else {
                 return;
             };
-            let (ifname, cfg) = (r.ifname.clone(), r.cfg.clone());
+            // The socket is on the VMAC unless adverts leave from the base.
+            let ifname = vmac
+                .as_ref()
+                .filter(|v| v.ifindex == socket.ifindex)
+                .map_or_else(|| r.ifname.clone(), |v| v.name.clone());
+            let cfg = r.cfg.clone();
             if let Err(e) = self.exec.ensure_socket(socket, &ifname, &cfg) {
                 warn!("({}) re-binding to {ifname}: {e}", cfg.name);
                 return;
@@ -966,8 +993,14 @@ impl Daemon {
     /// (the core ignores what did not change).
     fn resync(&self, netlink: Netlink) -> impl std::future::Future<Output = Vec<Event>> {
         warn!("netlink event socket overrun: re-reading links and addresses");
-        // (index, name, held addresses with their interface) per instance.
-        type Wanted = (u32, String, Vec<(IpAddr, u32)>);
+        // (index, name, held addresses with their interface, VMAC) per
+        // instance; the index and name are the base's for a VMAC instance.
+        type Wanted = (
+            u32,
+            String,
+            Vec<(IpAddr, u32)>,
+            Option<crate::driver::vmac::VmacLink>,
+        );
         let wanted: Vec<Wanted> = self
             .driver
             .instances()
@@ -978,13 +1011,23 @@ impl Daemon {
                 } else {
                     Vec::new()
                 };
-                (r.ifindex, r.ifname.clone(), held)
+                (r.source_ifindex(), r.ifname.clone(), held, r.vmac.clone())
             })
             .collect();
         let tracked: Vec<String> = self.tracked_interfaces();
         async move {
             let mut answer = Vec::new();
-            for (index, name, held) in wanted {
+            for (index, name, held, vmac) in wanted {
+                if let Some(v) = vmac {
+                    match netlink.link(&v.name).await {
+                        Ok(link) if link.index == v.ifindex => answer.push(Event::Link {
+                            index: link.index,
+                            name: link.name,
+                            running: link.running,
+                        }),
+                        _ => answer.push(Event::LinkRemoved { index: v.ifindex }),
+                    }
+                }
                 match netlink.link(&name).await {
                     Ok(link) => {
                         if link.index != index {
@@ -1068,12 +1111,69 @@ impl Daemon {
             self.exec.work.held(),
         )
         .with_routes(self.exec.work.held_routes())
+        .with_vmac_bases(self.vmacs.saved_bases())
     }
 
     fn offer_record(&mut self) {
         self.record_dirty = false;
         let current = self.build_record();
         self.record.offer(current);
+    }
+
+    /// Deletes the VMAC of an instance a reload removed, once its address
+    /// removals are done, unless a running instance uses that name now.
+    fn remove_vmac(&self, gone: &Running) {
+        let Some(vmac) = gone.vmac.clone() else {
+            return;
+        };
+        let used = self
+            .driver
+            .instances()
+            .iter()
+            .any(|r| r.vmac.as_ref().is_some_and(|v| v.name == vmac.name));
+        if used {
+            return;
+        }
+        // The base's sysctls go back with its last VMAC.
+        let base = gone.ifname.clone();
+        let last_on_base = !self
+            .driver
+            .instances()
+            .iter()
+            .any(|r| r.vmac.is_some() && r.ifname == base);
+        let done = self.exec.work.barrier();
+        let vmacs = self.vmacs.clone();
+        let name = gone.cfg.name.clone();
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(Duration::from_millis(800), done).await;
+            match vmacs.delete(&vmac.name, vmac.mac).await {
+                Ok(true) => info!("({name}) VMAC interface {} removed", vmac.name),
+                Ok(false) => {}
+                Err(e) => warn!("({name}) {e}"),
+            }
+            if last_on_base {
+                vmacs.restore_base(&base).await;
+            }
+        });
+    }
+
+    /// Deletes every running instance's VMAC (a clean stop, after their
+    /// addresses went) and puts the base interfaces' sysctls back.
+    async fn remove_vmacs(&self) {
+        let vmacs: Vec<_> = self
+            .driver
+            .instances()
+            .iter()
+            .filter_map(|r| r.vmac.clone())
+            .collect();
+        for v in vmacs {
+            match self.vmacs.delete(&v.name, v.mac).await {
+                Ok(true) => info!("VMAC interface {} removed", v.name),
+                Ok(false) => {}
+                Err(e) => warn!("{e}"),
+            }
+        }
+        self.vmacs.restore_bases().await;
     }
 
     async fn shutdown(&mut self, record_done: &mut record::Done) {
@@ -1105,6 +1205,9 @@ impl Daemon {
         let _ = tokio::time::timeout(Duration::from_millis(800), done).await;
         // keepalived's firewall_fini: the tables go at stop.
         self.firewall.stop(Duration::from_millis(1000)).await;
+        // keepalived deletes the VMACs it created at stop, after its
+        // addresses (netlink_link_del_vmac from shutdown_vrrp_instances).
+        self.remove_vmacs().await;
         // Released: no record left for resign (unless something is still held).
         let last = self.build_record();
         self.record
@@ -1306,12 +1409,16 @@ impl Executor {
                     }
                     for (ifindex, addrs) in by_interface {
                         if note.is_some() {
+                            let ifname = r
+                                .vmac
+                                .as_ref()
+                                .filter(|v| v.ifindex == ifindex)
+                                .map_or(r.ifname.as_str(), |v| v.name.as_str());
                             for addr in &addrs {
                                 info!(
                                     target: messages::DETAIL,
-                                    "({}) Sending/queueing gratuitous ARPs on {} for {addr}",
-                                    r.name(),
-                                    r.ifname
+                                    "({}) Sending/queueing gratuitous ARPs on {ifname} for {addr}",
+                                    r.name()
                                 );
                             }
                         }
@@ -1459,7 +1566,13 @@ async fn find_source(
 /// The instance's interface came back under a new index: it and its
 /// addresses, as [`Event::Rebound`] ([`Daemon::lookup_event`] opens the
 /// socket), or nothing.
-async fn rebind(netlink: Netlink, cfg: Arc<Instance>, instance: usize, ifindex: u32) -> Vec<Event> {
+async fn rebind(
+    netlink: Netlink,
+    vmacs: crate::net::vmac::Vmacs,
+    cfg: Arc<Instance>,
+    instance: usize,
+    ifindex: u32,
+) -> Vec<Event> {
     let Ok(link) = netlink.link_by_index(ifindex).await else {
         return Vec::new();
     };
@@ -1467,12 +1580,32 @@ async fn rebind(netlink: Netlink, cfg: Arc<Instance>, instance: usize, ifindex: 
         return Vec::new();
     };
     let source = instance_params::source_address(&cfg, &present);
+    // The VMAC follows its base: created again on it (the kernel deleted
+    // it with the old one).
+    let vmac = match crate::driver::vmac::spec(&cfg) {
+        Some(spec) => {
+            let mode = crate::net::vmac::EnsureMode::Ensure;
+            match vmacs.ensure(&spec, ifindex, mode, source).await {
+                Ok(up) => Some(up),
+                Err(e) => {
+                    warn!("({}) VMAC {} on {}: {e}", cfg.name, spec.name, link.name);
+                    return Vec::new();
+                }
+            }
+        }
+        None => None,
+    };
+    let (sock_index, running) = match &vmac {
+        Some(v) if crate::driver::vmac::sends_through_vmac(&cfg) => (v.link.ifindex, v.running),
+        _ => (ifindex, link.running),
+    };
     vec![Event::Rebound {
         instance,
         ifindex,
-        socket: socket_key(&cfg, ifindex, source),
-        running: link.running,
+        socket: socket_key(&cfg, sock_index, source),
+        running,
         source,
+        vmac: vmac.map(|v| v.link),
     }]
 }
 
@@ -1510,8 +1643,17 @@ fn unspecified(family: Family) -> IpAddr {
 /// but the daemon does not act on yet: said once at start, never silently.
 fn warn_unimplemented(cfg: &Instance) {
     let mut missing = Vec::new();
-    if cfg.use_vmac.is_some() || cfg.vips.iter().any(|v| v.use_vmac) {
-        missing.push("use_vmac (adverts and announcements use the interface MAC)");
+    // An address's own `use_vmac` asks for a VMAC on that address's
+    // interface (keepalived's vmac_addr_prefix); vrrpd puts addresses on
+    // the instance's VMAC only.
+    let own_interface = |v: &crate::config::Vip| v.dev.is_none() || v.dev == cfg.interface;
+    let vip_vmac = cfg
+        .vips
+        .iter()
+        .chain(&cfg.excluded_vips)
+        .any(|v| v.use_vmac && (cfg.use_vmac.is_none() || !own_interface(v)));
+    if vip_vmac {
+        missing.push("use_vmac on a virtual address of another interface (it goes on that interface, with its MAC)");
     }
     for what in missing {
         warn!(

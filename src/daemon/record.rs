@@ -303,6 +303,7 @@ mod tests {
             instances: Vec::new(),
             orphans: Vec::new(),
             routes: Vec::new(),
+            vmac_bases: Default::default(),
         }
     }
 

@@ -25,9 +25,11 @@ use tracing::{error, info, warn};
 use super::{admin, tracking, Daemon, DaemonError, Options};
 use crate::config::{self, Config, FsSource, Instance, InstanceId};
 use crate::driver::params::{address_spec, configured_source, source_address};
+use crate::driver::vmac;
 use crate::driver::{Event, Reload, Running, TrackState};
-use crate::net::netlink::{AddressSpec, LinkInfo, Netlink, NetlinkError};
+use crate::net::netlink::{AddressSpec, LinkInfo, Netlink};
 use crate::net::sysctl::{Sysctl, SysctlError};
+use crate::net::vmac::{EnsureMode, VmacUp, Vmacs};
 use crate::output::control::{ErrorCode, Reply};
 use crate::track::{self, Kind, Reading, TrackerKey, TrackerSet};
 
@@ -36,12 +38,27 @@ pub(super) struct Resolved {
     pub(super) link: LinkInfo,
     pub(super) present: Vec<(IpAddr, u8)>,
     pub(super) addresses: HashMap<IpAddr, (u32, AddressSpec)>,
+    /// Its VMAC (`use_vmac`), there and up.
+    pub(super) vmac: Option<VmacUp>,
+}
+
+/// What [`prepare`] does about VMACs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum VmacStage {
+    /// Daemon start: VMACs an earlier run left are deleted first, then
+    /// every configured one is created.
+    Start,
+    /// A reload: new instances' VMACs are created (or reused as they are).
+    Reload,
+    /// Taking over from an upgraded daemon: every VMAC must be there as
+    /// configured, and nothing is changed.
+    Takeover,
 }
 
 /// A configuration with everything looked up.
 pub(super) struct Prepared {
     pub(super) config: Config,
-    pub(super) new: Vec<(Arc<Instance>, Result<Resolved, NetlinkError>)>,
+    pub(super) new: Vec<(Arc<Instance>, Result<Resolved, DaemonError>)>,
     pub(super) addresses: HashMap<String, HashMap<IpAddr, (u32, AddressSpec)>>,
     pub(super) tracked_links: Vec<(String, Option<LinkInfo>)>,
     /// `promote_secondaries` set for new instances' interfaces (off the
@@ -139,9 +156,23 @@ impl Reloads {
 /// interface indexes) of the instances that run now.
 pub(super) async fn prepare(
     netlink: Netlink,
+    vmacs: Vmacs,
+    stage: VmacStage,
     config: Config,
     running: Vec<(InstanceId, u32)>,
 ) -> Prepared {
+    if stage == VmacStage::Start {
+        let specs: Vec<_> = config
+            .instances
+            .iter()
+            .filter_map(|i| vmac::spec(i))
+            .collect();
+        vmacs.remove_leftovers(&specs).await;
+    }
+    let mode = match stage {
+        VmacStage::Takeover => EnsureMode::Adopt,
+        VmacStage::Start | VmacStage::Reload => EnsureMode::Ensure,
+    };
     let mut new = Vec::new();
     let mut addresses = HashMap::new();
     for cfg in &config.instances {
@@ -149,7 +180,7 @@ pub(super) async fn prepare(
         if let Some((_, ifindex)) = running.iter().find(|(r, _)| *r == id) {
             addresses.insert(cfg.name.clone(), address_map(&netlink, cfg, *ifindex).await);
         } else {
-            new.push((cfg.clone(), resolve(&netlink, cfg).await));
+            new.push((cfg.clone(), resolve(&netlink, &vmacs, mode, cfg).await));
         }
     }
     let mut tracked_links = Vec::new();
@@ -197,15 +228,30 @@ pub(super) async fn prepare(
     }
 }
 
-async fn resolve(netlink: &Netlink, cfg: &Instance) -> Result<Resolved, NetlinkError> {
+async fn resolve(
+    netlink: &Netlink,
+    vmacs: &Vmacs,
+    mode: EnsureMode,
+    cfg: &Instance,
+) -> Result<Resolved, DaemonError> {
     let ifname = cfg.interface.clone().unwrap_or_default();
     let link = netlink.link(&ifname).await?;
     let present = netlink.addresses(link.index).await?;
-    let addresses = address_map(netlink, cfg, link.index).await;
+    let vmac = match vmac::spec(cfg) {
+        Some(spec) => {
+            let source = source_address(cfg, &present);
+            Some(vmacs.ensure(&spec, link.index, mode, source).await?)
+        }
+        None => None,
+    };
+    // Virtual addresses go on the VMAC (keepalived's vrrp->ifp).
+    let vip_index = vmac.as_ref().map_or(link.index, |v| v.link.ifindex);
+    let addresses = address_map(netlink, cfg, vip_index).await;
     Ok(Resolved {
         link,
         present,
         addresses,
+        vmac,
     })
 }
 
@@ -232,11 +278,16 @@ async fn address_map(
 }
 
 impl Daemon {
+    /// The running instances' identities, each with the interface its
+    /// virtual addresses go on (its VMAC, if it has one).
     fn running_ids(&self) -> Vec<(InstanceId, u32)> {
         self.driver
             .instances()
             .iter()
-            .map(|r| (r.cfg.identity(), r.ifindex))
+            .map(|r| {
+                let vips = r.vmac.as_ref().map_or(r.ifindex, |v| v.ifindex);
+                (r.cfg.identity(), vips)
+            })
             .collect()
     }
 
@@ -244,7 +295,14 @@ impl Daemon {
     /// yet, so the lookups and the trackers' start are waited for here
     /// and the instances start knowing what their trackers say.
     pub(super) async fn start(&mut self, config: Config) -> Result<(), DaemonError> {
-        let prepared = prepare(self.netlink.clone(), config, Vec::new()).await;
+        let prepared = prepare(
+            self.netlink.clone(),
+            self.vmacs.clone(),
+            VmacStage::Start,
+            config,
+            Vec::new(),
+        )
+        .await;
         // The trackers report runs to the metrics: configure them first.
         // (The notifier is configured once, by apply_prepared: it vets the
         // commands and says each refusal once.)
@@ -293,12 +351,13 @@ impl Daemon {
         }
         let opts = opts.clone();
         let netlink = self.netlink.clone();
+        let vmacs = self.vmacs.clone();
         let running = self.running_ids();
         let done = self.reload_done.clone();
         tokio::spawn(async move {
             let result = load_and_prepare(
                 move || config::load(&opts.config_file, &FsSource, &opts.load),
-                |config| prepare(netlink, config, running),
+                |config| prepare(netlink, vmacs, VmacStage::Reload, config, running),
                 PREPARE_TIMEOUT,
             )
             .await;
@@ -419,12 +478,24 @@ impl Daemon {
             super::warn_unimplemented(&cfg);
             // One instance that cannot start (its interface is missing,
             // say) must not take the others down, at start or on reload.
-            let running = resolved
-                .map_err(DaemonError::from)
-                .and_then(|r| self.start_resolved(&cfg, r));
+            let vmac = resolved
+                .as_ref()
+                .ok()
+                .and_then(|r| r.vmac.as_ref().map(|v| v.link.clone()));
+            let running = resolved.and_then(|r| self.start_resolved(&cfg, r));
             match running {
                 Ok(running) => started.push(running),
-                Err(e) => error!("({}) cannot start, skipped: {e}", cfg.name),
+                Err(e) => {
+                    error!("({}) cannot start, skipped: {e}", cfg.name);
+                    // Its VMAC is not left behind for a daemon that will
+                    // never delete it.
+                    if let Some(v) = vmac {
+                        let vmacs = self.vmacs.clone();
+                        tokio::spawn(async move {
+                            let _ = vmacs.delete(&v.name, v.mac).await;
+                        });
+                    }
+                }
             }
         }
         // Tracker readings survive a reload; tracked interfaces are what
@@ -546,6 +617,7 @@ impl Daemon {
             link,
             present,
             addresses,
+            vmac,
         } = resolved;
         let ifname = cfg.interface.clone().unwrap_or_default();
         let source = source_address(cfg, &present);
@@ -565,8 +637,15 @@ impl Daemon {
                 );
             }
         }
-        let key = super::socket_key(cfg, link.index, source);
-        self.exec.ensure_socket(&key, &ifname, cfg)?;
+        // Adverts leave through the VMAC unless `vmac_xmit_base`.
+        let (sock_index, sock_ifname, running_now) = match &vmac {
+            Some(v) if vmac::sends_through_vmac(cfg) => {
+                (v.link.ifindex, v.link.name.clone(), v.running)
+            }
+            _ => (link.index, ifname.clone(), link.running),
+        };
+        let key = super::socket_key(cfg, sock_index, source);
+        self.exec.ensure_socket(&key, &sock_ifname, cfg)?;
         let placeholder = super::unspecified(cfg.family);
         let router =
             crate::driver::new_router(cfg, source.unwrap_or(placeholder)).map_err(|e| {
@@ -575,8 +654,9 @@ impl Daemon {
                     file: cfg.name.clone(),
                 }
             })?;
-        let mut running = Running::new(Arc::clone(cfg), router, link.index, key, addresses);
-        running.faults.link = !link.running && !cfg.dont_track_primary;
+        let mut running = Running::new(Arc::clone(cfg), router, sock_index, key, addresses);
+        running.vmac = vmac.map(|v| v.link);
+        running.faults.link = !running_now && !cfg.dont_track_primary;
         running.faults.no_source = source.is_none();
         if running.faults.no_source {
             warn!(

@@ -20,7 +20,7 @@ use tracing::{info, warn};
 
 use super::{instance, load_config, record, DaemonError, Options};
 use crate::driver::params;
-use crate::driver::record::{HeldAddress, InstanceRecord};
+use crate::driver::record::{HeldAddress, InstanceRecord, VmacRecord};
 use crate::driver::routes::{virtual_entries, Entry, STATIC_OWNER};
 use crate::net::netlink::Netlink;
 use crate::net::socket::{Mode, SocketSpec, VrrpSocket};
@@ -66,6 +66,7 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
                 .collect();
             remove_routes(&netlink, held).await;
             release_firewall(opts).await;
+            restore_vmac_bases(&rec.vmac_bases);
             return Ok(report);
         }
         // After a clean stop (the daemon removed its record): not a fault.
@@ -175,18 +176,42 @@ async fn configured(
             crate::proto::Family::Ipv4 => IpAddr::from([0u8; 4]),
             crate::proto::Family::Ipv6 => IpAddr::from([0u8; 16]),
         };
+        // A VMAC instance's addresses (and, without vmac_xmit_base, its
+        // adverts) are on its VMAC, if it is still there and ours.
+        let vmac = match crate::driver::vmac::spec(inst) {
+            Some(spec) => netlink
+                .link_facts_of(&spec.name)
+                .await?
+                .filter(|l| l.macvlan_mode.is_some() && l.mac == Some(spec.mac))
+                .map(|l| (spec, l)),
+            None => None,
+        };
+        let vip_index = vmac.as_ref().map_or(link.index, |(_, l)| l.index);
+        let (sock_ifname, sock_index) = match &vmac {
+            Some((spec, l)) if !spec.xmit_base => (l.name.clone(), l.index),
+            _ => (ifname.clone(), link.index),
+        };
+        let on_vips = if vip_index == link.index {
+            present.clone()
+        } else {
+            netlink.addresses(vip_index).await?
+        };
         let mut rec = InstanceRecord::new(
             inst,
             &params::params(inst, source.unwrap_or(unspecified)),
-            &ifname,
-            link.index,
+            &sock_ifname,
+            sock_index,
         );
+        rec.vmac = vmac.map(|(spec, _)| VmacRecord {
+            name: spec.name,
+            mac: spec.mac,
+        });
         rec.held = inst
             .vips
             .iter()
             .chain(&inst.excluded_vips)
-            .filter(|v| present.iter().any(|(a, _)| *a == v.addr))
-            .map(|v| HeldAddress::new(link.index, &params::address_spec(v)))
+            .filter(|v| on_vips.iter().any(|(a, _)| *a == v.addr))
+            .map(|v| HeldAddress::new(vip_index, &params::address_spec(v)))
             .collect();
         out.push(rec);
     }
@@ -204,6 +229,7 @@ async fn release(netlink: &Netlink, instances: &[InstanceRecord]) -> Vec<Resigne
                 "({}) holds no virtual address: nothing to resign",
                 inst.name
             );
+            remove_vmac(netlink, inst).await;
             report.push(Resigned {
                 instance: inst.name.clone(),
                 adverts_sent: 0,
@@ -228,6 +254,7 @@ async fn release(netlink: &Netlink, instances: &[InstanceRecord]) -> Vec<Resigne
             }
         };
         let addresses_removed = remove_present(netlink, &inst.name, held).await;
+        remove_vmac(netlink, inst).await;
         info!(
             "({}) resigned: {adverts_sent} priority-0 advert(s), {addresses_removed} address(es) removed",
             inst.name
@@ -239,6 +266,47 @@ async fn release(netlink: &Netlink, instances: &[InstanceRecord]) -> Vec<Resigne
         });
     }
     report
+}
+
+/// Puts the VMACs' base interfaces' sysctls back as the record says they
+/// were, as the daemon's clean stop would have.
+fn restore_vmac_bases(bases: &std::collections::BTreeMap<String, Vec<u32>>) {
+    let sysctl = crate::net::sysctl::Sysctl::default();
+    for (base, values) in bases {
+        for ((key, _), value) in crate::driver::vmac::BASE_SYSCTLS.iter().zip(values) {
+            match sysctl.set(crate::net::sysctl::Tree::Ipv4, base, key, *value) {
+                Ok(()) => info!("{base}: {key} reset to {value}"),
+                Err(e) => warn!("{base}: {key} not reset: {e}"),
+            }
+        }
+    }
+}
+
+/// Deletes the instance's VMAC, if the record has one and the link of
+/// that name is still a macvlan with its MAC (a dead daemon cannot).
+async fn remove_vmac(netlink: &Netlink, inst: &InstanceRecord) {
+    let Some(v) = &inst.vmac else {
+        return;
+    };
+    let link = match netlink.link_facts_of(&v.name).await {
+        Ok(Some(link)) => link,
+        Ok(None) => return,
+        Err(e) => {
+            warn!("({}) VMAC {}: {e}", inst.name, v.name);
+            return;
+        }
+    };
+    if link.macvlan_mode.is_none() || link.mac != Some(v.mac) {
+        warn!(
+            "({}) {} is no longer the VMAC vrrpd created: left alone",
+            inst.name, v.name
+        );
+        return;
+    }
+    match netlink.delete_link(link.index, &link.name).await {
+        Ok(_) => info!("({}) VMAC interface {} removed", inst.name, v.name),
+        Err(e) => warn!("({}) {e}", inst.name),
+    }
 }
 
 /// Those of `held` still on their interfaces.

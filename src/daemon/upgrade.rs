@@ -472,6 +472,7 @@ impl Daemon {
                     reading: *reading,
                 })
                 .collect(),
+            vmac_bases: self.vmacs.saved_bases(),
         }
     }
 
@@ -539,8 +540,14 @@ impl Daemon {
                         group: crate::driver::params::multicast_group(&cfg),
                     },
                 };
+                // A VMAC instance's socket is on its VMAC.
+                let sock_ifname = resolved
+                    .vmac
+                    .as_ref()
+                    .filter(|v| v.link.ifindex == key.ifindex)
+                    .map_or_else(|| ifname.clone(), |v| v.link.name.clone());
                 let spec = SocketSpec {
-                    ifname: ifname.clone(),
+                    ifname: sock_ifname,
                     ifindex: key.ifindex,
                     family: key.family,
                     mode,
@@ -557,13 +564,13 @@ impl Daemon {
                     instance: cfg.name.clone(),
                     source,
                 })?;
-            started.push(Running::new(
-                cfg.clone(),
-                router,
-                resolved.link.index,
-                key,
-                resolved.addresses,
-            ));
+            let ifindex = match &resolved.vmac {
+                Some(v) if crate::driver::vmac::sends_through_vmac(&cfg) => v.link.ifindex,
+                _ => resolved.link.index,
+            };
+            let mut running = Running::new(cfg.clone(), router, ifindex, key, resolved.addresses);
+            running.vmac = resolved.vmac.map(|v| v.link);
+            started.push(running);
         }
         let (driver, effects) = Driver::restore(taken, &record.driver, &config, started)?;
         // Committed from here: nothing below refuses.
@@ -592,6 +599,7 @@ impl Daemon {
         // the old process listens on its port until it exits.
         self.exec.notifier.configure(&config);
         self.exec.work.configure(&config);
+        self.vmacs.adopt_saved_bases(record.vmac_bases.clone());
         for a in &record.addresses {
             self.exec
                 .work

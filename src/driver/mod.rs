@@ -36,6 +36,7 @@ pub mod routes;
 mod running;
 mod sync;
 pub mod upgrade;
+pub mod vmac;
 pub mod work;
 
 use std::collections::{BTreeMap, HashMap};
@@ -91,13 +92,15 @@ pub enum Event {
         source: IpAddr,
     },
     /// The answer to [`Effect::Rebind`]: the instance's socket for the
-    /// re-created interface is open.
+    /// re-created interface is open (on its VMAC, re-created on it, if it
+    /// has one; `running` is then the VMAC's).
     Rebound {
         instance: usize,
         ifindex: u32,
         socket: SocketKey,
         running: bool,
         source: Option<IpAddr>,
+        vmac: Option<vmac::VmacLink>,
     },
     /// [`Effect::Rebind`] for `ifindex` found nothing or timed out: the
     /// next link event for that index asks again.
@@ -188,8 +191,9 @@ pub enum Effect {
     /// Find a source address for `instance` on `ifindex`; answer with
     /// [`Event::SourceFound`] (or nothing, if there is none yet).
     FindSource { instance: usize, ifindex: u32 },
-    /// The instance's interface was re-created under index `ifindex`: open
-    /// its socket there and answer with [`Event::Rebound`].
+    /// The instance's interface was re-created under index `ifindex` (or
+    /// its VMAC was deleted under it): open its socket there, on a VMAC
+    /// created again if it has one, and answer with [`Event::Rebound`].
     Rebind { instance: usize, ifindex: u32 },
     /// Sends have failed: try a priority-0 advert (it tells peers nothing
     /// they act on wrongly: we are not Master) and report the result.
@@ -325,7 +329,7 @@ impl Driver {
             lookups::Lookup::Source { instance, ifindex } => self
                 .instances
                 .get(instance)
-                .is_some_and(|r| r.faults.no_source && r.ifindex == ifindex),
+                .is_some_and(|r| r.faults.no_source && r.source_ifindex() == ifindex),
             lookups::Lookup::Rebind { instance, ifindex } => self
                 .instances
                 .get(instance)
@@ -424,6 +428,26 @@ impl Driver {
     pub fn handle(&mut self, now: Instant, event: Event) -> Vec<Effect> {
         let mut out = Vec::new();
         self.refresh_deadlines();
+        // Which instances' timers this event may move, beyond those whose
+        // router it feeds (`push_actions` marks them): the named instance,
+        // or for a rare event (links, addresses, reloads) all of them, a
+        // cheap pass that changes the index only where a deadline moved.
+        // The hot events, adverts and timers, touch only what they feed.
+        match &event {
+            Event::Timer | Event::Received { .. } => {}
+            Event::SourceFound { instance, .. }
+            | Event::Rebound { instance, .. }
+            | Event::RebindFailed { instance, .. }
+            | Event::Tracked { instance, .. }
+            | Event::SendFailed { instance }
+            | Event::SendOk { instance }
+            | Event::AdminDown { instance, .. } => self.deadlines.touch(*instance),
+            _ => {
+                for i in 0..self.instances.len() {
+                    self.deadlines.touch(i);
+                }
+            }
+        }
         match event {
             Event::Timer => self.timers(now, &mut out),
             Event::Received { socket, datagram } => self.receive(now, socket, datagram, &mut out),
@@ -432,18 +456,12 @@ impl Driver {
                 name,
                 running,
             } => self.link(now, index, &name, running, &mut out),
-            Event::LinkRemoved { index } => {
-                for i in 0..self.instances.len() {
-                    if self.instances[i].ifindex == index {
-                        self.set_fault(i, now, |f| f.link = true, &mut out);
-                    }
-                }
-            }
+            Event::LinkRemoved { index } => self.link_removed(now, index, &mut out),
             Event::AddressAdded { index } => {
                 // An instance waiting for a source address (IPv6
                 // link-local after DAD, say) may start now.
                 for (i, r) in self.instances.iter().enumerate() {
-                    if r.ifindex == index && r.faults.no_source {
+                    if r.source_ifindex() == index && r.faults.no_source {
                         out.push(Effect::FindSource {
                             instance: i,
                             ifindex: index,
@@ -477,7 +495,19 @@ impl Driver {
                 socket,
                 running,
                 source,
-            } => self.rebound(now, instance, ifindex, socket, running, source, &mut out),
+                vmac,
+            } => self.rebound(
+                now,
+                instance,
+                Rebound {
+                    ifindex,
+                    socket,
+                    running,
+                    source,
+                    vmac,
+                },
+                &mut out,
+            ),
             Event::RebindFailed { instance, ifindex } => {
                 if let Some(r) = self.instances.get_mut(instance) {
                     if r.rebinding == Some(ifindex) {
@@ -488,6 +518,13 @@ impl Driver {
             Event::Tracked { instance, state } => self.tracked(now, instance, &state, &mut out),
             Event::SendFailed { instance } => {
                 if let Some(r) = self.instances.get_mut(instance) {
+                    if r.send_failing_since.is_none() {
+                        out.push(log(
+                            Level::Debug,
+                            r,
+                            format!("({}) sends failing", r.name()),
+                        ));
+                    }
                     r.send_failing_since.get_or_insert(now);
                 }
             }
@@ -811,8 +848,12 @@ impl Driver {
             let r = &mut self.instances[i];
             if r.ifindex != index {
                 // The interface was deleted and re-created under its name:
-                // re-bind (once per new index).
-                if r.ifname == name && r.faults.link && r.rebinding != Some(index) {
+                // re-bind (once per new index). A VMAC instance's socket is
+                // on its macvlan: its base under the same index is the one
+                // it sits on, not a new one.
+                let base = r.vmac.as_ref().map_or(r.ifindex, |v| v.base_ifindex);
+                if r.ifname == name && index != base && r.faults.link && r.rebinding != Some(index)
+                {
                     r.rebinding = Some(index);
                     out.push(Effect::Rebind {
                         instance: i,
@@ -837,17 +878,47 @@ impl Driver {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn rebound(
-        &mut self,
-        now: Instant,
-        i: usize,
-        ifindex: u32,
-        socket: SocketKey,
-        running: bool,
-        source: Option<IpAddr>,
-        out: &mut Vec<Effect>,
-    ) {
+    /// A link is gone: the instances on it are in FAULT. A VMAC deleted
+    /// under its instance (by someone else: ours are deleted after their
+    /// instance stops) is created again on its base, as keepalived does
+    /// when it finds a VMAC missing; if the base went with it, that
+    /// re-bind fails and the base's return asks again.
+    fn link_removed(&mut self, now: Instant, index: u32, out: &mut Vec<Effect>) {
+        for i in 0..self.instances.len() {
+            let r = &mut self.instances[i];
+            let gone = r
+                .vmac
+                .as_ref()
+                .filter(|v| v.ifindex == index)
+                .map(|v| (v.base_ifindex, v.name.clone()));
+            if let Some((base, vmac)) = gone {
+                if r.rebinding.is_none() {
+                    r.rebinding = Some(base);
+                    let text = format!(
+                        "({}) VMAC interface {vmac} was deleted; creating it again",
+                        r.name()
+                    );
+                    out.push(log(Level::Info, r, text));
+                    out.push(Effect::Rebind {
+                        instance: i,
+                        ifindex: base,
+                    });
+                }
+            }
+            if self.instances[i].ifindex == index {
+                self.set_fault(i, now, |f| f.link = true, out);
+            }
+        }
+    }
+
+    fn rebound(&mut self, now: Instant, i: usize, b: Rebound, out: &mut Vec<Effect>) {
+        let Rebound {
+            ifindex,
+            socket,
+            running,
+            source,
+            vmac,
+        } = b;
         let Some(r) = self.instances.get_mut(i) else {
             return;
         };
@@ -856,15 +927,35 @@ impl Driver {
         }
         r.rebinding = None;
         let old = r.ifindex;
-        r.ifindex = ifindex;
+        // The socket's interface: the VMAC, or the base itself.
+        let new = socket.ifindex;
+        r.ifindex = new;
         r.socket_key = socket;
+        // Addresses follow their interface: the base, or the VMAC (which
+        // holds them even when adverts leave from the base).
+        let old_vmac = r.vmac.as_ref().map(|v| v.ifindex);
+        let new_vmac = vmac.as_ref().map(|v| v.ifindex);
         for (index, _) in r.addresses.values_mut() {
+            if let (Some(o), Some(n)) = (old_vmac, new_vmac) {
+                if *index == o {
+                    *index = n;
+                    continue;
+                }
+            }
             if *index == old {
-                *index = ifindex;
+                *index = new;
             }
         }
+        r.vmac = vmac;
+        // Sends that failed on the old socket (the priority-0 advert of
+        // the FAULT the interface's loss caused) say nothing of the new
+        // one: a Backup sends nothing that could clear them, and would go
+        // to FAULT for them a Master_Down_Interval later.
+        r.send_failing_since = None;
+        r.probe_at = None;
+        let send_fault = r.faults.send;
         let text = format!(
-            "({}) interface {} is back (index {old} -> {ifindex}); re-bound",
+            "({}) interface {} is back (index {old} -> {new}); re-bound",
             r.name(),
             r.ifname
         );
@@ -876,6 +967,9 @@ impl Driver {
             }
         } else {
             self.set_fault(i, now, |f| f.no_source = true, out);
+        }
+        if send_fault {
+            self.set_fault(i, now, |f| f.send = false, out);
         }
         let link_fault = !running && !self.instances[i].cfg.dont_track_primary;
         self.set_fault(i, now, |f| f.link = link_fault, out);
@@ -929,6 +1023,18 @@ impl Driver {
             let identity = cfg.identity();
             if let Some(pos) = old.iter().position(|r| r.cfg.identity() == identity) {
                 let mut running = old.swap_remove(pos);
+                // The VMAC is made when an instance starts: a kept instance
+                // keeps the one it has.
+                if vmac::spec(&running.cfg) != vmac::spec(cfg) {
+                    out.push(log(
+                        Level::Warn,
+                        &running,
+                        format!(
+                            "({}) use_vmac changed: applied when the instance restarts (vrrpd restart)",
+                            cfg.name
+                        ),
+                    ));
+                }
                 let mut params = params::params(cfg, running.router.params().source);
                 // A member keeps its group across a reload: without it the
                 // router would leave a FAULT its group holds it in, and
@@ -1050,6 +1156,15 @@ impl Driver {
         }
         self.stop_sync_groups(out);
     }
+}
+
+/// What [`Event::Rebound`] brought.
+struct Rebound {
+    ifindex: u32,
+    socket: SocketKey,
+    running: bool,
+    source: Option<IpAddr>,
+    vmac: Option<vmac::VmacLink>,
 }
 
 /// How long adverts may fail before the instance goes to FAULT: the time

@@ -21,6 +21,7 @@
 //! reading every older version it knew, so a `resign` of a newer vrrpd
 //! still releases what an older daemon recorded (an upgrade, then a crash).
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -57,6 +58,11 @@ pub struct Record {
     /// back to the configuration, which is safe.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<HeldRoute>,
+    /// The VMACs' base interfaces' sysctls before vrrpd changed them
+    /// (`crate::driver::vmac::BASE_SYSCTLS`, in that order), which
+    /// `resign` puts back. Absent without VMACs (see [`VmacRecord`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vmac_bases: BTreeMap<String, Vec<u32>>,
 }
 
 /// A route or rule the daemon added.
@@ -90,6 +96,21 @@ pub struct InstanceRecord {
     pub checksum: ChecksumMode,
     /// Addresses the kernel confirmed added and not removed since.
     pub held: Vec<HeldAddress>,
+    /// The instance's VMAC (`use_vmac`), which `resign` deletes after
+    /// the addresses. Absent without one, so such a record reads as
+    /// before VMACs existed; one with it is refused by an older reader
+    /// (unknown field), which then falls back to the configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vmac: Option<VmacRecord>,
+}
+
+/// A VMAC as the daemon created it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmacRecord {
+    pub name: String,
+    /// Its MAC: only a macvlan with this MAC is deleted under that name.
+    pub mac: [u8; 6],
 }
 
 /// Where adverts go.
@@ -189,6 +210,7 @@ impl Record {
             instances: records,
             orphans,
             routes: Vec::new(),
+            vmac_bases: BTreeMap::new(),
         }
     }
 
@@ -199,6 +221,12 @@ impl Record {
             .into_iter()
             .map(|(owner, entry)| HeldRoute { owner, entry })
             .collect();
+        self
+    }
+
+    /// The record with the VMACs' base interfaces' original sysctls.
+    pub fn with_vmac_bases<const N: usize>(mut self, bases: BTreeMap<String, [u32; N]>) -> Record {
+        self.vmac_bases = bases.into_iter().map(|(k, v)| (k, v.to_vec())).collect();
         self
     }
 
@@ -243,7 +271,18 @@ impl Record {
 }
 
 fn instance_record(r: &Running) -> InstanceRecord {
-    InstanceRecord::new(&r.cfg, r.router.params(), &r.ifname, r.ifindex)
+    // Adverts leave from the VMAC unless `vmac_xmit_base`: the priority-0
+    // advert of `resign` too.
+    let ifname = match &r.vmac {
+        Some(v) if v.ifindex == r.ifindex => &v.name,
+        _ => &r.ifname,
+    };
+    let mut rec = InstanceRecord::new(&r.cfg, r.router.params(), ifname, r.ifindex);
+    rec.vmac = r.vmac.as_ref().map(|v| VmacRecord {
+        name: v.name.clone(),
+        mac: v.mac,
+    });
+    rec
 }
 
 impl InstanceRecord {
@@ -275,6 +314,7 @@ impl InstanceRecord {
             },
             checksum: checksum_mode(cfg),
             held: Vec::new(),
+            vmac: None,
         }
     }
 
@@ -432,6 +472,7 @@ mod tests {
                 advertised: vec![v4(30)],
                 auth_pass: Some(*b"secret\0\0"),
                 checksum: ChecksumMode::PseudoHeader,
+                vmac: None,
                 held: held
                     .iter()
                     .map(|n| {
@@ -447,6 +488,7 @@ mod tests {
                 address: HeldAddress::new(3, &AddressSpec::host(v4(99))),
             }],
             routes: Vec::new(),
+            vmac_bases: BTreeMap::new(),
         }
     }
 
@@ -544,6 +586,40 @@ mod tests {
             unicast_source: Some(v4(20)),
         };
         Running::new(cfg, router, 2, key, Default::default())
+    }
+
+    #[test]
+    fn a_vmac_instance_resigns_from_its_vmac_and_the_record_names_it() {
+        let mut r = running("vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n use_vmac\n virtual_ipaddress {\n  192.0.2.30/24\n }\n}\n");
+        // Without a VMAC running, the record has no `vmac` key at all: a
+        // reader of the format before VMACs reads it.
+        let plain = Record::build(7, std::slice::from_ref(&r), Vec::new());
+        assert!(!String::from_utf8(plain.to_json().unwrap())
+            .unwrap()
+            .contains("vmac"));
+        r.vmac = Some(crate::driver::vmac::VmacLink {
+            name: "vrrp.51".into(),
+            ifindex: 9,
+            mac: [0, 0, 0x5e, 0, 1, 51],
+            base_ifindex: 2,
+        });
+        r.ifindex = 9;
+        let record = Record::build(7, std::slice::from_ref(&r), Vec::new());
+        let i = &record.instances[0];
+        assert_eq!((i.interface.as_str(), i.ifindex), ("vrrp.51", 9));
+        assert_eq!(
+            i.vmac,
+            Some(VmacRecord {
+                name: "vrrp.51".into(),
+                mac: [0, 0, 0x5e, 0, 1, 51]
+            })
+        );
+        let mut bases = BTreeMap::new();
+        bases.insert("eth0".to_string(), [0u32, 0, 0]);
+        let record = record.with_vmac_bases(bases);
+        assert_eq!(record.vmac_bases["eth0"], [0, 0, 0]);
+        let back = Record::parse(&record.to_json().unwrap()).unwrap();
+        assert_eq!(back, record);
     }
 
     #[test]

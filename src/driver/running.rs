@@ -61,6 +61,9 @@ pub struct Running {
     pub ifindex: u32,
     pub ifname: String,
     pub socket_key: SocketKey,
+    /// The instance's VMAC (`use_vmac`): its socket and addresses are on
+    /// it (adverts leave from `ifindex`, the base, with `vmac_xmit_base`).
+    pub vmac: Option<super::vmac::VmacLink>,
     /// Where each virtual address is installed.
     pub addresses: HashMap<IpAddr, (u32, AddressSpec)>,
     pub lateness: Lateness,
@@ -110,6 +113,7 @@ impl Running {
             router,
             ifindex,
             socket_key: socket,
+            vmac: None,
             addresses,
             lateness: Lateness::default(),
             drops: HashMap::new(),
@@ -130,6 +134,13 @@ impl Running {
 
     pub fn name(&self) -> &str {
         &self.cfg.name
+    }
+
+    /// The interface its source address is on: the base of its VMAC, if
+    /// it has one (a VMAC carries no address of the node's own, but an
+    /// IPv6 one's copy of the base's link-local address), else its own.
+    pub fn source_ifindex(&self) -> u32 {
+        self.vmac.as_ref().map_or(self.ifindex, |v| v.base_ifindex)
     }
 
     pub fn faulted(&self) -> bool {

@@ -74,6 +74,11 @@ pub struct Record {
     /// release without it: the successor starts fresh).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firewall: Option<super::firewall::FirewallRecord>,
+    /// The base interfaces' `arp_ignore` / `arp_filter` / `arp_announce`
+    /// before the VMACs' sysctls changed them, for the new process to put
+    /// back at stop.
+    #[serde(default)]
+    pub vmac_bases: BTreeMap<String, [u32; super::vmac::BASE_SYSCTLS.len()]>,
 }
 
 /// One VRRP socket and the descriptor it is under in the new process.
@@ -137,6 +142,9 @@ pub struct InstanceRecord {
     pub probe_in: Option<i64>,
     pub drops: BTreeMap<String, u64>,
     pub lateness: Lateness,
+    /// Its VMAC, which the new process adopts untouched.
+    #[serde(default)]
+    pub vmac: Option<super::vmac::VmacLink>,
 }
 
 /// Who demoted an instance ([`Demotion`]), with the time as Unix ms.
@@ -284,6 +292,7 @@ impl Driver {
                     probe_in: rel(r.probe_at),
                     drops: counters_out(&r.drops),
                     lateness: r.lateness.clone(),
+                    vmac: r.vmac.clone(),
                 })
                 .collect(),
             groups: self
@@ -350,6 +359,18 @@ impl Driver {
                     instance: cfg.name.clone(),
                     what: format!("interface index ({} -> {})", old.ifindex, running.ifindex),
                 });
+            }
+            // An older daemon did not record VMACs: the one found is kept.
+            if let (Some(old_vmac), Some(found)) = (&old.vmac, &running.vmac) {
+                if old_vmac != found {
+                    return Err(RestoreError::Identity {
+                        instance: cfg.name.clone(),
+                        what: format!(
+                            "VMAC ({} #{} -> {} #{})",
+                            old_vmac.name, old_vmac.ifindex, found.name, found.ifindex
+                        ),
+                    });
+                }
             }
             running.router =
                 VirtualRouter::restore(old.router.clone(), taken).map_err(|source| {

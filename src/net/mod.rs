@@ -8,10 +8,12 @@
 //! gratuitous ARP / unsolicited NA frames over AF_PACKET, [`netlink`] manages
 //! addresses and watches links, [`sysctl`] sets the per-interface sysctls
 //! keepalived sets (`promote_secondaries`), [`nft`] builds and applies
-//! accept mode's nftables batches (through the `nft` binary).
+//! accept mode's nftables batches (through the `nft` binary), [`vmac`]
+//! creates and deletes the macvlans of `use_vmac`.
 
 pub mod announce;
 pub mod netlink;
 pub mod nft;
 pub mod socket;
 pub mod sysctl;
+pub mod vmac;

@@ -12,7 +12,10 @@ use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
 use rtnetlink::packet_route::address::{
     AddressAttribute, AddressHeaderFlags, AddressMessage, AddressScope,
 };
-use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use rtnetlink::packet_route::link::{
+    InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo as InfoNla, LinkMessage,
+    MacVlanMode,
+};
 use rtnetlink::packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteNextHop,
     RouteNextHopFlags, RouteProtocol, RouteScope, RouteType,
@@ -21,7 +24,7 @@ use rtnetlink::packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMe
 use rtnetlink::packet_route::RouteNetlinkMessage;
 
 use crate::config::{Route, Rule, RuleType as ConfigRuleType};
-use rtnetlink::{Handle, MulticastGroup};
+use rtnetlink::{Handle, LinkMacVlan, LinkUnspec, MulticastGroup};
 use tokio::sync::mpsc;
 
 /// A netlink failure, with the operation that failed.
@@ -37,6 +40,13 @@ pub enum NetlinkError {
         op: &'static str,
         addr: IpAddr,
         index: u32,
+        #[source]
+        source: rtnetlink::Error,
+    },
+    #[error("{op} interface {name}: {source}")]
+    Link {
+        op: &'static str,
+        name: String,
         #[source]
         source: rtnetlink::Error,
     },
@@ -60,6 +70,19 @@ pub struct LinkInfo {
     /// test keepalived uses to decide FAULT.
     pub running: bool,
     pub mac: Option<[u8; 6]>,
+}
+
+/// What a VMAC decision needs to know of a link (`crate::driver::vmac`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkFacts {
+    pub name: String,
+    pub index: u32,
+    pub running: bool,
+    pub mac: Option<[u8; 6]>,
+    /// For a macvlan, its mode (`MACVLAN_MODE_*`); `None` for any other kind.
+    pub macvlan_mode: Option<u32>,
+    /// The lower device (`IFLA_LINK`), for stacked links.
+    pub base_ifindex: Option<u32>,
 }
 
 /// A change reported by the kernel.
@@ -260,6 +283,102 @@ impl Netlink {
                 Err(NetlinkError::NoSuchInterface(format!("#{index}")))
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every link, with what VMAC decisions need to know.
+    pub async fn link_facts(&self) -> Result<Vec<LinkFacts>, NetlinkError> {
+        let mut links = self.handle.link().get().execute();
+        let mut out = Vec::new();
+        while let Some(msg) = links.try_next().await? {
+            out.push(link_facts(&msg));
+        }
+        Ok(out)
+    }
+
+    /// The link called `name`, if there is one.
+    pub async fn link_facts_of(&self, name: &str) -> Result<Option<LinkFacts>, NetlinkError> {
+        let mut links = self
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_string())
+            .execute();
+        match links.try_next().await {
+            Ok(msg) => Ok(msg.map(|m| link_facts(&m))),
+            Err(e) if errno(&e) == Some(ENODEV) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The interface group of link `index` (`IFLA_GROUP`), 0 if unsaid.
+    pub async fn link_group(&self, index: u32) -> Result<u32, NetlinkError> {
+        let mut links = self.handle.link().get().match_index(index).execute();
+        let msg = links
+            .try_next()
+            .await?
+            .ok_or_else(|| NetlinkError::NoSuchInterface(format!("#{index}")))?;
+        Ok(msg
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                LinkAttribute::Group(g) => Some(*g),
+                _ => None,
+            })
+            .unwrap_or(0))
+    }
+
+    /// Creates macvlan `name` on link `base` in private mode with `mac`
+    /// and interface group `group`, down (keepalived's
+    /// `netlink_link_add_vmac()`: sysctls are set before it comes up).
+    pub async fn add_macvlan(
+        &self,
+        name: &str,
+        base: u32,
+        mac: [u8; 6],
+        group: u32,
+    ) -> Result<(), NetlinkError> {
+        let msg = LinkMacVlan::new(name, base, MacVlanMode::Private)
+            .address(mac.to_vec())
+            .link_group(group)
+            .build();
+        self.handle
+            .link()
+            .add(msg)
+            .execute()
+            .await
+            .map_err(|source| NetlinkError::Link {
+                op: "creating",
+                name: name.to_string(),
+                source,
+            })
+    }
+
+    /// Sets link `index` administratively up.
+    pub async fn set_up(&self, index: u32, name: &str) -> Result<(), NetlinkError> {
+        let msg = LinkUnspec::new_with_index(index).up().build();
+        self.handle
+            .link()
+            .set(msg)
+            .execute()
+            .await
+            .map_err(|source| NetlinkError::Link {
+                op: "setting up",
+                name: name.to_string(),
+                source,
+            })
+    }
+
+    /// Deletes link `index`; `Ok(false)` if it was already gone.
+    pub async fn delete_link(&self, index: u32, name: &str) -> Result<bool, NetlinkError> {
+        match self.handle.link().del(index).execute().await {
+            Ok(()) => Ok(true),
+            Err(e) if errno(&e) == Some(ENODEV) => Ok(false),
+            Err(source) => Err(NetlinkError::Link {
+                op: "deleting",
+                name: name.to_string(),
+                source,
+            }),
         }
     }
 
@@ -748,6 +867,49 @@ fn link_info(msg: &LinkMessage) -> LinkInfo {
         name,
         running: flags.contains(LinkFlags::Up) && flags.contains(LinkFlags::Running),
         mac,
+    }
+}
+
+fn link_facts(msg: &LinkMessage) -> LinkFacts {
+    let info = link_info(msg);
+    let mut macvlan_mode = None;
+    let mut base_ifindex = None;
+    for attr in &msg.attributes {
+        match attr {
+            LinkAttribute::Link(base) => base_ifindex = Some(*base),
+            LinkAttribute::LinkInfo(infos) => {
+                let macvlan = infos
+                    .iter()
+                    .any(|i| matches!(i, InfoNla::Kind(InfoKind::MacVlan)));
+                if macvlan {
+                    // A macvlan without a mode attribute is in vepa mode,
+                    // the kernel's default; never private.
+                    macvlan_mode = Some(
+                        infos
+                            .iter()
+                            .find_map(|i| match i {
+                                InfoNla::Data(InfoData::MacVlan(data)) => {
+                                    data.iter().find_map(|d| match d {
+                                        InfoMacVlan::Mode(m) => Some(u32::from(*m)),
+                                        _ => None,
+                                    })
+                                }
+                                _ => None,
+                            })
+                            .unwrap_or(0),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    LinkFacts {
+        name: info.name,
+        index: info.index,
+        running: info.running,
+        mac: info.mac,
+        macvlan_mode,
+        base_ifindex,
     }
 }
 

@@ -1,6 +1,7 @@
-//! Per-interface IPv4 sysctls through `/proc/sys/net/ipv4/conf/IFACE/`:
+//! Per-interface sysctls through `/proc/sys/net/ipv{4,6}/conf/IFACE/`:
 //! what keepalived sets on an interface for an instance
-//! (`promote_secondaries`).
+//! (`promote_secondaries`) and on a VMAC and its base (see
+//! `crate::driver::vmac::vmac_sysctls`).
 //!
 //! The paths are built from interface names the configuration gives, so a
 //! name that could leave the directory (`/`, `.`, `..`, empty, longer than
@@ -24,6 +25,15 @@ pub enum SysctlError {
     Parse { path: String, text: String },
 }
 
+/// Which `/proc/sys/net/...` tree a sysctl is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Tree {
+    /// `net/ipv4/conf/IF/`.
+    Ipv4,
+    /// `net/ipv6/conf/IF/`.
+    Ipv6,
+}
+
 /// Where sysctls live: `/proc/sys` normally, a directory of the same
 /// layout in tests.
 #[derive(Debug, Clone)]
@@ -45,7 +55,7 @@ impl Sysctl {
         Sysctl { root: root.into() }
     }
 
-    fn ipv4_conf(&self, ifname: &str, key: &str) -> Result<PathBuf, SysctlError> {
+    fn conf(&self, tree: Tree, ifname: &str, key: &str) -> Result<PathBuf, SysctlError> {
         // IFNAMSIZ is 16 with the NUL; the kernel refuses '/' and ':' is
         // fine (aliases are not interfaces, but a name may hold one).
         let bad = ifname.is_empty()
@@ -57,11 +67,20 @@ impl Sysctl {
         if bad {
             return Err(SysctlError::BadName(ifname.to_string()));
         }
-        Ok(self.root.join("net/ipv4/conf").join(ifname).join(key))
+        let dir = match tree {
+            Tree::Ipv4 => "net/ipv4/conf",
+            Tree::Ipv6 => "net/ipv6/conf",
+        };
+        Ok(self.root.join(dir).join(ifname).join(key))
     }
 
     fn read(&self, ifname: &str, key: &str) -> Result<u32, SysctlError> {
-        let path = self.ipv4_conf(ifname, key)?;
+        self.get(Tree::Ipv4, ifname, key)
+    }
+
+    /// Reads `key` of `ifname` in `tree`.
+    pub fn get(&self, tree: Tree, ifname: &str, key: &str) -> Result<u32, SysctlError> {
+        let path = self.conf(tree, ifname, key)?;
         let text = std::fs::read_to_string(&path).map_err(|source| SysctlError::Io {
             path: path.display().to_string(),
             source,
@@ -73,7 +92,12 @@ impl Sysctl {
     }
 
     fn write(&self, ifname: &str, key: &str, value: u32) -> Result<(), SysctlError> {
-        let path = self.ipv4_conf(ifname, key)?;
+        self.set(Tree::Ipv4, ifname, key, value)
+    }
+
+    /// Writes `value` to `key` of `ifname` in `tree`.
+    pub fn set(&self, tree: Tree, ifname: &str, key: &str, value: u32) -> Result<(), SysctlError> {
+        let path = self.conf(tree, ifname, key)?;
         std::fs::write(&path, format!("{value}\n")).map_err(|source| SysctlError::Io {
             path: path.display().to_string(),
             source,

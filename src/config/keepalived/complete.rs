@@ -37,6 +37,7 @@ impl Parser<'_> {
                 spans.instances.push(s);
             }
         }
+        self.vmac_names(&spans);
         if self.cfg.instances.is_empty() && self.d.errors == 0 {
             self.warn(
                 &spans.file,
@@ -90,6 +91,52 @@ impl Parser<'_> {
             spans.groups.push(loc);
         }
         (self.cfg, spans)
+    }
+
+    /// VMAC names: a name another instance already uses is dropped (with
+    /// keepalived's warning), and an instance without one gets
+    /// keepalived's: `vrrp.VRID`, else `vrrpN.VRID` with N = 1, 2, ...
+    /// (IPv6 tries `vrrp6.VRID` first), the first no other instance uses.
+    fn vmac_names(&mut self, spans: &Spans) {
+        let mut used: HashSet<String> = HashSet::new();
+        for k in 0..self.cfg.instances.len() {
+            // Still the parser's only reference: make_mut does not copy.
+            let inst = std::sync::Arc::make_mut(&mut self.cfg.instances[k]);
+            let Some(name) = inst.use_vmac.clone().filter(|n| !n.is_empty()) else {
+                continue;
+            };
+            if used.insert(name.clone()) {
+                continue;
+            }
+            let iname = inst.name.clone();
+            inst.use_vmac = Some(String::new());
+            if let Some(loc) = spans.instances.get(k).and_then(|s| s.block.clone()) {
+                self.warn(
+                    &loc,
+                    format!("({iname}) another VRRP instance is already using VMAC {name} - ignoring name"),
+                );
+            }
+        }
+        for inst in &mut self.cfg.instances {
+            let inst = std::sync::Arc::make_mut(inst);
+            if inst.use_vmac.as_deref() != Some("") {
+                continue;
+            }
+            let vrid = inst.vrid.get();
+            let mut candidate = format!("vrrp.{vrid}");
+            let mut num: u32 = 0;
+            while used.contains(&candidate) {
+                num = match (inst.family, num) {
+                    (Family::Ipv6, 0) => 6,
+                    (Family::Ipv6, 6) => 1,
+                    (Family::Ipv6, 5) => 7,
+                    (_, n) => n + 1,
+                };
+                candidate = format!("vrrp{num}.{vrid}");
+            }
+            used.insert(candidate.clone());
+            inst.use_vmac = Some(candidate);
+        }
     }
 
     pub(super) fn complete(
@@ -433,7 +480,36 @@ impl Parser<'_> {
             }
         }
         if let Some(name) = r.vmac.take() {
-            r.inst.use_vmac = Some(name.unwrap_or_else(|| format!("vrrp.{vrid}")));
+            // An empty name is generated once every instance is read
+            // (`vmac_names`), as keepalived's create_vmac_name() runs after
+            // the whole file is parsed.
+            r.inst.use_vmac = Some(name.unwrap_or_default());
+        }
+        // keepalived's VMAC completion rules (vrrp_parser.c, vrrp.c).
+        if r.inst.use_vmac.is_some() && !r.inst.unicast_peers.is_empty() {
+            if r.inst.interface.is_none() {
+                self.warn(&r.block, format!("({name}): Cannot use VMAC/ipvlan with unicast and no interface - clearing use_vmac"));
+                r.inst.use_vmac = None;
+            } else if !r.inst.vmac_xmit_base {
+                self.warn(
+                    &r.block,
+                    format!("({name}) unicast with use_vmac requires vmac_xmit_base - setting"),
+                );
+                r.inst.vmac_xmit_base = true;
+            }
+        }
+        if r.inst.vmac_xmit_base && r.inst.use_vmac.is_none() {
+            self.warn(
+                &r.block,
+                format!("({name}) vmac_xmit_base is only valid with a vmac"),
+            );
+            r.inst.vmac_xmit_base = false;
+        } else if r.inst.vmac_xmit_base && strict {
+            self.warn(
+                &r.block,
+                format!("({name}) xmit_base is incompatible with strict mode - resetting"),
+            );
+            r.inst.vmac_xmit_base = false;
         }
 
         // Virtual addresses.

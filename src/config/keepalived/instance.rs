@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::super::lexer::Node;
 use super::super::model::*;
-use super::super::units::Secs;
+use super::super::units::{mac_problem, parse_mac, Secs};
 use super::super::InstanceSpans;
 use super::{GarpRaw, Parser, RawInstance};
 use crate::proto::{Version, Vrid};
@@ -28,7 +28,6 @@ const INSTANCE_IGNORED: &[&str] = &[
     "track_bfd",
     "auth_hmac",
     "use_vmac_addr",
-    "use_ipvlan",
     "vrf",
     "debug",
     "lvs_sync_daemon_interface",
@@ -362,6 +361,13 @@ impl Parser<'_> {
             "smtp_alert" => r.inst.smtp_alert = self.boolean(n),
             "use_vmac" => self.use_vmac(r, n),
             "vmac_xmit_base" => r.inst.vmac_xmit_base = self.boolean(n),
+            // An ipvlan shares the base interface's MAC: it is an address
+            // carrier without a virtual MAC. Refused rather than run on the
+            // base interface without saying so.
+            "use_ipvlan" => self.err(
+                &loc,
+                "'use_ipvlan' is not supported by vrrpd (use_vmac is); remove it to run the instance on its interface",
+            ),
             "virtual_routes" => {
                 r.spans.fields.entry("virtual_routes").or_insert(loc);
                 for c in self.block(n) {
@@ -389,8 +395,8 @@ impl Parser<'_> {
 
     /// `use_vmac [[name] IFNAME] [MAC] [netlink_notify_msg] [group GROUP]`
     /// (the `name` and `group` words are keepalived 2.3's; a word with a
-    /// ':' is the MAC, as keepalived tells them apart). Parsed into the
-    /// model only: vrrpd does not create VMACs yet.
+    /// ':' is the MAC, as keepalived tells them apart). An unnamed VMAC
+    /// gets keepalived's generated name in `complete`.
     fn use_vmac(&mut self, r: &mut RawInstance, n: &Node) {
         self.no_block(n);
         let mut name = None;
@@ -406,7 +412,16 @@ impl Parser<'_> {
                     Some(v) => name = Some(v),
                     None => self.warn(&t.loc, "'name' expects an interface name; ignored"),
                 },
-                text if text.contains(':') => r.inst.vmac_mac = Some(text.to_string()),
+                text if text.contains(':') => match parse_mac(text) {
+                    _ if r.inst.vmac_mac.is_some() => {
+                        self.err(&t.loc, "VMAC interface address already specified")
+                    }
+                    None => self.err(&t.loc, format!("VMAC invalid MAC address {text}")),
+                    Some(mac) => match mac_problem(&mac) {
+                        Some(why) => self.err(&t.loc, format!("VMAC MAC address {text} {why}")),
+                        None => r.inst.vmac_mac = Some(text.to_string()),
+                    },
+                },
                 _ => {
                     if name.is_some() {
                         self.warn(&t.loc, "VMAC interface name already specified; ignored");
