@@ -19,7 +19,6 @@ use crate::config::Nftables;
 use crate::driver::firewall::{Element, Firewall, FirewallRecord, Report};
 use crate::driver::work::backoff;
 use crate::net::nft;
-use crate::proto::Instant;
 
 /// How long one `nft` run may take before it is killed and counted as a
 /// refusal (the whole layout takes 15-30 ms on a loaded 2-core host).
@@ -32,22 +31,13 @@ struct Shared {
     stopped: Notify,
     /// Handed over (`vrrpd upgrade`): end without a teardown.
     abandoned: AtomicBool,
-    base: tokio::time::Instant,
+    clock: super::Clock,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Firewall> {
         // Each critical section is a few field updates.
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn now(&self) -> Instant {
-        let micros = self.base.elapsed().as_micros();
-        Instant::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
-    }
-
-    fn deadline(&self, at: Instant) -> tokio::time::Instant {
-        self.base + Duration::from_micros(at.as_micros())
     }
 }
 
@@ -118,7 +108,7 @@ impl FirewallHandle {
 
     /// For status: wanted and installed elements, the last refusal.
     pub fn status(&self) -> serde_json::Value {
-        let now = self.shared.now();
+        let now = self.shared.clock.now();
         let q = self.shared.lock();
         let failure = q.failure().map(|f| {
             serde_json::json!({
@@ -153,7 +143,7 @@ impl FirewallWorker {
             wake: Notify::new(),
             stopped: Notify::new(),
             abandoned: AtomicBool::new(false),
-            base: tokio::time::Instant::now(),
+            clock: super::Clock::start(),
         });
         let settings = Arc::new(settings);
         (
@@ -186,7 +176,7 @@ impl FirewallWorker {
             }
             let (job, next, stopped) = {
                 let mut q = self.shared.lock();
-                let job = q.pop(self.shared.now());
+                let job = q.pop(self.shared.clock.now());
                 (job, q.poll_at(), q.stopped())
             };
             if stopped {
@@ -199,7 +189,7 @@ impl FirewallWorker {
                     Some(at) => {
                         tokio::select! {
                             () = woken => {}
-                            () = tokio::time::sleep_until(self.shared.deadline(at)) => {}
+                            () = tokio::time::sleep_until(self.shared.clock.deadline(at)) => {}
                         }
                     }
                     None => woken.await,
@@ -216,7 +206,7 @@ impl FirewallWorker {
             let report = self
                 .shared
                 .lock()
-                .completed(&job, result, self.shared.now());
+                .completed(&job, result, self.shared.clock.now());
             if let Some(report) = report {
                 log(&self.settings, &report);
             }

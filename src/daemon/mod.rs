@@ -128,14 +128,26 @@ const DRAIN_MAX: usize = 1024;
 
 /// The driver's clock: proto [`Instant`]s are microseconds since start.
 #[derive(Clone, Copy)]
-struct Clock {
+pub(crate) struct Clock {
     base: tokio::time::Instant,
 }
 
 impl Clock {
-    fn now(&self) -> Instant {
+    /// A clock whose instants count from now.
+    pub(crate) fn start() -> Clock {
+        Clock {
+            base: tokio::time::Instant::now(),
+        }
+    }
+
+    pub(crate) fn now(&self) -> Instant {
         let micros = self.base.elapsed().as_micros();
         Instant::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
+    }
+
+    /// `at` as a tokio deadline, to sleep until.
+    pub(crate) fn deadline(&self, at: Instant) -> tokio::time::Instant {
+        self.base + Duration::from_micros(at.as_micros())
     }
 
     /// The core's clock and the wall clock read together, for outputs that
@@ -288,9 +300,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         what: "starting the notification thread".into(),
         source,
     })?;
-    let clock = Clock {
-        base: tokio::time::Instant::now(),
-    };
+    let clock = Clock::start();
     let (lookups, mut lookup_rx) = mpsc::channel(LOOKUP_ANSWERS);
     let (reload_done, mut reload_rx) = mpsc::unbounded_channel();
     let (trackers_done, mut trackers_rx) = mpsc::unbounded_channel();

@@ -24,7 +24,6 @@ use crate::driver::work::{
 };
 use crate::net::announce::Announcer;
 use crate::net::netlink::{AddressSpec, Netlink, RouteIfindexes};
-use crate::proto::Instant;
 
 impl Vip for AddressSpec {
     fn addr(&self) -> IpAddr {
@@ -88,7 +87,7 @@ struct Shared {
     /// is rebuilt then); one stored permit, so it cannot pile up.
     held_changed: Arc<Notify>,
     /// The queue's clock: its `Instant`s are microseconds since this.
-    base: tokio::time::Instant,
+    clock: super::Clock,
 }
 
 impl Shared {
@@ -96,15 +95,6 @@ impl Shared {
         // Every critical section is a few field updates: a panic inside
         // one cannot leave the queue half-changed in a way worth refusing.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn now(&self) -> Instant {
-        let micros = self.base.elapsed().as_micros();
-        Instant::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
-    }
-
-    fn deadline(&self, at: Instant) -> tokio::time::Instant {
-        self.base + Duration::from_micros(at.as_micros())
     }
 }
 
@@ -370,7 +360,7 @@ impl WorkHandle {
 
     /// Every address the worker has handled, with its state.
     pub fn addresses(&self) -> Vec<VipStatus> {
-        let now = self.shared.now();
+        let now = self.shared.clock.now();
         let state = self.shared.lock();
         state
             .queue
@@ -430,7 +420,7 @@ impl Worker {
             }),
             wake: Notify::new(),
             held_changed: Arc::new(Notify::new()),
-            base: tokio::time::Instant::now(),
+            clock: super::Clock::start(),
         });
         let handle = WorkHandle {
             shared: shared.clone(),
@@ -476,7 +466,7 @@ impl Worker {
             let (job, next) = {
                 let mut state = self.shared.lock();
                 state.answer_barriers();
-                let now = self.shared.now();
+                let now = self.shared.clock.now();
                 let job = state
                     .routes
                     .pop_op(now, work::Op::Remove)
@@ -511,7 +501,7 @@ impl Worker {
                     Some(at) => {
                         tokio::select! {
                             () = woken => {}
-                            () = tokio::time::sleep_until(self.shared.deadline(at)) => {}
+                            () = tokio::time::sleep_until(self.shared.clock.deadline(at)) => {}
                         }
                     }
                     None => woken.await,
@@ -519,7 +509,7 @@ impl Worker {
                 continue;
             };
             let outcome = self.execute(&job).await;
-            let now = self.shared.now();
+            let now = self.shared.clock.now();
             let (reports, held_changed) = {
                 let mut state = self.shared.lock();
                 let before = state.queue.held_generation();
@@ -538,7 +528,7 @@ impl Worker {
     /// Runs one route or rule job and hands its outcome to the queue.
     async fn route_job(&mut self, job: RouteJob) {
         let outcome = self.execute_route(&job).await;
-        let now = self.shared.now();
+        let now = self.shared.clock.now();
         let (reports, held_changed) = {
             let mut state = self.shared.lock();
             let before = state.routes.generation();

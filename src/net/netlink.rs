@@ -606,15 +606,15 @@ impl Netlink {
             crate::config::RouteMode::Add => NLM_F_EXCL,
             crate::config::RouteMode::Append => NLM_F_APPEND,
         };
-        match self.talk(RouteNetlinkMessage::NewRoute(msg), flags).await {
-            Ok(()) => Ok(true),
-            Err(e) if errno(&e) == Some(EEXIST) => Ok(false),
-            Err(source) => Err(NetlinkError::Route {
-                op: "adding route",
-                what: route.keepalived_text(),
-                source,
-            }),
-        }
+        let what = || route.keepalived_text();
+        self.change(
+            RouteNetlinkMessage::NewRoute(msg),
+            flags,
+            &[EEXIST],
+            "adding route",
+            what,
+        )
+        .await
     }
 
     /// Deletes `route`; `Ok(false)` if it was not there (ESRCH).
@@ -623,62 +623,61 @@ impl Netlink {
         route: &Route,
         ix: RouteIfindexes<'_>,
     ) -> Result<bool, NetlinkError> {
-        let msg = route_message(route, ix, true);
-        match self
-            .talk(
-                RouteNetlinkMessage::DelRoute(msg),
-                NLM_F_REQUEST | NLM_F_ACK,
-            )
-            .await
-        {
-            Ok(()) => Ok(true),
-            Err(e) if matches!(errno(&e), Some(ESRCH) | Some(ENODEV)) => Ok(false),
-            Err(source) => Err(NetlinkError::Route {
-                op: "removing route",
-                what: route.keepalived_text(),
-                source,
-            }),
-        }
+        let msg = RouteNetlinkMessage::DelRoute(route_message(route, ix, true));
+        let what = || route.keepalived_text();
+        self.change(
+            msg,
+            NLM_F_REQUEST | NLM_F_ACK,
+            &[ESRCH, ENODEV],
+            "removing route",
+            what,
+        )
+        .await
     }
 
     /// Installs `rule` (NLM_F_EXCL as keepalived: the kernel would add a
     /// second copy otherwise); `Ok(false)` if it was already there.
     pub async fn add_rule(&self, rule: &Rule) -> Result<bool, NetlinkError> {
         let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
-        match self
-            .talk(RouteNetlinkMessage::NewRule(rule_message(rule)), flags)
-            .await
-        {
-            Ok(()) => Ok(true),
-            Err(e) if errno(&e) == Some(EEXIST) => Ok(false),
-            Err(source) => Err(NetlinkError::Route {
-                op: "adding rule",
-                what: rule.keepalived_text(),
-                source,
-            }),
-        }
+        let msg = RouteNetlinkMessage::NewRule(rule_message(rule));
+        self.change(msg, flags, &[EEXIST], "adding rule", || {
+            rule.keepalived_text()
+        })
+        .await
     }
 
     /// Deletes `rule`; `Ok(false)` if it was not there (ENOENT).
     pub async fn remove_rule(&self, rule: &Rule) -> Result<bool, NetlinkError> {
-        match self
-            .talk(
-                RouteNetlinkMessage::DelRule(rule_message(rule)),
-                NLM_F_REQUEST | NLM_F_ACK,
-            )
-            .await
-        {
+        let msg = RouteNetlinkMessage::DelRule(rule_message(rule));
+        let flags = NLM_F_REQUEST | NLM_F_ACK;
+        self.change(msg, flags, &[ENOENT, ESRCH], "removing rule", || {
+            rule.keepalived_text()
+        })
+        .await
+    }
+
+    /// Sends one route or rule change: `Ok(true)` when the kernel did it,
+    /// `Ok(false)` when it answered one of `already` (already there, or
+    /// already gone), else the error naming the entry as keepalived writes it.
+    async fn change(
+        &self,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+        already: &[i32],
+        op: &'static str,
+        what: impl FnOnce() -> String,
+    ) -> Result<bool, NetlinkError> {
+        match self.talk(msg, flags).await {
             Ok(()) => Ok(true),
-            Err(e) if matches!(errno(&e), Some(ENOENT) | Some(ESRCH)) => Ok(false),
+            Err(e) if errno(&e).is_some_and(|n| already.contains(&n)) => Ok(false),
             Err(source) => Err(NetlinkError::Route {
-                op: "removing rule",
-                what: rule.keepalived_text(),
+                op,
+                what: what(),
                 source,
             }),
         }
     }
 
-    /// One request with `flags`, answered by an ack or an error.
     async fn talk(&self, msg: RouteNetlinkMessage, flags: u16) -> Result<(), rtnetlink::Error> {
         let mut req = NetlinkMessage::from(msg);
         req.header.flags = flags;
