@@ -63,6 +63,25 @@ pub struct Config {
     pub static_rules: Vec<super::route::Rule>,
 }
 
+impl Config {
+    /// A deep copy: every instance a new allocation too (a plain `clone`
+    /// shares them). The daemon parses its configuration on a thread of
+    /// its own (its own malloc arena) and keeps this copy, made on the
+    /// driver's thread: the parse's short-lived allocations then leave no
+    /// holes between the instances that stay (1.5 MB less resident heap at
+    /// 1000 instances, README "1000 instances").
+    pub fn deep_clone(&self) -> Config {
+        Config {
+            instances: self
+                .instances
+                .iter()
+                .map(|i| Arc::new(Instance::clone(i)))
+                .collect(),
+            ..self.clone()
+        }
+    }
+}
+
 /// Interfaces whose gratuitous ARPs and unsolicited NAs share one pacing
 /// clock (keepalived `garp_group`); they do not use the global
 /// `garp_interval` / `gna_interval`. An interface belongs to one group.

@@ -234,7 +234,21 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
     if opts.takeover.is_none() {
         upgrade::set_serving(true);
     }
-    let config = match load_config(&opts) {
+    // Parsed on a thread of its own and copied here (`Config::deep_clone`):
+    // the parse's garbage stays in that thread's malloc arena, which the
+    // trim after start-up gives back whole.
+    let loaded = std::thread::scope(|scope| {
+        scope
+            .spawn(|| load_config(&opts))
+            .join()
+            .unwrap_or_else(|_| {
+                Err(DaemonError::Io {
+                    what: "parsing the configuration".into(),
+                    source: std::io::Error::other("the parsing thread panicked"),
+                })
+            })
+    });
+    let config = match loaded.map(|parsed| parsed.deep_clone()) {
         Ok(config) => config,
         Err(e) => {
             if let Some(fd) = opts.takeover {
