@@ -234,3 +234,208 @@ pub(super) fn parse_side(file: &str, text: &str, d: &mut Diags) -> Side {
     }
     side
 }
+
+/// What `vrrpd check` can see of the AWS credential and region chain
+/// without the network: the environment and whether files exist.
+pub struct AwsEnv<'a> {
+    pub var: &'a dyn Fn(&str) -> Option<String>,
+    pub exists: &'a dyn Fn(&Path) -> bool,
+}
+
+impl AwsEnv<'_> {
+    fn set(&self, name: &str) -> bool {
+        (self.var)(name).is_some_and(|v| !v.is_empty())
+    }
+
+    fn shared_file(&self, var: &str, default: &str) -> bool {
+        let path = match (self.var)(var).filter(|v| !v.is_empty()) {
+            Some(p) => PathBuf::from(p),
+            None => match (self.var)("HOME").filter(|v| !v.is_empty()) {
+                Some(home) => Path::new(&home).join(".aws").join(default),
+                None => return false,
+            },
+        };
+        (self.exists)(&path)
+    }
+
+    /// Credentials the daemon's chain would find before IMDS.
+    fn static_credentials(&self) -> bool {
+        (self.set("AWS_ACCESS_KEY_ID") && self.set("AWS_SECRET_ACCESS_KEY"))
+            || self.set("AWS_WEB_IDENTITY_TOKEN_FILE")
+            || self.set("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+            || self.set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+            || self.shared_file("AWS_SHARED_CREDENTIALS_FILE", "credentials")
+            || self.shared_file("AWS_CONFIG_FILE", "config")
+    }
+
+    /// A region the chain would find before IMDS.
+    fn static_region(&self) -> bool {
+        self.set("AWS_REGION")
+            || self.set("AWS_DEFAULT_REGION")
+            || self.shared_file("AWS_CONFIG_FILE", "config")
+    }
+}
+
+/// `vrrpd check`'s verdict on where each cloud instance's credentials and
+/// region come from (errors: the daemon would only fail at the first
+/// claim). `credentials = "instance-profile"` and an explicit
+/// `AWS_EC2_METADATA_SERVICE_ENDPOINT` say IMDS answers there, which check
+/// cannot verify offline.
+pub fn env_checks(
+    cfg: &super::model::Config,
+    spans: &super::Spans,
+    env: &AwsEnv<'_>,
+) -> Vec<super::Diagnostic> {
+    let mut d = Diags::new(super::Limits::default().max_diagnostics);
+    for (i, inst) in cfg.instances.iter().enumerate() {
+        let Some(c) = &inst.cloud else { continue };
+        let at = spans.instance(i, "cloud");
+        let name = &inst.name;
+        let imds = c.credentials == Credentials::InstanceProfile
+            || env.set("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+        if c.credentials == Credentials::Environment && !env.static_credentials() {
+            d.error(
+                &at,
+                format!("({name}) cloud: no AWS credentials in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_WEB_IDENTITY_TOKEN_FILE) nor a shared credentials/config file; on EC2 with an instance profile say credentials = \"instance-profile\""),
+            );
+        }
+        if c.region == "auto" && !env.static_region() && !imds {
+            d.error(
+                &at,
+                format!("({name}) cloud: no region: set region = \"...\", AWS_REGION, or a shared config file's region; on EC2 say credentials = \"instance-profile\" to take it from the instance metadata service"),
+            );
+        }
+    }
+    d.finish(&spans.file.file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_str, LoadOptions, MemSource};
+
+    const KA: &str = "vrrp_instance VI_1 {\n    state MASTER\n    interface eth0\n    virtual_router_id 51\n    priority 101\n    virtual_ipaddress {\n        10.0.0.100\n    }\n}\n";
+
+    fn load_with_side(side: &str) -> crate::config::Loaded {
+        let src = MemSource::new()
+            .with("/etc/keepalived/keepalived.conf", KA.as_bytes())
+            .with("/etc/keepalived/vrrpd-cloud.toml", side.as_bytes());
+        crate::config::load(
+            Path::new("/etc/keepalived/keepalived.conf"),
+            &src,
+            &LoadOptions::default(),
+        )
+    }
+
+    #[test]
+    fn side_file_gives_a_keepalived_instance_its_cloud_settings() {
+        let l = load_with_side("[VI_1]\nprovider = \"aws\"\nallocation_id = \"eipalloc-1\"\n");
+        let errors: Vec<_> = l
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == crate::config::Severity::Error)
+            .collect();
+        if cfg!(feature = "aws") {
+            assert!(errors.is_empty(), "{errors:?}");
+        }
+        let c = l.config.instances[0].cloud.as_ref().unwrap();
+        assert_eq!(c.provider, Provider::Aws);
+        assert_eq!(c.allocation_id.as_deref(), Some("eipalloc-1"));
+        assert_eq!(
+            c.private_address(&l.config.instances[0].vips),
+            Some(Ipv4Addr::new(10, 0, 0, 100))
+        );
+    }
+
+    #[test]
+    fn side_file_naming_an_unknown_instance_is_an_error_at_its_line() {
+        let l = load_with_side("# cloud\n\n[VI_9]\nprovider = \"aws\"\n");
+        let d = l
+            .diagnostics
+            .iter()
+            .find(|d| d.message.contains("no vrrp_instance VI_9"))
+            .expect("error");
+        assert_eq!(d.file, "/etc/keepalived/vrrpd-cloud.toml");
+        assert_eq!(d.line, 3);
+    }
+
+    #[test]
+    fn side_file_unknown_key_names_line_and_column() {
+        let l = load_with_side("[VI_1]\nprovider = \"aws\"\n  regoin = \"x\"\n");
+        let d = l
+            .diagnostics
+            .iter()
+            .find(|d| d.message.contains("regoin"))
+            .expect("error");
+        assert_eq!((d.line, d.col), (3, 3));
+    }
+
+    #[test]
+    fn cloud_address_must_be_a_virtual_address() {
+        let l = load_with_side("[VI_1]\nprovider = \"aws\"\naddress = \"10.0.0.7\"\n");
+        assert!(l.diagnostics.iter().any(|d| d
+            .message
+            .contains("not one of the instance's virtual addresses")));
+    }
+
+    #[test]
+    fn toml_cloud_table() {
+        let text = "[[instance]]\nname = \"VI_1\"\nvrid = 51\ninterface = \"eth0\"\nvips = [{ addr = \"10.0.0.100\", prefix = 32 }]\n[instance.cloud]\nprovider = \"aws\"\ninterface = \"eni-0a\"\nregion = \"eu-west-1\"\nreconcile_interval = 0.5\n";
+        let l = load_str("vrrpd.toml", text, &LoadOptions::default());
+        let d = l
+            .diagnostics
+            .iter()
+            .find(|d| d.message.contains("reconcile_interval"))
+            .unwrap_or_else(|| panic!("{:?}", l.diagnostics));
+        assert_eq!(d.line, 6);
+        let c = l.config.instances[0].cloud.as_ref().unwrap();
+        assert_eq!(c.interface, "eni-0a");
+    }
+
+    fn env_of(vars: &[(&str, &str)], files: &[&str]) -> Vec<super::super::Diagnostic> {
+        let l = load_with_side("[VI_1]\nprovider = \"aws\"\n");
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let files: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
+        let var = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let exists = |p: &Path| files.iter().any(|f| f == p);
+        env_checks(
+            &l.config,
+            &l.spans,
+            &AwsEnv {
+                var: &var,
+                exists: &exists,
+            },
+        )
+    }
+
+    #[test]
+    fn missing_credentials_and_region_are_errors() {
+        let d = env_of(&[("HOME", "/root")], &[]);
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(
+            d[0].message.contains("no AWS credentials")
+                || d[1].message.contains("no AWS credentials")
+        );
+        assert!(d
+            .iter()
+            .all(|d| d.file == "/etc/keepalived/vrrpd-cloud.toml" && d.line == 1));
+    }
+
+    #[test]
+    fn environment_or_shared_files_satisfy_the_check() {
+        let d = env_of(
+            &[
+                ("AWS_ACCESS_KEY_ID", "AKID"),
+                ("AWS_SECRET_ACCESS_KEY", "s"),
+                ("AWS_REGION", "eu-west-1"),
+            ],
+            &[],
+        );
+        assert!(d.is_empty(), "{d:?}");
+        let d = env_of(&[("HOME", "/root")], &["/root/.aws/config"]);
+        assert!(d.is_empty(), "{d:?}");
+    }
+}
