@@ -134,3 +134,46 @@ eip_seen() {
     wait_for 20 test -s "$WORK/eip-seen" || return 1
     cat "$WORK/eip-seen"
 }
+
+# cloud_pair [KEY=VALUE...]: lab A, B, M; the VPC; A started (Master,
+# claimed), then B (Backup), both on conf/cloud-fast.conf.in with side
+# files (CLOUD_EXTRA: more side-file lines, e.g. reconcile_interval).
+cloud_pair() {
+    lab_up a b m
+    moto_up
+    imds_up a "$ENI_A"
+    imds_up b "$ENI_B"
+    conf_for a cloud-fast.conf.in "$@" >/dev/null
+    conf_for b cloud-fast.conf.in "$@" >/dev/null
+    cloud_side a VI_1 "${CLOUD_EXTRA:-}"
+    cloud_side b VI_1 "${CLOUD_EXTRA:-}"
+    start_cloud_daemon a "$WORK/a.conf"
+    wait_master a "$VIP" 5 || fail "A did not become master"
+    wait_for 5 eval '[[ $(claimed a) -ge 1 ]]' || fail "A did not claim"
+    start_cloud_daemon b "$WORK/b.conf"
+    sleep 0.5
+    no_vip b "$VIP" || fail "B holds $VIP too after start"
+    say "A is Master and claimed, B is Backup"
+}
+
+# metric NODE NAME: a sample's value from NODE's /metrics (first match).
+metric() {
+    ip netns exec "$(ns "$1")" curl -s http://127.0.0.1:9650/metrics \
+        | awk -v m="$2" '$1 == m || index($1, m "{") == 1 { print $2; exit }'
+}
+
+# vrrp_cut / vrrp_heal: drop VRRP (IP protocol 112) between the nodes on
+# the bridge, nothing else: both sides keep their carrier and still reach
+# the API (blocking a bridge port, lab-notes' recipe, would cut the node
+# off the emulator too).
+vrrp_cut() {
+    ip netns exec "$NS_BR" nft -f - <<'NFT'
+table bridge splitbrain {
+    chain forward {
+        type filter hook forward priority 0; policy accept;
+        ip protocol 112 drop
+    }
+}
+NFT
+}
+vrrp_heal() { ip netns exec "$NS_BR" nft delete table bridge splitbrain; }
