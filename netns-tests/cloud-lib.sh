@@ -23,8 +23,8 @@ CLOUD_PY=$(command -v python3 || echo "$PY")
 cloud_require() {
     require_daemon
     is_keepalived && skip "the cloud backend is vrrpd's (keepalived needs notify scripts: scripts/bench-cloud.sh)"
-    command -v moto_server >/dev/null 2>&1 || skip "moto_server not installed (pip install 'moto[server]==5.2.5')"
-    "$CLOUD_PY" -c 'import boto3, moto' 2>/dev/null || skip "$CLOUD_PY cannot import boto3/moto"
+    "$CLOUD_PY" -c 'import boto3, flask, moto.server' 2>/dev/null \
+        || skip "$CLOUD_PY cannot import moto's server (pip install 'moto[server]==5.2.5')"
     local probe=$WORK/probe
     mkdir -p "$probe"
     printf 'vrrp_instance P {\n interface lo\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.99\n }\n}\n' >"$probe/keepalived.conf"
@@ -42,7 +42,7 @@ ec2() { ip netns exec "$(ns m)" "$CLOUD_PY" "$NT_DIR/tools/ec2lab.py" "$EC2_ENDP
 # moto_up: moto on node M (lab_up must have made it), the VPC set up;
 # sets ENI_A, ENI_B, ALLOC.
 moto_up() {
-    bg ip netns exec "$(ns m)" env MOTO_RECORDER_FILEPATH="$WORK/moto-recording" moto_server -H "${NODE_V4[m]}" -p 5000 >"$WORK/moto.log" 2>&1
+    bg ip netns exec "$(ns m)" env MOTO_RECORDER_FILEPATH="$WORK/moto-recording" "$CLOUD_PY" -m moto.server -H "${NODE_V4[m]}" -p 5000 >"$WORK/moto.log" 2>&1
     MOTO_PID=$BG_LAST
     wait_for 20 ip netns exec "$(ns m)" curl -sf -o /dev/null "$EC2_ENDPOINT/moto-api/" \
         || fail "moto did not start (see moto.log)"

@@ -28,6 +28,13 @@ pub const LATENCY_BOUNDS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
+/// One op's histogram: name, per-bucket counts (upper bound, count),
+/// total count, sum in seconds.
+pub type OpLatency = (&'static str, Vec<(f64, u64)>, u64, f64);
+
+/// What an adapter was made with: a reload that changes it makes a new one.
+type Made = (crate::config::cloud::Cloud, std::net::Ipv4Addr, String);
+
 /// API call latency per operation (claims, reads), for metrics.
 #[derive(Debug, Default)]
 pub struct Latency {
@@ -52,7 +59,7 @@ impl Latency {
     }
 
     /// (op name, cumulative bucket counts, count, sum in seconds).
-    pub fn snapshot(&self) -> Vec<(&'static str, Vec<(f64, u64)>, u64, f64)> {
+    pub fn snapshot(&self) -> Vec<OpLatency> {
         ["claim", "read"]
             .iter()
             .enumerate()
@@ -100,7 +107,7 @@ impl Shared {
 pub trait CloudMetrics: Send + Sync + std::fmt::Debug {
     /// Per instance: counters, whether it is failing now, whether in sync.
     fn instances(&self) -> Vec<(String, crate::driver::cloud::CloudStats, bool, bool)>;
-    fn latency(&self) -> Vec<(&'static str, Vec<(f64, u64)>, u64, f64)>;
+    fn latency(&self) -> Vec<OpLatency>;
 }
 
 impl std::fmt::Debug for Shared {
@@ -121,7 +128,7 @@ impl CloudMetrics for Shared {
             .collect()
     }
 
-    fn latency(&self) -> Vec<(&'static str, Vec<(f64, u64)>, u64, f64)> {
+    fn latency(&self) -> Vec<OpLatency> {
         self.latency.snapshot()
     }
 }
@@ -140,7 +147,7 @@ pub struct CloudHandle {
     shared: Arc<Shared>,
     /// The settings each adapter was made with (a reload that changes
     /// them makes a new adapter).
-    made: Arc<Mutex<HashMap<String, (crate::config::cloud::Cloud, std::net::Ipv4Addr, String)>>>,
+    made: Arc<Mutex<HashMap<String, Made>>>,
 }
 
 impl CloudHandle {
@@ -177,12 +184,11 @@ impl CloudHandle {
                 ),
             }
         }
-        self.shared
-            .lock()
-            .configure(instances.iter().filter_map(|c| {
-                next.contains_key(&c.name)
-                    .then(|| (c.name.clone(), c.settings.reconcile_interval.as_duration()))
-            }));
+        let slots = instances
+            .iter()
+            .filter(|c| next.contains_key(&c.name))
+            .map(|c| (c.name.clone(), c.settings.reconcile_interval.as_duration()));
+        self.shared.lock().configure(slots);
         self.shared.any.store(!next.is_empty(), Ordering::Relaxed);
         *adapters = next;
         *made = next_made;
