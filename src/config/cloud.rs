@@ -276,6 +276,20 @@ impl AwsEnv<'_> {
     }
 }
 
+/// What is missing for `c` in `env` (empty: nothing check can see).
+pub fn env_problems(c: &Cloud, env: &AwsEnv<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    let imds = c.credentials == Credentials::InstanceProfile
+        || env.set("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    if c.credentials == Credentials::Environment && !env.static_credentials() {
+        out.push("no AWS credentials in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_WEB_IDENTITY_TOKEN_FILE) nor a shared credentials/config file; on EC2 with an instance profile say credentials = \"instance-profile\"".to_string());
+    }
+    if c.region == "auto" && !env.static_region() && !imds {
+        out.push("no region: set region = \"...\", AWS_REGION, or a shared config file's region; on EC2 say credentials = \"instance-profile\" to take it from the instance metadata service".to_string());
+    }
+    out
+}
+
 /// `vrrpd check`'s verdict on where each cloud instance's credentials and
 /// region come from (errors: the daemon would only fail at the first
 /// claim). `credentials = "instance-profile"` and an explicit
@@ -290,20 +304,8 @@ pub fn env_checks(
     for (i, inst) in cfg.instances.iter().enumerate() {
         let Some(c) = &inst.cloud else { continue };
         let at = spans.instance(i, "cloud");
-        let name = &inst.name;
-        let imds = c.credentials == Credentials::InstanceProfile
-            || env.set("AWS_EC2_METADATA_SERVICE_ENDPOINT");
-        if c.credentials == Credentials::Environment && !env.static_credentials() {
-            d.error(
-                &at,
-                format!("({name}) cloud: no AWS credentials in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_WEB_IDENTITY_TOKEN_FILE) nor a shared credentials/config file; on EC2 with an instance profile say credentials = \"instance-profile\""),
-            );
-        }
-        if c.region == "auto" && !env.static_region() && !imds {
-            d.error(
-                &at,
-                format!("({name}) cloud: no region: set region = \"...\", AWS_REGION, or a shared config file's region; on EC2 say credentials = \"instance-profile\" to take it from the instance metadata service"),
-            );
+        for problem in env_problems(c, env) {
+            d.error(&at, format!("({}) cloud: {problem}", inst.name));
         }
     }
     d.finish(&spans.file.file)

@@ -821,6 +821,19 @@ impl Daemon {
         if list.is_empty() && !self.cloud.any() {
             return;
         }
+        // What `vrrpd check` would refuse, said at start and reload too:
+        // the claims would only fail later.
+        let var = |k: &str| std::env::var(k).ok();
+        let exists = |p: &std::path::Path| p.is_file();
+        let env = crate::config::cloud::AwsEnv {
+            var: &var,
+            exists: &exists,
+        };
+        for c in &list {
+            for problem in crate::config::cloud::env_problems(&c.settings, &env) {
+                error!("({}) cloud: {problem}", c.name);
+            }
+        }
         self.cloud.configure(list);
         self.exec.metrics.set_cloud(self.cloud.metrics());
     }

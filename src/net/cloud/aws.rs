@@ -79,7 +79,10 @@ where
     R: std::fmt::Debug,
 {
     let kind = match e {
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => ErrorKind::Unreachable,
+        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => ErrorKind::Unreachable,
+        SdkError::TimeoutError(_) => ErrorKind::Unreachable,
+        // Failures before the request left: above all, no credentials.
+        SdkError::DispatchFailure(_) => ErrorKind::Denied,
         SdkError::ServiceError(s) => match s.err().code() {
             Some("RequestLimitExceeded" | "Throttling" | "ThrottlingException") => {
                 ErrorKind::Throttled
