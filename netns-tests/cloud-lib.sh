@@ -13,7 +13,7 @@
 # Each node's daemon signs with its own access key id (AKIDNODEA/B), so
 # moto's request recorder tells who called what.
 
-# shellcheck disable=SC2034 # NODE_* are read by lib.sh's node_up
+# shellcheck disable=SC2034,SC2154 # NODE_* (associative, lib.sh) are read by node_up
 NODE_V4[m]=192.0.2.50 NODE_V6[m]=2001:db8::50 NODE_MAC[m]=02:00:00:00:00:05
 EC2_ENDPOINT=http://192.0.2.50:5000
 IMDS_ADDR=203.0.113.254
