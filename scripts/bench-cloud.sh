@@ -4,7 +4,8 @@
 # namespaces, VRRPv3 at 0.1 s.
 #
 #   scripts/bench-cloud.sh                    # RUNS=10, both daemons, outages 5 20 60
-#   RUNS=3 DAEMONS=vrrpd OUTAGES="5" scripts/bench-cloud.sh
+#   RUNS=3 DAEMONS=vrrpd OUTAGES="5" IDLE=0 scripts/bench-cloud.sh
+#   VRRPD_BIN_DEFAULT=path/to/vrrpd-without-aws  (adds it to the idle PSS rows)
 #
 # Per daemon (median / min / max over RUNS): A (Master, holds the Elastic
 # IP) is killed; from the VIP appearing on B (`ip -ts monitor`) to the
@@ -129,6 +130,41 @@ CONF
     finish >/dev/null
 fi
 
+# ------------------------------------------------------------ idle PSS
+# --idle OUT: one vrrpd instance (VRRPv3 0.1 s, Master), idle PSS after
+# 12 s (a reconcile included): the default build (VRRPD_BIN_DEFAULT), the
+# aws build without a cloud instance, and with one (claimed on moto).
+if [[ ${1:-} == --idle ]]; then
+    OUT=$2
+    # shellcheck disable=SC2034 # read by lib.sh
+    NT_QUIET_LOGS=1 DAEMON=vrrpd
+    # shellcheck source-path=SCRIPTDIR/.. source=netns-tests/lib.sh
+    . netns-tests/lib.sh
+    # shellcheck source-path=SCRIPTDIR/.. source=netns-tests/cloud-lib.sh
+    . netns-tests/cloud-lib.sh
+    lab_up a b m
+    moto_up
+    imds_up a "$ENI_A"
+    conf_for a cloud-fast.conf.in >/dev/null
+    pss() { awk '/^Pss:/ {print $2 / 1024}' "/proc/${DPID[a]}/smaps_rollup"; }
+    measure() { # LABEL BIN CLOUD(0|1)
+        VRRPD_BIN=$2
+        rm -f "$WORK/a/vrrpd-cloud.toml"
+        [[ $3 == 1 ]] && cloud_side a VI_1
+        start_cloud_daemon a "$WORK/a.conf"
+        wait_master a "$VIP" 5 || fail "A did not become master"
+        sleep 12
+        printf '%s\t%s\n' "$1" "$(pss)" >>"$OUT"
+        printf '  [idle] %s: PSS %s MB\n' "$1" "$(pss)" >&2
+        [[ $3 == 1 ]] && { cstatus a .stats >&2 || true; }
+        stop_daemon a
+    }
+    [[ -x ${VRRPD_BIN_DEFAULT:-} ]] && measure "default build" "$VRRPD_BIN_DEFAULT" 0
+    measure "aws build, no cloud instance" "$VRRPD_BIN" 0
+    measure "aws build, cloud backend on" "$VRRPD_BIN" 1
+    finish >/dev/null
+fi
+
 # ------------------------------------------------------------ driver
 [[ $(id -u) == 0 ]] || { echo "bench-cloud.sh: needs root" >&2; exit 1; }
 python3 -c "import moto.server" 2>/dev/null || python3 -m pip install -q "moto[server]==5.2.5"
@@ -151,6 +187,12 @@ stats() { # FILE KEY: median min max (ms) of numeric samples
             m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
             printf "%.0f ms (%.0f-%.0f), n=%d", m, v[1], v[NR], NR }'
 }
+if [[ ${IDLE:-1} == 1 ]]; then
+    while [ -e /var/tmp/bench-quiet ]; do sleep 10; done
+    nice -n 19 bash "$0" --idle "$res/idle.tsv" || echo "  (idle failed)" >&2
+    printf '\nidle PSS, one instance (Master), MB:\n'
+    awk -F'\t' '{printf "  %-32s %.2f\n", $1, $2}' "$res/idle.tsv" 2>/dev/null || true
+fi
 printf '\n%-34s %-36s %s\n' "VIP on B -> Elastic IP on B's ENI" "vrrpd (cloud backend)" "keepalived + notify_master aws CLI"
 row() {
     local label=$1 key=$2 cells=() d f v
