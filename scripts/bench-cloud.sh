@@ -159,9 +159,10 @@ if [[ ${1:-} == --idle ]]; then
         [[ $3 == 1 ]] && { cstatus a .stats >&2 || true; }
         stop_daemon a
     }
+    aws_bin=$VRRPD_BIN
     [[ -x ${VRRPD_BIN_DEFAULT:-} ]] && measure "default build" "$VRRPD_BIN_DEFAULT" 0
-    measure "aws build, no cloud instance" "$VRRPD_BIN" 0
-    measure "aws build, cloud backend on" "$VRRPD_BIN" 1
+    measure "aws build, no cloud instance" "$aws_bin" 0
+    measure "aws build, cloud backend on" "$aws_bin" 1
     finish >/dev/null
 fi
 
