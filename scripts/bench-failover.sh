@@ -33,14 +33,18 @@
 #     instances at 0.1 s (SIGHUP; for vrrpd also `vrrpd reload` over the
 #     control socket): the master's advert lateness against an idle window
 #     of the same length, transitions, time until the reloads are applied.
+#   - saturate: VRRPv3 at 0.02 s while one busy loop per CPU runs in the
+#     master's namespace for SAT_S (120) s, SAT_RUNS (3) windows with the
+#     loops in a session of their own and 3 in the daemon's session: the
+#     master's advert gap p99 and max, the backup's transitions.
 # Scenarios: the seed (VRRPv2 unicast, PASS, 1 s) and VRRPv3 IPv4 at 0.1 s.
 # A daemon that is not available prints "n/a".  Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-10}
 DAEMONS=${DAEMONS:-"keepalived vrrpd"}
-# SECTIONS: any of "seed v3 upgrade probe reload100 idle100 idle1000" (all by default), to re-measure one part.
-SECTIONS=${SECTIONS:-"seed v3 upgrade probe reload100 idle100 idle1000"}
+# SECTIONS: any of "seed v3 upgrade probe reload100 saturate idle100 idle1000" (all by default), to re-measure one part.
+SECTIONS=${SECTIONS:-"seed v3 upgrade probe reload100 saturate idle100 idle1000"}
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 # ------------------------------------------------------------ one daemon
@@ -484,6 +488,69 @@ if [[ ${1:-} == --one ]]; then
             { v[++n] = $2; if ($2 < -50) e++ }
             END { flush() }')
     done
+    fi
+
+    if section saturate; then
+    # VRRPv3 at 0.02 s (Master_Down_Interval 62 ms on B), both CPUs kept
+    # busy by one shell loop per CPU in A's namespace for SAT_S seconds,
+    # SAT_RUNS windows per placement of the hog: "own session" (setsid: an
+    # autogroup of its own, the scheduler shares the CPU between the groups)
+    # and "daemon's session" (started as the daemon was, from this script:
+    # one autogroup with the daemon, which then gets a plain thread's
+    # share). Per window: A's advert gaps from the capture (p99, max), B's
+    # transitions (a false failover), adverts B sent.
+    SAT_S=${SAT_S:-120}
+    SAT_RUNS=${SAT_RUNS:-3}
+    # SAT_GLOBAL: one more global_defs line for both daemons (e.g.
+    # "vrrp_rt_priority 1" for keepalived's realtime option).
+    nl=$'\n'
+    sat_conf() {
+        printf 'global_defs {\n    vrrp_version 3\n%s}\nvrrp_instance VI_1 {\n    state BACKUP\n    interface %s\n    virtual_router_id 53\n    priority %d\n    advert_int 0.02\n    virtual_ipaddress {\n        %s\n    }\n}\n' "${SAT_GLOBAL:+    $SAT_GLOBAL$nl}" "$LAB_IF" "$1" "$VIP"
+    }
+    sat_conf 101 >"$WORK/sat-a.conf"
+    sat_conf 100 >"$WORK/sat-b.conf"
+    start_daemon a "$WORK/sat-a.conf" >&2
+    settle_a "$VIP" 3
+    start_daemon b "$WORK/sat-b.conf" >&2
+    sleep 1
+    for mode in own daemon; do
+        for ((r = 1; r <= SAT_RUNS; r++)); do
+            label="saturated 0.02 s, hog in its own session"
+            [[ $mode == daemon ]] && label="saturated 0.02 s, hog in the daemon's session"
+            tb=$(transitions b)
+            hogs=()
+            for ((c = 0; c < $(nproc); c++)); do
+                if [[ $mode == own ]]; then
+                    ip netns exec "$(ns a)" setsid bash -c 'while :; do :; done' &
+                else
+                    ip netns exec "$(ns a)" bash -c 'while :; do :; done' &
+                fi
+                hogs+=($!)
+            done
+            sleep 0.2
+            hog_sid=$(ps -o sid= -p "${hogs[0]}" | tr -d ' ')
+            daemon_sid=$(ps -o sid= -p "${DVPID[a]}" | tr -d ' ')
+            if [[ $mode == own && $hog_sid == "$daemon_sid" ]] || [[ $mode == daemon && $hog_sid != "$daemon_sid" ]]; then
+                progress "  note: $label: hog session $hog_sid, daemon session $daemon_sid"
+            fi
+            t0=$(now)
+            sleep "$SAT_S"
+            t1=$(now)
+            kill "${hogs[@]}" 2>/dev/null || true
+            wait "${hogs[@]}" 2>/dev/null || true
+            sleep 1
+            js=$("$PY" "$NT_DIR/tools/pcapstat.py" "$WORK/br0.pcap" --from "$t0" --to "$t1" --interval 0.02 --vrids 53)
+            p99=$(jq -r '.lateness.p99 // "nan"' <<<"$js")
+            rec "$label: master's advert gap p99 (ms) [target 21]" "$(awk -v l="$p99" 'BEGIN{printf "%.1f", l + 20}')"
+            rec "$label: master's advert gap max (ms) [target 30]" "$(jq -r '.lateness.max_gap_ms // "nan"' <<<"$js")"
+            rec "$label: false failovers (B's transitions)" "$(($(transitions b) - tb))"
+            rec "$label: adverts B sent" "$(jq -r '.nodes.b.adverts' <<<"$js")"
+            progress "  $label: run $r/$SAT_RUNS: gap p99 $(awk -v l="$p99" 'BEGIN{printf "%.1f", l + 20}') max $(jq -r '.lateness.max_gap_ms' <<<"$js") ms, B transitions $(($(transitions b) - tb))"
+            settle_a "$VIP" 3
+        done
+    done
+    stop_daemon a
+    stop_daemon b
     fi
 
     if section idle100; then

@@ -834,7 +834,7 @@ fn address_list_mismatch_with_equal_counts_names_the_missing_address() {
     let mut r = started(v2(100));
     let mut repr = advert_from(&r, 200);
     let ours = repr.addresses[0];
-    repr.addresses = vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 99))];
+    repr.addresses = [IpAddr::V4(Ipv4Addr::new(192, 0, 2, 99))].into();
     let actions = r.handle(
         ms(1000),
         Input::Advert {
@@ -857,8 +857,9 @@ fn address_list_mismatch_with_equal_counts_names_the_missing_address() {
 fn address_list_mismatch_is_accepted_with_a_counter() {
     let mut r = started(v2(100));
     let mut repr = advert_from(&r, 200);
-    repr.addresses
-        .push(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 31)));
+    let mut more = repr.addresses.to_vec();
+    more.push(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 31)));
+    repr.addresses = more.into();
     let actions = r.handle(
         ms(1000),
         Input::Advert {
@@ -923,7 +924,7 @@ fn reload_keeps_master_and_reconciles_addresses() {
     let (mut r, t0) = master(v2(100));
     let new_vip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 31));
     let mut p = v2(100);
-    p.addresses = vec![new_vip];
+    p.addresses = [new_vip].into();
     let actions = r.handle(t0, Input::Reload(Box::new(p)));
     assert_eq!(r.state(), State::Master);
     assert_eq!(
@@ -939,7 +940,7 @@ fn reload_keeps_master_and_reconciles_addresses() {
         ]
     );
     let next = r.handle(r.poll_at().unwrap(), Input::Timeout);
-    assert!(matches!(&next[0], Action::SendAdvert(repr) if repr.addresses == [new_vip]));
+    assert!(matches!(&next[0], Action::SendAdvert(repr) if *repr.addresses == [new_vip]));
 }
 
 #[test]

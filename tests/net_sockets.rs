@@ -302,7 +302,7 @@ fn advert_with_vrid(
         vrid: Vrid::new(vrid).unwrap(),
         priority: Priority(100),
         max_advert_int: Centis(100),
-        addresses,
+        addresses: addresses.into(),
         auth: Auth::None,
     };
     let mut buf = vec![0; repr.buffer_len()];
@@ -486,16 +486,17 @@ fn queued_adverts_wait_for_flush_then_leave_in_order() {
         let b = multicast(Family::Ipv4);
         lab.enter_a();
         let a = multicast(Family::Ipv4);
-        let sent: Vec<Vec<u8>> = (1..=40)
+        // 150: three sendmmsg batches (64 + 64 + 22).
+        let sent: Vec<Vec<u8>> = (1..=150)
             .map(|vrid| advert_for(vrid, A4.into(), MULTICAST_V4.into()))
             .collect();
-        for (vrid, msg) in (1..=40).zip(&sent) {
+        for (vrid, msg) in (1..=150).zip(&sent) {
             a.queue(vrid, A4.into(), MULTICAST_V4.into(), msg).unwrap();
         }
         assert_silent(&b, "queued, not flushed").await;
         let failed = a.flush();
         assert!(failed.is_empty(), "{failed:?}");
-        let got = recv_batches(&b, 40).await;
+        let got = recv_batches(&b, 150).await;
         let payloads: Vec<&[u8]> = got.iter().map(|g| &g.payload[..]).collect();
         let want: Vec<&[u8]> = sent.iter().map(|m| &m[..]).collect();
         assert_eq!(payloads, want, "every advert, in queue order");
@@ -531,6 +532,38 @@ fn a_failed_advert_in_a_flush_is_reported_and_the_rest_leave() {
         let got = recv_batches(&b, 2).await;
         assert_eq!(got[0].payload, first);
         assert_eq!(got[1].payload, last);
+    });
+}
+
+#[test]
+fn a_failure_in_a_later_batch_of_a_flush_costs_only_that_advert() {
+    let Some(lab) = Lab::new() else { return };
+    lab.run(|lab| async move {
+        lab.enter_b();
+        let b = unicast(B4.into());
+        lab.enter_a();
+        let a = unicast(A4.into());
+        let broadcast = Ipv4Addr::new(192, 0, 2, 255);
+        let mut good = Vec::new();
+        for vrid in 1..=100u8 {
+            // The 70th sits in the second sendmmsg batch.
+            if vrid == 70 {
+                let refused = advert_for(vrid, A4.into(), broadcast.into());
+                a.queue(vrid, A4.into(), broadcast.into(), &refused)
+                    .unwrap();
+            } else {
+                let msg = advert_for(vrid, A4.into(), B4.into());
+                a.queue(vrid, A4.into(), B4.into(), &msg).unwrap();
+                good.push(msg);
+            }
+        }
+        let failed = a.flush();
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert_eq!((failed[0].vrid, failed[0].dst), (70, IpAddr::V4(broadcast)));
+        let got = recv_batches(&b, 99).await;
+        let payloads: Vec<&[u8]> = got.iter().map(|g| &g.payload[..]).collect();
+        let want: Vec<&[u8]> = good.iter().map(|m| &m[..]).collect();
+        assert_eq!(payloads, want, "the other 99, in queue order");
     });
 }
 
@@ -745,10 +778,7 @@ fn unicast_v3_over_ipv6_reaches_the_peer() {
             (got.src, got.dst, got.ttl),
             (IpAddr::V6(A6), IpAddr::V6(B6), 255)
         );
-        assert_eq!(
-            validate(&got, &UCAST).unwrap().addresses,
-            vec![IpAddr::V6(A6)]
-        );
+        assert_eq!(*validate(&got, &UCAST).unwrap().addresses, [IpAddr::V6(A6)]);
         // A socket bound to another of B's addresses does not see it.
         assert_silent(&b_ll, "socket bound to the link-local").await;
 

@@ -193,7 +193,7 @@ fn every_keepalived_advert_parses_verifies_and_reemits_identically() {
                 vrid: Vrid::new(capture.vrid).unwrap(),
                 priority: Priority(priority),
                 max_advert_int: capture.interval,
-                addresses: capture.addresses.clone(),
+                addresses: capture.addresses.as_slice().into(),
                 auth: capture.auth,
             };
             assert_eq!(repr, expected, "{file} #{checked}");
@@ -260,7 +260,7 @@ fn v3_checksum_as_v2_round_trips_in_its_own_mode() {
         vrid: Vrid::new(33).unwrap(),
         priority: Priority(200),
         max_advert_int: Centis(10),
-        addresses: vec![v4(192, 0, 2, 130), v4(192, 0, 2, 131)],
+        addresses: vec![v4(192, 0, 2, 130), v4(192, 0, 2, 131)].into(),
         auth: Auth::None,
     };
     let (src, dst) = (IpAddr::V4(NODE_A), IpAddr::V4(MULTICAST_V4));

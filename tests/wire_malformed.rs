@@ -214,7 +214,7 @@ fn zero_addresses_are_accepted() {
         vrid: Vrid::new(9).unwrap(),
         priority: Priority(100),
         max_advert_int: Centis(100),
-        addresses: vec![],
+        addresses: vec![].into(),
         auth: Auth::None,
     };
     let mut out = vec![0; repr.buffer_len()];
@@ -549,7 +549,7 @@ fn repr(version: Version, interval: u16, addresses: Vec<IpAddr>, auth: Auth) -> 
         vrid: Vrid::new(1).unwrap(),
         priority: Priority(100),
         max_advert_int: Centis(interval),
-        addresses,
+        addresses: addresses.into(),
         auth,
     }
 }

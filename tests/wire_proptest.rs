@@ -75,7 +75,7 @@ fn repr_for(family: Family) -> impl Strategy<Value = AdvertRepr> {
                     vrid: Vrid::new(vrid).unwrap(),
                     priority: Priority(priority),
                     max_advert_int,
-                    addresses,
+                    addresses: addresses.into(),
                     auth,
                 }
             })
@@ -170,7 +170,7 @@ proptest! {
             vrid: Vrid::new(vrid).unwrap(),
             priority: Priority(1),
             max_advert_int: Centis(interval),
-            addresses,
+            addresses: addresses.into(),
             auth,
         };
         let mut out = vec![0u8; repr.buffer_len() + slack];

@@ -528,8 +528,19 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
                 ),
             },
         }
-        if daemon.record_dirty {
+        // Built only when no write is in flight: changes that come while
+        // one is (1000 addresses added at start, each a change) make one
+        // record when it ends, not one each: a record of 1000 instances
+        // is ~7000 allocations, and building one per change made the
+        // start quadratic.
+        if daemon.record_dirty && !daemon.record.busy() {
             daemon.offer_record();
+        }
+        if !daemon.record_dirty && daemon.record.take_trim_due() {
+            tokio::task::spawn_blocking(|| {
+                let took = sched::trim_heap();
+                debug!("heap trimmed in {} us", took.as_micros());
+            });
         }
         // Route and rule deletions are watched once a tracked one is
         // configured (a socket of its own: a routing daemon's churn must
@@ -1588,16 +1599,15 @@ impl Executor {
             self.delivery
         };
         let mut failed = false;
-        for (dst, sent) in instance::send_advert(sock, &r.cfg, src, repr, delivery) {
-            match sent {
-                Ok(()) => {}
-                Err(e @ instance::SendError::Build(_)) => error!("({}) {e}", r.name()),
-                Err(e) => {
-                    failed = true;
-                    send_failed(r, self.clock.now(), dst, &e);
-                }
+        let cfg = Arc::clone(&r.cfg);
+        instance::send_advert(sock, &cfg, src, repr, delivery, |dst, sent| match sent {
+            Ok(()) => {}
+            Err(e @ instance::SendError::Build(_)) => error!("({}) {e}", r.name()),
+            Err(e) => {
+                failed = true;
+                send_failed(r, self.clock.now(), dst, &e);
             }
-        }
+        });
         let Some(instance) = index else {
             return;
         };

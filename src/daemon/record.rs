@@ -170,6 +170,8 @@ pub struct Writer {
     done_tx: mpsc::Sender<Result<(), RecordError>>,
     /// The last write failed (said once until one succeeds).
     failing: bool,
+    /// A write ended with none to follow ([`Writer::take_trim_due`]).
+    trim_due: bool,
 }
 
 /// Results of the writes, for the driver's `select!`.
@@ -183,6 +185,7 @@ impl Writer {
             writes: Writes::new(),
             done_tx,
             failing: false,
+            trim_due: false,
         };
         (writer, done)
     }
@@ -215,17 +218,16 @@ impl Writer {
         }
         match self.writes.finished(result.is_ok()) {
             Some(write) => self.start(write),
-            // Idle again: a burst of changes (a start, a failover, a
-            // reload) is over, a good moment to give its freed pages back
-            // (2-4 MB at 1000 instances), off the advert thread. Once per
-            // burst: a trim holds each arena's lock for 0.05-0.3 ms.
-            None => {
-                tokio::task::spawn_blocking(|| {
-                    let took = super::sched::trim_heap();
-                    debug!("heap trimmed in {} us", took.as_micros());
-                });
-            }
+            None => self.trim_due = true,
         }
+    }
+
+    /// Whether the writer went idle since the last call: a burst of changes
+    /// (a start, a failover, a reload) is over, a good moment to give its
+    /// freed pages back (2-4 MB at 1000 instances), off the advert thread.
+    /// Once per burst: a trim holds each arena's lock for 0.05-0.3 ms.
+    pub fn take_trim_due(&mut self) -> bool {
+        !self.busy() && std::mem::take(&mut self.trim_due)
     }
 
     pub fn busy(&self) -> bool {

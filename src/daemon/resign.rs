@@ -376,18 +376,18 @@ async fn send_priority_zero(
         mode,
     })?;
     let repr = inst.resign_advert();
-    let results = instance::send_to(
+    let mut sent_ok = 0;
+    instance::send_to(
         &sock,
-        &dsts,
+        dsts.iter().copied(),
         inst.checksum,
         source,
         &repr,
         instance::Delivery::Now,
+        |dst, sent| match sent {
+            Ok(()) => sent_ok += 1,
+            Err(e) => warn!("({}) priority 0 to {dst}: {e}", inst.name),
+        },
     );
-    for (dst, sent) in &results {
-        if let Err(e) = sent {
-            warn!("({}) priority 0 to {dst}: {e}", inst.name);
-        }
-    }
-    Ok(results.iter().filter(|(_, sent)| sent.is_ok()).count())
+    Ok(sent_ok)
 }

@@ -389,6 +389,11 @@ impl Driver {
     fn check_deadlines(&self) {
         if cfg!(debug_assertions) && !self.deadlines.is_stale() {
             for (i, r) in self.instances.iter().enumerate() {
+                let routes_on = r.router.holds_addresses() && !r.deleting;
+                debug_assert!(
+                    routes_on == r.routes_on && !r.routes_stale,
+                    "instance {i}: routes not synced after the event"
+                );
                 let actual = deadline_of(r);
                 let held = self.deadlines.held(i);
                 let missed = match (actual, held) {
@@ -552,10 +557,16 @@ impl Driver {
     /// event; an instance whose mastership and configuration did not move
     /// costs one comparison.
     fn sync_routes(&mut self, out: &mut Vec<Effect>) {
-        for r in &mut self.instances {
+        // Only an instance whose router took an input (touched) or whose
+        // configuration changed (a reload rebuilds the list: stale) can
+        // have moved; a pass over all 1000 per event was 6 % of the CPU.
+        let all = self.deadlines.is_stale();
+        let touched = self.deadlines.touched();
+        let instances = &mut self.instances;
+        let mut sync = |r: &mut Running| {
             let on = r.router.holds_addresses() && !r.deleting;
             if on == r.routes_on && !r.routes_stale {
-                continue;
+                return;
             }
             r.routes_on = on;
             r.routes_stale = false;
@@ -571,6 +582,15 @@ impl Driver {
                     add,
                     remove,
                 });
+            }
+        };
+        if all {
+            instances.iter_mut().for_each(&mut sync);
+        } else {
+            for &i in touched {
+                if let Some(r) = instances.get_mut(i) {
+                    sync(r);
+                }
             }
         }
         let target: &[routes::Entry] = if self.stopping {

@@ -46,12 +46,13 @@ pub fn params(inst: &Instance, source: IpAddr) -> Params {
 }
 
 /// Where adverts go: the multicast group, or each unicast peer.
-pub fn destinations(inst: &Instance) -> Vec<IpAddr> {
-    if inst.is_unicast() {
-        inst.unicast_peers.iter().map(|p| p.addr).collect()
+pub fn destinations(inst: &Instance) -> impl Iterator<Item = IpAddr> + '_ {
+    let (peers, group) = if inst.is_unicast() {
+        (Some(inst.unicast_peers.iter().map(|p| p.addr)), None)
     } else {
-        vec![multicast_group(inst)]
-    }
+        (None, Some(multicast_group(inst)))
+    };
+    peers.into_iter().flatten().chain(group)
 }
 
 pub fn multicast_group(inst: &Instance) -> IpAddr {
@@ -160,7 +161,7 @@ mod tests {
         let p = params(&inst, "192.0.2.20".parse().unwrap());
         assert_eq!(p.priority, Priority(101));
         assert!(!p.preempt);
-        assert_eq!(p.addresses, vec!["192.0.2.30".parse::<IpAddr>().unwrap()]);
+        assert_eq!(*p.addresses, ["192.0.2.30".parse::<IpAddr>().unwrap()]);
         assert!(p.step_down_advert);
         assert!(p.validate().is_ok());
     }
@@ -179,12 +180,15 @@ mod tests {
     fn unicast_goes_to_each_peer_multicast_to_the_group() {
         let inst = seed();
         assert_eq!(
-            destinations(&inst),
+            destinations(&inst).collect::<Vec<_>>(),
             ["192.0.2.21".parse::<IpAddr>().unwrap()]
         );
         let mut mc = seed();
         mc.unicast_peers.clear();
-        assert_eq!(destinations(&mc), [IpAddr::V4(MULTICAST_V4)]);
+        assert_eq!(
+            destinations(&mc).collect::<Vec<_>>(),
+            [IpAddr::V4(MULTICAST_V4)]
+        );
     }
 
     #[test]

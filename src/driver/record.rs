@@ -299,7 +299,7 @@ impl InstanceRecord {
             source: Some(params.source).filter(|s| !s.is_unspecified()),
             destinations: if cfg.is_unicast() {
                 Destinations::Unicast {
-                    peers: destinations(cfg),
+                    peers: destinations(cfg).collect(),
                 }
             } else {
                 Destinations::Multicast {
@@ -307,7 +307,7 @@ impl InstanceRecord {
                 }
             },
             advert_int: params.advert_interval,
-            advertised: params.addresses.clone(),
+            advertised: params.addresses.to_vec(),
             auth_pass: match params.auth {
                 Auth::SimpleText(pass) => Some(pass),
                 Auth::None => None,
@@ -326,7 +326,7 @@ impl InstanceRecord {
             vrid: self.vrid,
             priority: Priority::RESIGN,
             max_advert_int: self.advert_int,
-            addresses: self.advertised.clone(),
+            addresses: self.advertised.as_slice().into(),
             auth: match self.auth_pass {
                 Some(pass) => Auth::SimpleText(pass),
                 None => Auth::None,

@@ -428,6 +428,7 @@ impl Driver {
         // shell adopted what the old daemon had in place before running
         // these, so only what it had not (a route still being retried)
         // costs a request.
+        driver.deadlines.mark_stale(); // every instance's routes, and its deadline
         driver.sync_routes(&mut out);
         Ok((driver, out))
     }

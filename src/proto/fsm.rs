@@ -11,6 +11,7 @@
 
 use std::cmp::Ordering;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -91,7 +92,7 @@ pub struct Params {
     /// between equal priorities (RFC 9568 §6.4.3).
     pub source: IpAddr,
     /// The virtual addresses carried in adverts.
-    pub addresses: Vec<IpAddr>,
+    pub addresses: Arc<[IpAddr]>,
     /// Addresses held while Master but not advertised (keepalived's
     /// `virtual_ipaddress_excluded`); may mix families.
     pub excluded_addresses: Vec<IpAddr>,
@@ -150,7 +151,7 @@ impl Params {
             priority: Priority::DEFAULT,
             advert_interval: Centis::ONE_SECOND,
             source,
-            addresses,
+            addresses: addresses.into(),
             excluded_addresses: Vec::new(),
             auth: Auth::None,
             preempt: true,
@@ -1415,7 +1416,7 @@ impl VirtualRouter {
     }
 
     fn all_addresses(&self) -> Vec<IpAddr> {
-        let mut all = self.params.addresses.clone();
+        let mut all = self.params.addresses.to_vec();
         all.extend(
             self.params
                 .excluded_addresses

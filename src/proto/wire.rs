@@ -20,6 +20,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::RangeInclusive;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -407,8 +408,9 @@ pub struct AdvertRepr {
     /// The advertised interval in centiseconds for both versions
     /// (v2's whole seconds are converted by the codec).
     pub max_advert_int: Centis,
-    /// The virtual addresses, all of one family.
-    pub addresses: Vec<IpAddr>,
+    /// The virtual addresses, all of one family. Shared with the
+    /// router's parameters: an advert built every interval clones no list.
+    pub addresses: Arc<[IpAddr]>,
     /// Always `Auth::None` for v3.
     pub auth: Auth,
 }
@@ -567,7 +569,10 @@ impl AdvertRepr {
         }
         packet.set_checksum(0);
         if let Some(out) = packet.addresses_mut(family) {
-            for (chunk, addr) in out.chunks_exact_mut(family.addr_len()).zip(&self.addresses) {
+            for (chunk, addr) in out
+                .chunks_exact_mut(family.addr_len())
+                .zip(self.addresses.iter())
+            {
                 match addr {
                     IpAddr::V4(a) => chunk.copy_from_slice(&a.octets()),
                     IpAddr::V6(a) => chunk.copy_from_slice(&a.octets()),
@@ -857,7 +862,8 @@ mod tests {
             addresses: vec![
                 IpAddr::V4(Ipv4Addr::new(192, 0, 2, 130)),
                 IpAddr::V4(Ipv4Addr::new(192, 0, 2, 131)),
-            ],
+            ]
+            .into(),
             auth: Auth::None,
         }
     }

@@ -188,7 +188,7 @@ impl Node {
     /// receives it.
     pub fn datagram(&self, i: usize, repr: &AdvertRepr) -> Inbound {
         let r = &self.driver.instances()[i];
-        let dst = destinations(&r.cfg)[0];
+        let dst = destinations(&r.cfg).next().expect("a destination");
         datagram(repr, r.router.params().source, dst, checksum_mode(&r.cfg))
     }
 }
