@@ -29,7 +29,8 @@ dev) out=$target/debug deb_args=(--profile dev --strip --fast) ;;
     ;;
 esac
 t=$EPOCHREALTIME
-cargo build --profile "$profile" --quiet
+# The package has the AWS cloud backend (Cargo.toml [package.metadata.deb]).
+cargo build --profile "$profile" --features aws --quiet
 printf '  measured: cargo build --profile %s took %s s\n' "$profile" "$(secs "$t")" >&2
 rm -rf "$out/assets"
 "$out/vrrpd" generate-assets "$out/assets" >/dev/null

@@ -512,6 +512,21 @@ fn check(
             .diagnostics
             .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
     }
+    if !loaded.has_errors() {
+        // The cloud backend's credentials and region, as far as the
+        // environment and the shared files tell (no network).
+        let var = |k: &str| std::env::var(k).ok();
+        let exists = |p: &Path| p.is_file();
+        let env = config::cloud::AwsEnv {
+            var: &var,
+            exists: &exists,
+        };
+        loaded.diagnostics.extend(config::cloud::env_checks(
+            &loaded.config,
+            &loaded.spans,
+            &env,
+        ));
+    }
     if host && !loaded.has_errors() {
         let extra = config::host_checks(&loaded.config, &loaded.spans, &host_addrs());
         loaded.diagnostics.extend(extra);

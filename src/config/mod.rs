@@ -11,6 +11,7 @@
 //! assert!(!loaded.has_errors());
 //! ```
 
+pub mod cloud;
 mod diff;
 mod host;
 mod keepalived;
@@ -319,10 +320,20 @@ pub fn load(path: &Path, source: &dyn FileSource, opts: &LoadOptions) -> Loaded 
         Syntax::Auto => detect(path, source),
         s => s,
     };
-    let (config, spans) = match syntax {
+    let (mut config, mut spans) = match syntax {
         Syntax::Toml => toml::parse(path, source, &opts.limits, &mut diags),
         _ => keepalived::parse(path, source, opts, &mut diags),
     };
+    if syntax != Syntax::Toml {
+        apply_side_file(
+            path,
+            source,
+            &opts.limits,
+            &mut config,
+            &mut spans,
+            &mut diags,
+        );
+    }
     validate::validate(&config, &spans, &mut diags);
     Loaded {
         config,
@@ -333,6 +344,57 @@ pub fn load(path: &Path, source: &dyn FileSource, opts: &LoadOptions) -> Loaded 
         },
         diagnostics: diags.finish(&file),
         spans,
+    }
+}
+
+/// A keepalived.conf's vrrpd-only settings ([`cloud::SIDE_FILE`] next to
+/// it): keepalived never reads that file, so it still accepts the main one.
+fn apply_side_file(
+    path: &Path,
+    source: &dyn FileSource,
+    limits: &Limits,
+    config: &mut Config,
+    spans: &mut Spans,
+    d: &mut Diags,
+) {
+    let side = cloud::side_file(path);
+    let data = match source.read(&side, limits.max_total_bytes) {
+        Ok(data) => data,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => {
+            let at = Loc::new(Arc::from(side.display().to_string()), 1, 1);
+            d.error(&at, format!("cannot read '{}': {e}", side.display()));
+            return;
+        }
+    };
+    let file = side.display().to_string();
+    let Ok(text) = std::str::from_utf8(&data) else {
+        d.error(&Loc::new(Arc::from(file), 1, 1), "invalid UTF-8");
+        return;
+    };
+    let parsed = cloud::parse_side(&file, text, d);
+    for (name, settings) in parsed.by_name {
+        let at = parsed
+            .at
+            .get(&name)
+            .cloned()
+            .unwrap_or_else(|| Loc::new(Arc::from(file.as_str()), 1, 1));
+        match config.instances.iter().position(|i| i.name == name) {
+            Some(i) => {
+                Arc::make_mut(&mut config.instances[i]).cloud = Some(settings);
+                if spans.instances.len() <= i {
+                    spans.instances.resize_with(i + 1, InstanceSpans::default);
+                }
+                spans.instances[i].fields.insert("cloud", at);
+            }
+            None => d.error(
+                &at,
+                format!(
+                    "no vrrp_instance {name} in {}: the cloud settings name an instance of the main file",
+                    path.display()
+                ),
+            ),
+        }
     }
 }
 

@@ -605,6 +605,11 @@ pub struct Instance {
     /// Set `promote_secondaries` on the interface (`promote_secondaries`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub promote_secondaries: bool,
+    /// The cloud address backend (vrrpd only; for a keepalived.conf, from
+    /// its side file `vrrpd-cloud.toml`): the provider's API moves the
+    /// address to the Master besides netlink adding it locally.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<super::cloud::Cloud>,
 }
 
 fn yes() -> bool {
@@ -676,6 +681,7 @@ impl Instance {
             virtual_routes: Vec::new(),
             virtual_rules: Vec::new(),
             promote_secondaries: false,
+            cloud: None,
         }
     }
 

@@ -125,6 +125,9 @@ fn spans(text: &str, name: &Arc<str>, count: usize) -> Spans {
                     ));
                 }
             }
+            if let (true, Some(cur)) = (l.starts_with("[instance.cloud]"), out.last_mut()) {
+                cur.fields.insert("cloud", Loc::new(name.clone(), line, 1));
+            }
             in_instance = l.starts_with("[[instance]]");
             if in_instance {
                 out.push(InstanceSpans {

@@ -21,6 +21,9 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
         if !names.insert(name.as_str()) {
             d.error(&at("name"), format!("instance name '{name}' is used twice"));
         }
+        if let Some(c) = &inst.cloud {
+            super::cloud::validate(name, c, &inst.vips, &inst.excluded_vips, &at("cloud"), d);
+        }
         if inst.priority.get() == 0 {
             d.error(
                 &at("priority"),

@@ -13,6 +13,7 @@
 //! back as events through a bounded queue.
 
 mod admin;
+pub mod cloud;
 mod dump;
 pub mod firewall;
 mod instance;
@@ -218,6 +219,8 @@ struct Daemon {
     firewall: firewall::FirewallHandle,
     /// The instances' VMACs (`use_vmac`).
     vmacs: crate::net::vmac::Vmacs,
+    /// The cloud address backend's API jobs, run by their own thread.
+    cloud: cloud::CloudHandle,
 }
 
 /// How the driver's loop ended.
@@ -308,6 +311,13 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
             what: "starting the nftables worker's thread".into(),
             source,
         })?;
+    let (cloud, cloud_worker) = cloud::CloudWorker::new();
+    cloud_worker
+        .spawn_thread()
+        .map_err(|source| DaemonError::Io {
+            what: "starting the cloud worker's thread".into(),
+            source,
+        })?;
     let (packets_tx, mut packets_rx) = mpsc::channel(1024);
     let (tracking, mut track_rx) = tracking::Tracking::new();
     let notifier = crate::output::notify::Notifier::start().map_err(|source| DaemonError::Io {
@@ -354,6 +364,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         promoted: Default::default(),
         firewall,
         vmacs: crate::net::vmac::Vmacs::new(vmacs_netlink),
+        cloud,
     };
     let (control_tx, mut control_rx) = mpsc::channel(16);
     let started = std::time::Instant::now();
@@ -577,6 +588,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         tokio::time::sleep(Duration::from_millis(50)).await;
         // The successor holds the nftables tables as they are: no teardown.
         daemon.firewall.abandon();
+        daemon.cloud.abandon();
         drop(daemon);
         worker_task.join().await;
         info!("vrrpd {} handed over; exiting", env!("CARGO_PKG_VERSION"));
@@ -786,6 +798,7 @@ impl Daemon {
                     self.exec.work.routes(&owner, &add, &remove);
                 }
                 Effect::InstancesChanged => {
+                    self.configure_cloud();
                     self.record_dirty = true;
                     self.exec
                         .metrics
@@ -795,6 +808,59 @@ impl Daemon {
             }
         }
         self.feed_send_reports();
+        self.sync_cloud();
+    }
+
+    /// Tells the cloud worker each cloud instance's state: whether it is
+    /// Master, and its adverts received (a peer spoke: reconcile).
+    fn sync_cloud(&self) {
+        if !self.cloud.any() {
+            return;
+        }
+        for r in self.driver.instances() {
+            if r.cfg.cloud.is_some() {
+                let master = r.router.state() == crate::proto::fsm::State::Master;
+                self.cloud
+                    .state(r.name(), master, r.router.stats().adverts_received);
+            }
+        }
+    }
+
+    /// The instances with a cloud backend changed (start, reload).
+    fn configure_cloud(&mut self) {
+        let list = self
+            .driver
+            .instances()
+            .iter()
+            .filter_map(|r| {
+                let settings = r.cfg.cloud.clone()?;
+                let address = settings.private_address(&r.cfg.vips)?;
+                Some(cloud::Configured {
+                    name: r.name().to_string(),
+                    settings,
+                    address,
+                    ifname: r.ifname.clone(),
+                })
+            })
+            .collect::<Vec<_>>();
+        if list.is_empty() && !self.cloud.any() {
+            return;
+        }
+        // What `vrrpd check` would refuse, said at start and reload too:
+        // the claims would only fail later.
+        let var = |k: &str| std::env::var(k).ok();
+        let exists = |p: &std::path::Path| p.is_file();
+        let env = crate::config::cloud::AwsEnv {
+            var: &var,
+            exists: &exists,
+        };
+        for c in &list {
+            for problem in crate::config::cloud::env_problems(&c.settings, &env) {
+                error!("({}) cloud: {problem}", c.name);
+            }
+        }
+        self.cloud.configure(list);
+        self.exec.metrics.set_cloud(self.cloud.metrics());
     }
 
     /// Tells the firewall worker what accept mode must drop now.
@@ -1135,6 +1201,17 @@ impl Daemon {
         if let (true, Some(map)) = (uses_firewall, value.as_object_mut()) {
             map.insert("firewall".into(), self.firewall.status());
         }
+        // What the cloud says, per instance with a cloud backend.
+        if self.cloud.any() {
+            if let Some(list) = value["instances"].as_array_mut() {
+                for inst in list {
+                    let name = inst["name"].as_str().unwrap_or_default().to_string();
+                    if let (Some(c), Some(map)) = (self.cloud.status(&name), inst.as_object_mut()) {
+                        map.insert("cloud".into(), c);
+                    }
+                }
+            }
+        }
         value
     }
 
@@ -1212,6 +1289,9 @@ impl Daemon {
     }
 
     async fn shutdown(&mut self, record_done: &mut record::Done) {
+        // A stopping node claims nothing more; the cloud keeps pointing
+        // here until the next Master claims (nothing to release).
+        self.cloud.abandon();
         self.handle(Event::Shutdown);
         for r in self.driver.instances() {
             let mut drops: Vec<String> = r

@@ -12,6 +12,7 @@
 //! creates and deletes the macvlans of `use_vmac`.
 
 pub mod announce;
+pub mod cloud;
 pub mod netlink;
 pub mod nft;
 pub mod socket;

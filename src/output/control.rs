@@ -758,6 +758,54 @@ pub fn render_event(e: &Value) -> String {
     }
 }
 
+/// An instance's cloud backend: what it moves, who holds it, the last
+/// claim and the failure being retried.
+fn render_cloud(c: &serde_json::Map<String, Value>) -> String {
+    let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("-").to_string();
+    let mut out = format!(
+        "  cloud     {} on {}: holder {}{}\n",
+        s("moves"),
+        s("interface"),
+        c.get("holder")
+            .and_then(Value::as_str)
+            .unwrap_or("not read yet"),
+        match c.get("observed_ms_ago").and_then(Value::as_u64) {
+            Some(ms) => format!(" (read {ms} ms ago)"),
+            None => String::new(),
+        }
+    );
+    if let Some(l) = c.get("last_claim").and_then(Value::as_object) {
+        let n = |k: &str| l.get(k).and_then(Value::as_u64).unwrap_or(0);
+        let ok = l.get("ok").and_then(Value::as_bool) == Some(true);
+        let stale = l.get("stale").and_then(Value::as_bool) == Some(true);
+        out.push_str(&format!(
+            "            last claim {} in {} ms ({} ms after entering MASTER){}\n",
+            if ok { "done" } else { "failed" },
+            n("api_ms"),
+            n("since_master_ms"),
+            if stale {
+                ", after leaving MASTER (stale)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if let Some(f) = c.get("failure").and_then(Value::as_object) {
+        let err = f
+            .get("error")
+            .and_then(|e| e.get("message"))
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        out.push_str(&format!(
+            "            failing for {} ms: {err}; attempt {}, retry in {} ms\n",
+            c.get("failing_for_ms").and_then(Value::as_u64).unwrap_or(0),
+            f.get("attempts").and_then(Value::as_u64).unwrap_or(0),
+            c.get("retry_in_ms").and_then(Value::as_u64).unwrap_or(0)
+        ));
+    }
+    out
+}
+
 /// The human table of a status reply.
 pub fn render_status(status: &Value) -> String {
     let mut out = String::new();
@@ -867,6 +915,9 @@ pub fn render_status(status: &Value) -> String {
                 vips.join(", ")
             }
         ));
+        if let Some(c) = i["cloud"].as_object() {
+            out.push_str(&render_cloud(c));
+        }
         for e in i["vip_errors"].as_array().unwrap_or(&empty) {
             let retry = e["retry_in_ms"]
                 .as_u64()

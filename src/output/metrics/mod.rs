@@ -285,6 +285,8 @@ pub struct Board {
     work: [AtomicU64; 6],
     /// Pending address jobs, announcements, announcement frames.
     work_pending: [AtomicU64; 3],
+    /// The cloud backend's figures, read at scrape time.
+    cloud: RwLock<Option<Arc<dyn crate::daemon::cloud::CloudMetrics>>>,
 }
 
 impl Board {
@@ -694,8 +696,93 @@ impl Scrape {
                 None,
             )?;
         }
+        let cloud = match self.0.cloud.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        if let Some(cloud) = cloud {
+            encode_cloud(enc, cloud.as_ref())?;
+        }
         Ok(())
     }
+}
+
+/// The cloud backend's families (`vrrpd_cloud_*`).
+fn encode_cloud(
+    enc: &mut DescriptorEncoder,
+    cloud: &dyn crate::daemon::cloud::CloudMetrics,
+) -> Result<(), std::fmt::Error> {
+    let list = cloud.instances();
+    type Pick = fn(&crate::driver::cloud::CloudStats) -> u64;
+    let counters: [(&str, &str, Pick); 5] = [
+        (
+            "vrrpd_cloud_claims",
+            "Claims the cloud API took (stale ones included)",
+            |s| s.claims,
+        ),
+        (
+            "vrrpd_cloud_stale_claims",
+            "Claims that completed after their MASTER term ended (never repeated)",
+            |s| s.stale_claims,
+        ),
+        (
+            "vrrpd_cloud_failures",
+            "Cloud API jobs that failed (each attempt; retried with backoff)",
+            |s| s.failures,
+        ),
+        (
+            "vrrpd_cloud_reconciliations",
+            "Reads of the cloud's mapping made while MASTER",
+            |s| s.reconciliations,
+        ),
+        (
+            "vrrpd_cloud_drifts",
+            "Reads while MASTER that found the address elsewhere (re-claimed)",
+            |s| s.drifts,
+        ),
+    ];
+    for (name, help, pick) in counters {
+        let mut m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
+        for (inst, stats, _, _) in &list {
+            let labels = [("instance", inst.as_str())];
+            m.encode_family(&labels)?
+                .encode_counter::<NoLabelSet, _, u64>(&pick(stats), None)?;
+        }
+    }
+    type Flag = fn(bool, bool) -> bool;
+    let gauges: [(&str, &str, Flag); 2] = [
+        (
+            "vrrpd_cloud_failing",
+            "1 while the cloud API fails for the instance",
+            |f, _| f,
+        ),
+        (
+            "vrrpd_cloud_in_sync",
+            "1 when the cloud points where the VRRP state says (a Backup always is)",
+            |_, s| s,
+        ),
+    ];
+    for (name, help, pick) in gauges {
+        let mut m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
+        for (inst, _, failing, in_sync) in &list {
+            let labels = [("instance", inst.as_str())];
+            m.encode_family(&labels)?
+                .encode_gauge(&i64::from(pick(*failing, *in_sync)))?;
+        }
+    }
+    let mut m = enc.encode_descriptor(
+        "vrrpd_cloud_api",
+        "Cloud API job latency (a claim or a read, all of its calls)",
+        Some(&Unit::Seconds),
+        MetricType::Histogram,
+    )?;
+    for (op, buckets, count, sum) in cloud.latency() {
+        // Per-bucket counts: the encoder accumulates (as for lateness).
+        let labels = [("op", op)];
+        m.encode_family(&labels)?
+            .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
+    }
+    Ok(())
 }
 
 /// The driver's side: its handles into the board, and the server.
@@ -738,6 +825,14 @@ impl Publisher {
                 self.board = Some(board);
             }
             Err(e) => error!("metrics endpoint disabled: {e}"),
+        }
+    }
+
+    /// The cloud backend's figures (when an instance has one).
+    pub(crate) fn set_cloud(&mut self, cloud: Arc<dyn crate::daemon::cloud::CloudMetrics>) {
+        if let Some(board) = &self.board {
+            let mut g = board.cloud.write().unwrap_or_else(|p| p.into_inner());
+            *g = Some(cloud);
         }
     }
 
