@@ -193,3 +193,29 @@ fn an_instance_removed_by_a_reload_gives_its_routes_up() {
     assert_eq!(work(&a, from, "VI_1").1.len(), 5);
     assert_eq!(work(&a, from, STATIC_OWNER).1.len(), 1);
 }
+
+#[test]
+fn an_owner_started_when_the_startup_delay_ends_asks_for_its_routes() {
+    // Once lost: the deadline refresh at the hold's end forgot which
+    // instances had moved before their routes were looked at.
+    let mut a = Node {
+        driver: vrrpd::driver::Driver::new(),
+        source: v4(A),
+        now: ms(0),
+        log: Vec::new(),
+    };
+    a.driver.hold_startup(ms(1500));
+    let event = reload(
+        &a.driver,
+        &parse(&standard().replace("priority 101", "priority 255")),
+        v4(A),
+    );
+    a.handle(event);
+    assert_eq!(a.state("VI_1"), State::Initialize);
+    let from = a.log.len();
+    a.advance(ms(1500));
+    assert_eq!(a.state("VI_1"), State::Master, "an owner is Master at once");
+    let (added, removed) = work(&a, from, "VI_1");
+    assert_eq!(added.len(), 5, "3 routes and 2 rules: {added:?}");
+    assert!(removed.is_empty());
+}

@@ -377,6 +377,15 @@ impl Driver {
         instances.into_iter().chain(self.startup_hold).min()
     }
 
+    /// Brings what follows from the touched instances up to date: their
+    /// routes, then their deadlines (which forgets who was touched, so
+    /// the routes come first; refreshing alone once lost the routes of
+    /// instances started when `vrrp_startup_delay` ended).
+    fn settle(&mut self, out: &mut Vec<Effect>) {
+        self.sync_routes(out);
+        self.refresh_deadlines();
+    }
+
     fn refresh_deadlines(&mut self) {
         let instances = &self.instances;
         self.deadlines
@@ -433,7 +442,7 @@ impl Driver {
     /// Handles one event at `now`.
     pub fn handle(&mut self, now: Instant, event: Event) -> Vec<Effect> {
         let mut out = Vec::new();
-        self.refresh_deadlines();
+        self.settle(&mut out);
         // Which instances' timers this event may move, beyond those whose
         // router it feeds (`push_actions` marks them): the named instance,
         // or for a rare event (links, addresses, reloads) all of them, a
@@ -543,8 +552,7 @@ impl Driver {
             Event::Reload(reload) => self.reload(now, *reload, &mut out),
             Event::Shutdown => self.shutdown(now, &mut out),
         }
-        self.sync_routes(&mut out);
-        self.refresh_deadlines();
+        self.settle(&mut out);
         self.check_deadlines();
         out
     }
@@ -667,7 +675,7 @@ impl Driver {
         }
         // Periodic adverts leaving in this round, for `phase::spread`.
         let mut sent = Vec::new();
-        self.refresh_deadlines();
+        self.settle(out);
         for i in self.deadlines.due(now) {
             let Some(r) = self.instances.get_mut(i) else {
                 continue;
