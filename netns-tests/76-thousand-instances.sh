@@ -17,22 +17,7 @@ COUNT=1000
 ANON_MAX_MB=${ANON_MAX_MB:-10}
 START_MAX_S=20
 lab_up a b
-for ((k = 1; k <= 4; k++)); do
-    ip -n "$(ns a)" link add "eth$k" type veth peer name "eth$k" netns "$(ns b)"
-    ip -n "$(ns a)" addr add "203.0.113.$((16 * (k - 1) + 1))/28" dev "eth$k"
-    ip -n "$(ns b)" addr add "203.0.113.$((16 * (k - 1) + 2))/28" dev "eth$k"
-    ip -n "$(ns a)" link set "eth$k" up
-    ip -n "$(ns b)" link set "eth$k" up
-done
-for n in a b; do
-    prio=101 me=1 peer=2
-    [[ $n == b ]] && prio=100 me=2 peer=1
-    for ((i = 0; i < COUNT; i++)); do
-        k=$((i / 250 + 1)) v=$((i % 250 + 1))
-        printf 'vrrp_instance VI_%d {\n    state BACKUP\n    interface eth%d\n    virtual_router_id %d\n    priority %d\n    advert_int 1\n    unicast_src_ip 203.0.113.%d\n    unicast_peer {\n        203.0.113.%d\n    }\n    virtual_ipaddress {\n        198.51.100.%d/32\n    }\n}\n' \
-            "$i" "$k" "$v" "$prio" "$((16 * (k - 1) + me))" "$((16 * (k - 1) + peer))" "$v"
-    done >"$WORK/$n-1000.conf"
-done
+thousand_lab
 vips_on() { ip -n "$(ns "$1")" -o -4 addr show | grep -c ' 198\.51\.100\.' || true; }
 
 t=$(now)
