@@ -154,10 +154,10 @@ async fn runs_as_the_configured_user() {
     }
     let c = Command {
         cmd: "id -u".into(),
-        run_as: Some(vrrpd::config::RunAs {
+        run_as: Some(Box::new(vrrpd::config::RunAs {
             user: "nobody".into(),
             group: None,
-        }),
+        })),
     };
     let e = Exec::resolve(&c, &Global::default()).unwrap();
     assert!(!e.runs_as_root());
@@ -166,7 +166,7 @@ async fn runs_as_the_configured_user() {
     assert_eq!(r.output.trim(), "65534");
     // script_user is the default for commands without their own user.
     let g = Global {
-        script_user: c.run_as.clone(),
+        script_user: c.run_as.as_deref().cloned(),
         ..Global::default()
     };
     let plain = Command {
@@ -177,10 +177,10 @@ async fn runs_as_the_configured_user() {
     assert_eq!(r.output.trim(), "65534");
     let bad = Command {
         cmd: "id".into(),
-        run_as: Some(vrrpd::config::RunAs {
+        run_as: Some(Box::new(vrrpd::config::RunAs {
             user: "no-such-user-xyz".into(),
             group: None,
-        }),
+        })),
     };
     assert!(Exec::resolve(&bad, &Global::default()).is_err());
 }

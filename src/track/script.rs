@@ -137,7 +137,7 @@ impl Exec {
             return Err(ScriptError::Empty);
         };
         let program = find_program(first)?;
-        let ids = match cmd.run_as.as_ref().or(global.script_user.as_ref()) {
+        let ids = match cmd.run_as.as_deref().or(global.script_user.as_ref()) {
             Some(run_as) => Some(lookup_ids(run_as)?),
             None => default_ids(),
         };

@@ -389,7 +389,7 @@ impl Parser<'_> {
         };
         Some(Command {
             cmd: cmd.text.clone(),
-            run_as: self.run_as(&n.args[1..]),
+            run_as: self.run_as(&n.args[1..]).map(Box::new),
         })
     }
 

@@ -172,7 +172,7 @@ impl Parser<'_> {
                 }
                 "user" => {
                     self.no_block(c);
-                    s.script.run_as = self.run_as(&c.args);
+                    s.script.run_as = self.run_as(&c.args).map(Box::new);
                 }
                 "init_fail" => s.init_fail = self.boolean(c),
                 _ => self.unknown(c, "vrrp_script"),
