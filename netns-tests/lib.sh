@@ -230,13 +230,15 @@ lab_up() {
     wait_for 5 grep -q listening "$WORK/tcpdump.err" || fail "tcpdump did not start"
 }
 
-# thousand_lab: A and B joined by 4 more veth pairs (eth1-eth4,
-# 203.0.113.16k+1/+2 /28), and $WORK/a-1000.conf / b-1000.conf: 1000
-# VRRPv2 unicast instances at 1 s, 250 per segment, A 101 and B 100 (the
-# VIPs 198.51.100.1-250 repeat per segment). For netns 76 and the bench's
-# idle1000 section.
+# thousand_lab [N [ADVERT_INT [VERSION]]]: A and B joined by 4 more veth
+# pairs (eth1-eth4, 203.0.113.16k+1/+2 /28), and $WORK/a-N.conf /
+# b-N.conf: N (1000) unicast instances at ADVERT_INT (1) s, VRRP VERSION
+# (2), N/4 per segment in turn, A 101 and B 100 (the VIPs 198.51.100.1-250
+# repeat per segment). For netns 76 and the bench's idle1000 and late300
+# sections.
 thousand_lab() {
-    local k n i v prio me peer
+    local total=${1:-1000} adv=${2:-1} ver=${3:-2} per k n i v prio me peer
+    per=$(((total + 3) / 4))
     for ((k = 1; k <= 4; k++)); do
         ip -n "$(ns a)" link add "eth$k" type veth peer name "eth$k" netns "$(ns b)"
         ip -n "$(ns a)" addr add "203.0.113.$((16 * (k - 1) + 1))/28" dev "eth$k"
@@ -247,11 +249,14 @@ thousand_lab() {
     for n in a b; do
         prio=101 me=1 peer=2
         [[ $n == b ]] && prio=100 me=2 peer=1
-        for ((i = 0; i < 1000; i++)); do
-            k=$((i / 250 + 1)) v=$((i % 250 + 1))
-            printf 'vrrp_instance VI_%d {\n    state BACKUP\n    interface eth%d\n    virtual_router_id %d\n    priority %d\n    advert_int 1\n    unicast_src_ip 203.0.113.%d\n    unicast_peer {\n        203.0.113.%d\n    }\n    virtual_ipaddress {\n        198.51.100.%d/32\n    }\n}\n' \
-                "$i" "$k" "$v" "$prio" "$((16 * (k - 1) + me))" "$((16 * (k - 1) + peer))" "$v"
-        done >"$WORK/$n-1000.conf"
+        {
+            ((ver == 3)) && printf 'global_defs {\n    vrrp_version 3\n}\n'
+            for ((i = 0; i < total; i++)); do
+                k=$((i / per + 1)) v=$((i % per + 1))
+                printf 'vrrp_instance VI_%d {\n    state BACKUP\n    interface eth%d\n    virtual_router_id %d\n    priority %d\n    advert_int %s\n    unicast_src_ip 203.0.113.%d\n    unicast_peer {\n        203.0.113.%d\n    }\n    virtual_ipaddress {\n        198.51.100.%d/32\n    }\n}\n' \
+                    "$i" "$k" "$v" "$prio" "$adv" "$((16 * (k - 1) + me))" "$((16 * (k - 1) + peer))" "$v"
+            done
+        } >"$WORK/$n-$total.conf"
     done
 }
 

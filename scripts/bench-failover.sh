@@ -21,7 +21,10 @@
 #   - idle RSS and PSS (sum of /proc/PID/smaps_rollup over the daemon's
 #     processes) and CPU (sum of /proc/PID/task/*/schedstat) with 1, 100
 #     and 1000 instances (idle1000: VRRPv2 unicast on 4 segments), for the
-#     master and the backup.
+#     master and the backup; with 1000 instances (1 s) and, section
+#     late300, 300 VRRPv3 instances at 0.1 s, the master's advert lateness
+#     (gap minus the interval, per instance, pooled) from a capture where
+#     A's interfaces transmit, LATE_S (30) s per run.
 #   - upgrade: the master upgraded while the client polls every 10 ms;
 #     vrrpd: its binary replaced by a rebuilt one (renamed over the file it
 #     runs from, as dpkg does) and `vrrpd upgrade`; keepalived: what its
@@ -43,8 +46,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-10}
 DAEMONS=${DAEMONS:-"keepalived vrrpd"}
-# SECTIONS: any of "seed v3 upgrade probe reload100 saturate idle100 idle1000" (all by default), to re-measure one part.
-SECTIONS=${SECTIONS:-"seed v3 upgrade probe reload100 saturate idle100 idle1000"}
+# SECTIONS: any of "seed v3 upgrade probe reload100 saturate idle100 idle1000 late300" (all by default), to re-measure one part.
+SECTIONS=${SECTIONS:-"seed v3 upgrade probe reload100 saturate idle100 idle1000 late300"}
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 # ------------------------------------------------------------ one daemon
@@ -95,6 +98,38 @@ if [[ ${1:-} == --one ]]; then
                 rec "$label, $role: PSS (MB)" "$(awk -v k="$(mem_kb "$n" Pss)" 'BEGIN{printf "%.2f", k/1024}')"
             done
         done
+    }
+    # segment_lateness LABEL SECS INTERVAL: A's adverts captured where A's
+    # eth1-eth4 transmit (tcpdump in A's namespace, µs stamps) for SECS;
+    # per instance (segment, VRID) the gap between consecutive adverts
+    # minus INTERVAL, pooled: p50 / p99 / max (ms) and the gap count.
+    segment_lateness() {
+        local label=$1 secs=$2 adv=$3 k pids=() p50 p99 max cnt
+        for ((k = 1; k <= 4; k++)); do
+            bg ip netns exec "$(ns a)" tcpdump -i "eth$k" -n -U --immediate-mode -B 8192 -s 96 \
+                --time-stamp-precision=micro -w "$WORK/late-eth$k.pcap" 'ip proto 112 and src host 203.0.113.'"$((16 * (k - 1) + 1))" \
+                2>"$WORK/late-eth$k.err"
+            pids+=("$BG_LAST")
+        done
+        for ((k = 1; k <= 4; k++)); do
+            wait_for 5 grep -q listening "$WORK/late-eth$k.err" || fail "tcpdump on eth$k did not start"
+        done
+        sleep "$secs"
+        kill "${pids[@]}" 2>/dev/null || true
+        sleep 0.5
+        read -r p50 p99 max cnt < <(for ((k = 1; k <= 4; k++)); do
+            tshark -r "$WORK/late-eth$k.pcap" -n -Y 'vrrp.prio > 0' -T fields -E separator=' ' \
+                -e frame.time_epoch -e vrrp.virt_rtr_id 2>/dev/null | sed "s/\$/ $k/"
+        done | awk -v adv="$adv" '{ key = $3 "/" $2; if (key in last) print (($1 - last[key]) - adv) * 1000; last[key] = $1 }' |
+            sort -g | awk '{ v[++n] = $1 } END {
+                if (!n) { print "nan nan nan 0"; exit }
+                i50 = int(n * 0.50 + 0.999999); i99 = int(n * 0.99 + 0.999999)
+                printf "%.3f %.3f %.3f %d\n", v[i50], v[i99], v[n], n }')
+        progress "  $label: $cnt gaps, advert lateness p50 $p50 p99 $p99 max $max ms"
+        rec "$label: advert lateness p50 (ms)" "$p50"
+        rec "$label: advert lateness p99 (ms) [target 1]" "$p99"
+        rec "$label: advert lateness max (ms) [target 5]" "$max"
+        rm -f "$WORK"/late-eth*.pcap
     }
     # settle_a VIP TIMEOUT: A master again, B backup.
     settle_a() {
@@ -599,6 +634,31 @@ if [[ ${1:-} == --one ]]; then
     sleep 10
     [[ $(ip -n "$(ns b)" -o -4 addr show | grep -c " 198\.51\.100\.") == 0 ]] || fail "B holds VIPs"
     sample_idle "idle, 1000 instances"
+    for ((r = 1; r <= RUNS; r++)); do
+        segment_lateness "1000 instances at 1 s, master" "${LATE_S:-30}" 1
+    done
+    stop_daemon a
+    stop_daemon b
+    for k in 1 2 3 4; do ip -n "$(ns a)" link del "eth$k"; done
+    fi
+
+    if section late300; then
+    # 300 VRRPv3 instances at 0.1 s, unicast, 75 per segment on eth1-eth4:
+    # the Master's advert lateness from the capture (LATE_S s per run).
+    progress "300 instances (VRRPv3 unicast, 0.1 s, 4 segments): advert lateness"
+    capture_stop
+    thousand_lab 300 0.1 3
+    start_daemon a "$WORK/a-300.conf" >&2
+    wait_for 20 eval '(($(ip -n "$(ns a)" -o -4 addr show | grep -c " 198\.51\.100\.") == 300))' ||
+        fail "A did not become master of 300 instances"
+    start_daemon b "$WORK/b-300.conf" >&2
+    sleep 5
+    [[ $(ip -n "$(ns b)" -o -4 addr show | grep -c " 198\.51\.100\.") == 0 ]] || fail "B holds VIPs"
+    for ((r = 1; r <= RUNS; r++)); do
+        segment_lateness "300 instances at 0.1 s, master" "${LATE_S:-30}" 0.1
+    done
+    stop_daemon a
+    stop_daemon b
     fi
     exit 0
 fi
