@@ -61,6 +61,15 @@ pub struct Config {
     /// Policy rules installed at start and removed at a clean stop (keepalived `static_rules`).
     #[serde(default, rename = "static_rule", skip_serializing_if = "Vec::is_empty")]
     pub static_rules: Vec<super::route::Rule>,
+    /// Addresses added at start and removed at a clean stop, whatever the
+    /// instances' states (keepalived `static_ipaddress`); `dev` is always
+    /// set (the keepalived front end fills in the default interface).
+    #[serde(
+        default,
+        rename = "static_address",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub static_addresses: Vec<Vip>,
 }
 
 impl Config {

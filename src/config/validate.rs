@@ -271,6 +271,28 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
         }
     }
 
+    for (k, a) in cfg.static_addresses.iter().enumerate() {
+        let at = || spans.top_entry("static_addresses", k);
+        if a.dev.is_none() {
+            d.error(
+                &at(),
+                format!(
+                    "static address {}: 'dev' is required (the interface to add it on)",
+                    a.addr
+                ),
+            );
+        }
+        if a.use_vmac {
+            d.error(
+                &at(),
+                format!(
+                    "static address {}: 'use_vmac' applies to an instance's addresses only",
+                    a.addr
+                ),
+            );
+        }
+    }
+
     let inst_names: HashSet<&str> = cfg.instances.iter().map(|i| i.name.as_str()).collect();
     let mut member = HashSet::new();
     for g in &cfg.sync_groups {

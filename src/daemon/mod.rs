@@ -797,6 +797,17 @@ impl Daemon {
                     }
                     self.exec.work.routes(&owner, &add, &remove);
                 }
+                Effect::StaticAddressWork { add, remove } => {
+                    let owner = crate::driver::routes::STATIC_OWNER;
+                    for (ifindex, spec) in remove {
+                        info!(target: messages::DETAIL, "(static) removing static address {}/{}", spec.addr, spec.prefix);
+                        self.exec.work.remove(owner, ifindex, spec);
+                    }
+                    for (ifindex, spec) in add {
+                        info!(target: messages::DETAIL, "(static) setting static address {}/{}", spec.addr, spec.prefix);
+                        self.exec.work.add(owner, ifindex, spec);
+                    }
+                }
                 Effect::InstancesChanged => {
                     self.configure_cloud();
                     self.record_dirty = true;

@@ -26,7 +26,7 @@ use super::{admin, tracking, Daemon, DaemonError, Options};
 use crate::config::{self, Config, FsSource, Instance, InstanceId};
 use crate::driver::params::{address_spec, configured_source, source_address};
 use crate::driver::vmac;
-use crate::driver::{Event, Reload, Running, TrackState};
+use crate::driver::{Event, Reload, Running, StaticAddress, TrackState};
 use crate::net::netlink::{AddressSpec, LinkInfo, Netlink};
 use crate::net::sysctl::{Sysctl, SysctlError};
 use crate::net::vmac::{EnsureMode, VmacUp, Vmacs};
@@ -64,6 +64,8 @@ pub(super) struct Prepared {
     /// `promote_secondaries` set for new instances' interfaces (off the
     /// driver, like the lookups): per interface, whether vrrpd turned it on.
     pub(super) promoted: Vec<(String, Result<bool, SysctlError>)>,
+    /// `static_ipaddress` entries on interfaces that exist.
+    pub(super) static_addresses: Vec<StaticAddress>,
 }
 
 /// How long a reload's kernel lookups ([`prepare`]) may take.
@@ -219,13 +221,37 @@ pub(super) async fn prepare(
         .await
         .unwrap_or_default()
     };
+    let static_addresses = static_addresses(&netlink, &config).await;
     Prepared {
         config,
         new,
         addresses,
         tracked_links,
         promoted,
+        static_addresses,
     }
+}
+
+/// The static addresses whose interface exists now. keepalived adds one
+/// once, at start, and logs a failure; one whose interface is missing is
+/// said and skipped here (a reload after the interface appears adds it).
+async fn static_addresses(netlink: &Netlink, config: &Config) -> Vec<StaticAddress> {
+    let mut out = Vec::new();
+    for vip in &config.static_addresses {
+        let Some(dev) = &vip.dev else { continue };
+        match netlink.link(dev).await {
+            Ok(link) => out.push(StaticAddress {
+                ifindex: link.index,
+                spec: address_spec(vip),
+                no_track: vip.no_track,
+            }),
+            Err(e) => warn!(
+                "static address {}/{} dev {dev}: {e}; not added",
+                vip.addr, vip.prefix
+            ),
+        }
+    }
+    out
 }
 
 async fn resolve(
@@ -457,6 +483,7 @@ impl Daemon {
             addresses,
             tracked_links,
             promoted,
+            static_addresses,
         } = prepared;
         for (ifname, result) in promoted {
             match result {
@@ -548,6 +575,7 @@ impl Daemon {
             started,
             addresses,
             tracking,
+            static_addresses,
         })));
         match set {
             Some(set) => {

@@ -47,7 +47,8 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
             );
             let (netlink, _events) = Netlink::open()?;
             let mut report = release(&netlink, &rec.instances).await;
-            for orphan in &rec.orphans {
+            // Static addresses (owner "") stay, as the static routes do.
+            for orphan in rec.orphans.iter().filter(|o| o.owner != STATIC_OWNER) {
                 let removed = remove_present(&netlink, &orphan.owner, [&orphan.address]).await;
                 report.push(Resigned {
                     instance: orphan.owner.clone(),

@@ -147,6 +147,21 @@ pub struct Reload {
     /// What the trackers already say of each instance, by name: a new
     /// instance starts with it (one priority, no FAULT flap at start).
     pub tracking: HashMap<String, TrackState>,
+    /// The configuration's `static_ipaddress` entries whose interface the
+    /// shell found, in configuration order.
+    pub static_addresses: Vec<StaticAddress>,
+}
+
+/// A `static_ipaddress` entry, resolved: added at start (and by a reload
+/// that adds it), removed by a reload that drops it and at a clean stop,
+/// whatever the instances do (keepalived `vrrp_daemon.c`: netlink_iplist
+/// ADD in start_vrrp, DEL in vrrp_terminate_phase2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticAddress {
+    pub ifindex: u32,
+    pub spec: AddressSpec,
+    /// `no_track`: deleted by someone else, it is not added back.
+    pub no_track: bool,
 }
 
 /// What an instance's trackers add up to.
@@ -215,6 +230,13 @@ pub enum Effect {
         add: Vec<routes::Entry>,
         remove: Vec<routes::Entry>,
     },
+    /// Static addresses (owner [`routes::STATIC_OWNER`]) now wanted on
+    /// their interface (`add`) or off it (`remove`), as (ifindex, spec):
+    /// only the changes.
+    StaticAddressWork {
+        add: Vec<(u32, AddressSpec)>,
+        remove: Vec<(u32, AddressSpec)>,
+    },
 }
 
 /// The earliest time instance `r` has something to do: its router's
@@ -257,6 +279,10 @@ pub struct Driver {
     /// asked to hold of them (all from the first configuration to stop).
     static_config: Vec<routes::Entry>,
     statics: routes::Wanted,
+    /// The configuration's static addresses, and those the shell was
+    /// asked to hold (as for the static routes).
+    static_addresses: Vec<StaticAddress>,
+    static_addresses_asked: Vec<(u32, AddressSpec)>,
     stopping: bool,
 }
 
@@ -485,6 +511,28 @@ impl Driver {
                 }
             }
             Event::AddressRemoved { index, addr } => {
+                // keepalived's netlink_if_address_filter(): a tracked
+                // static address deleted by someone else is added again
+                // ("Restoring deleted static address").
+                let lost = self.static_addresses_asked.iter().find(|(ix, s)| {
+                    *ix == index
+                        && s.addr == addr
+                        && self
+                            .static_addresses
+                            .iter()
+                            .any(|a| a.ifindex == index && a.spec.addr == addr && !a.no_track)
+                });
+                if let Some(a) = lost.cloned() {
+                    out.push(Effect::Log {
+                        level: Level::Info,
+                        instance: None,
+                        text: format!("Restoring deleted static address {addr}"),
+                    });
+                    out.push(Effect::StaticAddressWork {
+                        add: vec![a],
+                        remove: Vec::new(),
+                    });
+                }
                 for i in 0..self.instances.len() {
                     let r = &self.instances[i];
                     let ours = r.addresses.get(&addr).is_some_and(|(ix, _)| *ix == index);
@@ -614,6 +662,51 @@ impl Driver {
                 add,
                 remove,
             });
+        }
+        self.sync_static_addresses(out);
+    }
+
+    /// The static addresses of a configuration taken over by an upgrade
+    /// (a reload brings them in [`Reload::static_addresses`]).
+    pub fn set_static_addresses(&mut self, addresses: Vec<StaticAddress>) -> Vec<Effect> {
+        self.static_addresses = addresses;
+        let mut out = Vec::new();
+        self.sync_static_addresses(&mut out);
+        out
+    }
+
+    /// Static addresses: asked for from the first configuration to stop;
+    /// a reload removes those it drops (keepalived's
+    /// clear_diff_static_addresses) and adds the new ones. An entry whose
+    /// options changed is removed with its old spec, then added.
+    fn sync_static_addresses(&mut self, out: &mut Vec<Effect>) {
+        let target: Vec<(u32, AddressSpec)> = if self.stopping {
+            Vec::new()
+        } else {
+            self.static_addresses
+                .iter()
+                .map(|a| (a.ifindex, a.spec.clone()))
+                .collect()
+        };
+        if target == self.static_addresses_asked {
+            return;
+        }
+        let add: Vec<_> = target
+            .iter()
+            .filter(|a| !self.static_addresses_asked.contains(a))
+            .cloned()
+            .collect();
+        // One slot per (interface, address) in the worker: an address
+        // re-added with other options is not removed first.
+        let remove: Vec<_> = self
+            .static_addresses_asked
+            .iter()
+            .filter(|(ix, s)| !target.iter().any(|(t, u)| t == ix && u.addr == s.addr))
+            .cloned()
+            .collect();
+        self.static_addresses_asked = target;
+        if !add.is_empty() || !remove.is_empty() {
+            out.push(Effect::StaticAddressWork { add, remove });
         }
     }
 
@@ -1045,6 +1138,7 @@ impl Driver {
         let config = std::mem::take(&mut reload.config);
         self.log_unknown_vrids = config.global.log_unknown_vrids;
         self.static_config = routes::static_entries(&config);
+        self.static_addresses = std::mem::take(&mut reload.static_addresses);
         let mut old: Vec<Running> = std::mem::take(&mut self.instances);
         let mut started = reload.started;
         let mut next: Vec<Running> = Vec::new();

@@ -49,7 +49,8 @@ pub struct Record {
     pub pid: u32,
     pub instances: Vec<InstanceRecord>,
     /// Addresses still held for an instance a reload removed (its removal
-    /// is queued or was refused).
+    /// is queued or was refused), and the static addresses (owner `""`,
+    /// which `resign` leaves in place as it does the static routes).
     pub orphans: Vec<Orphan>,
     /// Routes and rules the kernel confirmed added and not removed since,
     /// by owner (an instance, or `""` for the static ones). Left out when

@@ -38,6 +38,28 @@ impl Parser<'_> {
             }
         }
         self.vmac_names(&spans);
+        // keepalived's alloc_ipaddress(): a static address without `dev`
+        // goes on the default interface (`default_interface`, else eth0);
+        // `use_vmac` is an instance address option it does not know there.
+        let default_dev = self
+            .cfg
+            .global
+            .default_interface
+            .clone()
+            .unwrap_or_else(|| "eth0".into());
+        for (k, a) in self.cfg.static_addresses.iter_mut().enumerate() {
+            if a.dev.is_none() {
+                a.dev = Some(default_dev.clone());
+            }
+            if a.use_vmac {
+                a.use_vmac = false;
+                let at = spans.top_entry("static_addresses", k);
+                self.d.warning(
+                    &at,
+                    "unknown option 'use_vmac' for a static address; ignored, as keepalived does",
+                );
+            }
+        }
         if self.cfg.instances.is_empty() && self.d.errors == 0 {
             self.warn(
                 &spans.file,

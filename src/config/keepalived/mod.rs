@@ -169,7 +169,6 @@ const LVS_BLOCKS: &[&str] = &[
 
 /// keepalived keywords vrrpd recognises but does not implement (RARE tier or not VRRP).
 const TOP_IGNORED: &[&str] = &[
-    "static_ipaddress",
     "linkbeat_interfaces",
     "interface_up_down_delays",
     "track_group",
@@ -446,6 +445,17 @@ impl Parser<'_> {
                         self.cfg.static_rules.push(r);
                         self.top_entries
                             .entry("static_rules")
+                            .or_default()
+                            .push(c.kw.loc.clone());
+                    }
+                }
+            }
+            "static_ipaddress" => {
+                for c in self.block(n) {
+                    if let Some(v) = self.vip(c) {
+                        self.cfg.static_addresses.push(v);
+                        self.top_entries
+                            .entry("static_addresses")
                             .or_default()
                             .push(c.kw.loc.clone());
                     }
