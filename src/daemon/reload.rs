@@ -739,6 +739,7 @@ mod tests {
             addresses: HashMap::new(),
             tracked_links: Vec::new(),
             promoted: Vec::new(),
+            static_addresses: Vec::new(),
         }
     }
 
