@@ -506,6 +506,10 @@ pub struct Instance {
     /// Unicast peers; empty means multicast (`unicast_peer`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unicast_peers: Vec<UnicastPeer>,
+    /// IPv4 TTL / IPv6 hop limit of unicast adverts (`unicast_ttl`, 0..=255;
+    /// default 255); unicast instances only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unicast_ttl: Option<u8>,
     /// FAULT instead of silent multicast when no peer is set (`unicast_fault_no_peer`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub unicast_fault_no_peer: bool,
@@ -657,6 +661,7 @@ impl Instance {
             excluded_vips: Vec::new(),
             unicast_src: None,
             unicast_peers: Vec::new(),
+            unicast_ttl: None,
             unicast_fault_no_peer: false,
             check_unicast_src: true,
             mcast_src_ip: None,

@@ -45,6 +45,12 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
                 format!("({name}) authentication exists in VRRPv2 only"),
             );
         }
+        if inst.unicast_ttl.is_some() && inst.unicast_peers.is_empty() {
+            d.error(
+                &at("unicast_ttl"),
+                format!("({name}) unicast_ttl applies to unicast instances only (no unicast peer)"),
+            );
+        }
         if !(1..=100).contains(&inst.down_timer_adverts) {
             d.error(
                 &at("name"),

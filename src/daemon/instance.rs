@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use crate::config::Instance;
-use crate::driver::params::{checksum_mode, destinations};
+use crate::driver::params::{checksum_mode, destinations, send_ttl};
 use crate::net::socket::{SocketError, VrrpSocket};
 use crate::proto::wire::{AdvertRepr, ChecksumMode, Packet, WireError};
 
@@ -41,6 +41,7 @@ pub fn send_advert(
         sock,
         destinations(inst),
         checksum_mode(inst),
+        send_ttl(inst),
         src,
         repr,
         delivery,
@@ -59,6 +60,7 @@ pub fn send_to(
     sock: &VrrpSocket,
     dsts: impl IntoIterator<Item = IpAddr>,
     mode: ChecksumMode,
+    ttl: u8,
     src: IpAddr,
     repr: &AdvertRepr,
     delivery: Delivery,
@@ -80,8 +82,8 @@ pub fn send_to(
             .map_err(SendError::from)
             .and_then(|()| {
                 match delivery {
-                    Delivery::Now => sock.send(src, dst, buf),
-                    Delivery::Batched => sock.queue(repr.vrid.get(), src, dst, buf),
+                    Delivery::Now => sock.send_ttl(src, dst, ttl, buf),
+                    Delivery::Batched => sock.queue_ttl(repr.vrid.get(), src, dst, ttl, buf),
                 }
                 .map_err(SendError::from)
             });

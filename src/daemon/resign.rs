@@ -382,6 +382,9 @@ async fn send_priority_zero(
         &sock,
         dsts.iter().copied(),
         inst.checksum,
+        // The record predates unicast_ttl: 255, which a peer accepts
+        // unless its min_ttl/max_ttl say otherwise.
+        crate::proto::wire::TTL,
         source,
         &repr,
         instance::Delivery::Now,

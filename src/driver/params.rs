@@ -63,6 +63,16 @@ pub fn multicast_group(inst: &Instance) -> IpAddr {
     }
 }
 
+/// The IPv4 TTL / IPv6 hop limit `inst`'s adverts leave with: 255
+/// (RFC 9568 §5.1.1.3), or `unicast_ttl` for a unicast instance
+/// (keepalived's vrrp->ttl: the IPv4 header, IPV6_HOPLIMIT ancillary data).
+pub fn send_ttl(inst: &Instance) -> u8 {
+    match inst.unicast_ttl {
+        Some(ttl) if inst.is_unicast() => ttl,
+        _ => crate::proto::wire::TTL,
+    }
+}
+
 pub fn checksum_mode(inst: &Instance) -> ChecksumMode {
     if inst.v3_checksum_as_v2 {
         ChecksumMode::V2Style
@@ -208,6 +218,16 @@ mod tests {
             primary_address(Family::Ipv6, &addrs, &[]),
             Some("fe80::1".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn unicast_ttl_sets_the_ttl_of_unicast_adverts_only() {
+        let mut inst = seed();
+        assert_eq!(send_ttl(&inst), 255);
+        inst.unicast_ttl = Some(64);
+        assert_eq!(send_ttl(&inst), 64);
+        inst.unicast_peers.clear();
+        assert_eq!(send_ttl(&inst), 255, "multicast adverts keep 255");
     }
 
     #[test]

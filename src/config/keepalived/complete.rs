@@ -489,6 +489,22 @@ impl Parser<'_> {
             );
         }
 
+        // keepalived's vrrp_end_handler(): unicast_ttl needs peers. It then
+        // sets the TTL to 0 (not back to its default), so its multicast
+        // adverts would leave with TTL 0; vrrpd keeps 255 there.
+        if r.inst.unicast_peers.is_empty() && r.inst.unicast_ttl.take().is_some() {
+            let loc = r
+                .spans
+                .fields
+                .get("unicast_ttl")
+                .unwrap_or(&r.block)
+                .clone();
+            self.warn(
+                &loc,
+                format!("({name}) Cannot use unicast_ttl without unicast peers - resetting (adverts keep TTL 255)"),
+            );
+        }
+
         // Interface.
         if r.inst.interface.is_none() {
             let unicast_ok = r.inst.unicast_src.is_some() && !r.inst.unicast_peers.is_empty();

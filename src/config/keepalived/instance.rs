@@ -22,7 +22,6 @@ const NOTIFY_KEYWORDS: &[&str] = &[
 ];
 
 const INSTANCE_IGNORED: &[&str] = &[
-    "unicast_ttl",
     "track_src_ip",
     "old_unicast_checksum",
     "track_bfd",
@@ -252,6 +251,12 @@ impl Parser<'_> {
                 }
             }
             "v3_checksum_as_v2" => r.v3_checksum_as_v2 = Some(self.boolean(n)),
+            "unicast_ttl" => {
+                r.spans.fields.insert("unicast_ttl", loc.clone());
+                if let Some(v) = self.int(n, 0, 255) {
+                    r.inst.unicast_ttl = u8::try_from(v).ok();
+                }
+            }
             "track_interface" => {
                 r.spans.fields.entry("track_interfaces").or_insert(loc);
                 for (t, at) in self.track_interfaces(n) {
