@@ -79,3 +79,48 @@ fn toml_unicast_ttl_needs_peers() {
     let loaded = toml(&TOML.replace("EXTRA", "unicast_ttl = 300"));
     assert!(loaded.has_errors(), "{:#?}", loaded.diagnostics);
 }
+
+#[test]
+fn old_unicast_checksum_and_never_are_read_and_a_bad_mode_is_located() {
+    use vrrpd::config::OldUnicastChecksum;
+    let loaded = keepalived(&format!("{UNICAST}\n old_unicast_checksum"));
+    assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
+    assert_eq!(
+        loaded.config.instances[0].old_unicast_checksum,
+        OldUnicastChecksum::Always
+    );
+    let loaded = keepalived(&format!("{UNICAST}\n old_unicast_checksum never"));
+    assert_eq!(
+        loaded.config.instances[0].old_unicast_checksum,
+        OldUnicastChecksum::Never
+    );
+    let loaded = keepalived(&format!("{UNICAST}\n old_unicast_checksum sometimes"));
+    let w = at(&loaded.diagnostics, Severity::Warning);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!((w[0].0, w[0].1), (9, 23), "{w:?}");
+    assert!(w[0].2.contains("Unknown old_unicast_chksum mode sometimes"));
+    assert_eq!(
+        loaded.config.instances[0].old_unicast_checksum,
+        OldUnicastChecksum::Auto
+    );
+}
+
+#[test]
+fn toml_old_unicast_checksum_takes_auto_never_always() {
+    use vrrpd::config::OldUnicastChecksum;
+    let peers = "unicast_peers = [{ addr = \"192.0.2.21\" }]";
+    let loaded = toml(&TOML.replace(
+        "EXTRA",
+        &format!("old_unicast_checksum = \"always\"\n{peers}"),
+    ));
+    assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
+    assert_eq!(
+        loaded.config.instances[0].old_unicast_checksum,
+        OldUnicastChecksum::Always
+    );
+    let loaded = toml(&TOML.replace(
+        "EXTRA",
+        &format!("old_unicast_checksum = \"sometimes\"\n{peers}"),
+    ));
+    assert!(loaded.has_errors(), "{:#?}", loaded.diagnostics);
+}

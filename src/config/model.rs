@@ -456,6 +456,23 @@ pub enum InitialState {
     Master,
 }
 
+/// keepalived's `old_unicast_checksum` (VRRPv3 over IPv4, unicast): which
+/// pseudo-header destination the checksum sums, for peers running
+/// keepalived 1.3.6 or earlier (they summed the multicast group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OldUnicastChecksum {
+    /// The real destination (RFC 9568); switch to the old sum, for good,
+    /// when an advert arrives that only the old sum accepts (keepalived's
+    /// default, "Setting unicast VRRPv3 checksum to old version").
+    #[default]
+    Auto,
+    /// The real destination, never switching (`old_unicast_checksum never`).
+    Never,
+    /// The old sum from the start (`old_unicast_checksum`).
+    Always,
+}
+
 /// One virtual router: keepalived's `vrrp_instance`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -537,6 +554,9 @@ pub struct Instance {
     /// Accept packets to the virtual addresses while master (`accept`/`no_accept`).
     #[serde(default = "yes")]
     pub accept: bool,
+    /// Pre-2.0 unicast VRRPv3 checksums (`old_unicast_checksum [never]`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub old_unicast_checksum: OldUnicastChecksum,
     /// Leave the IPv4 pseudo-header out of the VRRPv3 checksum (`v3_checksum_as_v2`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub v3_checksum_as_v2: bool,
@@ -672,6 +692,7 @@ impl Instance {
             down_timer_adverts: 3,
             accept: true,
             v3_checksum_as_v2: false,
+            old_unicast_checksum: OldUnicastChecksum::Auto,
             skip_check_adv_addr: false,
             strict: false,
             lower_prio_no_advert: false,

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use crate::config::Instance;
-use crate::driver::params::{checksum_mode, destinations, send_ttl};
+use crate::driver::params::{destinations, send_ttl};
 use crate::net::socket::{SocketError, VrrpSocket};
 use crate::proto::wire::{AdvertRepr, ChecksumMode, Packet, WireError};
 
@@ -32,6 +32,7 @@ pub enum Delivery {
 pub fn send_advert(
     sock: &VrrpSocket,
     inst: &Instance,
+    mode: ChecksumMode,
     src: IpAddr,
     repr: &AdvertRepr,
     delivery: Delivery,
@@ -40,7 +41,7 @@ pub fn send_advert(
     send_to(
         sock,
         destinations(inst),
-        checksum_mode(inst),
+        mode,
         send_ttl(inst),
         src,
         repr,

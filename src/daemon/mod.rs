@@ -1625,14 +1625,23 @@ impl Executor {
         };
         let mut failed = false;
         let cfg = Arc::clone(&r.cfg);
-        instance::send_advert(sock, &cfg, src, repr, delivery, |dst, sent| match sent {
-            Ok(()) => {}
-            Err(e @ instance::SendError::Build(_)) => error!("({}) {e}", r.name()),
-            Err(e) => {
-                failed = true;
-                send_failed(r, self.clock.now(), dst, &e);
-            }
-        });
+        let mode = r.checksum_mode();
+        instance::send_advert(
+            sock,
+            &cfg,
+            mode,
+            src,
+            repr,
+            delivery,
+            |dst, sent| match sent {
+                Ok(()) => {}
+                Err(e @ instance::SendError::Build(_)) => error!("({}) {e}", r.name()),
+                Err(e) => {
+                    failed = true;
+                    send_failed(r, self.clock.now(), dst, &e);
+                }
+            },
+        );
         let Some(instance) = index else {
             return;
         };

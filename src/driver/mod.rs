@@ -939,12 +939,35 @@ impl Driver {
             (None, None) => None,
             (min, max) => Some((min.unwrap_or(0), max.unwrap_or(255))),
         });
-        let policy = RxPolicy {
+        let mut policy = RxPolicy {
             multicast: !r.cfg.is_unicast(),
             ttl_range,
-            checksum: params::checksum_mode(&r.cfg),
+            checksum: r.checksum_mode(),
         };
-        match socket::validate(&inbound, &policy) {
+        let mut checked = socket::validate(&inbound, &policy);
+        // keepalived's vrrp_check_packet(): a unicast VRRPv3 IPv4 advert
+        // whose sum is wrong but right with the group in the pseudo-header
+        // comes from keepalived <= 1.3.6 (or `old_unicast_checksum`): sum
+        // that way from now on, sending too, unless told `never`.
+        if checked == Err(socket::DropReason::Checksum)
+            && r.cfg.is_unicast()
+            && r.cfg.family == crate::proto::Family::Ipv4
+            && r.cfg.version == crate::proto::Version::V3
+            && r.cfg.old_unicast_checksum == crate::config::OldUnicastChecksum::Auto
+            && policy.checksum == crate::proto::wire::ChecksumMode::PseudoHeader
+        {
+            policy.checksum = params::old_unicast_checksum(&r.cfg);
+            checked = socket::validate(&inbound, &policy);
+            if checked.is_ok() {
+                r.old_checksum = true;
+                let text = format!(
+                    "({}) Setting unicast VRRPv3 checksum to old version",
+                    r.name()
+                );
+                out.push(log(Level::Info, r, text));
+            }
+        }
+        match checked {
             Ok(repr) => {
                 let src = inbound.src;
                 self.feed(i, now, Input::Advert { src, repr }, out);

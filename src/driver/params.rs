@@ -76,8 +76,20 @@ pub fn send_ttl(inst: &Instance) -> u8 {
 pub fn checksum_mode(inst: &Instance) -> ChecksumMode {
     if inst.v3_checksum_as_v2 {
         ChecksumMode::V2Style
+    } else if inst.old_unicast_checksum == crate::config::OldUnicastChecksum::Always {
+        old_unicast_checksum(inst)
     } else {
         ChecksumMode::PseudoHeader
+    }
+}
+
+/// keepalived 1.3.6's unicast VRRPv3 sum: the IPv4 group in the
+/// pseudo-header (keepalived takes the global `vrrp_mcast_group4`, which
+/// vrrpd's instances carry unless `mcast_dst_ip` overrides it).
+pub fn old_unicast_checksum(inst: &Instance) -> ChecksumMode {
+    match multicast_group(inst) {
+        IpAddr::V4(group) => ChecksumMode::OldUnicast(group),
+        IpAddr::V6(_) => ChecksumMode::OldUnicast(MULTICAST_V4),
     }
 }
 

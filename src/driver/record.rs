@@ -279,6 +279,7 @@ fn instance_record(r: &Running) -> InstanceRecord {
         _ => &r.ifname,
     };
     let mut rec = InstanceRecord::new(&r.cfg, r.router.params(), ifname, r.ifindex);
+    rec.checksum = r.checksum_mode();
     rec.vmac = r.vmac.as_ref().map(|v| VmacRecord {
         name: v.name.clone(),
         mac: v.mac,

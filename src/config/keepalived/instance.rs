@@ -23,7 +23,6 @@ const NOTIFY_KEYWORDS: &[&str] = &[
 
 const INSTANCE_IGNORED: &[&str] = &[
     "track_src_ip",
-    "old_unicast_checksum",
     "track_bfd",
     "auth_hmac",
     "use_vmac_addr",
@@ -251,6 +250,26 @@ impl Parser<'_> {
                 }
             }
             "v3_checksum_as_v2" => r.v3_checksum_as_v2 = Some(self.boolean(n)),
+            // keepalived's vrrp_unicast_chksum_handler(): no argument is
+            // the old sum, `never` forbids the automatic switch; the
+            // keyword also marks the instance as meant for unicast.
+            "old_unicast_checksum" => {
+                self.no_block(n);
+                r.unicast_kw = Some(loc.clone());
+                match n.args.first() {
+                    None => r.inst.old_unicast_checksum = OldUnicastChecksum::Always,
+                    Some(t) if t.text == "never" => {
+                        r.inst.old_unicast_checksum = OldUnicastChecksum::Never
+                    }
+                    Some(t) => self.warn(
+                        &t.loc,
+                        format!(
+                            "({}) Unknown old_unicast_chksum mode {} - ignoring",
+                            r.inst.name, t.text
+                        ),
+                    ),
+                }
+            }
             "unicast_ttl" => {
                 r.spans.fields.insert("unicast_ttl", loc.clone());
                 if let Some(v) = self.int(n, 0, 255) {
