@@ -107,6 +107,27 @@ pub struct GarpGroup {
     pub interfaces: Vec<String>,
 }
 
+/// keepalived's `vrrp_rx_bufs_policy`: what each instance adds to its
+/// socket's receive buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RxBufsPolicy {
+    /// `vrrp_rx_bufs_multiplier` times the interface MTU.
+    Mtu,
+    /// `vrrp_rx_bufs_multiplier` times the advert's length.
+    Advert,
+    /// This many bytes.
+    Size(u32),
+}
+
+fn default_rx_bufs_multiplier() -> u32 {
+    3
+}
+
+fn is_default_rx_bufs_multiplier(v: &u32) -> bool {
+    *v == default_rx_bufs_multiplier()
+}
+
 /// Daemon-wide settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -179,6 +200,18 @@ pub struct Global {
     /// Interface for addresses and instances that name none (`default_interface`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_interface: Option<String>,
+    /// How big each VRRP socket's receive buffer is for the instances on
+    /// it without `kernel_rx_buf_size` (`vrrp_rx_bufs_policy`); unset, and
+    /// no instance setting one, vrrpd's own 2 MB applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rx_bufs_policy: Option<RxBufsPolicy>,
+    /// The multiple of the MTU or advert length per instance
+    /// (`vrrp_rx_bufs_multiplier`, default 3).
+    #[serde(
+        default = "default_rx_bufs_multiplier",
+        skip_serializing_if = "is_default_rx_bufs_multiplier"
+    )]
+    pub rx_bufs_multiplier: u32,
     /// Log adverts for VRIDs no instance runs (`log_unknown_vrids`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub log_unknown_vrids: bool,
@@ -357,6 +390,8 @@ impl Default for Global {
             dynamic_interfaces: false,
             default_interface: None,
             log_unknown_vrids: false,
+            rx_bufs_policy: None,
+            rx_bufs_multiplier: default_rx_bufs_multiplier(),
             metrics_listen: None,
             state_file_location: None,
             stats_file_location: None,
@@ -523,6 +558,10 @@ pub struct Instance {
     /// Unicast peers; empty means multicast (`unicast_peer`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unicast_peers: Vec<UnicastPeer>,
+    /// This instance's share of its socket's receive buffer, in bytes
+    /// (`kernel_rx_buf_size`); replaces the global policy's for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_rx_buf_size: Option<u32>,
     /// IPv4 TTL / IPv6 hop limit of unicast adverts (`unicast_ttl`, 0..=255;
     /// default 255); unicast instances only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -682,6 +721,7 @@ impl Instance {
             unicast_src: None,
             unicast_peers: Vec::new(),
             unicast_ttl: None,
+            kernel_rx_buf_size: None,
             unicast_fault_no_peer: false,
             check_unicast_src: true,
             mcast_src_ip: None,

@@ -815,6 +815,8 @@ impl Daemon {
                         .metrics
                         .set_instances(self.driver.instances().iter().map(view::Counters::of));
                     self.exec.prune_sockets(&self.driver);
+                    self.exec
+                        .size_recv_buffers(&self.driver, &self.config.global);
                 }
             }
         }
@@ -1450,6 +1452,30 @@ impl Executor {
 
     /// Closes the sockets no instance uses any more (a reload removed
     /// their instances, an interface was re-created under a new index).
+    /// Sizes each socket's receive buffer for the instances on it
+    /// (keepalived's per-sockpool sum of `kernel_rx_buf_size` /
+    /// `vrrp_rx_bufs_policy`), else vrrpd's default; after every change
+    /// of the instance list, as keepalived sizes its sockets on a reload.
+    fn size_recv_buffers(&self, driver: &Driver, global: &crate::config::Global) {
+        for (key, (sock, _)) in &self.sockets {
+            let ifname = &sock.spec().ifname;
+            let on = driver
+                .instances()
+                .iter()
+                .filter(|r| &r.socket_key == key)
+                .map(|r| &*r.cfg);
+            let want = crate::driver::params::recv_buffer(on, global, |_| interface_mtu(ifname));
+            let bytes = want.unwrap_or(crate::net::socket::RECV_BUFFER);
+            match sock.set_recv_buffer(bytes) {
+                Ok(()) if want.is_some() => {
+                    debug!("VRRP socket on {ifname}: receive buffer {bytes} bytes, as configured")
+                }
+                Ok(()) => {}
+                Err(e) => warn!("{e}"),
+            }
+        }
+    }
+
     fn prune_sockets(&mut self, driver: &Driver) {
         let used: std::collections::HashSet<&SocketKey> = driver.socket_keys().collect();
         self.sockets.retain(|key, (_, reader)| {
@@ -1656,6 +1682,15 @@ impl Executor {
 /// An advert that did not leave, sent at once or from a batch: counted and
 /// logged for its instance (rate limited: a firewall dropping every advert
 /// must not flood the journal).
+/// An interface's MTU from sysfs (of the daemon's network namespace),
+/// 1500 if it cannot be read: only `vrrp_rx_bufs_policy MTU` needs it.
+fn interface_mtu(ifname: &str) -> u32 {
+    std::fs::read_to_string(format!("/sys/class/net/{ifname}/mtu"))
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(1500)
+}
+
 fn send_failed(r: &mut Running, now: Instant, dst: IpAddr, error: &dyn std::fmt::Display) {
     *r.drops.entry("send_error").or_default() += 1;
     if let Some(n) = r.log_limit.allow("send_error", now) {

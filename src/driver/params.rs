@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::config::{Instance, Scope, Vip};
+use crate::config::{Global, Instance, RxBufsPolicy, Scope, Vip};
 use crate::net::netlink::AddressSpec;
 use crate::proto::fsm::{AnnounceSchedule, Params};
 use crate::proto::wire::{ChecksumMode, MULTICAST_V4, MULTICAST_V6};
@@ -61,6 +61,52 @@ pub fn multicast_group(inst: &Instance) -> IpAddr {
         (None, Family::Ipv4) => IpAddr::V4(MULTICAST_V4),
         (None, Family::Ipv6) => IpAddr::V6(MULTICAST_V6),
     }
+}
+
+/// keepalived's vrrp_adv_len(): an advert's length as its socket receives
+/// it (the IPv4 header included; VRRPv2 always counts the 8 auth bytes).
+pub fn advert_len(inst: &Instance) -> usize {
+    let vips = inst.vips.len();
+    match inst.family {
+        Family::Ipv4 => {
+            let auth = if inst.version == crate::proto::Version::V2 {
+                8
+            } else {
+                0
+            };
+            20 + 8 + auth + 4 * vips
+        }
+        Family::Ipv6 => 8 + 16 * vips,
+    }
+}
+
+/// What `inst` adds to its socket's receive buffer (keepalived's
+/// vrrp_scheduler.c): its `kernel_rx_buf_size`, else what the global
+/// `vrrp_rx_bufs_policy` says (`mtu`: its interface's), else nothing.
+pub fn rx_buf_share(inst: &Instance, global: &Global, mtu: u32) -> Option<usize> {
+    if let Some(size) = inst.kernel_rx_buf_size {
+        return usize::try_from(size).ok();
+    }
+    let times = usize::try_from(global.rx_bufs_multiplier).unwrap_or(usize::MAX);
+    match global.rx_bufs_policy? {
+        RxBufsPolicy::Size(size) => usize::try_from(size).ok(),
+        RxBufsPolicy::Advert => Some(times.saturating_mul(advert_len(inst))),
+        RxBufsPolicy::Mtu => Some(times.saturating_mul(usize::try_from(mtu).unwrap_or(usize::MAX))),
+    }
+}
+
+/// The receive buffer of a socket the instances `on_socket` share: the
+/// sum of their shares, as keepalived sizes a sockpool entry; `None` when
+/// none has one (vrrpd keeps its own default, [`crate::net::socket::RECV_BUFFER`]).
+pub fn recv_buffer<'a>(
+    on_socket: impl IntoIterator<Item = &'a Instance>,
+    global: &Global,
+    mtu: impl Fn(&Instance) -> u32,
+) -> Option<usize> {
+    on_socket
+        .into_iter()
+        .filter_map(|i| rx_buf_share(i, global, mtu(i)))
+        .reduce(usize::saturating_add)
 }
 
 /// The IPv4 TTL / IPv6 hop limit `inst`'s adverts leave with: 255
@@ -230,6 +276,32 @@ mod tests {
             primary_address(Family::Ipv6, &addrs, &[]),
             Some("fe80::1".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn receive_buffers_add_up_per_socket_as_keepalived_sizes_them() {
+        let mut g = Global::default();
+        let mut a = seed();
+        let mut b = seed();
+        b.version = crate::proto::Version::V3;
+        b.vips.push(Vip::host("192.0.2.31".parse().unwrap()));
+        let mtu = |_: &Instance| 1500;
+        // Nothing configured: vrrpd's default.
+        assert_eq!(recv_buffer([&a, &b], &g, mtu), None);
+        assert_eq!(advert_len(&a), 20 + 8 + 8 + 4);
+        assert_eq!(advert_len(&b), 20 + 8 + 8);
+        g.rx_bufs_policy = Some(RxBufsPolicy::Advert);
+        assert_eq!(recv_buffer([&a, &b], &g, mtu), Some(3 * 40 + 3 * 36));
+        g.rx_bufs_multiplier = 10;
+        g.rx_bufs_policy = Some(RxBufsPolicy::Mtu);
+        assert_eq!(recv_buffer([&a, &b], &g, mtu), Some(2 * 15000));
+        // An instance's own size replaces the policy for it only.
+        a.kernel_rx_buf_size = Some(65536);
+        assert_eq!(recv_buffer([&a, &b], &g, mtu), Some(65536 + 15000));
+        g.rx_bufs_policy = Some(RxBufsPolicy::Size(1000));
+        assert_eq!(recv_buffer([&a, &b], &g, mtu), Some(66536));
+        g.rx_bufs_policy = None;
+        assert_eq!(recv_buffer([&a, &b], &g, mtu), Some(65536));
     }
 
     #[test]

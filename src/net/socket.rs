@@ -507,6 +507,17 @@ impl VrrpSocket {
     }
 
     /// What this socket was opened with.
+    /// Sizes the receive buffer (`SO_RCVBUFFORCE`, else `SO_RCVBUF`): the
+    /// configuration's (`kernel_rx_buf_size`, `vrrp_rx_bufs_policy`) or
+    /// [`RECV_BUFFER`]; the kernel doubles the value for its bookkeeping.
+    pub fn set_recv_buffer(&self, bytes: usize) -> Result<(), SocketError> {
+        set_recv_buffer(self.fd.get_ref(), bytes).map_err(|source| SocketError::Open {
+            ifname: self.spec.ifname.clone(),
+            op: "size the receive buffer",
+            source,
+        })
+    }
+
     pub fn spec(&self) -> &SocketSpec {
         &self.spec
     }

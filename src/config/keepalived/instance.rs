@@ -30,7 +30,6 @@ const INSTANCE_IGNORED: &[&str] = &[
     "debug",
     "lvs_sync_daemon_interface",
     "linkbeat_use_polling",
-    "kernel_rx_buf_size",
     "garp_extra_if",
     "native_ipv6",
 ];
@@ -268,6 +267,12 @@ impl Parser<'_> {
                             r.inst.name, t.text
                         ),
                     ),
+                }
+            }
+            // 0 is keepalived's "unset".
+            "kernel_rx_buf_size" => {
+                if let Some(v) = self.int(n, 0, i64::from(u32::MAX)) {
+                    r.inst.kernel_rx_buf_size = u32::try_from(v).ok().filter(|v| *v > 0);
                 }
             }
             "unicast_ttl" => {
