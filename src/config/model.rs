@@ -508,6 +508,20 @@ pub enum OldUnicastChecksum {
     Always,
 }
 
+/// keepalived's `garp_extra_if [all] SECS` (`vrrp_garp_extra_if` for
+/// every instance): while Master, one gratuitous ARP / unsolicited NA every
+/// `interval` seconds on each interface other than the instance's own that
+/// carries one of its addresses (`all`: any such interface; without it
+/// only extra VMACs, which vrrpd does not create, so nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GarpExtraIf {
+    /// Seconds between two rounds.
+    pub interval: u32,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub all: bool,
+}
+
 /// One virtual router: keepalived's `vrrp_instance`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -558,6 +572,10 @@ pub struct Instance {
     /// Unicast peers; empty means multicast (`unicast_peer`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unicast_peers: Vec<UnicastPeer>,
+    /// Periodic announcements on the other interfaces its addresses are on
+    /// (`garp_extra_if`, `vrrp_garp_extra_if`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub garp_extra_if: Option<GarpExtraIf>,
     /// This instance's share of its socket's receive buffer, in bytes
     /// (`kernel_rx_buf_size`); replaces the global policy's for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -722,6 +740,7 @@ impl Instance {
             unicast_peers: Vec::new(),
             unicast_ttl: None,
             kernel_rx_buf_size: None,
+            garp_extra_if: None,
             unicast_fault_no_peer: false,
             check_unicast_src: true,
             mcast_src_ip: None,

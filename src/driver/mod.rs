@@ -248,6 +248,7 @@ fn deadline_of(r: &Running) -> Option<Instant> {
             .filter(|_| !r.faults.send)
             .map(|t| t + send_fault_after(r)),
         r.probe_at,
+        r.extra_garp_at,
     ]
     .into_iter()
     .flatten()
@@ -407,8 +408,8 @@ impl Driver {
     /// routes, then their deadlines (which forgets who was touched, so
     /// the routes come first; refreshing alone once lost the routes of
     /// instances started when `vrrp_startup_delay` ended).
-    fn settle(&mut self, out: &mut Vec<Effect>) {
-        self.sync_routes(out);
+    fn settle(&mut self, now: Instant, out: &mut Vec<Effect>) {
+        self.sync_routes(now, out);
         self.refresh_deadlines();
     }
 
@@ -468,7 +469,7 @@ impl Driver {
     /// Handles one event at `now`.
     pub fn handle(&mut self, now: Instant, event: Event) -> Vec<Effect> {
         let mut out = Vec::new();
-        self.settle(&mut out);
+        self.settle(now, &mut out);
         // Which instances' timers this event may move, beyond those whose
         // router it feeds (`push_actions` marks them): the named instance,
         // or for a rare event (links, addresses, reloads) all of them, a
@@ -600,7 +601,7 @@ impl Driver {
             Event::Reload(reload) => self.reload(now, *reload, &mut out),
             Event::Shutdown => self.shutdown(now, &mut out),
         }
-        self.settle(&mut out);
+        self.settle(now, &mut out);
         self.check_deadlines();
         out
     }
@@ -612,7 +613,7 @@ impl Driver {
     /// them on leaving it), the static ones until stop. Runs after every
     /// event; an instance whose mastership and configuration did not move
     /// costs one comparison.
-    fn sync_routes(&mut self, out: &mut Vec<Effect>) {
+    fn sync_routes(&mut self, now: Instant, out: &mut Vec<Effect>) {
         // Only an instance whose router took an input (touched) or whose
         // configuration changed (a reload rebuilds the list: stale) can
         // have moved; a pass over all 1000 per event was 6 % of the CPU.
@@ -626,6 +627,19 @@ impl Driver {
             }
             r.routes_on = on;
             r.routes_stale = false;
+            // `garp_extra_if` rounds run while the addresses are held, the
+            // first one period after they were taken (keepalived starts its
+            // vmac_garp_timer on entering MASTER).
+            let period = if on {
+                params::extra_garp(&r.cfg).map(|(p, _)| p)
+            } else {
+                None
+            };
+            match (period, r.extra_garp_at) {
+                (Some(p), None) => r.extra_garp_at = Some(now + p),
+                (None, Some(_)) => r.extra_garp_at = None,
+                _ => {}
+            }
             let want = if on {
                 routes::virtual_entries(&r.cfg)
             } else {
@@ -768,7 +782,7 @@ impl Driver {
         }
         // Periodic adverts leaving in this round, for `phase::spread`.
         let mut sent = Vec::new();
-        self.settle(out);
+        self.settle(now, out);
         for i in self.deadlines.due(now) {
             let Some(r) = self.instances.get_mut(i) else {
                 continue;
@@ -796,6 +810,7 @@ impl Driver {
                 self.sync_after(i, now, left_master, out);
             }
             self.send_timers(i, now, out);
+            self.extra_garp(i, now, out);
         }
         for (i, at) in phase::spread(now, &sent) {
             if let Some(r) = self.instances.get_mut(i) {
@@ -803,6 +818,28 @@ impl Driver {
                 self.deadlines.touch(i);
             }
         }
+    }
+
+    /// A due `garp_extra_if` round: one announcement of each address
+    /// [`params::extra_garp`] picks, then the next round a period later.
+    fn extra_garp(&mut self, i: usize, now: Instant, out: &mut Vec<Effect>) {
+        let Some(r) = self.instances.get_mut(i) else {
+            return;
+        };
+        if !r.extra_garp_at.is_some_and(|t| t <= now) {
+            return;
+        }
+        let Some((period, addresses)) = params::extra_garp(&r.cfg) else {
+            r.extra_garp_at = None;
+            return;
+        };
+        r.extra_garp_at = Some(now + period);
+        let actions = vec![Action::Announce {
+            addresses,
+            repeat: 1,
+            reason: crate::proto::fsm::AnnounceReason::Refresh,
+        }];
+        self.push_actions(i, actions, out);
     }
 
     /// Adverts that cannot leave for Master_Down_Interval put the instance

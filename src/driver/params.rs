@@ -3,6 +3,7 @@
 //! adverts go and how their checksum is summed. Pure.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
 
 use crate::config::{Global, Instance, RxBufsPolicy, Scope, Vip};
 use crate::net::netlink::AddressSpec;
@@ -61,6 +62,42 @@ pub fn multicast_group(inst: &Instance) -> IpAddr {
         (None, Family::Ipv4) => IpAddr::V4(MULTICAST_V4),
         (None, Family::Ipv6) => IpAddr::V6(MULTICAST_V6),
     }
+}
+
+/// `garp_extra_if` as keepalived runs it (vrrp.c vrrp_send_vmac_update()
+/// and vrrp_complete_instance()): the period, and the one address per
+/// interface to announce each round, in configuration order. `None` when
+/// there is nothing to do: no `garp_extra_if`, or no address on an
+/// interface other than the instance's own, or no `all` (keepalived then
+/// announces on its extra VMACs only, which vrrpd does not create). The
+/// instance's own interface (its VMAC) is included with `vmac_xmit_base`
+/// only: otherwise its adverts already refresh the switches.
+pub fn extra_garp(inst: &Instance) -> Option<(Duration, Vec<IpAddr>)> {
+    let g = inst.garp_extra_if.filter(|g| g.interval > 0 && g.all)?;
+    // With a VMAC the instance's own interface is the VMAC: an address
+    // with `dev` naming the base is on another interface.
+    let own = inst
+        .interface
+        .as_deref()
+        .filter(|_| inst.use_vmac.is_none());
+    fn other<'a>(v: &'a Vip, own: Option<&str>) -> Option<&'a str> {
+        v.dev.as_deref().filter(|d| Some(*d) != own)
+    }
+    let vips = || inst.vips.iter().chain(&inst.excluded_vips);
+    if !vips().any(|v| other(v, own).is_some()) {
+        return None;
+    }
+    let own_too = inst.use_vmac.is_some() && inst.vmac_xmit_base;
+    let mut seen: Vec<Option<&str>> = Vec::new();
+    let mut out = Vec::new();
+    for v in vips() {
+        let on = other(v, own);
+        if (on.is_some() || own_too) && !seen.contains(&on) {
+            seen.push(on);
+            out.push(v.addr);
+        }
+    }
+    Some((Duration::from_secs(u64::from(g.interval)), out))
 }
 
 /// keepalived's vrrp_adv_len(): an advert's length as its socket receives
@@ -276,6 +313,65 @@ mod tests {
             primary_address(Family::Ipv6, &addrs, &[]),
             Some("fe80::1".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn extra_garp_picks_one_address_per_other_interface() {
+        use crate::config::GarpExtraIf;
+        let vip = |a: &str, dev: Option<&str>| {
+            let mut v = Vip::host(a.parse().unwrap());
+            v.dev = dev.map(String::from);
+            v
+        };
+        let mut inst = seed();
+        inst.interface = Some("eth0".into());
+        inst.vips = vec![
+            vip("192.0.2.30", None),
+            vip("198.51.100.1", Some("eth1")),
+            vip("198.51.100.2", Some("eth1")),
+            vip("203.0.113.1", Some("eth2")),
+            vip("192.0.2.31", Some("eth0")),
+        ];
+        assert_eq!(extra_garp(&inst), None, "not configured");
+        inst.garp_extra_if = Some(GarpExtraIf {
+            interval: 10,
+            all: false,
+        });
+        assert_eq!(extra_garp(&inst), None, "without all: extra VMACs only");
+        inst.garp_extra_if = Some(GarpExtraIf {
+            interval: 10,
+            all: true,
+        });
+        let addrs = |v: &[&str]| {
+            v.iter()
+                .map(|a| a.parse().unwrap())
+                .collect::<Vec<IpAddr>>()
+        };
+        assert_eq!(
+            extra_garp(&inst),
+            Some((
+                Duration::from_secs(10),
+                addrs(&["198.51.100.1", "203.0.113.1"])
+            ))
+        );
+        // A VMAC sending from its base: its own interface too; `dev eth0`
+        // is then another interface (the base).
+        inst.use_vmac = Some("vrrp.101".into());
+        inst.vmac_xmit_base = true;
+        assert_eq!(
+            extra_garp(&inst).map(|(_, a)| a),
+            Some(addrs(&[
+                "192.0.2.30",
+                "198.51.100.1",
+                "203.0.113.1",
+                "192.0.2.31"
+            ]))
+        );
+        // Every address on the instance's interface: nothing to do.
+        inst.use_vmac = None;
+        inst.vips
+            .retain(|v| v.dev.as_deref().is_none_or(|d| d == "eth0"));
+        assert_eq!(extra_garp(&inst), None);
     }
 
     #[test]

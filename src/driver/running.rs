@@ -98,6 +98,9 @@ pub struct Running {
     /// Switched to the pre-2.0 unicast checksum by a peer's advert
     /// (`old_unicast_checksum` auto, keepalived's CHKSUM_COMPATIBILITY_AUTO).
     pub old_checksum: bool,
+    /// While Master with `garp_extra_if`: the next round on the other
+    /// interfaces ([`super::params::extra_garp`]).
+    pub(super) extra_garp_at: Option<Instant>,
 }
 
 impl Running {
@@ -133,6 +136,7 @@ impl Running {
             routes_on: false,
             routes_stale: false,
             old_checksum: false,
+            extra_garp_at: None,
         }
     }
 

@@ -429,7 +429,7 @@ impl Driver {
         // these, so only what it had not (a route still being retried)
         // costs a request.
         driver.deadlines.mark_stale(); // every instance's routes, and its deadline
-        driver.sync_routes(&mut out);
+        driver.sync_routes(taken, &mut out);
         Ok((driver, out))
     }
 }

@@ -421,6 +421,13 @@ impl Parser<'_> {
             }
         }
         r.inst.v3_checksum_as_v2 = r.v3_checksum_as_v2.unwrap_or(self.g.v3_checksum_as_v2);
+        // keepalived's vrrp_complete_instance(): the global one when the
+        // instance has none; 0 means off.
+        r.inst.garp_extra_if = r
+            .inst
+            .garp_extra_if
+            .or(self.g.garp_extra_if)
+            .filter(|g| g.interval > 0);
         r.inst.down_timer_adverts = r
             .down_timer_adverts
             .as_ref()

@@ -11,8 +11,6 @@ const GLOBAL_IGNORED: &[&str] = &[
     "smtp_alert_vrrp",
     "smtp_alert_checker",
     "no_email_faults",
-    "vrrp_garp_extra_if",
-    "vrrp_vmac_garp_intvl",
     "max_auto_priority",
     "min_auto_priority_delay",
     "vrrp_ipsets",
@@ -210,6 +208,11 @@ impl Parser<'_> {
             "dynamic_interfaces" => self.cfg.global.dynamic_interfaces = true,
             "default_interface" => self.cfg.global.default_interface = self.string(n),
             "log_unknown_vrids" => self.cfg.global.log_unknown_vrids = self.boolean(n),
+            "vrrp_garp_extra_if" | "vrrp_vmac_garp_intvl" => {
+                if let Some(g) = self.garp_extra_if(n, 1, None) {
+                    self.g.garp_extra_if = Some(g);
+                }
+            }
             "vrrp_rx_bufs_policy" => self.rx_bufs_policy(n),
             "vrrp_rx_bufs_multiplier" => {
                 if let Some(v) = self.int(n, 1, i64::from(u32::MAX)) {

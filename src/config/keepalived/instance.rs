@@ -30,7 +30,6 @@ const INSTANCE_IGNORED: &[&str] = &[
     "debug",
     "lvs_sync_daemon_interface",
     "linkbeat_use_polling",
-    "garp_extra_if",
     "native_ipv6",
 ];
 
@@ -269,6 +268,11 @@ impl Parser<'_> {
                     ),
                 }
             }
+            "garp_extra_if" | "vmac_garp_intvl" => {
+                if let Some(g) = self.garp_extra_if(n, 0, Some(&r.inst.name)) {
+                    r.inst.garp_extra_if = Some(g);
+                }
+            }
             // 0 is keepalived's "unset".
             "kernel_rx_buf_size" => {
                 if let Some(v) = self.int(n, 0, i64::from(u32::MAX)) {
@@ -420,6 +424,54 @@ impl Parser<'_> {
             kw if INSTANCE_IGNORED.contains(&kw) => self.ignored(n),
             _ => self.unknown(n, "vrrp_instance"),
         }
+    }
+
+    /// `garp_extra_if [all] SECS` (instance: 0..86400, 0 turning it off
+    /// for this instance) and `vrrp_garp_extra_if` (global: 1..86400),
+    /// with their deprecated names, as keepalived's handlers read them.
+    pub(super) fn garp_extra_if(
+        &mut self,
+        n: &Node,
+        min: u32,
+        instance: Option<&str>,
+    ) -> Option<GarpExtraIf> {
+        self.no_block(n);
+        let kw = n.kw.text.as_str();
+        let who = instance.map(|i| format!("({i}): ")).unwrap_or_default();
+        if kw == "vmac_garp_intvl" || kw == "vrrp_vmac_garp_intvl" {
+            let new = if instance.is_some() {
+                "garp_extra_if"
+            } else {
+                "vrrp_garp_extra_if"
+            };
+            self.warn(
+                &n.kw.loc,
+                format!("Keyword \"{kw}\" is deprecated - please use \"{new}\""),
+            );
+        }
+        let mut all = false;
+        let mut interval = None;
+        for t in &n.args {
+            if t.text == "all" {
+                all = true;
+                continue;
+            }
+            match t.text.parse::<u32>() {
+                Ok(v) if (min..=86400).contains(&v) => interval = Some(v),
+                _ => {
+                    self.warn(&t.loc, format!("{who}{kw} '{}' invalid - ignoring", t.text));
+                    return None;
+                }
+            }
+        }
+        let Some(interval) = interval else {
+            self.warn(
+                &n.kw.loc,
+                format!("{who}{kw} specified without time - ignoring"),
+            );
+            return None;
+        };
+        Some(GarpExtraIf { interval, all })
     }
 
     /// `use_vmac [[name] IFNAME] [MAC] [netlink_notify_msg] [group GROUP]`

@@ -82,6 +82,8 @@ struct GlobalDefaults {
     min_garp: bool,
     /// `nftables` was given (a second one is ignored, as keepalived does).
     nftables_given: bool,
+    /// `vrrp_garp_extra_if`, for instances without `garp_extra_if`.
+    garp_extra_if: Option<GarpExtraIf>,
 }
 
 #[derive(Default, Clone)]
