@@ -1567,6 +1567,15 @@ impl Executor {
                                 .filter(|v| v.ifindex == ifindex)
                                 .map_or(r.ifname.as_str(), |v| v.name.as_str());
                             for addr in &addrs {
+                                // An address with `dev` is on that interface.
+                                let ifname = r
+                                    .cfg
+                                    .vips
+                                    .iter()
+                                    .chain(&r.cfg.excluded_vips)
+                                    .find(|v| v.addr == *addr)
+                                    .and_then(|v| v.dev.as_deref())
+                                    .unwrap_or(ifname);
                                 info!(
                                     target: messages::DETAIL,
                                     "({}) Sending/queueing gratuitous ARPs on {ifname} for {addr}",
