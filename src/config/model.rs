@@ -572,6 +572,10 @@ pub struct Instance {
     /// Unicast peers; empty means multicast (`unicast_peer`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unicast_peers: Vec<UnicastPeer>,
+    /// FAULT while the configured source address (`unicast_src_ip`,
+    /// `mcast_src_ip`) is not on the interface (`track_src_ip`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub track_src_ip: bool,
     /// Periodic announcements on the other interfaces its addresses are on
     /// (`garp_extra_if`, `vrrp_garp_extra_if`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -741,6 +745,7 @@ impl Instance {
             unicast_ttl: None,
             kernel_rx_buf_size: None,
             garp_extra_if: None,
+            track_src_ip: false,
             unicast_fault_no_peer: false,
             check_unicast_src: true,
             mcast_src_ip: None,

@@ -672,16 +672,18 @@ impl Daemon {
             }
             _ => (link.index, ifname.clone(), link.running),
         };
-        let key = super::socket_key(cfg, sock_index, source);
+        // A tracked source still absent (`track_src_ip`) is the socket's
+        // all the same: the instance waits in FAULT until it appears.
+        let bound = source.or_else(|| configured_source(cfg));
+        let key = super::socket_key(cfg, sock_index, bound);
         self.exec.ensure_socket(&key, &sock_ifname, cfg)?;
         let placeholder = super::unspecified(cfg.family);
-        let router =
-            crate::driver::new_router(cfg, source.unwrap_or(placeholder)).map_err(|e| {
-                error!("({}) {e}", cfg.name);
-                DaemonError::Config {
-                    file: cfg.name.clone(),
-                }
-            })?;
+        let router = crate::driver::new_router(cfg, bound.unwrap_or(placeholder)).map_err(|e| {
+            error!("({}) {e}", cfg.name);
+            DaemonError::Config {
+                file: cfg.name.clone(),
+            }
+        })?;
         let mut running = Running::new(Arc::clone(cfg), router, sock_index, key, addresses);
         running.vmac = vmac.map(|v| v.link);
         running.faults.link = !running_now && !cfg.dont_track_primary;

@@ -534,6 +534,21 @@ impl Driver {
                         remove: Vec::new(),
                     });
                 }
+                // keepalived's netlink_if_address_filter(): with
+                // track_src_ip, losing the configured source is a FAULT
+                // until it is back (`source_address` then finds it).
+                for i in 0..self.instances.len() {
+                    let r = &self.instances[i];
+                    if r.cfg.track_src_ip
+                        && !r.faults.no_source
+                        && r.source_ifindex() == index
+                        && params::configured_source(&r.cfg) == Some(addr)
+                    {
+                        let text = format!("({}) source address {addr} was removed", r.name());
+                        out.push(log(Level::Warn, r, text));
+                        self.set_fault(i, now, |f| f.no_source = true, &mut out);
+                    }
+                }
                 for i in 0..self.instances.len() {
                     let r = &self.instances[i];
                     let ours = r.addresses.get(&addr).is_some_and(|(ix, _)| *ix == index);

@@ -206,11 +206,17 @@ pub fn primary_address(
 
 /// The advert source of `inst` on an interface with `present` addresses:
 /// the configured one, else keepalived's primary address (never a VIP).
+/// With `track_src_ip` the configured one counts only while present
+/// (none, and the instance waits in FAULT, as keepalived's does).
 pub fn source_address(inst: &Instance, present: &[(IpAddr, u8)]) -> Option<IpAddr> {
-    configured_source(inst).or_else(|| {
-        let vips: Vec<IpAddr> = inst.vips.iter().map(|v| v.addr).collect();
-        primary_address(inst.family, present, &vips)
-    })
+    match configured_source(inst) {
+        Some(s) if inst.track_src_ip && !present.iter().any(|(a, _)| *a == s) => None,
+        Some(s) => Some(s),
+        None => {
+            let vips: Vec<IpAddr> = inst.vips.iter().map(|v| v.addr).collect();
+            primary_address(inst.family, present, &vips)
+        }
+    }
 }
 
 /// How netlink should install `vip` (keepalived's `ip addr add` grammar).

@@ -512,6 +512,11 @@ impl Parser<'_> {
             );
         }
 
+        // keepalived clears track_src_ip without a configured source.
+        if r.inst.unicast_src.is_none() && r.inst.mcast_src_ip.is_none() {
+            r.inst.track_src_ip = false;
+        }
+
         // Interface.
         if r.inst.interface.is_none() {
             let unicast_ok = r.inst.unicast_src.is_some() && !r.inst.unicast_peers.is_empty();

@@ -22,7 +22,6 @@ const NOTIFY_KEYWORDS: &[&str] = &[
 ];
 
 const INSTANCE_IGNORED: &[&str] = &[
-    "track_src_ip",
     "track_bfd",
     "auth_hmac",
     "use_vmac_addr",
@@ -267,6 +266,10 @@ impl Parser<'_> {
                         ),
                     ),
                 }
+            }
+            "track_src_ip" => {
+                self.no_block(n);
+                r.inst.track_src_ip = true;
             }
             "garp_extra_if" | "vmac_garp_intvl" => {
                 if let Some(g) = self.garp_extra_if(n, 0, Some(&r.inst.name)) {
