@@ -200,6 +200,10 @@ pub struct Global {
     /// Interface for addresses and instances that name none (`default_interface`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_interface: Option<String>,
+    /// Turn `net.ipv4.igmp_link_local_mcast_reports` off from start to
+    /// stop (`disable_local_igmp`); a reload cannot change it.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub disable_local_igmp: bool,
     /// How big each VRRP socket's receive buffer is for the instances on
     /// it without `kernel_rx_buf_size` (`vrrp_rx_bufs_policy`); unset, and
     /// no instance setting one, vrrpd's own 2 MB applies.
@@ -390,6 +394,7 @@ impl Default for Global {
             dynamic_interfaces: false,
             default_interface: None,
             log_unknown_vrids: false,
+            disable_local_igmp: false,
             rx_bufs_policy: None,
             rx_bufs_multiplier: default_rx_bufs_multiplier(),
             metrics_listen: None,

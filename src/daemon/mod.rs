@@ -215,6 +215,9 @@ struct Daemon {
     /// Interfaces whose `promote_secondaries` vrrpd turned on; put back
     /// off at a clean stop, as keepalived does.
     promoted: std::collections::BTreeSet<String>,
+    /// `disable_local_igmp` turned `igmp_link_local_mcast_reports` off at
+    /// start: put back on at a clean stop.
+    igmp_disabled: bool,
     /// Accept mode's drop set (nftables), run by its own task.
     firewall: firewall::FirewallHandle,
     /// The instances' VMACs (`use_vmac`).
@@ -362,6 +365,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         handover: None,
         handover_tx,
         promoted: Default::default(),
+        igmp_disabled: false,
         firewall,
         vmacs: crate::net::vmac::Vmacs::new(vmacs_netlink),
         cloud,
@@ -1362,6 +1366,12 @@ impl Daemon {
                     Ok(()) => info!("{ifname}: promote_secondaries reset"),
                     Err(e) => warn!("{ifname}: promote_secondaries not reset: {e}"),
                 }
+            }
+        }
+        if self.igmp_disabled {
+            match crate::net::sysctl::Sysctl::default().reset_local_igmp() {
+                Ok(()) => info!("igmp_link_local_mcast_reports reset"),
+                Err(e) => warn!("igmp_link_local_mcast_reports not reset: {e}"),
             }
         }
         // STOP notifications are always delivered (bounded wait).

@@ -321,6 +321,18 @@ impl Daemon {
     /// yet, so the lookups and the trackers' start are waited for here
     /// and the instances start knowing what their trackers say.
     pub(super) async fn start(&mut self, config: Config) -> Result<(), DaemonError> {
+        // keepalived's set_disable_local_igmp(), at start only.
+        if config.global.disable_local_igmp {
+            match crate::net::sysctl::Sysctl::default().disable_local_igmp() {
+                Ok(changed) => {
+                    self.igmp_disabled = changed;
+                    info!("igmp_link_local_mcast_reports off (disable_local_igmp)");
+                }
+                Err(e) => warn!(
+                    "disable_local_igmp: {e} (under systemd, ProtectKernelTunables= makes /proc/sys read-only)"
+                ),
+            }
+        }
         let prepared = prepare(
             self.netlink.clone(),
             self.vmacs.clone(),
@@ -561,6 +573,11 @@ impl Daemon {
             .iter()
             .map(|c| (c.name.clone(), self.track_state(&c.name)))
             .collect();
+        if self.scheduled
+            && self.config.global.disable_local_igmp != config.global.disable_local_igmp
+        {
+            info!("Cannot change disable_local_igmp at a reload - please restart vrrpd");
+        }
         if !self.scheduled || self.config.global.scheduling != config.global.scheduling {
             self.scheduled = true;
             let (summary, failed) = super::sched::apply(&config.global.scheduling);

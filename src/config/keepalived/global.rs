@@ -14,7 +14,6 @@ const GLOBAL_IGNORED: &[&str] = &[
     "max_auto_priority",
     "min_auto_priority_delay",
     "vrrp_ipsets",
-    "disable_local_igmp",
     "vmac_prefix",
     "vmac_addr_prefix",
     "vrrp_netlink_cmd_rcv_bufs",
@@ -212,6 +211,10 @@ impl Parser<'_> {
                 if let Some(g) = self.garp_extra_if(n, 1, None) {
                     self.g.garp_extra_if = Some(g);
                 }
+            }
+            "disable_local_igmp" => {
+                self.no_block(n);
+                self.cfg.global.disable_local_igmp = true;
             }
             "vrrp_rx_bufs_policy" => self.rx_bufs_policy(n),
             "vrrp_rx_bufs_multiplier" => {
