@@ -14,7 +14,6 @@ const GLOBAL_IGNORED: &[&str] = &[
     "max_auto_priority",
     "min_auto_priority_delay",
     "vrrp_ipsets",
-    "vmac_prefix",
     "vmac_addr_prefix",
     "vrrp_netlink_cmd_rcv_bufs",
     "vrrp_netlink_cmd_rcv_bufs_force",
@@ -54,7 +53,6 @@ const GLOBAL_IGNORED: &[&str] = &[
     "iproute_usr_dir",
     "iproute_etc_dir",
     "fifo_write_vrrp_states_on_reload",
-    "vrrp_socket_priority",
     "net_namespace",
     "instance",
 ];
@@ -210,6 +208,16 @@ impl Parser<'_> {
             "vrrp_garp_extra_if" | "vrrp_vmac_garp_intvl" => {
                 if let Some(g) = self.garp_extra_if(n, 1, None) {
                     self.g.garp_extra_if = Some(g);
+                }
+            }
+            "vmac_prefix" => {
+                if let Some(t) = self.arg(n) {
+                    if self.g.vmac_prefix.is_some() {
+                        let msg = format!("vmac prefix has already been specified - ignoring {}", t.text);
+                        self.warn(&t.loc, msg);
+                    } else {
+                        self.g.vmac_prefix = Some(t.text.clone());
+                    }
                 }
             }
             "disable_local_igmp" => {

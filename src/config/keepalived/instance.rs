@@ -26,10 +26,8 @@ const INSTANCE_IGNORED: &[&str] = &[
     "auth_hmac",
     "use_vmac_addr",
     "vrf",
-    "debug",
     "lvs_sync_daemon_interface",
     "linkbeat_use_polling",
-    "native_ipv6",
 ];
 
 impl Parser<'_> {
@@ -75,6 +73,7 @@ impl Parser<'_> {
             unicast_kw: None,
             no_vips_ok: None,
             vmac: None,
+            native_ipv6: None,
         };
         r.spans.fields.insert("name", n.kw.loc.clone());
         for c in self.block(n) {
@@ -265,6 +264,24 @@ impl Parser<'_> {
                             r.inst.name, t.text
                         ),
                     ),
+                }
+            }
+            "native_ipv6" => {
+                self.no_block(n);
+                r.native_ipv6 = Some(loc.clone());
+            }
+            // keepalived stores it (0..4) and acts on nothing.
+            "debug" => {
+                if n.args.is_empty() {
+                    self.no_block(n);
+                } else if let Some(t) = self.arg(n) {
+                    if !matches!(t.text.parse::<u8>(), Ok(0..=4)) {
+                        let msg = format!(
+                            "({}) Debug value '{}' not valid; must be between 0-4",
+                            r.inst.name, t.text
+                        );
+                        self.warn(&t.loc, msg);
+                    }
                 }
             }
             "track_src_ip" => {

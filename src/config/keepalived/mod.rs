@@ -84,6 +84,8 @@ struct GlobalDefaults {
     nftables_given: bool,
     /// `vrrp_garp_extra_if`, for instances without `garp_extra_if`.
     garp_extra_if: Option<GarpExtraIf>,
+    /// `vmac_prefix`: generated VMAC names start with it (default "vrrp").
+    vmac_prefix: Option<String>,
 }
 
 #[derive(Default, Clone)]
@@ -123,6 +125,8 @@ struct RawInstance {
     unicast_kw: Option<Loc>,
     no_vips_ok: Option<Loc>,
     vmac: Option<Option<String>>,
+    /// `native_ipv6` (deprecated in keepalived: the addresses decide).
+    native_ipv6: Option<Loc>,
 }
 
 impl RawInstance {
