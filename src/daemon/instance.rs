@@ -38,11 +38,14 @@ pub fn send_advert(
     delivery: Delivery,
     on_result: impl FnMut(IpAddr, Result<(), SendError>),
 ) {
+    let framing = Framing {
+        checksum: mode,
+        ttl: send_ttl(inst),
+    };
     send_to(
         sock,
         destinations(inst),
-        mode,
-        send_ttl(inst),
+        framing,
         src,
         repr,
         delivery,
@@ -55,13 +58,20 @@ pub fn send_advert(
 /// instances builds 1000 a second, and each heap buffer showed in profiles.
 const STACK_ADVERT: usize = 1024;
 
-/// Sends `repr` from `src` to each of `dsts`, summed as `mode` says;
+/// How an advert goes on the wire beyond its bytes: its checksum's mode
+/// and its IPv4 TTL / IPv6 hop limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Framing {
+    pub checksum: ChecksumMode,
+    pub ttl: u8,
+}
+
+/// Sends `repr` from `src` to each of `dsts`, framed as `framing` says;
 /// `on_result` hears one result per destination.
 pub fn send_to(
     sock: &VrrpSocket,
     dsts: impl IntoIterator<Item = IpAddr>,
-    mode: ChecksumMode,
-    ttl: u8,
+    framing: Framing,
     src: IpAddr,
     repr: &AdvertRepr,
     delivery: Delivery,
@@ -77,9 +87,10 @@ pub fn send_to(
             &mut heap
         }
     };
+    let Framing { checksum, ttl } = framing;
     for dst in dsts {
         let sent = repr
-            .emit(&mut Packet::new_unchecked(&mut *buf), src, dst, mode)
+            .emit(&mut Packet::new_unchecked(&mut *buf), src, dst, checksum)
             .map_err(SendError::from)
             .and_then(|()| {
                 match delivery {

@@ -381,10 +381,12 @@ async fn send_priority_zero(
     instance::send_to(
         &sock,
         dsts.iter().copied(),
-        inst.checksum,
-        // The record predates unicast_ttl: 255, which a peer accepts
-        // unless its min_ttl/max_ttl say otherwise.
-        crate::proto::wire::TTL,
+        instance::Framing {
+            checksum: inst.checksum,
+            // The record predates unicast_ttl: 255, which a peer accepts
+            // unless its min_ttl/max_ttl say otherwise.
+            ttl: crate::proto::wire::TTL,
+        },
         source,
         &repr,
         instance::Delivery::Now,

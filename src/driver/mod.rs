@@ -841,7 +841,7 @@ impl Driver {
         let Some(r) = self.instances.get_mut(i) else {
             return;
         };
-        if !r.extra_garp_at.is_some_and(|t| t <= now) {
+        if r.extra_garp_at.is_none_or(|t| t > now) {
             return;
         }
         let Some((period, addresses)) = params::extra_garp(&r.cfg) else {
