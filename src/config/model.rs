@@ -61,6 +61,14 @@ pub struct Config {
     /// Policy rules installed at start and removed at a clean stop (keepalived `static_rules`).
     #[serde(default, rename = "static_rule", skip_serializing_if = "Vec::is_empty")]
     pub static_rules: Vec<super::route::Rule>,
+    /// Per-interface delays before a link change counts (keepalived
+    /// `interface_up_down_delays`).
+    #[serde(
+        default,
+        rename = "interface_delay",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub interface_delays: Vec<InterfaceDelay>,
     /// Addresses added at start and removed at a clean stop, whatever the
     /// instances' states (keepalived `static_ipaddress`); `dev` is always
     /// set (the keepalived front end fills in the default interface).
@@ -105,6 +113,21 @@ pub struct GarpGroup {
     pub gna_interval: Secs,
     /// The interfaces (`interface IF` or `interfaces { IF ... }`).
     pub interfaces: Vec<String>,
+}
+
+/// One `interface_up_down_delays` entry: `IF DOWN_DELAY [UP_DELAY]`. A
+/// link change on the interface counts once it has lasted that long; one
+/// undone within the delay is never seen (keepalived's debounce timers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceDelay {
+    pub interface: String,
+    /// Before going down counts (0..255 s, microseconds).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub down: Secs,
+    /// Before coming up counts.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub up: Secs,
 }
 
 /// keepalived's `vrrp_rx_bufs_policy`: what each instance adds to its

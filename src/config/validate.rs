@@ -299,6 +299,38 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
         }
     }
 
+    // interface_up_down_delays: keepalived's bounds (the keepalived front
+    // end has cut them already, with keepalived's warning).
+    for (k, dl) in cfg.interface_delays.iter().enumerate() {
+        let longest = dl.down.max(dl.up).as_duration();
+        if longest > std::time::Duration::from_secs(255) {
+            d.error(
+                &spans.top_entry("interface_delays", k),
+                format!("{}: up/down delays are at most 255 s", dl.interface),
+            );
+        }
+        let on = cfg
+            .instances
+            .iter()
+            .filter(|i| i.interface.as_deref() == Some(dl.interface.as_str()));
+        for inst in on {
+            let int = inst.advert_int.as_duration();
+            let adverts = inst.down_timer_adverts.saturating_sub(1);
+            let limit = (int * adverts).saturating_sub(int / 256);
+            if !longest.is_zero() && longest >= limit {
+                d.error(
+                    &spans.top_entry("interface_delays", k),
+                    format!(
+                        "{}: a delay must be under {:.6} s for instance {} ((down_timer_adverts - 1) x advert_int, less 1/256 of it), else its peer takes over first",
+                        dl.interface,
+                        limit.as_secs_f64(),
+                        inst.name
+                    ),
+                );
+            }
+        }
+    }
+
     let inst_names: HashSet<&str> = cfg.instances.iter().map(|i| i.name.as_str()).collect();
     let mut member = HashSet::new();
     for g in &cfg.sync_groups {

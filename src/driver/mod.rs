@@ -152,6 +152,14 @@ pub struct Reload {
     pub static_addresses: Vec<StaticAddress>,
 }
 
+/// A link change `interface_up_down_delays` holds back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PendingLink {
+    at: Instant,
+    name: String,
+    running: bool,
+}
+
 /// A `static_ipaddress` entry, resolved: added at start (and by a reload
 /// that adds it), removed by a reload that drops it and at a clean stop,
 /// whatever the instances do (keepalived `vrrp_daemon.c`: netlink_iplist
@@ -284,6 +292,13 @@ pub struct Driver {
     /// asked to hold (as for the static routes).
     static_addresses: Vec<StaticAddress>,
     static_addresses_asked: Vec<(u32, AddressSpec)>,
+    /// `interface_up_down_delays`: (down, up) delays by interface name.
+    link_delays: HashMap<String, (Duration, Duration)>,
+    /// A link change waiting out its delay, by interface index.
+    pending_links: BTreeMap<u32, PendingLink>,
+    /// Each interface's link state as last applied (the first report of
+    /// an interface applies at once, as keepalived's `seen_up`).
+    link_up: HashMap<u32, bool>,
     stopping: bool,
 }
 
@@ -401,7 +416,12 @@ impl Driver {
             let touched = touched.filter_map(|&i| self.instances.get(i).and_then(deadline_of));
             touched.chain(self.deadlines.first()).min()
         };
-        instances.into_iter().chain(self.startup_hold).min()
+        let links = self.pending_links.values().map(|p| p.at).min();
+        instances
+            .into_iter()
+            .chain(self.startup_hold)
+            .chain(links)
+            .min()
     }
 
     /// Brings what follows from the touched instances up to date: their
@@ -695,6 +715,21 @@ impl Driver {
         self.sync_static_addresses(out);
     }
 
+    /// `interface_up_down_delays` of `config`; a change held for an
+    /// interface that has no delay any more is applied at its time.
+    pub(super) fn configure_link_delays(&mut self, config: &Config) {
+        self.link_delays = config
+            .interface_delays
+            .iter()
+            .map(|d| {
+                (
+                    d.interface.clone(),
+                    (d.down.as_duration(), d.up.as_duration()),
+                )
+            })
+            .collect();
+    }
+
     /// The static addresses of a configuration taken over by an upgrade
     /// (a reload brings them in [`Reload::static_addresses`]).
     pub fn set_static_addresses(&mut self, addresses: Vec<StaticAddress>) -> Vec<Effect> {
@@ -782,6 +817,7 @@ impl Driver {
     }
 
     fn timers(&mut self, now: Instant, out: &mut Vec<Effect>) {
+        self.due_links(now, out);
         if self.startup_hold.is_some_and(|t| t <= now) {
             self.startup_hold = None;
             out.push(Effect::Log {
@@ -1040,7 +1076,78 @@ impl Driver {
         }
     }
 
+    /// A link report, held back by `interface_up_down_delays` as
+    /// keepalived's update_interface_flags(): a change waits out its
+    /// delay; the opposite change before then cancels it ("Delay timer
+    /// for IF cancelled"), so a flap shorter than the delay is never seen.
     fn link(&mut self, now: Instant, index: u32, name: &str, running: bool, out: &mut Vec<Effect>) {
+        if let Some(p) = self.pending_links.get(&index) {
+            if p.running != running {
+                self.pending_links.remove(&index);
+                out.push(Effect::Log {
+                    level: Level::Info,
+                    instance: None,
+                    text: format!("Delay timer for {name} cancelled"),
+                });
+            }
+            return;
+        }
+        let delay = self
+            .link_delays
+            .get(name)
+            .map(|(down, up)| if running { *up } else { *down })
+            .filter(|d| !d.is_zero());
+        let change = self.link_up.get(&index).is_some_and(|up| *up != running);
+        if let (Some(delay), true) = (delay, change) {
+            self.pending_links.insert(
+                index,
+                PendingLink {
+                    at: now + delay,
+                    name: name.to_string(),
+                    running,
+                },
+            );
+            out.push(Effect::Log {
+                level: Level::Info,
+                instance: None,
+                text: format!(
+                    "{name}: link {} delayed by {:.6} s",
+                    if running { "up" } else { "down" },
+                    delay.as_secs_f64()
+                ),
+            });
+            return;
+        }
+        self.link_apply(now, index, name, running, out);
+    }
+
+    /// Link changes whose delay is over.
+    fn due_links(&mut self, now: Instant, out: &mut Vec<Effect>) {
+        let due: Vec<u32> = self
+            .pending_links
+            .iter()
+            .filter(|(_, p)| p.at <= now)
+            .map(|(ix, _)| *ix)
+            .collect();
+        for index in due {
+            if let Some(p) = self.pending_links.remove(&index) {
+                for i in 0..self.instances.len() {
+                    self.deadlines.touch(i);
+                }
+                self.link_apply(now, index, &p.name, p.running, out);
+            }
+        }
+    }
+
+    fn link_apply(
+        &mut self,
+        now: Instant,
+        index: u32,
+        name: &str,
+        running: bool,
+        out: &mut Vec<Effect>,
+    ) {
+        self.link_up.insert(index, running);
         for i in 0..self.instances.len() {
             let r = &mut self.instances[i];
             if r.ifindex != index {
@@ -1214,6 +1321,7 @@ impl Driver {
         self.log_unknown_vrids = config.global.log_unknown_vrids;
         self.static_config = routes::static_entries(&config);
         self.static_addresses = std::mem::take(&mut reload.static_addresses);
+        self.configure_link_delays(&config);
         let mut old: Vec<Running> = std::mem::take(&mut self.instances);
         let mut started = reload.started;
         let mut next: Vec<Running> = Vec::new();
@@ -1279,6 +1387,13 @@ impl Driver {
             });
         }
         self.instances = next;
+        // What the shell found of each instance's link is the state a
+        // delayed change is measured against.
+        for r in &self.instances {
+            if !r.cfg.dont_track_primary {
+                self.link_up.entry(r.ifindex).or_insert(!r.faults.link);
+            }
+        }
         self.index_vrids();
         self.configure_sync_groups(&config);
         out.push(Effect::InstancesChanged);

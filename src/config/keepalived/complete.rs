@@ -38,6 +38,41 @@ impl Parser<'_> {
             }
         }
         self.vmac_names(&spans);
+        // keepalived's vrrp_complete_instance() / check_debounce_timers():
+        // a delay must stay under (down_timer_adverts - 1) advert
+        // intervals of every instance on the interface, else a peer takes
+        // over before the change counts; cut to that less 1/256 of an
+        // interval (none at all with down_timer_adverts 1).
+        for k in 0..self.cfg.interface_delays.len() {
+            let at = spans.top_entry("interface_delays", k);
+            for i in 0..self.cfg.instances.len() {
+                let inst = &self.cfg.instances[i];
+                let d = &self.cfg.interface_delays[k];
+                if inst.interface.as_deref() != Some(d.interface.as_str()) {
+                    continue;
+                }
+                let int =
+                    u64::try_from(inst.advert_int.as_duration().as_micros()).unwrap_or(u64::MAX);
+                let adverts = u64::from(inst.down_timer_adverts.saturating_sub(1));
+                let limit = Secs::from_micros((adverts * int).saturating_sub(int / 256));
+                let (name, iname) = (inst.name.clone(), d.interface.clone());
+                if d.down == Secs::ZERO && d.up == Secs::ZERO {
+                    continue;
+                }
+                let msg = if adverts == 0 {
+                    format!("{name}: cannot use debounce timers with down_timer_adverts = 1 - resetting")
+                } else if d.down >= limit || d.up >= limit {
+                    format!("{name}: interface {iname} debounce timer(s) not less that {adverts} * advert_int - resetting")
+                } else {
+                    continue;
+                };
+                let d = &mut self.cfg.interface_delays[k];
+                let cap = if adverts == 0 { Secs::ZERO } else { limit };
+                d.down = d.down.min(cap);
+                d.up = d.up.min(cap);
+                self.d.warning(&at, msg);
+            }
+        }
         // keepalived's alloc_ipaddress(): a static address without `dev`
         // goes on the default interface (`default_interface`, else eth0);
         // `use_vmac` is an instance address option it does not know there.

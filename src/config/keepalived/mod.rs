@@ -176,7 +176,6 @@ const LVS_BLOCKS: &[&str] = &[
 /// keepalived keywords vrrpd recognises but does not implement (RARE tier or not VRRP).
 const TOP_IGNORED: &[&str] = &[
     "linkbeat_interfaces",
-    "interface_up_down_delays",
     "track_group",
     "bfd_instance",
     "net_namespace",
@@ -325,6 +324,46 @@ impl Parser<'_> {
         }
     }
 
+    /// `IF DOWN_DELAY [UP_DELAY]` (keepalived's alloc_if_up_down_delay():
+    /// seconds to the microsecond, at most 255).
+    fn interface_delay(&mut self, n: &Node) -> Option<InterfaceDelay> {
+        self.no_block(n);
+        let name = n.kw.text.clone();
+        let Some(down) = n.args.first() else {
+            self.warn(
+                &n.kw.loc,
+                format!("No timeouts specified for {name} up/down delays"),
+            );
+            return None;
+        };
+        if let Some(extra) = n.args.get(2) {
+            self.warn(
+                &extra.loc,
+                format!("Too many parameters for {name} up/down delays"),
+            );
+        }
+        let mut delay = |t: &Token, what: &str| match Secs::parse(&t.text) {
+            Some(s) if s <= Secs::from_secs(255) => Some(s),
+            _ => {
+                self.warn(
+                    &t.loc,
+                    format!("Invalid {what} delay {} for {name}", t.text),
+                );
+                None
+            }
+        };
+        let down = delay(down, "down")?;
+        let up = match n.args.get(1) {
+            Some(t) => delay(t, "up")?,
+            None => Secs::ZERO,
+        };
+        Some(InterfaceDelay {
+            interface: name,
+            down,
+            up,
+        })
+    }
+
     /// keepalived `<BOOL>`: no argument means true.
     fn boolean(&mut self, n: &Node) -> bool {
         self.no_block(n);
@@ -451,6 +490,17 @@ impl Parser<'_> {
                         self.cfg.static_rules.push(r);
                         self.top_entries
                             .entry("static_rules")
+                            .or_default()
+                            .push(c.kw.loc.clone());
+                    }
+                }
+            }
+            "interface_up_down_delays" => {
+                for c in self.block(n) {
+                    if let Some(d) = self.interface_delay(c) {
+                        self.cfg.interface_delays.push(d);
+                        self.top_entries
+                            .entry("interface_delays")
                             .or_default()
                             .push(c.kw.loc.clone());
                     }
