@@ -111,3 +111,43 @@ fn disable_local_igmp_is_read_and_vrrp_socket_priority_is_unknown() {
         "{w:?}"
     );
 }
+
+#[test]
+fn linkbeat_interfaces_and_use_polling_choose_the_polled_interfaces() {
+    use vrrpd::driver::params::linkbeat_interfaces;
+    let inst = |name: &str, ifname: &str, extra: &str| {
+        format!("vrrp_instance {name} {{\n interface {ifname}\n virtual_router_id 51\n{extra}\n virtual_ipaddress {{\n  192.0.2.10\n }}\n}}\n")
+    };
+    let text = format!(
+        "linkbeat_interfaces {{\n eth1\n eth9\n eth2 junk\n}}\n{}{}{}",
+        inst("VI_1", "eth0", " linkbeat_use_polling"),
+        inst("VI_2", "eth1", " track_interface {\n  eth2\n }"),
+        inst("VI_3", "eth3", " linkbeat_use_polling\n use_vmac")
+    );
+    let l = load(&text);
+    let w = warnings(&l);
+    assert!(
+        w.iter().any(|(l, c, m)| (*l, *c) == (4, 7)
+            && m.contains("extra characters junk in linkbeat interface")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter().any(
+            |(_, _, m)| m.contains("(VI_1) 'linkbeat_use_polling' in vrrp instance deprecated")
+        ),
+        "{w:?}"
+    );
+    assert!(
+        !w.iter().any(|(_, _, m)| m.contains("does not implement")),
+        "{w:?}"
+    );
+    // eth9: no instance uses it; eth3: VI_3 sits on a VMAC.
+    assert_eq!(linkbeat_interfaces(&l.config), ["eth0", "eth1", "eth2"]);
+    // The top-level keyword polls every instance's interface.
+    let all = format!(
+        "linkbeat_use_polling\n{}{}",
+        inst("VI_1", "eth0", ""),
+        inst("VI_2", "eth5", "")
+    );
+    assert_eq!(linkbeat_interfaces(&load(&all).config), ["eth0", "eth5"]);
+}

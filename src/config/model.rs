@@ -61,6 +61,11 @@ pub struct Config {
     /// Policy rules installed at start and removed at a clean stop (keepalived `static_rules`).
     #[serde(default, rename = "static_rule", skip_serializing_if = "Vec::is_empty")]
     pub static_rules: Vec<super::route::Rule>,
+    /// Interfaces whose link state is polled (ETHTOOL_GLINK and the
+    /// interface flags, once a second) instead of read from netlink
+    /// (keepalived `linkbeat_interfaces`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub linkbeat_interfaces: Vec<String>,
     /// Per-interface delays before a link change counts (keepalived
     /// `interface_up_down_delays`).
     #[serde(
@@ -600,6 +605,10 @@ pub struct Instance {
     /// Unicast peers; empty means multicast (`unicast_peer`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unicast_peers: Vec<UnicastPeer>,
+    /// Poll this instance's interface's link state rather than trust
+    /// netlink (`linkbeat_use_polling`, deprecated by keepalived).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub linkbeat_use_polling: bool,
     /// FAULT while the configured source address (`unicast_src_ip`,
     /// `mcast_src_ip`) is not on the interface (`track_src_ip`).
     #[serde(default, skip_serializing_if = "is_default")]
@@ -774,6 +783,7 @@ impl Instance {
             kernel_rx_buf_size: None,
             garp_extra_if: None,
             track_src_ip: false,
+            linkbeat_use_polling: false,
             unicast_fault_no_peer: false,
             check_unicast_src: true,
             mcast_src_ip: None,

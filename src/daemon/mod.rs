@@ -218,6 +218,8 @@ struct Daemon {
     /// `disable_local_igmp` turned `igmp_link_local_mcast_reports` off at
     /// start: put back on at a clean stop.
     igmp_disabled: bool,
+    /// Interfaces whose link state is polled (`linkbeat_*`).
+    linkbeat: Linkbeat,
     /// Accept mode's drop set (nftables), run by its own task.
     firewall: firewall::FirewallHandle,
     /// The instances' VMACs (`use_vmac`).
@@ -334,6 +336,8 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
     let (record_writer, mut record_done) = record::Writer::new(opts.record.clone());
     let held_changed = work.held_changed();
     let (handover_tx, mut handover_rx) = mpsc::channel(4);
+    // Linkbeat reports: one per change per polled interface.
+    let (linkbeat_tx, mut linkbeat_rx) = mpsc::channel(64);
     let vmacs_netlink = netlink.clone();
     let mut daemon = Daemon {
         clock,
@@ -366,6 +370,12 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         handover_tx,
         promoted: Default::default(),
         igmp_disabled: false,
+        linkbeat: Linkbeat {
+            tx: linkbeat_tx,
+            names: Vec::new(),
+            seen: HashMap::new(),
+            task: None,
+        },
         firewall,
         vmacs: crate::net::vmac::Vmacs::new(vmacs_netlink),
         cloud,
@@ -529,6 +539,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
                 }
             }
             Some(event) = net_events.recv(), if live => daemon.net_event(event),
+            Some((name, up)) = linkbeat_rx.recv(), if live => daemon.linkbeat_report(name, up),
             Some(deleted) = recv_deleted(&mut deletions), if live => daemon.route_deleted(&deleted),
             Some(answer) = lookup_rx.recv(), if live => daemon.lookup_answer(answer),
             Some(loaded) = reload_rx.recv(), if live => daemon.reload_loaded(&opts, loaded),
@@ -927,6 +938,9 @@ impl Daemon {
 
     fn net_event(&mut self, event: NetEvent) {
         match event {
+            // A polled interface's state is the poller's (keepalived ignores
+            // netlink for a linkbeat interface).
+            NetEvent::Link(link) if self.linkbeat.names.contains(&link.name) => {}
             NetEvent::Link(link) => {
                 self.track_link(link.index, &link.name, link.running);
                 self.handle(Event::Link {
@@ -948,6 +962,49 @@ impl Daemon {
             NetEvent::AddressAdded { index, .. } => self.handle(Event::AddressAdded { index }),
             NetEvent::Overrun => self.start_lookup(Lookup::Resync),
         }
+    }
+
+    /// A polled interface changed (or its first reading): handled as
+    /// netlink's link report would be.
+    fn linkbeat_report(&mut self, name: String, up: bool) {
+        if !self.linkbeat.names.contains(&name) {
+            return;
+        }
+        // Gone: netlink's removal report says so.
+        let Some(index) = crate::net::linkbeat::index_of(&name) else {
+            return;
+        };
+        // The first reading is the state at start, not a change (keepalived
+        // logs changes only).
+        if self.linkbeat.seen.insert(name.clone(), up).is_some() {
+            info!("Linkbeat reports {name} {}", if up { "up" } else { "down" });
+        }
+        self.track_link(index, &name, up);
+        self.handle(Event::Link {
+            index,
+            name,
+            running: up,
+        });
+    }
+
+    /// (Re)starts the poller for the configuration's linkbeat interfaces
+    /// ([`crate::driver::params::linkbeat_interfaces`]); none, none runs.
+    fn configure_linkbeat(&mut self) {
+        let names = crate::driver::params::linkbeat_interfaces(&self.config);
+        if names == self.linkbeat.names {
+            return;
+        }
+        if let Some(task) = self.linkbeat.task.take() {
+            task.abort();
+        }
+        self.linkbeat.names = names.clone();
+        self.linkbeat.seen.clear();
+        if names.is_empty() {
+            return;
+        }
+        info!("Using ETHTOOL NIC polling for {}", names.join(", "));
+        let tx = self.linkbeat.tx.clone();
+        self.linkbeat.task = Some(tokio::spawn(poll_links(names, tx)).abort_handle());
     }
 
     /// The kernel deleted a route or rule of keepalived's protocol: one we
@@ -1701,6 +1758,43 @@ impl Executor {
 /// An advert that did not leave, sent at once or from a batch: counted and
 /// logged for its instance (rate limited: a firewall dropping every advert
 /// must not flood the journal).
+/// The linkbeat poller's state in the daemon.
+struct Linkbeat {
+    tx: mpsc::Sender<(String, bool)>,
+    names: Vec<String>,
+    /// The last reading of each polled interface.
+    seen: HashMap<String, bool>,
+    task: Option<tokio::task::AbortHandle>,
+}
+
+/// Polls `names` every [`crate::net::linkbeat::PERIOD`] and reports each
+/// change (and each first reading); a missing interface reads down.
+async fn poll_links(names: Vec<String>, tx: mpsc::Sender<(String, bool)>) {
+    let prober = match crate::net::linkbeat::Prober::new() {
+        Ok(p) => p,
+        Err(e) => {
+            warn!(
+                "linkbeat: cannot open a socket to poll with: {e}; netlink is not used for {}",
+                names.join(", ")
+            );
+            return;
+        }
+    };
+    let mut last: HashMap<String, bool> = HashMap::new();
+    let mut tick = tokio::time::interval(crate::net::linkbeat::PERIOD);
+    loop {
+        tick.tick().await;
+        for name in &names {
+            let up = prober.link_up(name).unwrap_or(false);
+            if last.insert(name.clone(), up) != Some(up)
+                && tx.send((name.clone(), up)).await.is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
 /// An interface's MTU from sysfs (of the daemon's network namespace),
 /// 1500 if it cannot be read: only `vrrp_rx_bufs_policy MTU` needs it.
 fn interface_mtu(ifname: &str) -> u32 {

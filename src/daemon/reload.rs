@@ -587,6 +587,7 @@ impl Daemon {
             }
         }
         self.config = config.clone();
+        self.configure_linkbeat();
         self.handle(Event::Reload(Box::new(Reload {
             config,
             started,

@@ -656,6 +656,7 @@ impl Daemon {
             }
         }
         self.config = config;
+        self.configure_linkbeat();
         self.driver = driver;
         self.sync_firewall();
         self.run_effects(effects);

@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use crate::config::{Global, Instance, RxBufsPolicy, Scope, Vip};
+use crate::config::{Config, Global, Instance, RxBufsPolicy, Scope, Vip};
 use crate::net::netlink::AddressSpec;
 use crate::proto::fsm::{AnnounceSchedule, Params};
 use crate::proto::wire::{ChecksumMode, MULTICAST_V4, MULTICAST_V6};
@@ -98,6 +98,36 @@ pub fn extra_garp(inst: &Instance) -> Option<(Duration, Vec<IpAddr>)> {
         }
     }
     Some((Duration::from_secs(u64::from(g.interval)), out))
+}
+
+/// The interfaces whose link state is polled (keepalived's
+/// init_interface_linkbeat()): those of `linkbeat_interfaces` and of
+/// instances with `linkbeat_use_polling`, only where an instance uses
+/// them (its interface, or a `track_interface`), never a VMAC (netlink
+/// works for those: an instance with `use_vmac` sits on one).
+pub fn linkbeat_interfaces(config: &Config) -> Vec<String> {
+    let used = |name: &str| {
+        config.instances.iter().any(|i| {
+            i.interface.as_deref() == Some(name)
+                || i.track_interfaces.iter().any(|t| t.name == name)
+        })
+    };
+    let mut out: Vec<String> = config
+        .instances
+        .iter()
+        .filter(|i| i.linkbeat_use_polling && i.use_vmac.is_none())
+        .filter_map(|i| i.interface.clone())
+        .chain(
+            config
+                .linkbeat_interfaces
+                .iter()
+                .filter(|n| used(n))
+                .cloned(),
+        )
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// keepalived's vrrp_adv_len(): an advert's length as its socket receives

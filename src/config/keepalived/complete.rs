@@ -482,6 +482,7 @@ impl Parser<'_> {
             }
         }
         r.inst.v3_checksum_as_v2 = r.v3_checksum_as_v2.unwrap_or(self.g.v3_checksum_as_v2);
+        r.inst.linkbeat_use_polling |= self.g.linkbeat_all;
         // keepalived's vrrp_complete_instance(): the global one when the
         // instance has none; 0 means off.
         r.inst.garp_extra_if = r

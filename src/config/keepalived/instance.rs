@@ -27,7 +27,6 @@ const INSTANCE_IGNORED: &[&str] = &[
     "use_vmac_addr",
     "vrf",
     "lvs_sync_daemon_interface",
-    "linkbeat_use_polling",
 ];
 
 impl Parser<'_> {
@@ -265,6 +264,15 @@ impl Parser<'_> {
                         ),
                     ),
                 }
+            }
+            "linkbeat_use_polling" => {
+                self.no_block(n);
+                r.inst.linkbeat_use_polling = true;
+                let msg = format!(
+                    "({}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block",
+                    r.inst.name
+                );
+                self.warn(&loc, msg);
             }
             "native_ipv6" => {
                 self.no_block(n);

@@ -86,6 +86,8 @@ struct GlobalDefaults {
     garp_extra_if: Option<GarpExtraIf>,
     /// `vmac_prefix`: generated VMAC names start with it (default "vrrp").
     vmac_prefix: Option<String>,
+    /// Top-level `linkbeat_use_polling`: every instance's interface polled.
+    linkbeat_all: bool,
 }
 
 #[derive(Default, Clone)]
@@ -175,7 +177,6 @@ const LVS_BLOCKS: &[&str] = &[
 
 /// keepalived keywords vrrpd recognises but does not implement (RARE tier or not VRRP).
 const TOP_IGNORED: &[&str] = &[
-    "linkbeat_interfaces",
     "track_group",
     "bfd_instance",
     "net_namespace",
@@ -183,7 +184,6 @@ const TOP_IGNORED: &[&str] = &[
     "namespace_with_ipsets",
     "instance",
     "use_pid_dir",
-    "linkbeat_use_polling",
     "child_wait_time",
 ];
 
@@ -492,6 +492,24 @@ impl Parser<'_> {
                             .entry("static_rules")
                             .or_default()
                             .push(c.kw.loc.clone());
+                    }
+                }
+            }
+            "linkbeat_use_polling" => {
+                self.no_block(n);
+                self.g.linkbeat_all = true;
+            }
+            "linkbeat_interfaces" => {
+                for c in self.block(n) {
+                    self.no_block(c);
+                    if let Some(extra) = c.args.first() {
+                        self.warn(
+                            &extra.loc,
+                            format!("extra characters {} in linkbeat interface", extra.text),
+                        );
+                    }
+                    if !self.cfg.linkbeat_interfaces.contains(&c.kw.text) {
+                        self.cfg.linkbeat_interfaces.push(c.kw.text.clone());
                     }
                 }
             }
