@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# 89. interface_up_down_delays (issue 15): A alone, Master, with
+# 98. interface_up_down_delays (issue 15): A alone, Master, with
 #     `eth0 1` (down delay 1 s). A 0.3 s link flap (ip link set down/up)
 #     is never seen: no FAULT, the VIP stays. A link down that lasts puts A
 #     in FAULT about 1 s after it, not before.
 . "$(dirname "$0")/lib.sh"
-title "89 interface_up_down_delays: a short flap is not seen, a long one after its delay"
+title "98 interface_up_down_delays: a short flap is not seen, a long one after its delay"
 require_daemon
 lab_up a
 cat >"$WORK/a.conf" <<EOF

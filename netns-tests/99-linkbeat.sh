@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# 90. linkbeat_interfaces (issue 15): A alone, Master, with its interface
+# 99. linkbeat_interfaces (issue 15): A alone, Master, with its interface
 #     polled (ETHTOOL_GLINK and the interface flags, once a second) instead
 #     of read from netlink. Taking the bridge side of A's veth down drops
 #     A's carrier: "Linkbeat reports eth0 down" and FAULT within the poll
 #     period; back up, "Linkbeat reports eth0 up" and Master again.
 . "$(dirname "$0")/lib.sh"
-title "90 linkbeat_interfaces: the link state polled"
+title "99 linkbeat_interfaces: the link state polled"
 require_daemon
 lab_up a
 cat >"$WORK/a.conf" <<EOF

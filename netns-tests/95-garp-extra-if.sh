@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 86. garp_extra_if (issue 15): A, Master, holds a VIP on its VRRP
+# 95. garp_extra_if (issue 15): A, Master, holds a VIP on its VRRP
 #     interface and one on a second interface (eth1, a veth whose peer stays in A). With
 #     `garp_extra_if all 1` and no repeat burst beyond the first, eth1 sees
 #     one gratuitous ARP for 198.51.100.86 about every second while A is
@@ -7,7 +7,7 @@
 #     none beyond the transition burst; after `garp_extra_if` is removed by
 #     a reload, eth1 stays quiet.
 . "$(dirname "$0")/lib.sh"
-title "86 garp_extra_if: periodic gratuitous ARPs on the other interfaces"
+title "95 garp_extra_if: periodic gratuitous ARPs on the other interfaces"
 require_daemon
 lab_up a
 ip -n "$(ns a)" link add eth1 type veth peer name eth1p

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 87. track_src_ip (issue 15): A (priority 150, unicast from 192.0.2.20
+# 96. track_src_ip (issue 15): A (priority 150, unicast from 192.0.2.20
 #     with `track_src_ip`) is Master, B Backup. Deleting 192.0.2.20, A's
 #     only IPv4 address, puts A in FAULT: it gives the VIP up and B takes
 #     it; adding it back ends the FAULT and A preempts. Then the same with
@@ -9,7 +9,7 @@
 #     address 192.0.2.20" and stays Master, its adverts leaving from an
 #     address it no longer has: expected difference.
 . "$(dirname "$0")/lib.sh"
-title "87 track_src_ip: the configured source's removal is a FAULT until it is back"
+title "96 track_src_ip: the configured source's removal is a FAULT until it is back"
 require_daemon
 lab_up a b
 VIP87=198.51.100.87

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# 88. disable_local_igmp (issue 15): while the daemon runs, the node's
+# 97. disable_local_igmp (issue 15): while the daemon runs, the node's
 #     net.ipv4.igmp_link_local_mcast_reports is 0 (no IGMP reports for
 #     224.0.0.0/24 groups, VRRP's among them); a clean stop puts it back.
 . "$(dirname "$0")/lib.sh"
-title "88 disable_local_igmp: igmp_link_local_mcast_reports off from start to stop"
+title "97 disable_local_igmp: igmp_link_local_mcast_reports off from start to stop"
 require_daemon
 lab_up a
 cat >"$WORK/a.conf" <<EOF
