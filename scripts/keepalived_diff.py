@@ -124,6 +124,10 @@ def topology(log):
         if cur is None:
             continue
         if indent == 3:
+            kv = re.match(r"(Unicast TTL|Kernel rx buffer size|Unicast checksum compatibility"
+                          r"|Gratuitous ARP for each secondary (?:i/f|VMAC)) = (\S+)", body)
+            if kv:
+                cur.setdefault("values", {})[kv.group(1)] = kv.group(2)
             section = {"Unicast Peer :": "peers", "Tracked interfaces :": "track_ifp",
                        "Tracked scripts :": "track_script", "Tracked files :": "track_file"}.get(body)
             continue
@@ -211,6 +215,23 @@ def compare(name, vrrpd_json, ka_json, ka_log):
         check(iname, "vmac", o.get("use_vmac") or "", k.get("vmac_ifname", ""))
         check(iname, "promote_secondaries", o.get("promote_secondaries", False), bool(k.get("promote_secondaries", False)))
         t = topo.get(iname, {"peers": [], "track_ifp": {}, "track_script": {}, "track_file": {}})
+        # Issue 15 wire keywords, from keepalived's -d dump.
+        kvals = t.get("values", {})
+        unicast = bool(o.get("unicast_peers"))
+        v4 = ":" not in (o.get("vips") or [{"addr": ""}])[0]["addr"]
+        if unicast:
+            ttl = o.get("unicast_ttl", 255 if v4 else None)
+            check(iname, "unicast_ttl", None if ttl is None else str(ttl), kvals.get("Unicast TTL"))
+            compat = {"auto": "no", "never": "never", "always": "config"}[o.get("old_unicast_checksum", "auto")]
+            check(iname, "old_unicast_checksum", compat, kvals.get("Unicast checksum compatibility"))
+        rx = o.get("kernel_rx_buf_size")
+        check(iname, "kernel_rx_buf_size", None if rx is None else str(rx), kvals.get("Kernel rx buffer size"))
+        gx = o.get("garp_extra_if")
+        own = None if o.get("use_vmac") else o.get("interface")
+        other = any(v.get("dev") and v.get("dev") != own
+                    for v in o.get("vips", []) + o.get("excluded_vips", []))
+        eff = str(gx["interval"]) if gx and gx.get("all") and other else None
+        check(iname, "garp_extra_if", eff, kvals.get("Gratuitous ARP for each secondary i/f"))
         peers = [f"{p['addr']} ttl {p.get('min_ttl', 0)}..{p.get('max_ttl', 255)}" for p in o.get("unicast_peers", [])]
         check(iname, "unicast_peers", peers, t["peers"])
         ti = {x["name"]: str(x.get("weight", 0)) + (" reverse" if x.get("reverse") else "")

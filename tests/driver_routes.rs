@@ -219,3 +219,131 @@ fn an_owner_started_when_the_startup_delay_ends_asks_for_its_routes() {
     assert_eq!(added.len(), 5, "3 routes and 2 rules: {added:?}");
     assert!(removed.is_empty());
 }
+
+/// Every static address work since `from`: (added, removed) as "addr/prefix".
+fn static_work(node: &Node, from: usize) -> (Vec<String>, Vec<String>) {
+    let text =
+        |(_, s): &(u32, vrrpd::net::netlink::AddressSpec)| format!("{}/{}", s.addr, s.prefix);
+    let mut added = Vec::new();
+    let mut removed = Vec::new();
+    for (_, e) in &node.log[from..] {
+        if let Effect::StaticAddressWork { add, remove } = e {
+            added.extend(add.iter().map(text));
+            removed.extend(remove.iter().map(text));
+        }
+    }
+    (added, removed)
+}
+
+fn with_static_addresses(entries: &str) -> String {
+    format!(
+        "static_ipaddress {{\n{entries}\n}}\n{}",
+        conf(101, &["VI_1"], false)
+    )
+}
+
+#[test]
+fn static_addresses_are_asked_for_at_start_kept_across_states_and_removed_at_stop() {
+    let text = with_static_addresses("  203.0.113.1/24 dev eth0\n  2001:db8:5::1/64 dev eth0");
+    let mut a = Node::start(&text, v4(A));
+    let (added, removed) = static_work(&a, 0);
+    assert_eq!(added, vec!["203.0.113.1/24", "2001:db8:5::1/64"]);
+    assert!(removed.is_empty());
+    let from = a.log.len();
+    a.advance(ms(3000));
+    assert_eq!(a.state("VI_1"), State::Master);
+    // A higher-priority peer: back to Backup; the static ones stay.
+    let i = a.driver.position("VI_1").unwrap();
+    let repr = a.driver.instances()[i].router.advert(Priority(200));
+    let d = datagram(
+        &repr,
+        v4(99),
+        "224.0.0.18".parse().unwrap(),
+        vrrpd::proto::wire::ChecksumMode::PseudoHeader,
+    );
+    a.handle(Event::Received {
+        socket: key(),
+        datagram: Ok(d),
+    });
+    assert_eq!(a.state("VI_1"), State::Backup);
+    assert_eq!(
+        static_work(&a, from),
+        (vec![], vec![]),
+        "not tied to mastership"
+    );
+    let from = a.log.len();
+    a.handle(Event::Shutdown);
+    let (added, removed) = static_work(&a, from);
+    assert!(added.is_empty());
+    assert_eq!(removed, vec!["203.0.113.1/24", "2001:db8:5::1/64"]);
+}
+
+#[test]
+fn a_reload_removes_the_static_addresses_it_drops_and_adds_the_new_ones() {
+    let mut a = Node::start(
+        &with_static_addresses("  203.0.113.1/24 dev eth0\n  203.0.113.2/24 dev eth0"),
+        v4(A),
+    );
+    a.advance(ms(1000));
+    let from = a.log.len();
+    let edited = with_static_addresses("  203.0.113.1/24 dev eth0\n  203.0.113.3/24 dev eth0");
+    let event = reload(&a.driver, &parse(&edited), v4(A));
+    a.handle(event);
+    assert_eq!(
+        static_work(&a, from),
+        (vec!["203.0.113.3/24".into()], vec!["203.0.113.2/24".into()])
+    );
+    // The same again: nothing asked.
+    let from = a.log.len();
+    let event = reload(&a.driver, &parse(&edited), v4(A));
+    a.handle(event);
+    assert_eq!(static_work(&a, from), (vec![], vec![]));
+    // Another prefix for the same address: added again with it, no removal
+    // (one slot per address; the worker replaces it).
+    let from = a.log.len();
+    let wider = edited.replace("203.0.113.3/24", "203.0.113.3/25");
+    let event = reload(&a.driver, &parse(&wider), v4(A));
+    a.handle(event);
+    assert_eq!(
+        static_work(&a, from),
+        (vec!["203.0.113.3/25".into()], vec![])
+    );
+}
+
+#[test]
+fn a_static_address_deleted_by_someone_else_is_added_again_unless_no_track() {
+    let text =
+        with_static_addresses("  203.0.113.1/24 dev eth0\n  203.0.113.2/24 dev eth0 no_track");
+    let mut a = Node::start(&text, v4(A));
+    a.advance(ms(1000));
+    let from = a.log.len();
+    a.handle(Event::AddressRemoved {
+        index: IFINDEX,
+        addr: "203.0.113.1".parse().unwrap(),
+    });
+    assert_eq!(
+        static_work(&a, from),
+        (vec!["203.0.113.1/24".into()], vec![])
+    );
+    assert!(a.log[from..].iter().any(|(_, e)| matches!(e,
+        Effect::Log { text, .. } if text == "Restoring deleted static address 203.0.113.1")));
+    let from = a.log.len();
+    a.handle(Event::AddressRemoved {
+        index: IFINDEX,
+        addr: "203.0.113.2".parse().unwrap(),
+    });
+    // On another interface: not ours.
+    a.handle(Event::AddressRemoved {
+        index: IFINDEX + 5,
+        addr: "203.0.113.1".parse().unwrap(),
+    });
+    assert_eq!(static_work(&a, from), (vec![], vec![]));
+    // After stop, nothing is restored.
+    a.handle(Event::Shutdown);
+    let from = a.log.len();
+    a.handle(Event::AddressRemoved {
+        index: IFINDEX,
+        addr: "203.0.113.1".parse().unwrap(),
+    });
+    assert_eq!(static_work(&a, from), (vec![], vec![]));
+}

@@ -404,6 +404,7 @@ fn a_source_address_found_later_starts_the_instance() {
         started: vec![running],
         addresses: Default::default(),
         tracking: Default::default(),
+        static_addresses: Vec::new(),
     })));
     assert_eq!(node.state("VI_1"), State::Fault);
     let from = node.log.len();
@@ -677,6 +678,7 @@ fn a_new_instance_starts_with_what_its_trackers_already_say() {
         started,
         addresses: Default::default(),
         tracking,
+        static_addresses: Vec::new(),
     })));
     // Straight to FAULT, never BACKUP first; VI_2 starts at 80.
     assert_eq!(

@@ -61,6 +61,28 @@ pub struct Config {
     /// Policy rules installed at start and removed at a clean stop (keepalived `static_rules`).
     #[serde(default, rename = "static_rule", skip_serializing_if = "Vec::is_empty")]
     pub static_rules: Vec<super::route::Rule>,
+    /// Interfaces whose link state is polled (ETHTOOL_GLINK and the
+    /// interface flags, once a second) instead of read from netlink
+    /// (keepalived `linkbeat_interfaces`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub linkbeat_interfaces: Vec<String>,
+    /// Per-interface delays before a link change counts (keepalived
+    /// `interface_up_down_delays`).
+    #[serde(
+        default,
+        rename = "interface_delay",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub interface_delays: Vec<InterfaceDelay>,
+    /// Addresses added at start and removed at a clean stop, whatever the
+    /// instances' states (keepalived `static_ipaddress`); `dev` is always
+    /// set (the keepalived front end fills in the default interface).
+    #[serde(
+        default,
+        rename = "static_address",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub static_addresses: Vec<Vip>,
 }
 
 impl Config {
@@ -96,6 +118,42 @@ pub struct GarpGroup {
     pub gna_interval: Secs,
     /// The interfaces (`interface IF` or `interfaces { IF ... }`).
     pub interfaces: Vec<String>,
+}
+
+/// One `interface_up_down_delays` entry: `IF DOWN_DELAY [UP_DELAY]`. A
+/// link change on the interface counts once it has lasted that long; one
+/// undone within the delay is never seen (keepalived's debounce timers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceDelay {
+    pub interface: String,
+    /// Before going down counts (0..255 s, microseconds).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub down: Secs,
+    /// Before coming up counts.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub up: Secs,
+}
+
+/// keepalived's `vrrp_rx_bufs_policy`: what each instance adds to its
+/// socket's receive buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RxBufsPolicy {
+    /// `vrrp_rx_bufs_multiplier` times the interface MTU.
+    Mtu,
+    /// `vrrp_rx_bufs_multiplier` times the advert's length.
+    Advert,
+    /// This many bytes.
+    Size(u32),
+}
+
+fn default_rx_bufs_multiplier() -> u32 {
+    3
+}
+
+fn is_default_rx_bufs_multiplier(v: &u32) -> bool {
+    *v == default_rx_bufs_multiplier()
 }
 
 /// Daemon-wide settings.
@@ -170,6 +228,22 @@ pub struct Global {
     /// Interface for addresses and instances that name none (`default_interface`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_interface: Option<String>,
+    /// Turn `net.ipv4.igmp_link_local_mcast_reports` off from start to
+    /// stop (`disable_local_igmp`); a reload cannot change it.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub disable_local_igmp: bool,
+    /// How big each VRRP socket's receive buffer is for the instances on
+    /// it without `kernel_rx_buf_size` (`vrrp_rx_bufs_policy`); unset, and
+    /// no instance setting one, vrrpd's own 2 MB applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rx_bufs_policy: Option<RxBufsPolicy>,
+    /// The multiple of the MTU or advert length per instance
+    /// (`vrrp_rx_bufs_multiplier`, default 3).
+    #[serde(
+        default = "default_rx_bufs_multiplier",
+        skip_serializing_if = "is_default_rx_bufs_multiplier"
+    )]
+    pub rx_bufs_multiplier: u32,
     /// Log adverts for VRIDs no instance runs (`log_unknown_vrids`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub log_unknown_vrids: bool,
@@ -348,6 +422,9 @@ impl Default for Global {
             dynamic_interfaces: false,
             default_interface: None,
             log_unknown_vrids: false,
+            disable_local_igmp: false,
+            rx_bufs_policy: None,
+            rx_bufs_multiplier: default_rx_bufs_multiplier(),
             metrics_listen: None,
             state_file_location: None,
             stats_file_location: None,
@@ -447,6 +524,37 @@ pub enum InitialState {
     Master,
 }
 
+/// keepalived's `old_unicast_checksum` (VRRPv3 over IPv4, unicast): which
+/// pseudo-header destination the checksum sums, for peers running
+/// keepalived 1.3.6 or earlier (they summed the multicast group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OldUnicastChecksum {
+    /// The real destination (RFC 9568); switch to the old sum, for good,
+    /// when an advert arrives that only the old sum accepts (keepalived's
+    /// default, "Setting unicast VRRPv3 checksum to old version").
+    #[default]
+    Auto,
+    /// The real destination, never switching (`old_unicast_checksum never`).
+    Never,
+    /// The old sum from the start (`old_unicast_checksum`).
+    Always,
+}
+
+/// keepalived's `garp_extra_if [all] SECS` (`vrrp_garp_extra_if` for
+/// every instance): while Master, one gratuitous ARP / unsolicited NA every
+/// `interval` seconds on each interface other than the instance's own that
+/// carries one of its addresses (`all`: any such interface; without it
+/// only extra VMACs, which vrrpd does not create, so nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GarpExtraIf {
+    /// Seconds between two rounds.
+    pub interval: u32,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub all: bool,
+}
+
 /// One virtual router: keepalived's `vrrp_instance`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -497,6 +605,26 @@ pub struct Instance {
     /// Unicast peers; empty means multicast (`unicast_peer`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unicast_peers: Vec<UnicastPeer>,
+    /// Poll this instance's interface's link state rather than trust
+    /// netlink (`linkbeat_use_polling`, deprecated by keepalived).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub linkbeat_use_polling: bool,
+    /// FAULT while the configured source address (`unicast_src_ip`,
+    /// `mcast_src_ip`) is not on the interface (`track_src_ip`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub track_src_ip: bool,
+    /// Periodic announcements on the other interfaces its addresses are on
+    /// (`garp_extra_if`, `vrrp_garp_extra_if`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub garp_extra_if: Option<GarpExtraIf>,
+    /// This instance's share of its socket's receive buffer, in bytes
+    /// (`kernel_rx_buf_size`); replaces the global policy's for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_rx_buf_size: Option<u32>,
+    /// IPv4 TTL / IPv6 hop limit of unicast adverts (`unicast_ttl`, 0..=255;
+    /// default 255); unicast instances only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unicast_ttl: Option<u8>,
     /// FAULT instead of silent multicast when no peer is set (`unicast_fault_no_peer`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub unicast_fault_no_peer: bool,
@@ -524,6 +652,9 @@ pub struct Instance {
     /// Accept packets to the virtual addresses while master (`accept`/`no_accept`).
     #[serde(default = "yes")]
     pub accept: bool,
+    /// Pre-2.0 unicast VRRPv3 checksums (`old_unicast_checksum [never]`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub old_unicast_checksum: OldUnicastChecksum,
     /// Leave the IPv4 pseudo-header out of the VRRPv3 checksum (`v3_checksum_as_v2`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub v3_checksum_as_v2: bool,
@@ -648,6 +779,11 @@ impl Instance {
             excluded_vips: Vec::new(),
             unicast_src: None,
             unicast_peers: Vec::new(),
+            unicast_ttl: None,
+            kernel_rx_buf_size: None,
+            garp_extra_if: None,
+            track_src_ip: false,
+            linkbeat_use_polling: false,
             unicast_fault_no_peer: false,
             check_unicast_src: true,
             mcast_src_ip: None,
@@ -658,6 +794,7 @@ impl Instance {
             down_timer_adverts: 3,
             accept: true,
             v3_checksum_as_v2: false,
+            old_unicast_checksum: OldUnicastChecksum::Auto,
             skip_check_adv_addr: false,
             strict: false,
             lower_prio_no_advert: false,

@@ -115,6 +115,8 @@ fn spans(text: &str, name: &Arc<str>, count: usize) -> Spans {
             for (table, field) in [
                 ("[[static_route]]", "static_routes"),
                 ("[[static_rule]]", "static_rules"),
+                ("[[static_address]]", "static_addresses"),
+                ("[[interface_delay]]", "interface_delays"),
             ] {
                 if l.starts_with(table) {
                     let col = raw.len() - raw.trim_start().len() + 1;

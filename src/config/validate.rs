@@ -45,6 +45,12 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
                 format!("({name}) authentication exists in VRRPv2 only"),
             );
         }
+        if inst.unicast_ttl.is_some() && inst.unicast_peers.is_empty() {
+            d.error(
+                &at("unicast_ttl"),
+                format!("({name}) unicast_ttl applies to unicast instances only (no unicast peer)"),
+            );
+        }
         if !(1..=100).contains(&inst.down_timer_adverts) {
             d.error(
                 &at("name"),
@@ -268,6 +274,60 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
         for e in r.check() {
             let at = spans.top_entry("static_rules", k);
             d.error(&at, format!("static rule {}: {e}", r.priority));
+        }
+    }
+
+    for (k, a) in cfg.static_addresses.iter().enumerate() {
+        let at = || spans.top_entry("static_addresses", k);
+        if a.dev.is_none() {
+            d.error(
+                &at(),
+                format!(
+                    "static address {}: 'dev' is required (the interface to add it on)",
+                    a.addr
+                ),
+            );
+        }
+        if a.use_vmac {
+            d.error(
+                &at(),
+                format!(
+                    "static address {}: 'use_vmac' applies to an instance's addresses only",
+                    a.addr
+                ),
+            );
+        }
+    }
+
+    // interface_up_down_delays: keepalived's bounds (the keepalived front
+    // end has cut them already, with keepalived's warning).
+    for (k, dl) in cfg.interface_delays.iter().enumerate() {
+        let longest = dl.down.max(dl.up).as_duration();
+        if longest > std::time::Duration::from_secs(255) {
+            d.error(
+                &spans.top_entry("interface_delays", k),
+                format!("{}: up/down delays are at most 255 s", dl.interface),
+            );
+        }
+        let on = cfg
+            .instances
+            .iter()
+            .filter(|i| i.interface.as_deref() == Some(dl.interface.as_str()));
+        for inst in on {
+            let int = inst.advert_int.as_duration();
+            let adverts = inst.down_timer_adverts.saturating_sub(1);
+            let limit = (int * adverts).saturating_sub(int / 256);
+            if !longest.is_zero() && longest >= limit {
+                d.error(
+                    &spans.top_entry("interface_delays", k),
+                    format!(
+                        "{}: a delay must be under {:.6} s for instance {} ((down_timer_adverts - 1) x advert_int, less 1/256 of it), else its peer takes over first",
+                        dl.interface,
+                        limit.as_secs_f64(),
+                        inst.name
+                    ),
+                );
+            }
         }
     }
 

@@ -542,12 +542,21 @@ pub fn render_data(
     ));
     for (title, list) in [
         (
+            // `set`: asked for since start, as keepalived marks it once added.
+            "------< Static Addresses >------",
+            config
+                .static_addresses
+                .iter()
+                .map(|a| format_vip(a, "", true))
+                .collect::<Vec<_>>(),
+        ),
+        (
             "------< Static Routes >------",
             config
                 .static_routes
                 .iter()
                 .map(|r| r.keepalived_text())
-                .collect::<Vec<_>>(),
+                .collect(),
         ),
         (
             "------< Static Rules >------",

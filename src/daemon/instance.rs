@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use crate::config::Instance;
-use crate::driver::params::{checksum_mode, destinations};
+use crate::driver::params::{destinations, send_ttl};
 use crate::net::socket::{SocketError, VrrpSocket};
 use crate::proto::wire::{AdvertRepr, ChecksumMode, Packet, WireError};
 
@@ -32,15 +32,20 @@ pub enum Delivery {
 pub fn send_advert(
     sock: &VrrpSocket,
     inst: &Instance,
+    mode: ChecksumMode,
     src: IpAddr,
     repr: &AdvertRepr,
     delivery: Delivery,
     on_result: impl FnMut(IpAddr, Result<(), SendError>),
 ) {
+    let framing = Framing {
+        checksum: mode,
+        ttl: send_ttl(inst),
+    };
     send_to(
         sock,
         destinations(inst),
-        checksum_mode(inst),
+        framing,
         src,
         repr,
         delivery,
@@ -53,12 +58,20 @@ pub fn send_advert(
 /// instances builds 1000 a second, and each heap buffer showed in profiles.
 const STACK_ADVERT: usize = 1024;
 
-/// Sends `repr` from `src` to each of `dsts`, summed as `mode` says;
+/// How an advert goes on the wire beyond its bytes: its checksum's mode
+/// and its IPv4 TTL / IPv6 hop limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Framing {
+    pub checksum: ChecksumMode,
+    pub ttl: u8,
+}
+
+/// Sends `repr` from `src` to each of `dsts`, framed as `framing` says;
 /// `on_result` hears one result per destination.
 pub fn send_to(
     sock: &VrrpSocket,
     dsts: impl IntoIterator<Item = IpAddr>,
-    mode: ChecksumMode,
+    framing: Framing,
     src: IpAddr,
     repr: &AdvertRepr,
     delivery: Delivery,
@@ -74,14 +87,15 @@ pub fn send_to(
             &mut heap
         }
     };
+    let Framing { checksum, ttl } = framing;
     for dst in dsts {
         let sent = repr
-            .emit(&mut Packet::new_unchecked(&mut *buf), src, dst, mode)
+            .emit(&mut Packet::new_unchecked(&mut *buf), src, dst, checksum)
             .map_err(SendError::from)
             .and_then(|()| {
                 match delivery {
-                    Delivery::Now => sock.send(src, dst, buf),
-                    Delivery::Batched => sock.queue(repr.vrid.get(), src, dst, buf),
+                    Delivery::Now => sock.send_ttl(src, dst, ttl, buf),
+                    Delivery::Batched => sock.queue_ttl(repr.vrid.get(), src, dst, ttl, buf),
                 }
                 .map_err(SendError::from)
             });

@@ -215,6 +215,11 @@ struct Daemon {
     /// Interfaces whose `promote_secondaries` vrrpd turned on; put back
     /// off at a clean stop, as keepalived does.
     promoted: std::collections::BTreeSet<String>,
+    /// `disable_local_igmp` turned `igmp_link_local_mcast_reports` off at
+    /// start: put back on at a clean stop.
+    igmp_disabled: bool,
+    /// Interfaces whose link state is polled (`linkbeat_*`).
+    linkbeat: Linkbeat,
     /// Accept mode's drop set (nftables), run by its own task.
     firewall: firewall::FirewallHandle,
     /// The instances' VMACs (`use_vmac`).
@@ -331,6 +336,8 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
     let (record_writer, mut record_done) = record::Writer::new(opts.record.clone());
     let held_changed = work.held_changed();
     let (handover_tx, mut handover_rx) = mpsc::channel(4);
+    // Linkbeat reports: one per change per polled interface.
+    let (linkbeat_tx, mut linkbeat_rx) = mpsc::channel(64);
     let vmacs_netlink = netlink.clone();
     let mut daemon = Daemon {
         clock,
@@ -362,6 +369,13 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         handover: None,
         handover_tx,
         promoted: Default::default(),
+        igmp_disabled: false,
+        linkbeat: Linkbeat {
+            tx: linkbeat_tx,
+            names: Vec::new(),
+            seen: HashMap::new(),
+            task: None,
+        },
         firewall,
         vmacs: crate::net::vmac::Vmacs::new(vmacs_netlink),
         cloud,
@@ -525,6 +539,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
                 }
             }
             Some(event) = net_events.recv(), if live => daemon.net_event(event),
+            Some((name, up)) = linkbeat_rx.recv(), if live => daemon.linkbeat_report(name, up),
             Some(deleted) = recv_deleted(&mut deletions), if live => daemon.route_deleted(&deleted),
             Some(answer) = lookup_rx.recv(), if live => daemon.lookup_answer(answer),
             Some(loaded) = reload_rx.recv(), if live => daemon.reload_loaded(&opts, loaded),
@@ -797,6 +812,17 @@ impl Daemon {
                     }
                     self.exec.work.routes(&owner, &add, &remove);
                 }
+                Effect::StaticAddressWork { add, remove } => {
+                    let owner = crate::driver::routes::STATIC_OWNER;
+                    for (ifindex, spec) in remove {
+                        info!(target: messages::DETAIL, "(static) removing static address {}/{}", spec.addr, spec.prefix);
+                        self.exec.work.remove(owner, ifindex, spec);
+                    }
+                    for (ifindex, spec) in add {
+                        info!(target: messages::DETAIL, "(static) setting static address {}/{}", spec.addr, spec.prefix);
+                        self.exec.work.add(owner, ifindex, spec);
+                    }
+                }
                 Effect::InstancesChanged => {
                     self.configure_cloud();
                     self.record_dirty = true;
@@ -804,6 +830,8 @@ impl Daemon {
                         .metrics
                         .set_instances(self.driver.instances().iter().map(view::Counters::of));
                     self.exec.prune_sockets(&self.driver);
+                    self.exec
+                        .size_recv_buffers(&self.driver, &self.config.global);
                 }
             }
         }
@@ -910,6 +938,9 @@ impl Daemon {
 
     fn net_event(&mut self, event: NetEvent) {
         match event {
+            // A polled interface's state is the poller's (keepalived ignores
+            // netlink for a linkbeat interface).
+            NetEvent::Link(link) if self.linkbeat.names.contains(&link.name) => {}
             NetEvent::Link(link) => {
                 self.track_link(link.index, &link.name, link.running);
                 self.handle(Event::Link {
@@ -931,6 +962,49 @@ impl Daemon {
             NetEvent::AddressAdded { index, .. } => self.handle(Event::AddressAdded { index }),
             NetEvent::Overrun => self.start_lookup(Lookup::Resync),
         }
+    }
+
+    /// A polled interface changed (or its first reading): handled as
+    /// netlink's link report would be.
+    fn linkbeat_report(&mut self, name: String, up: bool) {
+        if !self.linkbeat.names.contains(&name) {
+            return;
+        }
+        // Gone: netlink's removal report says so.
+        let Some(index) = crate::net::linkbeat::index_of(&name) else {
+            return;
+        };
+        // The first reading is the state at start, not a change (keepalived
+        // logs changes only).
+        if self.linkbeat.seen.insert(name.clone(), up).is_some() {
+            info!("Linkbeat reports {name} {}", if up { "up" } else { "down" });
+        }
+        self.track_link(index, &name, up);
+        self.handle(Event::Link {
+            index,
+            name,
+            running: up,
+        });
+    }
+
+    /// (Re)starts the poller for the configuration's linkbeat interfaces
+    /// ([`crate::driver::params::linkbeat_interfaces`]); none, none runs.
+    fn configure_linkbeat(&mut self) {
+        let names = crate::driver::params::linkbeat_interfaces(&self.config);
+        if names == self.linkbeat.names {
+            return;
+        }
+        if let Some(task) = self.linkbeat.task.take() {
+            task.abort();
+        }
+        self.linkbeat.names = names.clone();
+        self.linkbeat.seen.clear();
+        if names.is_empty() {
+            return;
+        }
+        info!("Using ETHTOOL NIC polling for {}", names.join(", "));
+        let tx = self.linkbeat.tx.clone();
+        self.linkbeat.task = Some(tokio::spawn(poll_links(names, tx)).abort_handle());
     }
 
     /// The kernel deleted a route or rule of keepalived's protocol: one we
@@ -1351,6 +1425,12 @@ impl Daemon {
                 }
             }
         }
+        if self.igmp_disabled {
+            match crate::net::sysctl::Sysctl::default().reset_local_igmp() {
+                Ok(()) => info!("igmp_link_local_mcast_reports reset"),
+                Err(e) => warn!("igmp_link_local_mcast_reports not reset: {e}"),
+            }
+        }
         // STOP notifications are always delivered (bounded wait).
         self.exec.notifier.finish(Duration::from_secs(15)).await;
     }
@@ -1439,6 +1519,30 @@ impl Executor {
 
     /// Closes the sockets no instance uses any more (a reload removed
     /// their instances, an interface was re-created under a new index).
+    /// Sizes each socket's receive buffer for the instances on it
+    /// (keepalived's per-sockpool sum of `kernel_rx_buf_size` /
+    /// `vrrp_rx_bufs_policy`), else vrrpd's default; after every change
+    /// of the instance list, as keepalived sizes its sockets on a reload.
+    fn size_recv_buffers(&self, driver: &Driver, global: &crate::config::Global) {
+        for (key, (sock, _)) in &self.sockets {
+            let ifname = &sock.spec().ifname;
+            let on = driver
+                .instances()
+                .iter()
+                .filter(|r| &r.socket_key == key)
+                .map(|r| &*r.cfg);
+            let want = crate::driver::params::recv_buffer(on, global, |_| interface_mtu(ifname));
+            let bytes = want.unwrap_or(crate::net::socket::RECV_BUFFER);
+            match sock.set_recv_buffer(bytes) {
+                Ok(()) if want.is_some() => {
+                    debug!("VRRP socket on {ifname}: receive buffer {bytes} bytes, as configured")
+                }
+                Ok(()) => {}
+                Err(e) => warn!("{e}"),
+            }
+        }
+    }
+
     fn prune_sockets(&mut self, driver: &Driver) {
         let used: std::collections::HashSet<&SocketKey> = driver.socket_keys().collect();
         self.sockets.retain(|key, (_, reader)| {
@@ -1530,6 +1634,15 @@ impl Executor {
                                 .filter(|v| v.ifindex == ifindex)
                                 .map_or(r.ifname.as_str(), |v| v.name.as_str());
                             for addr in &addrs {
+                                // An address with `dev` is on that interface.
+                                let ifname = r
+                                    .cfg
+                                    .vips
+                                    .iter()
+                                    .chain(&r.cfg.excluded_vips)
+                                    .find(|v| v.addr == *addr)
+                                    .and_then(|v| v.dev.as_deref())
+                                    .unwrap_or(ifname);
                                 info!(
                                     target: messages::DETAIL,
                                     "({}) Sending/queueing gratuitous ARPs on {ifname} for {addr}",
@@ -1614,14 +1727,23 @@ impl Executor {
         };
         let mut failed = false;
         let cfg = Arc::clone(&r.cfg);
-        instance::send_advert(sock, &cfg, src, repr, delivery, |dst, sent| match sent {
-            Ok(()) => {}
-            Err(e @ instance::SendError::Build(_)) => error!("({}) {e}", r.name()),
-            Err(e) => {
-                failed = true;
-                send_failed(r, self.clock.now(), dst, &e);
-            }
-        });
+        let mode = r.checksum_mode();
+        instance::send_advert(
+            sock,
+            &cfg,
+            mode,
+            src,
+            repr,
+            delivery,
+            |dst, sent| match sent {
+                Ok(()) => {}
+                Err(e @ instance::SendError::Build(_)) => error!("({}) {e}", r.name()),
+                Err(e) => {
+                    failed = true;
+                    send_failed(r, self.clock.now(), dst, &e);
+                }
+            },
+        );
         let Some(instance) = index else {
             return;
         };
@@ -1636,6 +1758,52 @@ impl Executor {
 /// An advert that did not leave, sent at once or from a batch: counted and
 /// logged for its instance (rate limited: a firewall dropping every advert
 /// must not flood the journal).
+/// The linkbeat poller's state in the daemon.
+struct Linkbeat {
+    tx: mpsc::Sender<(String, bool)>,
+    names: Vec<String>,
+    /// The last reading of each polled interface.
+    seen: HashMap<String, bool>,
+    task: Option<tokio::task::AbortHandle>,
+}
+
+/// Polls `names` every [`crate::net::linkbeat::PERIOD`] and reports each
+/// change (and each first reading); a missing interface reads down.
+async fn poll_links(names: Vec<String>, tx: mpsc::Sender<(String, bool)>) {
+    let prober = match crate::net::linkbeat::Prober::new() {
+        Ok(p) => p,
+        Err(e) => {
+            warn!(
+                "linkbeat: cannot open a socket to poll with: {e}; netlink is not used for {}",
+                names.join(", ")
+            );
+            return;
+        }
+    };
+    let mut last: HashMap<String, bool> = HashMap::new();
+    let mut tick = tokio::time::interval(crate::net::linkbeat::PERIOD);
+    loop {
+        tick.tick().await;
+        for name in &names {
+            let up = prober.link_up(name).unwrap_or(false);
+            if last.insert(name.clone(), up) != Some(up)
+                && tx.send((name.clone(), up)).await.is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+/// An interface's MTU from sysfs (of the daemon's network namespace),
+/// 1500 if it cannot be read: only `vrrp_rx_bufs_policy MTU` needs it.
+fn interface_mtu(ifname: &str) -> u32 {
+    std::fs::read_to_string(format!("/sys/class/net/{ifname}/mtu"))
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(1500)
+}
+
 fn send_failed(r: &mut Running, now: Instant, dst: IpAddr, error: &dyn std::fmt::Display) {
     *r.drops.entry("send_error").or_default() += 1;
     if let Some(n) = r.log_limit.allow("send_error", now) {

@@ -26,7 +26,7 @@ use super::{admin, tracking, Daemon, DaemonError, Options};
 use crate::config::{self, Config, FsSource, Instance, InstanceId};
 use crate::driver::params::{address_spec, configured_source, source_address};
 use crate::driver::vmac;
-use crate::driver::{Event, Reload, Running, TrackState};
+use crate::driver::{Event, Reload, Running, StaticAddress, TrackState};
 use crate::net::netlink::{AddressSpec, LinkInfo, Netlink};
 use crate::net::sysctl::{Sysctl, SysctlError};
 use crate::net::vmac::{EnsureMode, VmacUp, Vmacs};
@@ -64,6 +64,8 @@ pub(super) struct Prepared {
     /// `promote_secondaries` set for new instances' interfaces (off the
     /// driver, like the lookups): per interface, whether vrrpd turned it on.
     pub(super) promoted: Vec<(String, Result<bool, SysctlError>)>,
+    /// `static_ipaddress` entries on interfaces that exist.
+    pub(super) static_addresses: Vec<StaticAddress>,
 }
 
 /// How long a reload's kernel lookups ([`prepare`]) may take.
@@ -219,13 +221,37 @@ pub(super) async fn prepare(
         .await
         .unwrap_or_default()
     };
+    let static_addresses = static_addresses(&netlink, &config).await;
     Prepared {
         config,
         new,
         addresses,
         tracked_links,
         promoted,
+        static_addresses,
     }
+}
+
+/// The static addresses whose interface exists now. keepalived adds one
+/// once, at start, and logs a failure; one whose interface is missing is
+/// said and skipped here (a reload after the interface appears adds it).
+async fn static_addresses(netlink: &Netlink, config: &Config) -> Vec<StaticAddress> {
+    let mut out = Vec::new();
+    for vip in &config.static_addresses {
+        let Some(dev) = &vip.dev else { continue };
+        match netlink.link(dev).await {
+            Ok(link) => out.push(StaticAddress {
+                ifindex: link.index,
+                spec: address_spec(vip),
+                no_track: vip.no_track,
+            }),
+            Err(e) => warn!(
+                "static address {}/{} dev {dev}: {e}; not added",
+                vip.addr, vip.prefix
+            ),
+        }
+    }
+    out
 }
 
 async fn resolve(
@@ -295,6 +321,18 @@ impl Daemon {
     /// yet, so the lookups and the trackers' start are waited for here
     /// and the instances start knowing what their trackers say.
     pub(super) async fn start(&mut self, config: Config) -> Result<(), DaemonError> {
+        // keepalived's set_disable_local_igmp(), at start only.
+        if config.global.disable_local_igmp {
+            match crate::net::sysctl::Sysctl::default().disable_local_igmp() {
+                Ok(changed) => {
+                    self.igmp_disabled = changed;
+                    info!("igmp_link_local_mcast_reports off (disable_local_igmp)");
+                }
+                Err(e) => warn!(
+                    "disable_local_igmp: {e} (under systemd, ProtectKernelTunables= makes /proc/sys read-only)"
+                ),
+            }
+        }
         let prepared = prepare(
             self.netlink.clone(),
             self.vmacs.clone(),
@@ -457,6 +495,7 @@ impl Daemon {
             addresses,
             tracked_links,
             promoted,
+            static_addresses,
         } = prepared;
         for (ifname, result) in promoted {
             match result {
@@ -534,6 +573,11 @@ impl Daemon {
             .iter()
             .map(|c| (c.name.clone(), self.track_state(&c.name)))
             .collect();
+        if self.scheduled
+            && self.config.global.disable_local_igmp != config.global.disable_local_igmp
+        {
+            info!("Cannot change disable_local_igmp at a reload - please restart vrrpd");
+        }
         if !self.scheduled || self.config.global.scheduling != config.global.scheduling {
             self.scheduled = true;
             let (summary, failed) = super::sched::apply(&config.global.scheduling);
@@ -543,11 +587,13 @@ impl Daemon {
             }
         }
         self.config = config.clone();
+        self.configure_linkbeat();
         self.handle(Event::Reload(Box::new(Reload {
             config,
             started,
             addresses,
             tracking,
+            static_addresses,
         })));
         match set {
             Some(set) => {
@@ -644,16 +690,18 @@ impl Daemon {
             }
             _ => (link.index, ifname.clone(), link.running),
         };
-        let key = super::socket_key(cfg, sock_index, source);
+        // A tracked source still absent (`track_src_ip`) is the socket's
+        // all the same: the instance waits in FAULT until it appears.
+        let bound = source.or_else(|| configured_source(cfg));
+        let key = super::socket_key(cfg, sock_index, bound);
         self.exec.ensure_socket(&key, &sock_ifname, cfg)?;
         let placeholder = super::unspecified(cfg.family);
-        let router =
-            crate::driver::new_router(cfg, source.unwrap_or(placeholder)).map_err(|e| {
-                error!("({}) {e}", cfg.name);
-                DaemonError::Config {
-                    file: cfg.name.clone(),
-                }
-            })?;
+        let router = crate::driver::new_router(cfg, bound.unwrap_or(placeholder)).map_err(|e| {
+            error!("({}) {e}", cfg.name);
+            DaemonError::Config {
+                file: cfg.name.clone(),
+            }
+        })?;
         let mut running = Running::new(Arc::clone(cfg), router, sock_index, key, addresses);
         running.vmac = vmac.map(|v| v.link);
         running.faults.link = !running_now && !cfg.dont_track_primary;
@@ -711,6 +759,7 @@ mod tests {
             addresses: HashMap::new(),
             tracked_links: Vec::new(),
             promoted: Vec::new(),
+            static_addresses: Vec::new(),
         }
     }
 

@@ -47,7 +47,8 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
             );
             let (netlink, _events) = Netlink::open()?;
             let mut report = release(&netlink, &rec.instances).await;
-            for orphan in &rec.orphans {
+            // Static addresses (owner "") stay, as the static routes do.
+            for orphan in rec.orphans.iter().filter(|o| o.owner != STATIC_OWNER) {
                 let removed = remove_present(&netlink, &orphan.owner, [&orphan.address]).await;
                 report.push(Resigned {
                     instance: orphan.owner.clone(),
@@ -380,7 +381,12 @@ async fn send_priority_zero(
     instance::send_to(
         &sock,
         dsts.iter().copied(),
-        inst.checksum,
+        instance::Framing {
+            checksum: inst.checksum,
+            // The record predates unicast_ttl: 255, which a peer accepts
+            // unless its min_ttl/max_ttl say otherwise.
+            ttl: crate::proto::wire::TTL,
+        },
         source,
         &repr,
         instance::Delivery::Now,

@@ -513,6 +513,7 @@ impl Daemon {
             addresses: _,
             tracked_links,
             promoted: _,
+            static_addresses,
         } = prepared;
         let mut started = Vec::new();
         let mut sockets = HashMap::new();
@@ -572,7 +573,10 @@ impl Daemon {
             running.vmac = resolved.vmac.map(|v| v.link);
             started.push(running);
         }
-        let (driver, effects) = Driver::restore(taken, &record.driver, &config, started)?;
+        let (mut driver, mut effects) = Driver::restore(taken, &record.driver, &config, started)?;
+        // Adopted below with the other addresses: asking again costs an
+        // EEXIST each, and they stay ours.
+        effects.extend(driver.set_static_addresses(static_addresses));
         // Committed from here: nothing below refuses.
         for (key, sock) in sockets {
             self.exec.add_socket(key, sock);
@@ -652,6 +656,7 @@ impl Daemon {
             }
         }
         self.config = config;
+        self.configure_linkbeat();
         self.driver = driver;
         self.sync_firewall();
         self.run_effects(effects);

@@ -147,6 +147,29 @@ pub struct Reload {
     /// What the trackers already say of each instance, by name: a new
     /// instance starts with it (one priority, no FAULT flap at start).
     pub tracking: HashMap<String, TrackState>,
+    /// The configuration's `static_ipaddress` entries whose interface the
+    /// shell found, in configuration order.
+    pub static_addresses: Vec<StaticAddress>,
+}
+
+/// A link change `interface_up_down_delays` holds back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PendingLink {
+    at: Instant,
+    name: String,
+    running: bool,
+}
+
+/// A `static_ipaddress` entry, resolved: added at start (and by a reload
+/// that adds it), removed by a reload that drops it and at a clean stop,
+/// whatever the instances do (keepalived `vrrp_daemon.c`: netlink_iplist
+/// ADD in start_vrrp, DEL in vrrp_terminate_phase2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticAddress {
+    pub ifindex: u32,
+    pub spec: AddressSpec,
+    /// `no_track`: deleted by someone else, it is not added back.
+    pub no_track: bool,
 }
 
 /// What an instance's trackers add up to.
@@ -215,6 +238,13 @@ pub enum Effect {
         add: Vec<routes::Entry>,
         remove: Vec<routes::Entry>,
     },
+    /// Static addresses (owner [`routes::STATIC_OWNER`]) now wanted on
+    /// their interface (`add`) or off it (`remove`), as (ifindex, spec):
+    /// only the changes.
+    StaticAddressWork {
+        add: Vec<(u32, AddressSpec)>,
+        remove: Vec<(u32, AddressSpec)>,
+    },
 }
 
 /// The earliest time instance `r` has something to do: its router's
@@ -226,6 +256,7 @@ fn deadline_of(r: &Running) -> Option<Instant> {
             .filter(|_| !r.faults.send)
             .map(|t| t + send_fault_after(r)),
         r.probe_at,
+        r.extra_garp_at,
     ]
     .into_iter()
     .flatten()
@@ -257,6 +288,17 @@ pub struct Driver {
     /// asked to hold of them (all from the first configuration to stop).
     static_config: Vec<routes::Entry>,
     statics: routes::Wanted,
+    /// The configuration's static addresses, and those the shell was
+    /// asked to hold (as for the static routes).
+    static_addresses: Vec<StaticAddress>,
+    static_addresses_asked: Vec<(u32, AddressSpec)>,
+    /// `interface_up_down_delays`: (down, up) delays by interface name.
+    link_delays: HashMap<String, (Duration, Duration)>,
+    /// A link change waiting out its delay, by interface index.
+    pending_links: BTreeMap<u32, PendingLink>,
+    /// Each interface's link state as last applied (the first report of
+    /// an interface applies at once, as keepalived's `seen_up`).
+    link_up: HashMap<u32, bool>,
     stopping: bool,
 }
 
@@ -374,15 +416,20 @@ impl Driver {
             let touched = touched.filter_map(|&i| self.instances.get(i).and_then(deadline_of));
             touched.chain(self.deadlines.first()).min()
         };
-        instances.into_iter().chain(self.startup_hold).min()
+        let links = self.pending_links.values().map(|p| p.at).min();
+        instances
+            .into_iter()
+            .chain(self.startup_hold)
+            .chain(links)
+            .min()
     }
 
     /// Brings what follows from the touched instances up to date: their
     /// routes, then their deadlines (which forgets who was touched, so
     /// the routes come first; refreshing alone once lost the routes of
     /// instances started when `vrrp_startup_delay` ended).
-    fn settle(&mut self, out: &mut Vec<Effect>) {
-        self.sync_routes(out);
+    fn settle(&mut self, now: Instant, out: &mut Vec<Effect>) {
+        self.sync_routes(now, out);
         self.refresh_deadlines();
     }
 
@@ -442,7 +489,7 @@ impl Driver {
     /// Handles one event at `now`.
     pub fn handle(&mut self, now: Instant, event: Event) -> Vec<Effect> {
         let mut out = Vec::new();
-        self.settle(&mut out);
+        self.settle(now, &mut out);
         // Which instances' timers this event may move, beyond those whose
         // router it feeds (`push_actions` marks them): the named instance,
         // or for a rare event (links, addresses, reloads) all of them, a
@@ -485,6 +532,43 @@ impl Driver {
                 }
             }
             Event::AddressRemoved { index, addr } => {
+                // keepalived's netlink_if_address_filter(): a tracked
+                // static address deleted by someone else is added again
+                // ("Restoring deleted static address").
+                let lost = self.static_addresses_asked.iter().find(|(ix, s)| {
+                    *ix == index
+                        && s.addr == addr
+                        && self
+                            .static_addresses
+                            .iter()
+                            .any(|a| a.ifindex == index && a.spec.addr == addr && !a.no_track)
+                });
+                if let Some(a) = lost.cloned() {
+                    out.push(Effect::Log {
+                        level: Level::Info,
+                        instance: None,
+                        text: format!("Restoring deleted static address {addr}"),
+                    });
+                    out.push(Effect::StaticAddressWork {
+                        add: vec![a],
+                        remove: Vec::new(),
+                    });
+                }
+                // keepalived's netlink_if_address_filter(): with
+                // track_src_ip, losing the configured source is a FAULT
+                // until it is back (`source_address` then finds it).
+                for i in 0..self.instances.len() {
+                    let r = &self.instances[i];
+                    if r.cfg.track_src_ip
+                        && !r.faults.no_source
+                        && r.source_ifindex() == index
+                        && params::configured_source(&r.cfg) == Some(addr)
+                    {
+                        let text = format!("({}) source address {addr} was removed", r.name());
+                        out.push(log(Level::Warn, r, text));
+                        self.set_fault(i, now, |f| f.no_source = true, &mut out);
+                    }
+                }
                 for i in 0..self.instances.len() {
                     let r = &self.instances[i];
                     let ours = r.addresses.get(&addr).is_some_and(|(ix, _)| *ix == index);
@@ -552,7 +636,7 @@ impl Driver {
             Event::Reload(reload) => self.reload(now, *reload, &mut out),
             Event::Shutdown => self.shutdown(now, &mut out),
         }
-        self.settle(&mut out);
+        self.settle(now, &mut out);
         self.check_deadlines();
         out
     }
@@ -564,7 +648,7 @@ impl Driver {
     /// them on leaving it), the static ones until stop. Runs after every
     /// event; an instance whose mastership and configuration did not move
     /// costs one comparison.
-    fn sync_routes(&mut self, out: &mut Vec<Effect>) {
+    fn sync_routes(&mut self, now: Instant, out: &mut Vec<Effect>) {
         // Only an instance whose router took an input (touched) or whose
         // configuration changed (a reload rebuilds the list: stale) can
         // have moved; a pass over all 1000 per event was 6 % of the CPU.
@@ -578,6 +662,19 @@ impl Driver {
             }
             r.routes_on = on;
             r.routes_stale = false;
+            // `garp_extra_if` rounds run while the addresses are held, the
+            // first one period after they were taken (keepalived starts its
+            // vmac_garp_timer on entering MASTER).
+            let period = if on {
+                params::extra_garp(&r.cfg).map(|(p, _)| p)
+            } else {
+                None
+            };
+            match (period, r.extra_garp_at) {
+                (Some(p), None) => r.extra_garp_at = Some(now + p),
+                (None, Some(_)) => r.extra_garp_at = None,
+                _ => {}
+            }
             let want = if on {
                 routes::virtual_entries(&r.cfg)
             } else {
@@ -614,6 +711,66 @@ impl Driver {
                 add,
                 remove,
             });
+        }
+        self.sync_static_addresses(out);
+    }
+
+    /// `interface_up_down_delays` of `config`; a change held for an
+    /// interface that has no delay any more is applied at its time.
+    pub(super) fn configure_link_delays(&mut self, config: &Config) {
+        self.link_delays = config
+            .interface_delays
+            .iter()
+            .map(|d| {
+                (
+                    d.interface.clone(),
+                    (d.down.as_duration(), d.up.as_duration()),
+                )
+            })
+            .collect();
+    }
+
+    /// The static addresses of a configuration taken over by an upgrade
+    /// (a reload brings them in [`Reload::static_addresses`]).
+    pub fn set_static_addresses(&mut self, addresses: Vec<StaticAddress>) -> Vec<Effect> {
+        self.static_addresses = addresses;
+        let mut out = Vec::new();
+        self.sync_static_addresses(&mut out);
+        out
+    }
+
+    /// Static addresses: asked for from the first configuration to stop;
+    /// a reload removes those it drops (keepalived's
+    /// clear_diff_static_addresses) and adds the new ones. An entry whose
+    /// options changed is removed with its old spec, then added.
+    fn sync_static_addresses(&mut self, out: &mut Vec<Effect>) {
+        let target: Vec<(u32, AddressSpec)> = if self.stopping {
+            Vec::new()
+        } else {
+            self.static_addresses
+                .iter()
+                .map(|a| (a.ifindex, a.spec.clone()))
+                .collect()
+        };
+        if target == self.static_addresses_asked {
+            return;
+        }
+        let add: Vec<_> = target
+            .iter()
+            .filter(|a| !self.static_addresses_asked.contains(a))
+            .cloned()
+            .collect();
+        // One slot per (interface, address) in the worker: an address
+        // re-added with other options is not removed first.
+        let remove: Vec<_> = self
+            .static_addresses_asked
+            .iter()
+            .filter(|(ix, s)| !target.iter().any(|(t, u)| t == ix && u.addr == s.addr))
+            .cloned()
+            .collect();
+        self.static_addresses_asked = target;
+        if !add.is_empty() || !remove.is_empty() {
+            out.push(Effect::StaticAddressWork { add, remove });
         }
     }
 
@@ -660,6 +817,7 @@ impl Driver {
     }
 
     fn timers(&mut self, now: Instant, out: &mut Vec<Effect>) {
+        self.due_links(now, out);
         if self.startup_hold.is_some_and(|t| t <= now) {
             self.startup_hold = None;
             out.push(Effect::Log {
@@ -675,7 +833,7 @@ impl Driver {
         }
         // Periodic adverts leaving in this round, for `phase::spread`.
         let mut sent = Vec::new();
-        self.settle(out);
+        self.settle(now, out);
         for i in self.deadlines.due(now) {
             let Some(r) = self.instances.get_mut(i) else {
                 continue;
@@ -703,6 +861,7 @@ impl Driver {
                 self.sync_after(i, now, left_master, out);
             }
             self.send_timers(i, now, out);
+            self.extra_garp(i, now, out);
         }
         for (i, at) in phase::spread(now, &sent) {
             if let Some(r) = self.instances.get_mut(i) {
@@ -710,6 +869,28 @@ impl Driver {
                 self.deadlines.touch(i);
             }
         }
+    }
+
+    /// A due `garp_extra_if` round: one announcement of each address
+    /// [`params::extra_garp`] picks, then the next round a period later.
+    fn extra_garp(&mut self, i: usize, now: Instant, out: &mut Vec<Effect>) {
+        let Some(r) = self.instances.get_mut(i) else {
+            return;
+        };
+        if r.extra_garp_at.is_none_or(|t| t > now) {
+            return;
+        }
+        let Some((period, addresses)) = params::extra_garp(&r.cfg) else {
+            r.extra_garp_at = None;
+            return;
+        };
+        r.extra_garp_at = Some(now + period);
+        let actions = vec![Action::Announce {
+            addresses,
+            repeat: 1,
+            reason: crate::proto::fsm::AnnounceReason::Refresh,
+        }];
+        self.push_actions(i, actions, out);
     }
 
     /// Adverts that cannot leave for Master_Down_Interval put the instance
@@ -846,12 +1027,35 @@ impl Driver {
             (None, None) => None,
             (min, max) => Some((min.unwrap_or(0), max.unwrap_or(255))),
         });
-        let policy = RxPolicy {
+        let mut policy = RxPolicy {
             multicast: !r.cfg.is_unicast(),
             ttl_range,
-            checksum: params::checksum_mode(&r.cfg),
+            checksum: r.checksum_mode(),
         };
-        match socket::validate(&inbound, &policy) {
+        let mut checked = socket::validate(&inbound, &policy);
+        // keepalived's vrrp_check_packet(): a unicast VRRPv3 IPv4 advert
+        // whose sum is wrong but right with the group in the pseudo-header
+        // comes from keepalived <= 1.3.6 (or `old_unicast_checksum`): sum
+        // that way from now on, sending too, unless told `never`.
+        if checked == Err(socket::DropReason::Checksum)
+            && r.cfg.is_unicast()
+            && r.cfg.family == crate::proto::Family::Ipv4
+            && r.cfg.version == crate::proto::Version::V3
+            && r.cfg.old_unicast_checksum == crate::config::OldUnicastChecksum::Auto
+            && policy.checksum == crate::proto::wire::ChecksumMode::PseudoHeader
+        {
+            policy.checksum = params::old_unicast_checksum(&r.cfg);
+            checked = socket::validate(&inbound, &policy);
+            if checked.is_ok() {
+                r.old_checksum = true;
+                let text = format!(
+                    "({}) Setting unicast VRRPv3 checksum to old version",
+                    r.name()
+                );
+                out.push(log(Level::Info, r, text));
+            }
+        }
+        match checked {
             Ok(repr) => {
                 let src = inbound.src;
                 self.feed(i, now, Input::Advert { src, repr }, out);
@@ -872,7 +1076,78 @@ impl Driver {
         }
     }
 
+    /// A link report, held back by `interface_up_down_delays` as
+    /// keepalived's update_interface_flags(): a change waits out its
+    /// delay; the opposite change before then cancels it ("Delay timer
+    /// for IF cancelled"), so a flap shorter than the delay is never seen.
     fn link(&mut self, now: Instant, index: u32, name: &str, running: bool, out: &mut Vec<Effect>) {
+        if let Some(p) = self.pending_links.get(&index) {
+            if p.running != running {
+                self.pending_links.remove(&index);
+                out.push(Effect::Log {
+                    level: Level::Info,
+                    instance: None,
+                    text: format!("Delay timer for {name} cancelled"),
+                });
+            }
+            return;
+        }
+        let delay = self
+            .link_delays
+            .get(name)
+            .map(|(down, up)| if running { *up } else { *down })
+            .filter(|d| !d.is_zero());
+        let change = self.link_up.get(&index).is_some_and(|up| *up != running);
+        if let (Some(delay), true) = (delay, change) {
+            self.pending_links.insert(
+                index,
+                PendingLink {
+                    at: now + delay,
+                    name: name.to_string(),
+                    running,
+                },
+            );
+            out.push(Effect::Log {
+                level: Level::Info,
+                instance: None,
+                text: format!(
+                    "{name}: link {} delayed by {:.6} s",
+                    if running { "up" } else { "down" },
+                    delay.as_secs_f64()
+                ),
+            });
+            return;
+        }
+        self.link_apply(now, index, name, running, out);
+    }
+
+    /// Link changes whose delay is over.
+    fn due_links(&mut self, now: Instant, out: &mut Vec<Effect>) {
+        let due: Vec<u32> = self
+            .pending_links
+            .iter()
+            .filter(|(_, p)| p.at <= now)
+            .map(|(ix, _)| *ix)
+            .collect();
+        for index in due {
+            if let Some(p) = self.pending_links.remove(&index) {
+                for i in 0..self.instances.len() {
+                    self.deadlines.touch(i);
+                }
+                self.link_apply(now, index, &p.name, p.running, out);
+            }
+        }
+    }
+
+    fn link_apply(
+        &mut self,
+        now: Instant,
+        index: u32,
+        name: &str,
+        running: bool,
+        out: &mut Vec<Effect>,
+    ) {
+        self.link_up.insert(index, running);
         for i in 0..self.instances.len() {
             let r = &mut self.instances[i];
             if r.ifindex != index {
@@ -1045,6 +1320,8 @@ impl Driver {
         let config = std::mem::take(&mut reload.config);
         self.log_unknown_vrids = config.global.log_unknown_vrids;
         self.static_config = routes::static_entries(&config);
+        self.static_addresses = std::mem::take(&mut reload.static_addresses);
+        self.configure_link_delays(&config);
         let mut old: Vec<Running> = std::mem::take(&mut self.instances);
         let mut started = reload.started;
         let mut next: Vec<Running> = Vec::new();
@@ -1110,6 +1387,13 @@ impl Driver {
             });
         }
         self.instances = next;
+        // What the shell found of each instance's link is the state a
+        // delayed change is measured against.
+        for r in &self.instances {
+            if !r.cfg.dont_track_primary {
+                self.link_up.entry(r.ifindex).or_insert(!r.faults.link);
+            }
+        }
         self.index_vrids();
         self.configure_sync_groups(&config);
         out.push(Effect::InstancesChanged);

@@ -3,8 +3,9 @@
 //! adverts go and how their checksum is summed. Pure.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
 
-use crate::config::{Instance, Scope, Vip};
+use crate::config::{Config, Global, Instance, RxBufsPolicy, Scope, Vip};
 use crate::net::netlink::AddressSpec;
 use crate::proto::fsm::{AnnounceSchedule, Params};
 use crate::proto::wire::{ChecksumMode, MULTICAST_V4, MULTICAST_V6};
@@ -63,11 +64,145 @@ pub fn multicast_group(inst: &Instance) -> IpAddr {
     }
 }
 
+/// `garp_extra_if` as keepalived runs it (vrrp.c vrrp_send_vmac_update()
+/// and vrrp_complete_instance()): the period, and the one address per
+/// interface to announce each round, in configuration order. `None` when
+/// there is nothing to do: no `garp_extra_if`, or no address on an
+/// interface other than the instance's own, or no `all` (keepalived then
+/// announces on its extra VMACs only, which vrrpd does not create). The
+/// instance's own interface (its VMAC) is included with `vmac_xmit_base`
+/// only: otherwise its adverts already refresh the switches.
+pub fn extra_garp(inst: &Instance) -> Option<(Duration, Vec<IpAddr>)> {
+    let g = inst.garp_extra_if.filter(|g| g.interval > 0 && g.all)?;
+    // With a VMAC the instance's own interface is the VMAC: an address
+    // with `dev` naming the base is on another interface.
+    let own = inst
+        .interface
+        .as_deref()
+        .filter(|_| inst.use_vmac.is_none());
+    fn other<'a>(v: &'a Vip, own: Option<&str>) -> Option<&'a str> {
+        v.dev.as_deref().filter(|d| Some(*d) != own)
+    }
+    let vips = || inst.vips.iter().chain(&inst.excluded_vips);
+    if !vips().any(|v| other(v, own).is_some()) {
+        return None;
+    }
+    let own_too = inst.use_vmac.is_some() && inst.vmac_xmit_base;
+    let mut seen: Vec<Option<&str>> = Vec::new();
+    let mut out = Vec::new();
+    for v in vips() {
+        let on = other(v, own);
+        if (on.is_some() || own_too) && !seen.contains(&on) {
+            seen.push(on);
+            out.push(v.addr);
+        }
+    }
+    Some((Duration::from_secs(u64::from(g.interval)), out))
+}
+
+/// The interfaces whose link state is polled (keepalived's
+/// init_interface_linkbeat()): those of `linkbeat_interfaces` and of
+/// instances with `linkbeat_use_polling`, only where an instance uses
+/// them (its interface, or a `track_interface`), never a VMAC (netlink
+/// works for those: an instance with `use_vmac` sits on one).
+pub fn linkbeat_interfaces(config: &Config) -> Vec<String> {
+    let used = |name: &str| {
+        config.instances.iter().any(|i| {
+            i.interface.as_deref() == Some(name)
+                || i.track_interfaces.iter().any(|t| t.name == name)
+        })
+    };
+    let mut out: Vec<String> = config
+        .instances
+        .iter()
+        .filter(|i| i.linkbeat_use_polling && i.use_vmac.is_none())
+        .filter_map(|i| i.interface.clone())
+        .chain(
+            config
+                .linkbeat_interfaces
+                .iter()
+                .filter(|n| used(n))
+                .cloned(),
+        )
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// keepalived's vrrp_adv_len(): an advert's length as its socket receives
+/// it (the IPv4 header included; VRRPv2 always counts the 8 auth bytes).
+pub fn advert_len(inst: &Instance) -> usize {
+    let vips = inst.vips.len();
+    match inst.family {
+        Family::Ipv4 => {
+            let auth = if inst.version == crate::proto::Version::V2 {
+                8
+            } else {
+                0
+            };
+            20 + 8 + auth + 4 * vips
+        }
+        Family::Ipv6 => 8 + 16 * vips,
+    }
+}
+
+/// What `inst` adds to its socket's receive buffer (keepalived's
+/// vrrp_scheduler.c): its `kernel_rx_buf_size`, else what the global
+/// `vrrp_rx_bufs_policy` says (`mtu`: its interface's), else nothing.
+pub fn rx_buf_share(inst: &Instance, global: &Global, mtu: u32) -> Option<usize> {
+    if let Some(size) = inst.kernel_rx_buf_size {
+        return usize::try_from(size).ok();
+    }
+    let times = usize::try_from(global.rx_bufs_multiplier).unwrap_or(usize::MAX);
+    match global.rx_bufs_policy? {
+        RxBufsPolicy::Size(size) => usize::try_from(size).ok(),
+        RxBufsPolicy::Advert => Some(times.saturating_mul(advert_len(inst))),
+        RxBufsPolicy::Mtu => Some(times.saturating_mul(usize::try_from(mtu).unwrap_or(usize::MAX))),
+    }
+}
+
+/// The receive buffer of a socket the instances `on_socket` share: the
+/// sum of their shares, as keepalived sizes a sockpool entry; `None` when
+/// none has one (vrrpd keeps its own default, [`crate::net::socket::RECV_BUFFER`]).
+pub fn recv_buffer<'a>(
+    on_socket: impl IntoIterator<Item = &'a Instance>,
+    global: &Global,
+    mtu: impl Fn(&Instance) -> u32,
+) -> Option<usize> {
+    on_socket
+        .into_iter()
+        .filter_map(|i| rx_buf_share(i, global, mtu(i)))
+        .reduce(usize::saturating_add)
+}
+
+/// The IPv4 TTL / IPv6 hop limit `inst`'s adverts leave with: 255
+/// (RFC 9568 §5.1.1.3), or `unicast_ttl` for a unicast instance
+/// (keepalived's vrrp->ttl: the IPv4 header, IPV6_HOPLIMIT ancillary data).
+pub fn send_ttl(inst: &Instance) -> u8 {
+    match inst.unicast_ttl {
+        Some(ttl) if inst.is_unicast() => ttl,
+        _ => crate::proto::wire::TTL,
+    }
+}
+
 pub fn checksum_mode(inst: &Instance) -> ChecksumMode {
     if inst.v3_checksum_as_v2 {
         ChecksumMode::V2Style
+    } else if inst.old_unicast_checksum == crate::config::OldUnicastChecksum::Always {
+        old_unicast_checksum(inst)
     } else {
         ChecksumMode::PseudoHeader
+    }
+}
+
+/// keepalived 1.3.6's unicast VRRPv3 sum: the IPv4 group in the
+/// pseudo-header (keepalived takes the global `vrrp_mcast_group4`, which
+/// vrrpd's instances carry unless `mcast_dst_ip` overrides it).
+pub fn old_unicast_checksum(inst: &Instance) -> ChecksumMode {
+    match multicast_group(inst) {
+        IpAddr::V4(group) => ChecksumMode::OldUnicast(group),
+        IpAddr::V6(_) => ChecksumMode::OldUnicast(MULTICAST_V4),
     }
 }
 
@@ -101,11 +236,17 @@ pub fn primary_address(
 
 /// The advert source of `inst` on an interface with `present` addresses:
 /// the configured one, else keepalived's primary address (never a VIP).
+/// With `track_src_ip` the configured one counts only while present
+/// (none, and the instance waits in FAULT, as keepalived's does).
 pub fn source_address(inst: &Instance, present: &[(IpAddr, u8)]) -> Option<IpAddr> {
-    configured_source(inst).or_else(|| {
-        let vips: Vec<IpAddr> = inst.vips.iter().map(|v| v.addr).collect();
-        primary_address(inst.family, present, &vips)
-    })
+    match configured_source(inst) {
+        Some(s) if inst.track_src_ip && !present.iter().any(|(a, _)| *a == s) => None,
+        Some(s) => Some(s),
+        None => {
+            let vips: Vec<IpAddr> = inst.vips.iter().map(|v| v.addr).collect();
+            primary_address(inst.family, present, &vips)
+        }
+    }
 }
 
 /// How netlink should install `vip` (keepalived's `ip addr add` grammar).
@@ -208,6 +349,101 @@ mod tests {
             primary_address(Family::Ipv6, &addrs, &[]),
             Some("fe80::1".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn extra_garp_picks_one_address_per_other_interface() {
+        use crate::config::GarpExtraIf;
+        let vip = |a: &str, dev: Option<&str>| {
+            let mut v = Vip::host(a.parse().unwrap());
+            v.dev = dev.map(String::from);
+            v
+        };
+        let mut inst = seed();
+        inst.interface = Some("eth0".into());
+        inst.vips = vec![
+            vip("192.0.2.30", None),
+            vip("198.51.100.1", Some("eth1")),
+            vip("198.51.100.2", Some("eth1")),
+            vip("203.0.113.1", Some("eth2")),
+            vip("192.0.2.31", Some("eth0")),
+        ];
+        assert_eq!(extra_garp(&inst), None, "not configured");
+        inst.garp_extra_if = Some(GarpExtraIf {
+            interval: 10,
+            all: false,
+        });
+        assert_eq!(extra_garp(&inst), None, "without all: extra VMACs only");
+        inst.garp_extra_if = Some(GarpExtraIf {
+            interval: 10,
+            all: true,
+        });
+        let addrs = |v: &[&str]| {
+            v.iter()
+                .map(|a| a.parse().unwrap())
+                .collect::<Vec<IpAddr>>()
+        };
+        assert_eq!(
+            extra_garp(&inst),
+            Some((
+                Duration::from_secs(10),
+                addrs(&["198.51.100.1", "203.0.113.1"])
+            ))
+        );
+        // A VMAC sending from its base: its own interface too; `dev eth0`
+        // is then another interface (the base).
+        inst.use_vmac = Some("vrrp.101".into());
+        inst.vmac_xmit_base = true;
+        assert_eq!(
+            extra_garp(&inst).map(|(_, a)| a),
+            Some(addrs(&[
+                "192.0.2.30",
+                "198.51.100.1",
+                "203.0.113.1",
+                "192.0.2.31"
+            ]))
+        );
+        // Every address on the instance's interface: nothing to do.
+        inst.use_vmac = None;
+        inst.vips
+            .retain(|v| v.dev.as_deref().is_none_or(|d| d == "eth0"));
+        assert_eq!(extra_garp(&inst), None);
+    }
+
+    #[test]
+    fn receive_buffers_add_up_per_socket_as_keepalived_sizes_them() {
+        let mut g = Global::default();
+        let mut a = seed();
+        let mut b = seed();
+        b.version = crate::proto::Version::V3;
+        b.vips.push(Vip::host("192.0.2.31".parse().unwrap()));
+        let mtu = |_: &Instance| 1500;
+        // Nothing configured: vrrpd's default.
+        assert_eq!(recv_buffer([&a, &b], &g, mtu), None);
+        assert_eq!(advert_len(&a), 20 + 8 + 8 + 4);
+        assert_eq!(advert_len(&b), 20 + 8 + 8);
+        g.rx_bufs_policy = Some(RxBufsPolicy::Advert);
+        assert_eq!(recv_buffer([&a, &b], &g, mtu), Some(3 * 40 + 3 * 36));
+        g.rx_bufs_multiplier = 10;
+        g.rx_bufs_policy = Some(RxBufsPolicy::Mtu);
+        assert_eq!(recv_buffer([&a, &b], &g, mtu), Some(2 * 15000));
+        // An instance's own size replaces the policy for it only.
+        a.kernel_rx_buf_size = Some(65536);
+        assert_eq!(recv_buffer([&a, &b], &g, mtu), Some(65536 + 15000));
+        g.rx_bufs_policy = Some(RxBufsPolicy::Size(1000));
+        assert_eq!(recv_buffer([&a, &b], &g, mtu), Some(66536));
+        g.rx_bufs_policy = None;
+        assert_eq!(recv_buffer([&a, &b], &g, mtu), Some(65536));
+    }
+
+    #[test]
+    fn unicast_ttl_sets_the_ttl_of_unicast_adverts_only() {
+        let mut inst = seed();
+        assert_eq!(send_ttl(&inst), 255);
+        inst.unicast_ttl = Some(64);
+        assert_eq!(send_ttl(&inst), 64);
+        inst.unicast_peers.clear();
+        assert_eq!(send_ttl(&inst), 255, "multicast adverts keep 255");
     }
 
     #[test]

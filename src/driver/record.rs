@@ -49,7 +49,8 @@ pub struct Record {
     pub pid: u32,
     pub instances: Vec<InstanceRecord>,
     /// Addresses still held for an instance a reload removed (its removal
-    /// is queued or was refused).
+    /// is queued or was refused), and the static addresses (owner `""`,
+    /// which `resign` leaves in place as it does the static routes).
     pub orphans: Vec<Orphan>,
     /// Routes and rules the kernel confirmed added and not removed since,
     /// by owner (an instance, or `""` for the static ones). Left out when
@@ -278,6 +279,7 @@ fn instance_record(r: &Running) -> InstanceRecord {
         _ => &r.ifname,
     };
     let mut rec = InstanceRecord::new(&r.cfg, r.router.params(), ifname, r.ifindex);
+    rec.checksum = r.checksum_mode();
     rec.vmac = r.vmac.as_ref().map(|v| VmacRecord {
         name: v.name.clone(),
         mac: v.mac,

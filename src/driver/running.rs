@@ -95,6 +95,12 @@ pub struct Running {
     /// configuration changed since (a reload, a restore).
     pub(super) routes_on: bool,
     pub(super) routes_stale: bool,
+    /// Switched to the pre-2.0 unicast checksum by a peer's advert
+    /// (`old_unicast_checksum` auto, keepalived's CHKSUM_COMPATIBILITY_AUTO).
+    pub old_checksum: bool,
+    /// While Master with `garp_extra_if`: the next round on the other
+    /// interfaces ([`super::params::extra_garp`]).
+    pub(super) extra_garp_at: Option<Instant>,
 }
 
 impl Running {
@@ -129,6 +135,20 @@ impl Running {
             routes: Default::default(),
             routes_on: false,
             routes_stale: false,
+            old_checksum: false,
+            extra_garp_at: None,
+        }
+    }
+
+    /// How its adverts are summed now: as configured, or the old unicast
+    /// sum once a peer's advert switched it (while the configuration still
+    /// allows the switch: a reload to `never` ends it).
+    pub fn checksum_mode(&self) -> crate::proto::wire::ChecksumMode {
+        use crate::config::OldUnicastChecksum;
+        if self.old_checksum && self.cfg.old_unicast_checksum == OldUnicastChecksum::Auto {
+            super::params::old_unicast_checksum(&self.cfg)
+        } else {
+            super::params::checksum_mode(&self.cfg)
         }
     }
 

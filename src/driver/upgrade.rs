@@ -411,6 +411,7 @@ impl Driver {
             driver.groups.set_state(name, *state);
         }
         driver.static_config = super::routes::static_entries(config);
+        driver.configure_link_delays(config);
         let mut out = vec![Effect::InstancesChanged];
         // The configuration may have changed since the old daemon loaded
         // it: apply the difference as a reload (keepalived §2.12) would.
@@ -429,7 +430,7 @@ impl Driver {
         // these, so only what it had not (a route still being retried)
         // costs a request.
         driver.deadlines.mark_stale(); // every instance's routes, and its deadline
-        driver.sync_routes(&mut out);
+        driver.sync_routes(taken, &mut out);
         Ok((driver, out))
     }
 }

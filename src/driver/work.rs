@@ -812,6 +812,13 @@ impl<S: Vip> WorkQueue<S> {
             }
             // Ours already (added earlier, wanted again): stays ours.
             Outcome::AlreadyPresent if slot.kernel == Kernel::Ours => {}
+            // A static address found in place is a killed predecessor's
+            // (resign leaves them): keepalived deletes its static ones at
+            // start and adds them again, so it removes them at stop too.
+            Outcome::AlreadyPresent if slot.owner == super::routes::STATIC_OWNER => {
+                slot.kernel = Kernel::Ours;
+                slot.installed = Some(spec.clone());
+            }
             Outcome::AlreadyPresent => {
                 if slot.kernel != Kernel::Foreign {
                     slot.not_removed_reported = false;
@@ -2001,6 +2008,24 @@ mod tests {
                 assert_eq!(state, expected_state, "seed {seed}: {key:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_static_address_found_in_place_is_ours_to_remove() {
+        let mut q = WorkQueue::new();
+        let owner = crate::driver::routes::STATIC_OWNER;
+        q.want(owner, IF1, v4(10), true);
+        let add = q.pop(at(0)).unwrap();
+        assert_eq!(q.completed(&add, Outcome::AlreadyPresent, at(0)), vec![]);
+        q.want(owner, IF1, v4(10), false);
+        let remove = q.pop(at(1)).unwrap();
+        assert!(matches!(remove, Job::Remove { .. }), "{remove:?}");
+        // An instance's address found in place stays the operator's.
+        q.want("VI_1", IF1, v4(11), true);
+        let add = q.pop(at(2)).unwrap();
+        q.completed(&add, Outcome::AlreadyPresent, at(2));
+        q.want("VI_1", IF1, v4(11), false);
+        assert_eq!(q.pop(at(3)), None);
     }
 
     fn held(q: &WorkQueue<IpAddr>) -> Vec<(String, u32, IpAddr)> {

@@ -13,6 +13,7 @@
 
 pub mod announce;
 pub mod cloud;
+pub mod linkbeat;
 pub mod netlink;
 pub mod nft;
 pub mod socket;

@@ -507,6 +507,17 @@ impl VrrpSocket {
     }
 
     /// What this socket was opened with.
+    /// Sizes the receive buffer (`SO_RCVBUFFORCE`, else `SO_RCVBUF`): the
+    /// configuration's (`kernel_rx_buf_size`, `vrrp_rx_bufs_policy`) or
+    /// [`RECV_BUFFER`]; the kernel doubles the value for its bookkeeping.
+    pub fn set_recv_buffer(&self, bytes: usize) -> Result<(), SocketError> {
+        set_recv_buffer(self.fd.get_ref(), bytes).map_err(|source| SocketError::Open {
+            ifname: self.spec.ifname.clone(),
+            op: "size the receive buffer",
+            source,
+        })
+    }
+
     pub fn spec(&self) -> &SocketSpec {
         &self.spec
     }
@@ -639,6 +650,18 @@ impl VrrpSocket {
     /// gets keepalived's header; IPv6 leaves from `src` via `IPV6_PKTINFO`
     /// (an unspecified `src` lets the kernel choose).
     pub fn send(&self, src: IpAddr, dst: IpAddr, vrrp_msg: &[u8]) -> Result<(), SocketError> {
+        self.send_ttl(src, dst, TTL, vrrp_msg)
+    }
+
+    /// [`VrrpSocket::send`] with IPv4 TTL / IPv6 hop limit `ttl` (255 but
+    /// for a unicast instance's `unicast_ttl`).
+    pub fn send_ttl(
+        &self,
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+        vrrp_msg: &[u8],
+    ) -> Result<(), SocketError> {
         let send_err = |source: io::Error| SocketError::Send {
             ifname: self.spec.ifname.clone(),
             src,
@@ -647,7 +670,7 @@ impl VrrpSocket {
         };
         match (src, dst, self.spec.family) {
             (IpAddr::V4(src), IpAddr::V4(dst), Family::Ipv4) => {
-                let datagram = self.frame_v4(src, dst, vrrp_msg)?;
+                let datagram = self.frame_v4(src, dst, ttl, vrrp_msg)?;
                 let to = SockAddr::from(SocketAddrV4::new(dst, 0));
                 self.fd
                     .get_ref()
@@ -656,7 +679,7 @@ impl VrrpSocket {
                 Ok(())
             }
             (IpAddr::V6(src), IpAddr::V6(dst), Family::Ipv6) => {
-                send_v6(self.raw_fd(), self.spec.ifindex, src, dst, vrrp_msg).map_err(send_err)
+                send_v6(self.raw_fd(), self.spec.ifindex, src, dst, ttl, vrrp_msg).map_err(send_err)
             }
             _ => Err(SocketError::FamilyMismatch {
                 src,
@@ -678,6 +701,18 @@ impl VrrpSocket {
         dst: IpAddr,
         vrrp_msg: &[u8],
     ) -> Result<(), SocketError> {
+        self.queue_ttl(vrid, src, dst, TTL, vrrp_msg)
+    }
+
+    /// [`VrrpSocket::queue`] with TTL / hop limit `ttl`.
+    pub fn queue_ttl(
+        &self,
+        vrid: u8,
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+        vrrp_msg: &[u8],
+    ) -> Result<(), SocketError> {
         match (src, dst, self.spec.family) {
             (IpAddr::V4(src4), IpAddr::V4(dst4), Family::Ipv4) => {
                 let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
@@ -685,7 +720,7 @@ impl VrrpSocket {
                 let start = bytes.len();
                 bytes.resize(start + IPV4_HEADER_LEN + vrrp_msg.len(), 0);
                 let framed = match bytes.get_mut(start..) {
-                    Some(datagram) => self.frame_v4_into(datagram, src4, dst4, vrrp_msg),
+                    Some(datagram) => self.frame_v4_into(datagram, src4, dst4, ttl, vrrp_msg),
                     None => Ok(()),
                 };
                 if let Err(e) = framed {
@@ -700,7 +735,7 @@ impl VrrpSocket {
                 });
                 Ok(())
             }
-            _ => self.send(src, dst, vrrp_msg),
+            _ => self.send_ttl(src, dst, ttl, vrrp_msg),
         }
     }
 
@@ -767,9 +802,15 @@ impl VrrpSocket {
     }
 
     /// The IPv4 datagram keepalived would send, IP id taken from the counter.
-    fn frame_v4(&self, src: Ipv4Addr, dst: Ipv4Addr, msg: &[u8]) -> Result<Vec<u8>, SocketError> {
+    fn frame_v4(
+        &self,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        ttl: u8,
+        msg: &[u8],
+    ) -> Result<Vec<u8>, SocketError> {
         let mut datagram = vec![0; IPV4_HEADER_LEN + msg.len()];
-        self.frame_v4_into(&mut datagram, src, dst, msg)?;
+        self.frame_v4_into(&mut datagram, src, dst, ttl, msg)?;
         Ok(datagram)
     }
 
@@ -780,10 +821,11 @@ impl VrrpSocket {
         datagram: &mut [u8],
         src: Ipv4Addr,
         dst: Ipv4Addr,
+        ttl: u8,
         msg: &[u8],
     ) -> Result<(), SocketError> {
         let id = self.ip_id.fetch_add(1, Ordering::Relaxed);
-        let header = wire::emit_ipv4_header(datagram, src, dst, id, TTL, msg.len())
+        let header = wire::emit_ipv4_header(datagram, src, dst, id, ttl, msg.len())
             .map_err(SocketError::Frame)?;
         if let Some(body) = datagram.get_mut(header..) {
             body.copy_from_slice(msg);
@@ -1042,7 +1084,14 @@ fn v6_ancillary(cmsgs: impl Iterator<Item = ControlMessageOwned>) -> (Ipv6Addr, 
     (dst, ttl)
 }
 
-fn send_v6(fd: RawFd, ifindex: u32, src: Ipv6Addr, dst: Ipv6Addr, msg: &[u8]) -> io::Result<()> {
+fn send_v6(
+    fd: RawFd,
+    ifindex: u32,
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    ttl: u8,
+    msg: &[u8],
+) -> io::Result<()> {
     let scope = if needs_scope(&dst) { ifindex } else { 0 };
     let to = SockaddrIn6::from(SocketAddrV6::new(dst, 0, 0, scope));
     let info = libc::in6_pktinfo {
@@ -1051,7 +1100,13 @@ fn send_v6(fd: RawFd, ifindex: u32, src: Ipv6Addr, dst: Ipv6Addr, msg: &[u8]) ->
         },
         ipi6_ifindex: ifindex,
     };
-    let cmsgs = [ControlMessage::Ipv6PacketInfo(&info)];
+    // Per message, as keepalived's IPV6_HOPLIMIT (the socket's own hop
+    // limits are 255: a shared socket may carry another instance's TTL).
+    let hops = libc::c_int::from(ttl);
+    let cmsgs = [
+        ControlMessage::Ipv6PacketInfo(&info),
+        ControlMessage::Ipv6HopLimit(&hops),
+    ];
     sendmsg(
         fd,
         &[IoSlice::new(msg)],

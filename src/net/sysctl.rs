@@ -119,6 +119,34 @@ impl Sysctl {
         Ok(true)
     }
 
+    /// Sets `net/ipv4/igmp_link_local_mcast_reports` to 0, as keepalived's
+    /// `disable_local_igmp` does at start: no IGMP reports for 224.0.0.0/24
+    /// groups (VRRP's among them), which switches must flood anyway (RFC
+    /// 4541). Returns whether it was on, i.e. whether to put it back at stop.
+    pub fn disable_local_igmp(&self) -> Result<bool, SysctlError> {
+        let path = self.root.join("net/ipv4/igmp_link_local_mcast_reports");
+        let io = |source| SysctlError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let text = std::fs::read_to_string(&path).map_err(io)?;
+        if text.trim() == "0" {
+            return Ok(false);
+        }
+        std::fs::write(&path, "0\n").map_err(io)?;
+        Ok(true)
+    }
+
+    /// Puts `igmp_link_local_mcast_reports` back on (keepalived's
+    /// `reset_disable_local_igmp()` at stop).
+    pub fn reset_local_igmp(&self) -> Result<(), SysctlError> {
+        let path = self.root.join("net/ipv4/igmp_link_local_mcast_reports");
+        std::fs::write(&path, "1\n").map_err(|source| SysctlError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
     /// Puts `promote_secondaries` back off (keepalived's
     /// `reset_promote_secondaries()` at shutdown), for an interface where
     /// [`Sysctl::set_promote_secondaries`] turned it on.
@@ -168,5 +196,23 @@ mod tests {
             s.set_promote_secondaries("eth0"),
             Err(SysctlError::Io { .. })
         ));
+    }
+
+    #[test]
+    fn local_igmp_is_turned_off_once_and_put_back() {
+        let dir = std::env::temp_dir().join(format!("vrrpd-igmp-{}", std::process::id()));
+        let file = dir.join("net/ipv4/igmp_link_local_mcast_reports");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "1\n").unwrap();
+        let s = Sysctl::at(&dir);
+        assert!(s.disable_local_igmp().unwrap());
+        assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), "0");
+        assert!(
+            !s.disable_local_igmp().unwrap(),
+            "already off: not ours to reset"
+        );
+        s.reset_local_igmp().unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), "1");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -127,6 +127,11 @@ pub enum ChecksumMode {
     /// Sum the VRRP message alone, as VRRPv2 does: keepalived's
     /// `v3_checksum_as_v2`, for peers (some Cisco, Juniper) that do so.
     V2Style,
+    /// The pseudo-header with this multicast group as its destination
+    /// whatever the real one: what keepalived 1.3.6 and earlier summed for
+    /// unicast VRRPv3 over IPv4, and 2.x's `old_unicast_checksum` (its
+    /// vrrp.c puts `vrrp_mcast_group4` in `ipv4_phdr.dst`).
+    OldUnicast(Ipv4Addr),
 }
 
 mod field {
@@ -268,6 +273,10 @@ impl<T: AsRef<[u8]>> Packet<T> {
         let mut sum = checksum::sum(bytes.get(..field::CHECKSUM.start).unwrap_or(bytes))
             + checksum::sum(bytes.get(field::CHECKSUM.end..).unwrap_or(&[]));
         if self.uses_pseudo_header(&src, mode) {
+            let dst = match (mode, src) {
+                (ChecksumMode::OldUnicast(group), IpAddr::V4(_)) => IpAddr::V4(group),
+                _ => dst,
+            };
             sum += checksum::pseudo_header(src, dst, bytes.len());
         }
         !checksum::fold(sum)
@@ -285,7 +294,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         match (self.version(), src) {
             (2, _) => false,
             (_, IpAddr::V6(_)) => true,
-            (_, IpAddr::V4(_)) => mode == ChecksumMode::PseudoHeader,
+            (_, IpAddr::V4(_)) => mode != ChecksumMode::V2Style,
         }
     }
 
@@ -942,6 +951,22 @@ mod tests {
         assert_eq!(p.addresses(Family::Ipv6), None);
         assert_eq!(p.auth_data(), None);
         assert_eq!(buf[..8], [0x31, 33, 200, 1, 0xaf, 0xff, 0x12, 0x34]);
+    }
+
+    #[test]
+    fn old_unicast_checksum_sums_the_group_whatever_the_destination() {
+        // V3_V4 was summed to the group: a keepalived 1.3.6 unicast advert
+        // to any peer carries that same checksum.
+        let p = Packet::new_checked(&V3_V4[..]).unwrap();
+        let peer = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+        let old = ChecksumMode::OldUnicast(MULTICAST_V4);
+        assert!(p.verify_checksum(A4, peer, old));
+        assert!(!p.verify_checksum(A4, peer, ChecksumMode::PseudoHeader));
+        let other = ChecksumMode::OldUnicast(Ipv4Addr::new(224, 0, 0, 19));
+        assert!(!p.verify_checksum(A4, peer, other));
+        // VRRPv2 and IPv6 are not affected.
+        let p2 = Packet::new_checked(&V2_PASS[..]).unwrap();
+        assert!(p2.verify_checksum(A4, peer, old));
     }
 
     #[test]

@@ -94,6 +94,16 @@ pub fn reload(driver: &Driver, config: &Config, source: IpAddr) -> Event {
         started,
         addresses,
         tracking: Default::default(),
+        // The shell's lookup: every `dev` is the test interface.
+        static_addresses: config
+            .static_addresses
+            .iter()
+            .map(|v| driver::StaticAddress {
+                ifindex: IFINDEX,
+                spec: address_spec(v),
+                no_track: v.no_track,
+            })
+            .collect(),
     }))
 }
 

@@ -147,7 +147,7 @@ impl Parser<'_> {
                     i += 1;
                     self.warn(
                         &t.loc,
-                        "'track_group' applies to static addresses only; ignored",
+                        "'track_group' (static addresses only in keepalived) is not implemented by vrrpd; ignored",
                     );
                 }
                 "home" => vip.home = true,

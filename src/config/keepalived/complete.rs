@@ -38,6 +38,63 @@ impl Parser<'_> {
             }
         }
         self.vmac_names(&spans);
+        // keepalived's vrrp_complete_instance() / check_debounce_timers():
+        // a delay must stay under (down_timer_adverts - 1) advert
+        // intervals of every instance on the interface, else a peer takes
+        // over before the change counts; cut to that less 1/256 of an
+        // interval (none at all with down_timer_adverts 1).
+        for k in 0..self.cfg.interface_delays.len() {
+            let at = spans.top_entry("interface_delays", k);
+            for i in 0..self.cfg.instances.len() {
+                let inst = &self.cfg.instances[i];
+                let d = &self.cfg.interface_delays[k];
+                if inst.interface.as_deref() != Some(d.interface.as_str()) {
+                    continue;
+                }
+                let int =
+                    u64::try_from(inst.advert_int.as_duration().as_micros()).unwrap_or(u64::MAX);
+                let adverts = u64::from(inst.down_timer_adverts.saturating_sub(1));
+                let limit = Secs::from_micros((adverts * int).saturating_sub(int / 256));
+                let (name, iname) = (inst.name.clone(), d.interface.clone());
+                if d.down == Secs::ZERO && d.up == Secs::ZERO {
+                    continue;
+                }
+                let msg = if adverts == 0 {
+                    format!("{name}: cannot use debounce timers with down_timer_adverts = 1 - resetting")
+                } else if d.down >= limit || d.up >= limit {
+                    format!("{name}: interface {iname} debounce timer(s) not less that {adverts} * advert_int - resetting")
+                } else {
+                    continue;
+                };
+                let d = &mut self.cfg.interface_delays[k];
+                let cap = if adverts == 0 { Secs::ZERO } else { limit };
+                d.down = d.down.min(cap);
+                d.up = d.up.min(cap);
+                self.d.warning(&at, msg);
+            }
+        }
+        // keepalived's alloc_ipaddress(): a static address without `dev`
+        // goes on the default interface (`default_interface`, else eth0);
+        // `use_vmac` is an instance address option it does not know there.
+        let default_dev = self
+            .cfg
+            .global
+            .default_interface
+            .clone()
+            .unwrap_or_else(|| "eth0".into());
+        for (k, a) in self.cfg.static_addresses.iter_mut().enumerate() {
+            if a.dev.is_none() {
+                a.dev = Some(default_dev.clone());
+            }
+            if a.use_vmac {
+                a.use_vmac = false;
+                let at = spans.top_entry("static_addresses", k);
+                self.d.warning(
+                    &at,
+                    "unknown option 'use_vmac' for a static address; ignored, as keepalived does",
+                );
+            }
+        }
         if self.cfg.instances.is_empty() && self.d.errors == 0 {
             self.warn(
                 &spans.file,
@@ -117,13 +174,26 @@ impl Parser<'_> {
                 );
             }
         }
+        let prefix = self.g.vmac_prefix.clone().unwrap_or_else(|| "vrrp".into());
+        // keepalived's create_vmac_name(): PREFIX[N].VRID, the prefix cut
+        // so that the name fits IFNAMSIZ.
+        let name_of = |num: u32, vrid: u8| {
+            let tail = if num == 0 {
+                format!(".{vrid}")
+            } else {
+                format!("{num}.{vrid}")
+            };
+            let keep = 15usize.saturating_sub(tail.len());
+            let head: String = prefix.chars().take(keep).collect();
+            head + &tail
+        };
         for inst in &mut self.cfg.instances {
             let inst = std::sync::Arc::make_mut(inst);
             if inst.use_vmac.as_deref() != Some("") {
                 continue;
             }
             let vrid = inst.vrid.get();
-            let mut candidate = format!("vrrp.{vrid}");
+            let mut candidate = name_of(0, vrid);
             let mut num: u32 = 0;
             while used.contains(&candidate) {
                 num = match (inst.family, num) {
@@ -132,7 +202,7 @@ impl Parser<'_> {
                     (Family::Ipv6, 5) => 7,
                     (_, n) => n + 1,
                 };
-                candidate = format!("vrrp{num}.{vrid}");
+                candidate = name_of(num, vrid);
             }
             used.insert(candidate.clone());
             inst.use_vmac = Some(candidate);
@@ -163,8 +233,21 @@ impl Parser<'_> {
             .map(|v| Family::of(&v.addr))
             .or(r.inst.unicast_src.as_ref().map(Family::of))
             .or(r.inst.unicast_peers.first().map(|p| Family::of(&p.addr)))
-            .or(r.inst.mcast_src_ip.as_ref().map(Family::of))
-            .unwrap_or(Family::Ipv4);
+            .or(r.inst.mcast_src_ip.as_ref().map(Family::of));
+        // keepalived's native_ipv6: IPv6 (hence VRRPv3) whatever else says
+        // nothing; refused when IPv4 addresses decide already.
+        let family = match (family, &r.native_ipv6) {
+            (Some(Family::Ipv4), Some(loc)) => {
+                let loc = loc.clone();
+                self.warn(
+                    &loc,
+                    format!("({name}) Cannot specify native_ipv6 with IPv4 addresses"),
+                );
+                Family::Ipv4
+            }
+            (None, Some(_)) => Family::Ipv6,
+            (f, _) => f.unwrap_or(Family::Ipv4),
+        };
         r.inst.family = family;
         let vip_loc = |r: &RawInstance, k: usize| -> Loc {
             r.spans
@@ -399,6 +482,14 @@ impl Parser<'_> {
             }
         }
         r.inst.v3_checksum_as_v2 = r.v3_checksum_as_v2.unwrap_or(self.g.v3_checksum_as_v2);
+        r.inst.linkbeat_use_polling |= self.g.linkbeat_all;
+        // keepalived's vrrp_complete_instance(): the global one when the
+        // instance has none; 0 means off.
+        r.inst.garp_extra_if = r
+            .inst
+            .garp_extra_if
+            .or(self.g.garp_extra_if)
+            .filter(|g| g.interval > 0);
         r.inst.down_timer_adverts = r
             .down_timer_adverts
             .as_ref()
@@ -465,6 +556,27 @@ impl Parser<'_> {
                 &loc,
                 format!("({name}) strict mode does not allow unicast peers"),
             );
+        }
+
+        // keepalived's vrrp_end_handler(): unicast_ttl needs peers. It then
+        // sets the TTL to 0 (not back to its default), so its multicast
+        // adverts would leave with TTL 0; vrrpd keeps 255 there.
+        if r.inst.unicast_peers.is_empty() && r.inst.unicast_ttl.take().is_some() {
+            let loc = r
+                .spans
+                .fields
+                .get("unicast_ttl")
+                .unwrap_or(&r.block)
+                .clone();
+            self.warn(
+                &loc,
+                format!("({name}) Cannot use unicast_ttl without unicast peers - resetting (adverts keep TTL 255)"),
+            );
+        }
+
+        // keepalived clears track_src_ip without a configured source.
+        if r.inst.unicast_src.is_none() && r.inst.mcast_src_ip.is_none() {
+            r.inst.track_src_ip = false;
         }
 
         // Interface.

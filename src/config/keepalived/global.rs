@@ -11,20 +11,14 @@ const GLOBAL_IGNORED: &[&str] = &[
     "smtp_alert_vrrp",
     "smtp_alert_checker",
     "no_email_faults",
-    "vrrp_garp_extra_if",
-    "vrrp_vmac_garp_intvl",
     "max_auto_priority",
     "min_auto_priority_delay",
     "vrrp_ipsets",
-    "disable_local_igmp",
-    "vmac_prefix",
     "vmac_addr_prefix",
     "vrrp_netlink_cmd_rcv_bufs",
     "vrrp_netlink_cmd_rcv_bufs_force",
     "vrrp_netlink_monitor_rcv_bufs",
     "vrrp_netlink_monitor_rcv_bufs_force",
-    "vrrp_rx_bufs_policy",
-    "vrrp_rx_bufs_multiplier",
     "enable_snmp_vrrp",
     "enable_snmp_keepalived",
     "enable_snmp_rfc",
@@ -59,7 +53,6 @@ const GLOBAL_IGNORED: &[&str] = &[
     "iproute_usr_dir",
     "iproute_etc_dir",
     "fifo_write_vrrp_states_on_reload",
-    "vrrp_socket_priority",
     "net_namespace",
     "instance",
 ];
@@ -212,6 +205,31 @@ impl Parser<'_> {
             "dynamic_interfaces" => self.cfg.global.dynamic_interfaces = true,
             "default_interface" => self.cfg.global.default_interface = self.string(n),
             "log_unknown_vrids" => self.cfg.global.log_unknown_vrids = self.boolean(n),
+            "vrrp_garp_extra_if" | "vrrp_vmac_garp_intvl" => {
+                if let Some(g) = self.garp_extra_if(n, 1, None) {
+                    self.g.garp_extra_if = Some(g);
+                }
+            }
+            "vmac_prefix" => {
+                if let Some(t) = self.arg(n) {
+                    if self.g.vmac_prefix.is_some() {
+                        let msg = format!("vmac prefix has already been specified - ignoring {}", t.text);
+                        self.warn(&t.loc, msg);
+                    } else {
+                        self.g.vmac_prefix = Some(t.text.clone());
+                    }
+                }
+            }
+            "disable_local_igmp" => {
+                self.no_block(n);
+                self.cfg.global.disable_local_igmp = true;
+            }
+            "vrrp_rx_bufs_policy" => self.rx_bufs_policy(n),
+            "vrrp_rx_bufs_multiplier" => {
+                if let Some(v) = self.int(n, 1, i64::from(u32::MAX)) {
+                    self.cfg.global.rx_bufs_multiplier = u32::try_from(v).unwrap_or(u32::MAX);
+                }
+            }
             // vrrpd extension (keepalived warns about it and skips it).
             "metrics_listen" => self.metrics_listen(n),
             // keepalived 2.3+ (2.2.7 warns and uses /tmp).
@@ -293,6 +311,53 @@ impl Parser<'_> {
         self.g.nftables_given = true;
         self.cfg.global.nftables.table = name;
         self.cfg.global.nftables.priority = -1;
+    }
+
+    /// `vrrp_rx_bufs_policy MTU|ADVERT|SIZE...` (keepalived's handler):
+    /// words case-insensitive; a size with a policy keeps the size, MTU
+    /// with ADVERT keeps MTU, each with keepalived's warning.
+    fn rx_bufs_policy(&mut self, n: &Node) {
+        self.no_block(n);
+        if n.args.is_empty() {
+            self.warn(&n.kw.loc, "vrrp_rx_bufs_policy missing");
+            return;
+        }
+        let (mut mtu, mut advert, mut size) = (false, false, None);
+        for t in &n.args {
+            if t.text.eq_ignore_ascii_case("MTU") {
+                mtu = true;
+            } else if t.text.eq_ignore_ascii_case("ADVERT") {
+                advert = true;
+            } else {
+                match t.text.parse::<u32>() {
+                    Ok(v) => size = Some(v),
+                    Err(_) => self.warn(&t.loc, format!("Invalid vrrp_rx_bufs_policy {}", t.text)),
+                }
+            }
+        }
+        let policy = match (size, mtu, advert) {
+            (Some(v), m, a) => {
+                if m || a {
+                    self.warn(
+                        &n.kw.loc,
+                        "Cannot set vrrp_rx_bufs_policy size and policy, ignoring policy",
+                    );
+                }
+                RxBufsPolicy::Size(v)
+            }
+            (None, true, a) => {
+                if a {
+                    self.warn(
+                        &n.kw.loc,
+                        "Cannot set both vrrp_rx_bufs_policy MTU and ADVERT, ignoring ADVERT",
+                    );
+                }
+                RxBufsPolicy::Mtu
+            }
+            (None, false, true) => RxBufsPolicy::Advert,
+            (None, false, false) => return,
+        };
+        self.cfg.global.rx_bufs_policy = Some(policy);
     }
 
     /// `vrrp_cpu_affinity CPU...`: CPU numbers; a bad one is named and

@@ -22,19 +22,11 @@ const NOTIFY_KEYWORDS: &[&str] = &[
 ];
 
 const INSTANCE_IGNORED: &[&str] = &[
-    "unicast_ttl",
-    "track_src_ip",
-    "old_unicast_checksum",
     "track_bfd",
     "auth_hmac",
     "use_vmac_addr",
     "vrf",
-    "debug",
     "lvs_sync_daemon_interface",
-    "linkbeat_use_polling",
-    "kernel_rx_buf_size",
-    "garp_extra_if",
-    "native_ipv6",
 ];
 
 impl Parser<'_> {
@@ -80,6 +72,7 @@ impl Parser<'_> {
             unicast_kw: None,
             no_vips_ok: None,
             vmac: None,
+            native_ipv6: None,
         };
         r.spans.fields.insert("name", n.kw.loc.clone());
         for c in self.block(n) {
@@ -252,6 +245,74 @@ impl Parser<'_> {
                 }
             }
             "v3_checksum_as_v2" => r.v3_checksum_as_v2 = Some(self.boolean(n)),
+            // keepalived's vrrp_unicast_chksum_handler(): no argument is
+            // the old sum, `never` forbids the automatic switch; the
+            // keyword also marks the instance as meant for unicast.
+            "old_unicast_checksum" => {
+                self.no_block(n);
+                r.unicast_kw = Some(loc.clone());
+                match n.args.first() {
+                    None => r.inst.old_unicast_checksum = OldUnicastChecksum::Always,
+                    Some(t) if t.text == "never" => {
+                        r.inst.old_unicast_checksum = OldUnicastChecksum::Never
+                    }
+                    Some(t) => self.warn(
+                        &t.loc,
+                        format!(
+                            "({}) Unknown old_unicast_chksum mode {} - ignoring",
+                            r.inst.name, t.text
+                        ),
+                    ),
+                }
+            }
+            "linkbeat_use_polling" => {
+                self.no_block(n);
+                r.inst.linkbeat_use_polling = true;
+                let msg = format!(
+                    "({}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block",
+                    r.inst.name
+                );
+                self.warn(&loc, msg);
+            }
+            "native_ipv6" => {
+                self.no_block(n);
+                r.native_ipv6 = Some(loc.clone());
+            }
+            // keepalived stores it (0..4) and acts on nothing.
+            "debug" => {
+                if n.args.is_empty() {
+                    self.no_block(n);
+                } else if let Some(t) = self.arg(n) {
+                    if !matches!(t.text.parse::<u8>(), Ok(0..=4)) {
+                        let msg = format!(
+                            "({}) Debug value '{}' not valid; must be between 0-4",
+                            r.inst.name, t.text
+                        );
+                        self.warn(&t.loc, msg);
+                    }
+                }
+            }
+            "track_src_ip" => {
+                self.no_block(n);
+                r.inst.track_src_ip = true;
+            }
+            "garp_extra_if" | "vmac_garp_intvl" => {
+                if let Some(g) = self.garp_extra_if(n, 0, Some(&r.inst.name)) {
+                    r.inst.garp_extra_if = Some(g);
+                }
+            }
+            // 0 is keepalived's "unset".
+            "kernel_rx_buf_size" => {
+                if let Some(v) = self.int(n, 0, i64::from(u32::MAX)) {
+                    r.inst.kernel_rx_buf_size = u32::try_from(v).ok().filter(|v| *v > 0);
+                }
+            }
+            "unicast_ttl" => {
+                r.spans.fields.insert("unicast_ttl", loc.clone());
+                if let Some(v) = self.int(n, 0, 255) {
+                    r.inst.unicast_ttl = u8::try_from(v).ok();
+                }
+            }
             "track_interface" => {
                 r.spans.fields.entry("track_interfaces").or_insert(loc);
                 for (t, at) in self.track_interfaces(n) {
@@ -391,6 +452,54 @@ impl Parser<'_> {
             kw if INSTANCE_IGNORED.contains(&kw) => self.ignored(n),
             _ => self.unknown(n, "vrrp_instance"),
         }
+    }
+
+    /// `garp_extra_if [all] SECS` (instance: 0..86400, 0 turning it off
+    /// for this instance) and `vrrp_garp_extra_if` (global: 1..86400),
+    /// with their deprecated names, as keepalived's handlers read them.
+    pub(super) fn garp_extra_if(
+        &mut self,
+        n: &Node,
+        min: u32,
+        instance: Option<&str>,
+    ) -> Option<GarpExtraIf> {
+        self.no_block(n);
+        let kw = n.kw.text.as_str();
+        let who = instance.map(|i| format!("({i}): ")).unwrap_or_default();
+        if kw == "vmac_garp_intvl" || kw == "vrrp_vmac_garp_intvl" {
+            let new = if instance.is_some() {
+                "garp_extra_if"
+            } else {
+                "vrrp_garp_extra_if"
+            };
+            self.warn(
+                &n.kw.loc,
+                format!("Keyword \"{kw}\" is deprecated - please use \"{new}\""),
+            );
+        }
+        let mut all = false;
+        let mut interval = None;
+        for t in &n.args {
+            if t.text == "all" {
+                all = true;
+                continue;
+            }
+            match t.text.parse::<u32>() {
+                Ok(v) if (min..=86400).contains(&v) => interval = Some(v),
+                _ => {
+                    self.warn(&t.loc, format!("{who}{kw} '{}' invalid - ignoring", t.text));
+                    return None;
+                }
+            }
+        }
+        let Some(interval) = interval else {
+            self.warn(
+                &n.kw.loc,
+                format!("{who}{kw} specified without time - ignoring"),
+            );
+            return None;
+        };
+        Some(GarpExtraIf { interval, all })
     }
 
     /// `use_vmac [[name] IFNAME] [MAC] [netlink_notify_msg] [group GROUP]`

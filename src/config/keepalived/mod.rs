@@ -82,6 +82,12 @@ struct GlobalDefaults {
     min_garp: bool,
     /// `nftables` was given (a second one is ignored, as keepalived does).
     nftables_given: bool,
+    /// `vrrp_garp_extra_if`, for instances without `garp_extra_if`.
+    garp_extra_if: Option<GarpExtraIf>,
+    /// `vmac_prefix`: generated VMAC names start with it (default "vrrp").
+    vmac_prefix: Option<String>,
+    /// Top-level `linkbeat_use_polling`: every instance's interface polled.
+    linkbeat_all: bool,
 }
 
 #[derive(Default, Clone)]
@@ -121,6 +127,8 @@ struct RawInstance {
     unicast_kw: Option<Loc>,
     no_vips_ok: Option<Loc>,
     vmac: Option<Option<String>>,
+    /// `native_ipv6` (deprecated in keepalived: the addresses decide).
+    native_ipv6: Option<Loc>,
 }
 
 impl RawInstance {
@@ -169,9 +177,6 @@ const LVS_BLOCKS: &[&str] = &[
 
 /// keepalived keywords vrrpd recognises but does not implement (RARE tier or not VRRP).
 const TOP_IGNORED: &[&str] = &[
-    "static_ipaddress",
-    "linkbeat_interfaces",
-    "interface_up_down_delays",
     "track_group",
     "bfd_instance",
     "net_namespace",
@@ -179,7 +184,6 @@ const TOP_IGNORED: &[&str] = &[
     "namespace_with_ipsets",
     "instance",
     "use_pid_dir",
-    "linkbeat_use_polling",
     "child_wait_time",
 ];
 
@@ -320,6 +324,46 @@ impl Parser<'_> {
         }
     }
 
+    /// `IF DOWN_DELAY [UP_DELAY]` (keepalived's alloc_if_up_down_delay():
+    /// seconds to the microsecond, at most 255).
+    fn interface_delay(&mut self, n: &Node) -> Option<InterfaceDelay> {
+        self.no_block(n);
+        let name = n.kw.text.clone();
+        let Some(down) = n.args.first() else {
+            self.warn(
+                &n.kw.loc,
+                format!("No timeouts specified for {name} up/down delays"),
+            );
+            return None;
+        };
+        if let Some(extra) = n.args.get(2) {
+            self.warn(
+                &extra.loc,
+                format!("Too many parameters for {name} up/down delays"),
+            );
+        }
+        let mut delay = |t: &Token, what: &str| match Secs::parse(&t.text) {
+            Some(s) if s <= Secs::from_secs(255) => Some(s),
+            _ => {
+                self.warn(
+                    &t.loc,
+                    format!("Invalid {what} delay {} for {name}", t.text),
+                );
+                None
+            }
+        };
+        let down = delay(down, "down")?;
+        let up = match n.args.get(1) {
+            Some(t) => delay(t, "up")?,
+            None => Secs::ZERO,
+        };
+        Some(InterfaceDelay {
+            interface: name,
+            down,
+            up,
+        })
+    }
+
     /// keepalived `<BOOL>`: no argument means true.
     fn boolean(&mut self, n: &Node) -> bool {
         self.no_block(n);
@@ -446,6 +490,46 @@ impl Parser<'_> {
                         self.cfg.static_rules.push(r);
                         self.top_entries
                             .entry("static_rules")
+                            .or_default()
+                            .push(c.kw.loc.clone());
+                    }
+                }
+            }
+            "linkbeat_use_polling" => {
+                self.no_block(n);
+                self.g.linkbeat_all = true;
+            }
+            "linkbeat_interfaces" => {
+                for c in self.block(n) {
+                    self.no_block(c);
+                    if let Some(extra) = c.args.first() {
+                        self.warn(
+                            &extra.loc,
+                            format!("extra characters {} in linkbeat interface", extra.text),
+                        );
+                    }
+                    if !self.cfg.linkbeat_interfaces.contains(&c.kw.text) {
+                        self.cfg.linkbeat_interfaces.push(c.kw.text.clone());
+                    }
+                }
+            }
+            "interface_up_down_delays" => {
+                for c in self.block(n) {
+                    if let Some(d) = self.interface_delay(c) {
+                        self.cfg.interface_delays.push(d);
+                        self.top_entries
+                            .entry("interface_delays")
+                            .or_default()
+                            .push(c.kw.loc.clone());
+                    }
+                }
+            }
+            "static_ipaddress" => {
+                for c in self.block(n) {
+                    if let Some(v) = self.vip(c) {
+                        self.cfg.static_addresses.push(v);
+                        self.top_entries
+                            .entry("static_addresses")
                             .or_default()
                             .push(c.kw.loc.clone());
                     }
