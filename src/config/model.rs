@@ -80,6 +80,22 @@ impl Config {
             ..self.clone()
         }
     }
+
+    /// Whether `inst` reports priority changes (keepalived's
+    /// `notify_priority_changes`, vrrp.c `vrrp_complete_instance`): the
+    /// instance's own setting, else its sync group's, else the global
+    /// `vrrp_notify_priority_changes`. An explicit `off` wins over a
+    /// wider `on`.
+    pub fn notify_priority_changes(&self, inst: &Instance) -> bool {
+        inst.notify_priority_changes
+            .or_else(|| {
+                self.sync_groups
+                    .iter()
+                    .find(|g| g.members.iter().any(|m| *m == inst.name))
+                    .and_then(|g| g.notify_priority_changes)
+            })
+            .unwrap_or(self.global.notify_priority_changes)
+    }
 }
 
 /// Interfaces whose gratuitous ARPs and unsolicited NAs share one pacing
@@ -575,9 +591,11 @@ pub struct Instance {
     /// Notify commands.
     #[serde(default, skip_serializing_if = "is_default")]
     pub notify: Notify,
-    /// Report priority changes to notify/FIFO (`notify_priority_changes`).
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub notify_priority_changes: bool,
+    /// Report priority changes to notify/FIFO (`notify_priority_changes`);
+    /// unset: the sync group's, else the global (see
+    /// [`Config::notify_priority_changes`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_priority_changes: Option<bool>,
     /// Send e-mail alerts on transitions (`smtp_alert`); parsed, not sent yet.
     #[serde(default, skip_serializing_if = "is_default")]
     pub smtp_alert: bool,
@@ -672,7 +690,7 @@ impl Instance {
             track_probes: Vec::new(),
             dont_track_primary: false,
             notify: Notify::default(),
-            notify_priority_changes: false,
+            notify_priority_changes: None,
             smtp_alert: false,
             use_vmac: None,
             vmac_xmit_base: false,
@@ -1080,6 +1098,10 @@ pub struct SyncGroup {
     /// Send e-mail alerts (`smtp_alert`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub smtp_alert: bool,
+    /// Members report priority changes (`notify_priority_changes`) unless
+    /// they say otherwise; unset: the global setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_priority_changes: Option<bool>,
 }
 
 /// What a native probe does.

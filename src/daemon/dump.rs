@@ -790,7 +790,7 @@ pub fn render_data(
         ));
         line(format!(
             "   Notify priority changes = {}",
-            yes(c.notify_priority_changes, "true", "false")
+            yes(config.notify_priority_changes(c), "true", "false")
         ));
     }
     if !config.scripts.is_empty() {

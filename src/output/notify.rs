@@ -627,10 +627,7 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
                 priority_changes = cfg
                     .instances
                     .iter()
-                    .map(|i| {
-                        let on = i.notify_priority_changes || cfg.global.notify_priority_changes;
-                        (i.name.clone(), on)
-                    })
+                    .map(|i| (i.name.clone(), cfg.notify_priority_changes(i)))
                     .collect();
                 let wanted: Vec<(&str, &FifoConfig, &str, Option<&Command>)> = [
                     (

@@ -406,7 +406,6 @@ impl Parser<'_> {
             .or(self.g.down_timer_adverts)
             .unwrap_or(3);
         r.inst.garp = self.garp(&r.garp);
-        r.inst.notify_priority_changes |= self.cfg.global.notify_priority_changes;
         r.inst.accept = match &r.accept {
             Some((a, _)) => *a,
             None => !strict || owner,

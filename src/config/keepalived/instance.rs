@@ -357,7 +357,9 @@ impl Parser<'_> {
             }
             "notify" => r.inst.notify.any = self.command(n),
             "notify_master_rx_lower_pri" => r.inst.notify.master_rx_lower_pri = self.command(n),
-            "notify_priority_changes" => r.inst.notify_priority_changes = self.boolean(n),
+            "notify_priority_changes" => {
+                r.inst.notify_priority_changes = Some(self.boolean(n));
+            }
             "smtp_alert" => r.inst.smtp_alert = self.boolean(n),
             "use_vmac" => self.use_vmac(r, n),
             "vmac_xmit_base" => r.inst.vmac_xmit_base = self.boolean(n),

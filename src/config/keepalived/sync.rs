@@ -17,6 +17,7 @@ impl Parser<'_> {
             notify: Notify::default(),
             tracking_weight: false,
             smtp_alert: false,
+            notify_priority_changes: None,
         };
         let mut member_locs = Vec::new();
         let mut script_locs = Vec::new();
@@ -62,7 +63,10 @@ impl Parser<'_> {
                     );
                     g.tracking_weight = true;
                 }
-                "notify_priority_changes" | "track_bfd" => self.ignored(c),
+                "notify_priority_changes" => {
+                    g.notify_priority_changes = Some(self.boolean(c));
+                }
+                "track_bfd" => self.ignored(c),
                 _ => self.unknown(c, "vrrp_sync_group"),
             }
         }
