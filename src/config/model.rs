@@ -217,6 +217,31 @@ pub struct Global {
         deserialize_with = "absolute_path"
     )]
     pub json_file_location: Option<std::path::PathBuf>,
+    /// Run once before VRRP starts (keepalived `startup_script`): the
+    /// daemon waits for it, at most `startup_script_timeout` seconds
+    /// (then its process group is killed), before any advert or address.
+    /// Not on a reload or an upgrade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_script: Option<Command>,
+    /// Seconds the startup script may run (1..=1000, default 10).
+    #[serde(
+        default = "default_hook_timeout",
+        skip_serializing_if = "is_default_hook_timeout",
+        deserialize_with = "hook_timeout"
+    )]
+    pub startup_script_timeout: u32,
+    /// Run once at a clean stop, after the instances stopped and their
+    /// addresses went (keepalived `shutdown_script`); the daemon exits when
+    /// it ends or after `shutdown_script_timeout` seconds (then killed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shutdown_script: Option<Command>,
+    /// Seconds the shutdown script may run (1..=1000, default 10).
+    #[serde(
+        default = "default_hook_timeout",
+        skip_serializing_if = "is_default_hook_timeout",
+        deserialize_with = "hook_timeout"
+    )]
+    pub shutdown_script_timeout: u32,
     /// The nftables table, chains and sets accept mode uses (keepalived
     /// `nftables [TABLE]`, `nftables_priority`, `nftables_counters`,
     /// `nftables_ifindex`). Used only when an instance drops traffic to its
@@ -312,6 +337,29 @@ pub fn check_dump_path(text: &str) -> Result<std::path::PathBuf, String> {
     }
 }
 
+/// keepalived's default for `startup_script_timeout` and
+/// `shutdown_script_timeout` (global_parser.c).
+pub const DEFAULT_HOOK_TIMEOUT: u32 = 10;
+/// keepalived's range for those timeouts, in seconds.
+pub const HOOK_TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 1..=1000;
+
+fn default_hook_timeout() -> u32 {
+    DEFAULT_HOOK_TIMEOUT
+}
+fn is_default_hook_timeout(t: &u32) -> bool {
+    *t == DEFAULT_HOOK_TIMEOUT
+}
+fn hook_timeout<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let t = u32::deserialize(d)?;
+    if HOOK_TIMEOUT_RANGE.contains(&t) {
+        Ok(t)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "a script timeout is 1..=1000 seconds, got {t}"
+        )))
+    }
+}
+
 fn default_group4() -> Ipv4Addr {
     Ipv4Addr::new(224, 0, 0, 18)
 }
@@ -369,6 +417,10 @@ impl Default for Global {
             stats_file_location: None,
             json_file_location: None,
             nftables: Nftables::default(),
+            startup_script: None,
+            startup_script_timeout: DEFAULT_HOOK_TIMEOUT,
+            shutdown_script: None,
+            shutdown_script_timeout: DEFAULT_HOOK_TIMEOUT,
         }
     }
 }

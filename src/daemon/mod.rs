@@ -16,6 +16,7 @@ mod admin;
 pub mod cloud;
 mod dump;
 pub mod firewall;
+pub mod hooks;
 mod instance;
 pub mod messages;
 pub mod record;
@@ -370,6 +371,9 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
     let started = std::time::Instant::now();
     match successor.as_mut() {
         None => {
+            // keepalived runs its startup_script before the VRRP process
+            // starts, and waits for it (bounded by its timeout).
+            hooks::run(hooks::Hook::Startup, &config.global).await;
             match crate::output::control::serve(&opts.control_socket, control_tx) {
                 Ok(serving) => daemon.control = Some(serving),
                 Err(e) => warn!(
@@ -596,8 +600,13 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     daemon.shutdown(&mut record_done).await;
+    // The configuration in force at the stop (a reload may have changed it).
+    let global = daemon.config.global.clone();
     drop(daemon);
     worker_task.join().await;
+    // keepalived runs its shutdown_script once the VRRP process has ended
+    // (its addresses removed), and exits when the script does.
+    hooks::run(hooks::Hook::Shutdown, &global).await;
     info!("Stopped vrrpd {}", env!("CARGO_PKG_VERSION"));
     Ok(ended)
 }

@@ -44,10 +44,6 @@ const GLOBAL_IGNORED: &[&str] = &[
     "stats_file_location",
     "json_file_location",
     "json_version",
-    "startup_script",
-    "startup_script_timeout",
-    "shutdown_script",
-    "shutdown_script_timeout",
     "process_names",
     "process_name",
     "vrrp_process_name",
@@ -258,6 +254,17 @@ impl Parser<'_> {
                 self.no_block(n);
                 self.cfg.global.nftables.ifindex = true;
             }
+            "startup_script" | "shutdown_script" => self.hook_script(n),
+            "startup_script_timeout" | "shutdown_script_timeout" => {
+                let (min, max) = (HOOK_TIMEOUT_RANGE.start(), HOOK_TIMEOUT_RANGE.end());
+                if let Some(t) = self.u32_of(n, *min, *max) {
+                    if n.kw.text == "startup_script_timeout" {
+                        self.cfg.global.startup_script_timeout = t;
+                    } else {
+                        self.cfg.global.shutdown_script_timeout = t;
+                    }
+                }
+            }
             "reload_check_config" => self.warn(
                 &n.kw.loc,
                 "'reload_check_config': vrrpd always validates a new configuration before a reload applies it; nothing else to do",
@@ -293,6 +300,33 @@ impl Parser<'_> {
         self.g.nftables_given = true;
         self.cfg.global.nftables.table = name;
         self.cfg.global.nftables.priority = -1;
+    }
+
+    /// `startup_script CMD [USER [GROUP]]` / `shutdown_script ...`
+    /// (keepalived global_parser.c): a second one is ignored, with a
+    /// warning, as keepalived keeps the first.
+    fn hook_script(&mut self, n: &Node) {
+        let startup = n.kw.text == "startup_script";
+        let taken = if startup {
+            self.cfg.global.startup_script.is_some()
+        } else {
+            self.cfg.global.shutdown_script.is_some()
+        };
+        if taken {
+            self.warn(
+                &n.kw.loc,
+                format!("'{}' already specified; this one ignored", n.kw.text),
+            );
+            return;
+        }
+        let Some(cmd) = self.command(n) else { return };
+        if startup {
+            self.global_locs.insert("startup_script", n.kw.loc.clone());
+            self.cfg.global.startup_script = Some(cmd);
+        } else {
+            self.global_locs.insert("shutdown_script", n.kw.loc.clone());
+            self.cfg.global.shutdown_script = Some(cmd);
+        }
     }
 
     /// `vrrp_cpu_affinity CPU...`: CPU numbers; a bad one is named and

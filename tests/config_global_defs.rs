@@ -1,0 +1,108 @@
+//! keepalived's process-level `global_defs` keywords (issue 15): each read
+//! into the model where vrrpd acts on it, with keepalived's defaults and
+//! ranges, and a located warning or error for a bad value that loses
+//! nothing else.
+
+use vrrpd::config::{load_str, Diagnostic, LoadOptions, Loaded, Severity};
+
+fn load(text: &str) -> Loaded {
+    load_str("/k.conf", text, &LoadOptions::default())
+}
+
+fn with_globals(globals: &str) -> String {
+    format!(
+        "global_defs {{\n{globals}}}\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {{\n        192.0.2.10\n    }}\n}}\n"
+    )
+}
+
+fn find<'a>(l: &'a Loaded, needle: &str) -> &'a Diagnostic {
+    let found: Vec<&Diagnostic> = l
+        .diagnostics
+        .iter()
+        .filter(|d| d.message.contains(needle))
+        .collect();
+    assert_eq!(found.len(), 1, "'{needle}' in {:#?}", l.diagnostics);
+    found[0]
+}
+
+fn toml(text: &str) -> Loaded {
+    let opts = LoadOptions {
+        syntax: vrrpd::config::Syntax::Toml,
+        ..LoadOptions::default()
+    };
+    load_str("/v.toml", text, &opts)
+}
+
+const TOML_INSTANCE: &str = "[[instance]]\nname = \"VI_1\"\nvrid = 51\ninterface = \"eth0\"\n[[instance.vips]]\naddr = \"192.0.2.10\"\nprefix = 24\n";
+
+#[test]
+fn startup_and_shutdown_scripts_with_keepalived_defaults() {
+    let l = load(&with_globals(
+        "    startup_script \"/etc/k/up.sh start\" nobody\n    shutdown_script /etc/k/down.sh\n    shutdown_script_timeout 30\n",
+    ));
+    assert!(l.diagnostics.is_empty(), "{:#?}", l.diagnostics);
+    let g = &l.config.global;
+    let up = g.startup_script.as_ref().unwrap();
+    assert_eq!(up.cmd, "/etc/k/up.sh start");
+    assert_eq!(up.run_as.as_ref().unwrap().user, "nobody");
+    assert_eq!(g.startup_script_timeout, 10);
+    assert_eq!(g.shutdown_script.as_ref().unwrap().cmd, "/etc/k/down.sh");
+    assert_eq!(g.shutdown_script_timeout, 30);
+}
+
+#[test]
+fn bad_hook_values_are_located_and_lose_nothing_else() {
+    let l = load(&with_globals(
+        "    startup_script /a.sh\n    startup_script /b.sh\n    startup_script_timeout 0\n    shutdown_script_timeout 1001\n    shutdown_script\n    router_id r1\n",
+    ));
+    assert!(!l.has_errors(), "{:#?}", l.diagnostics);
+    // keepalived keeps the first script.
+    let g = &l.config.global;
+    assert_eq!(g.startup_script.as_ref().unwrap().cmd, "/a.sh");
+    let d = find(&l, "'startup_script' already specified");
+    assert_eq!((d.line, d.col), (3, 5));
+    let d = find(
+        &l,
+        "'startup_script_timeout' expects an integer 1..1000, got '0'",
+    );
+    assert_eq!((d.line, d.col, d.severity), (4, 28, Severity::Warning));
+    assert_eq!(g.startup_script_timeout, 10);
+    let d = find(&l, "got '1001'");
+    assert_eq!((d.line, d.col), (5, 29));
+    assert_eq!(g.shutdown_script_timeout, 10);
+    let d = find(&l, "'shutdown_script' expects a command");
+    assert_eq!((d.line, d.col), (6, 5));
+    assert!(g.shutdown_script.is_none());
+    assert_eq!(g.router_id.as_deref(), Some("r1"));
+    assert_eq!(l.diagnostics.len(), 4, "{:#?}", l.diagnostics);
+}
+
+#[test]
+fn hook_scripts_in_toml() {
+    let l = toml(&format!(
+        "[global]\nstartup_script = {{ cmd = \"/etc/k/up.sh\" }}\nstartup_script_timeout = 5\n{TOML_INSTANCE}"
+    ));
+    assert!(l.diagnostics.is_empty(), "{:#?}", l.diagnostics);
+    assert_eq!(l.config.global.startup_script_timeout, 5);
+    let l = toml(&format!(
+        "[global]\nshutdown_script_timeout = 0\n{TOML_INSTANCE}"
+    ));
+    let d = find(&l, "1..=1000 seconds, got 0");
+    assert_eq!((d.line, d.severity), (2, Severity::Error));
+}
+
+/// `vrrpd check` vets the hooks as the daemon does, at their keyword.
+#[test]
+fn check_vets_hook_scripts_at_their_keyword() {
+    let l = load(&with_globals(
+        "    script_user nobody\n    shutdown_script /nonexistent/down.sh\n",
+    ));
+    let diags = vrrpd::track::check::script_checks(&l.config, &l.spans);
+    let d: Vec<&Diagnostic> = diags
+        .iter()
+        .filter(|d| d.message.contains("shutdown_script `/nonexistent/down.sh`"))
+        .collect();
+    assert_eq!(d.len(), 1, "{diags:#?}");
+    assert_eq!((d[0].line, d[0].col), (3, 5));
+    assert!(d[0].message.contains("disabling"), "{}", d[0].message);
+}
