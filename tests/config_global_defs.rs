@@ -106,3 +106,43 @@ fn check_vets_hook_scripts_at_their_keyword() {
     assert_eq!((d[0].line, d[0].col), (3, 5));
     assert!(d[0].message.contains("disabling"), "{}", d[0].message);
 }
+
+#[test]
+fn net_namespace_at_the_top_level_as_keepalived_reads_it() {
+    let l = load(&format!(
+        "net_namespace blue\nnet_namespace red\n{}",
+        with_globals("    net_namespace green\n")
+    ));
+    assert!(!l.has_errors(), "{:#?}", l.diagnostics);
+    assert_eq!(l.config.global.net_namespace.as_deref(), Some("blue"));
+    let d = find(&l, "duplicate net_namespace red");
+    assert_eq!((d.line, d.col), (2, 1));
+    // keepalived installs it as a top-level keyword only.
+    let d = find(&l, "'net_namespace' is a top-level keyword");
+    assert_eq!((d.line, d.col), (4, 5));
+    assert_eq!(l.diagnostics.len(), 2, "{:#?}", l.diagnostics);
+}
+
+#[test]
+fn a_net_namespace_that_cannot_be_a_name_is_an_error() {
+    for bad in ["../etc", "a/b", ".."] {
+        let l = load(&format!("net_namespace {bad}\n{}", with_globals("")));
+        let d = find(&l, "is not a network namespace name");
+        assert_eq!(
+            (d.line, d.col, d.severity),
+            (1, 15, Severity::Error),
+            "{bad}"
+        );
+        assert!(l.config.global.net_namespace.is_none());
+    }
+    let l = toml(&format!(
+        "[global]\nnet_namespace = \"a/b\"\n{TOML_INSTANCE}"
+    ));
+    let d = find(&l, "is not a network namespace name");
+    assert_eq!((d.line, d.severity), (2, Severity::Error));
+    let l = toml(&format!(
+        "[global]\nnet_namespace = \"blue\"\n{TOML_INSTANCE}"
+    ));
+    assert!(l.diagnostics.is_empty(), "{:#?}", l.diagnostics);
+    assert_eq!(l.config.global.net_namespace.as_deref(), Some("blue"));
+}

@@ -217,6 +217,15 @@ pub struct Global {
         deserialize_with = "absolute_path"
     )]
     pub json_file_location: Option<std::path::PathBuf>,
+    /// The network namespace the daemon runs in (keepalived
+    /// `net_namespace NAME`): `ip netns`'s `/run/netns/NAME`, entered at
+    /// start before any socket or thread; a reload cannot change it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "netns_name"
+    )]
+    pub net_namespace: Option<String>,
     /// Run once before VRRP starts (keepalived `startup_script`): the
     /// daemon waits for it, at most `startup_script_timeout` seconds
     /// (then its process group is killed), before any advert or address.
@@ -337,6 +346,22 @@ pub fn check_dump_path(text: &str) -> Result<std::path::PathBuf, String> {
     }
 }
 
+fn netns_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let name = String::deserialize(d)?;
+    check_netns_name(&name).map_err(serde::de::Error::custom)?;
+    Ok(Some(name))
+}
+
+/// A name `ip netns` can have: a single path component under /run/netns.
+pub fn check_netns_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
+        return Err(format!(
+            "'{name}' is not a network namespace name (a name from `ip netns list`)"
+        ));
+    }
+    Ok(())
+}
+
 /// keepalived's default for `startup_script_timeout` and
 /// `shutdown_script_timeout` (global_parser.c).
 pub const DEFAULT_HOOK_TIMEOUT: u32 = 10;
@@ -417,6 +442,7 @@ impl Default for Global {
             stats_file_location: None,
             json_file_location: None,
             nftables: Nftables::default(),
+            net_namespace: None,
             startup_script: None,
             startup_script_timeout: DEFAULT_HOOK_TIMEOUT,
             shutdown_script: None,

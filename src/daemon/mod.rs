@@ -82,6 +82,8 @@ pub enum DaemonError {
     Socket(#[from] SocketError),
     #[error(transparent)]
     Vmac(#[from] crate::net::vmac::VmacError),
+    #[error(transparent)]
+    Netns(#[from] crate::net::netns::NetnsError),
     #[error("no configured instance could start")]
     NothingToRun,
     #[error("{what}: {source}")]
@@ -261,6 +263,18 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
             return Err(e);
         }
     };
+    // Before any socket or thread: what run_with opens and starts is then
+    // in the namespace (a thread inherits its creator's). The parsing
+    // thread above has ended.
+    if let Some(name) = &config.global.net_namespace {
+        if let Err(e) = crate::net::netns::enter(name) {
+            if let Some(fd) = opts.takeover {
+                upgrade::refuse_early(fd, &e.to_string());
+            }
+            return Err(e.into());
+        }
+        info!("Running in network namespace {name}");
+    }
     if opts.takeover.is_none() {
         write_pid_file(&opts)?;
     }

@@ -412,7 +412,12 @@ impl Daemon {
         })
     }
 
-    fn reloaded(&mut self, opts: &Options, loaded: &config::Loaded, prepared: Prepared) -> Value {
+    fn reloaded(
+        &mut self,
+        opts: &Options,
+        loaded: &config::Loaded,
+        mut prepared: Prepared,
+    ) -> Value {
         super::log_diagnostics(loaded);
         let diagnostics: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
         let file = opts.config_file.display().to_string();
@@ -423,6 +428,15 @@ impl Daemon {
                 "nftables settings changed: a reload keeps the running ones (table {}); restart vrrpd to apply them",
                 self.firewall.settings().table
             );
+        }
+        if prepared.config.global.net_namespace != self.config.global.net_namespace {
+            // keepalived: "Cannot change network namespace at a reload".
+            warn!(
+                "net_namespace changed: a reload cannot move the daemon (it stays in {}); restart vrrpd to apply it",
+                self.config.global.net_namespace.as_deref().unwrap_or("its start namespace")
+            );
+            // The running value stays: the next reload compares with it.
+            prepared.config.global.net_namespace = self.config.global.net_namespace.clone();
         }
         let plan = config::diff(&self.config, &prepared.config);
         info!("Reload plan: {plan:?}");

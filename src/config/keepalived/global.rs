@@ -56,8 +56,6 @@ const GLOBAL_IGNORED: &[&str] = &[
     "iproute_etc_dir",
     "fifo_write_vrrp_states_on_reload",
     "vrrp_socket_priority",
-    "net_namespace",
-    "instance",
 ];
 
 impl Parser<'_> {
@@ -265,6 +263,16 @@ impl Parser<'_> {
                     }
                 }
             }
+            // Top-level keywords in keepalived (install_keyword_root): in
+            // global_defs it does not know them, nor act on them.
+            "net_namespace" | "net_namespace_ipvs" | "namespace_with_ipsets" | "use_pid_dir"
+            | "instance" | "child_wait_time" => self.warn(
+                &n.kw.loc,
+                format!(
+                    "'{}' is a top-level keyword (outside global_defs); keepalived ignores it here, so does vrrpd",
+                    n.kw.text
+                ),
+            ),
             "reload_check_config" => self.warn(
                 &n.kw.loc,
                 "'reload_check_config': vrrpd always validates a new configuration before a reload applies it; nothing else to do",
@@ -326,6 +334,26 @@ impl Parser<'_> {
         } else {
             self.global_locs.insert("shutdown_script", n.kw.loc.clone());
             self.cfg.global.shutdown_script = Some(cmd);
+        }
+    }
+
+    /// `net_namespace NAME` (top level or in `global_defs`, as keepalived
+    /// reads it): the first one counts, as in keepalived
+    /// (global_parser.c); a name that cannot be a namespace is an error, not
+    /// a daemon running in the wrong one.
+    pub(super) fn net_namespace(&mut self, n: &Node) {
+        let Some(t) = self.arg(n) else { return };
+        if let Some(have) = &self.cfg.global.net_namespace {
+            let msg = format!(
+                "duplicate net_namespace {}; {have} is kept, this one ignored",
+                t.text
+            );
+            self.warn(&n.kw.loc, msg);
+            return;
+        }
+        match check_netns_name(&t.text) {
+            Ok(()) => self.cfg.global.net_namespace = Some(t.text.clone()),
+            Err(e) => self.err(&t.loc, format!("'net_namespace': {e}")),
         }
     }
 

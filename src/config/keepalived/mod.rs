@@ -174,7 +174,6 @@ const TOP_IGNORED: &[&str] = &[
     "interface_up_down_delays",
     "track_group",
     "bfd_instance",
-    "net_namespace",
     "net_namespace_ipvs",
     "namespace_with_ipsets",
     "instance",
@@ -451,6 +450,7 @@ impl Parser<'_> {
                     }
                 }
             }
+            "net_namespace" => self.net_namespace(n),
             kw if TOP_IGNORED.contains(&kw) => self.ignored(n),
             _ => self.unknown(n, "the top level"),
         }
