@@ -146,3 +146,78 @@ fn a_net_namespace_that_cannot_be_a_name_is_an_error() {
     assert!(l.diagnostics.is_empty(), "{:#?}", l.diagnostics);
     assert_eq!(l.config.global.net_namespace.as_deref(), Some("blue"));
 }
+
+#[test]
+fn umask_numbers_and_symbolic_bits_as_keepalived_reads_them() {
+    for (text, want) in [("077", 0o077), ("0x3f", 0o077), ("63", 0o077), ("0", 0)] {
+        let l = load(&with_globals(&format!("    umask {text}\n")));
+        assert!(l.diagnostics.is_empty(), "{text}: {:#?}", l.diagnostics);
+        assert_eq!(l.config.global.umask, Some(want), "{text}");
+    }
+    let l = load(&with_globals("    umask IWGRP|IWOTH | IXOTH\n"));
+    assert!(l.diagnostics.is_empty(), "{:#?}", l.diagnostics);
+    assert_eq!(l.config.global.umask, Some(0o023));
+}
+
+#[test]
+fn a_bad_umask_is_located_and_ignored() {
+    for (text, col, needle) in [
+        ("08", 11, "invalid umask value 08"),
+        ("01000", 11, "invalid umask value 01000"),
+        ("077 022", 15, "extra parameter"),
+        ("IRGRP|IFOO", 11, "unknown umask bit IFOO"),
+        ("IRGRP IWGRP", 17, "invalid umask syntax IWGRP"),
+        ("IRGRP|", 11, "umask missing bit value"),
+    ] {
+        let l = load(&with_globals(&format!(
+            "    umask {text}\n    router_id r1\n"
+        )));
+        let d = find(&l, needle);
+        assert_eq!(
+            (d.line, d.col, d.severity),
+            (2, col, Severity::Warning),
+            "{text}"
+        );
+        assert!(l.config.global.umask.is_none(), "{text}");
+        assert_eq!(l.config.global.router_id.as_deref(), Some("r1"));
+    }
+    let l = toml(&format!("[global]\numask = 0o1000\n{TOML_INSTANCE}"));
+    let d = find(&l, "a umask is at most 0o777");
+    assert_eq!((d.line, d.severity), (2, Severity::Error));
+    let l = toml(&format!("[global]\numask = 0o027\n{TOML_INSTANCE}"));
+    assert_eq!(l.config.global.umask, Some(0o027));
+}
+
+/// vrrpd is keepalived's VRRP process: its name wins over the parent's,
+/// whatever the order; `process_names` means `keepalived_vrrp`.
+#[test]
+fn process_names_the_vrrp_process_first() {
+    let name = |globals: &str| {
+        let l = load(&with_globals(globals));
+        assert!(!l.has_errors(), "{:#?}", l.diagnostics);
+        l.config.global.process_name.clone()
+    };
+    assert_eq!(name(""), None);
+    assert_eq!(name("    process_name lb\n").as_deref(), Some("lb"));
+    assert_eq!(
+        name("    process_names\n").as_deref(),
+        Some("keepalived_vrrp")
+    );
+    assert_eq!(
+        name("    vrrp_process_name vr\n    process_name lb\n").as_deref(),
+        Some("vr")
+    );
+    assert_eq!(
+        name("    process_name lb\n    process_names\n").as_deref(),
+        Some("keepalived_vrrp")
+    );
+    let l = load(&with_globals(
+        "    vrrp_process_name a_name_of_20_bytes__\n",
+    ));
+    let d = find(&l, "truncated to 'a_name_of_20_by'");
+    assert_eq!((d.line, d.col), (2, 23));
+    assert_eq!(
+        l.config.global.process_name.as_deref(),
+        Some("a_name_of_20_by")
+    );
+}

@@ -226,6 +226,20 @@ pub struct Global {
         deserialize_with = "netns_name"
     )]
     pub net_namespace: Option<String>,
+    /// File creation mask of the daemon (keepalived `umask`), e.g. `0o077`;
+    /// unset: the one it was started with. Applied at start and by a reload.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "umask_bits"
+    )]
+    pub umask: Option<u32>,
+    /// The daemon's process name (`/proc/PID/comm`, what `ps` and `pgrep`
+    /// show; at most 15 bytes): keepalived's `vrrp_process_name` (or
+    /// `process_names`, which means `keepalived_vrrp`), else `process_name`;
+    /// unset: `vrrpd`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_name: Option<String>,
     /// Run once before VRRP starts (keepalived `startup_script`): the
     /// daemon waits for it, at most `startup_script_timeout` seconds
     /// (then its process group is killed), before any advert or address.
@@ -362,6 +376,19 @@ pub fn check_netns_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+fn umask_bits<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let bits = u32::deserialize(d)?;
+    if bits & !0o777 != 0 {
+        return Err(serde::de::Error::custom(format!(
+            "a umask is at most 0o777, got {bits:#o}"
+        )));
+    }
+    Ok(Some(bits))
+}
+
+/// The longest process name the kernel keeps (TASK_COMM_LEN - 1).
+pub const PROCESS_NAME_MAX: usize = 15;
+
 /// keepalived's default for `startup_script_timeout` and
 /// `shutdown_script_timeout` (global_parser.c).
 pub const DEFAULT_HOOK_TIMEOUT: u32 = 10;
@@ -443,6 +470,8 @@ impl Default for Global {
             json_file_location: None,
             nftables: Nftables::default(),
             net_namespace: None,
+            umask: None,
+            process_name: None,
             startup_script: None,
             startup_script_timeout: DEFAULT_HOOK_TIMEOUT,
             shutdown_script: None,

@@ -19,6 +19,7 @@ pub mod firewall;
 pub mod hooks;
 mod instance;
 pub mod messages;
+mod process;
 pub mod record;
 mod reload;
 pub mod resign;
@@ -275,6 +276,7 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
         }
         info!("Running in network namespace {name}");
     }
+    process::apply(&config.global, None);
     if opts.takeover.is_none() {
         write_pid_file(&opts)?;
     }
@@ -293,12 +295,17 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
 
 fn write_pid_file(opts: &Options) -> Result<(), DaemonError> {
     if let Some(path) = &opts.pid_file {
-        std::fs::write(path, format!("{}\n", std::process::id())).map_err(|source| {
-            DaemonError::Io {
-                what: format!("writing pid file {}", path.display()),
-                source,
-            }
-        })?;
+        let io = |source| DaemonError::Io {
+            what: format!("writing pid file {}", path.display()),
+            source,
+        };
+        std::fs::write(path, format!("{}\n", std::process::id())).map_err(io)?;
+        // keepalived (main.c pidfile_write) writes its pid files readable by
+        // all whatever its `umask`: tools read them unprivileged.
+        if let Some(mode) = process::pid_file_mode() {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io)?;
+        }
     }
     Ok(())
 }

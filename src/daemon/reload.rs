@@ -438,6 +438,7 @@ impl Daemon {
             // The running value stays: the next reload compares with it.
             prepared.config.global.net_namespace = self.config.global.net_namespace.clone();
         }
+        super::process::apply(&prepared.config.global, Some(&self.config.global));
         let plan = config::diff(&self.config, &prepared.config);
         info!("Reload plan: {plan:?}");
         let summary = admin::plan_summary(&plan);

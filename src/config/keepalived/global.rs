@@ -44,10 +44,6 @@ const GLOBAL_IGNORED: &[&str] = &[
     "stats_file_location",
     "json_file_location",
     "json_version",
-    "process_names",
-    "process_name",
-    "vrrp_process_name",
-    "umask",
     "random_seed",
     "config_save_dir",
     "tmp_config_directory",
@@ -253,6 +249,21 @@ impl Parser<'_> {
                 self.cfg.global.nftables.ifindex = true;
             }
             "startup_script" | "shutdown_script" => self.hook_script(n),
+            "umask" => self.umask(n),
+            "process_names" => {
+                self.no_block(n);
+                self.process_name(n, "keepalived_vrrp", 2);
+            }
+            "vrrp_process_name" => {
+                if let Some(t) = self.arg(n) {
+                    self.process_name(n, &t.text, 2);
+                }
+            }
+            "process_name" => {
+                if let Some(t) = self.arg(n) {
+                    self.process_name(n, &t.text, 1);
+                }
+            }
             "startup_script_timeout" | "shutdown_script_timeout" => {
                 let (min, max) = (HOOK_TIMEOUT_RANGE.start(), HOOK_TIMEOUT_RANGE.end());
                 if let Some(t) = self.u32_of(n, *min, *max) {
@@ -354,6 +365,45 @@ impl Parser<'_> {
         match check_netns_name(&t.text) {
             Ok(()) => self.cfg.global.net_namespace = Some(t.text.clone()),
             Err(e) => self.err(&t.loc, format!("'net_namespace': {e}")),
+        }
+    }
+
+    /// `umask MASK`: a number (C's strtol base 0: `077` octal, `0x3f` hex,
+    /// `63` decimal) or keepalived's symbolic bits `IRGRP|IWGRP|...`
+    /// (global_parser.c `umask_handler`); a bad one is ignored, located.
+    fn umask(&mut self, n: &Node) {
+        self.no_block(n);
+        match parse_umask(&n.args) {
+            Ok(bits) => self.cfg.global.umask = Some(bits),
+            Err((loc, msg)) => {
+                let loc = loc.unwrap_or_else(|| n.kw.loc.clone());
+                self.warn(&loc, format!("'umask': {msg}; ignored"));
+            }
+        }
+    }
+
+    /// One of the three process-name keywords. vrrpd is keepalived's VRRP
+    /// process and its parent in one: the VRRP process's name (`rank` 2:
+    /// `vrrp_process_name`, `process_names`) wins over the parent's
+    /// (`process_name`, rank 1), whatever their order.
+    fn process_name(&mut self, n: &Node, name: &str, rank: u8) {
+        let mut name = name.to_string();
+        if name.len() > PROCESS_NAME_MAX {
+            // keepalived truncates with an error; on a character boundary here.
+            let mut end = PROCESS_NAME_MAX;
+            while !name.is_char_boundary(end) {
+                end -= 1;
+            }
+            name.truncate(end);
+            let loc = n.args.first().map_or(&n.kw.loc, |t| &t.loc).clone();
+            self.warn(
+                &loc,
+                format!("process name longer than {PROCESS_NAME_MAX} bytes; truncated to '{name}'"),
+            );
+        }
+        if rank >= self.g.process_name_rank {
+            self.g.process_name_rank = rank;
+            self.cfg.global.process_name = Some(name);
         }
     }
 
@@ -488,4 +538,80 @@ impl Parser<'_> {
         }
         self.cfg.garp_groups.push(g);
     }
+}
+
+/// keepalived's `umask` argument: a number (strtol base 0) alone, or
+/// symbolic bits `IRUSR`...`IXOTH` joined by `|`, over one or more tokens.
+/// The error names the token at fault (None: the keyword).
+fn parse_umask(args: &[Token]) -> Result<u32, (Option<crate::config::Loc>, String)> {
+    let Some(first) = args.first() else {
+        return Err((None, "missing value".into()));
+    };
+    if first.text.starts_with(|c: char| c.is_ascii_digit()) {
+        if let Some(extra) = args.get(1) {
+            return Err((Some(extra.loc.clone()), "extra parameter".into()));
+        }
+        let t = first.text.as_str();
+        let parsed = if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+            u32::from_str_radix(hex, 16)
+        } else if t.len() > 1 && t.starts_with('0') {
+            u32::from_str_radix(&t[1..], 8)
+        } else {
+            t.parse::<u32>()
+        };
+        return match parsed {
+            Ok(bits) if bits & !0o777 == 0 => Ok(bits),
+            _ => Err((Some(first.loc.clone()), format!("invalid umask value {t}"))),
+        };
+    }
+    const BITS: [(&str, u32); 9] = [
+        ("IRUSR", 0o400),
+        ("IWUSR", 0o200),
+        ("IXUSR", 0o100),
+        ("IRGRP", 0o040),
+        ("IWGRP", 0o020),
+        ("IXGRP", 0o010),
+        ("IROTH", 0o004),
+        ("IWOTH", 0o002),
+        ("IXOTH", 0o001),
+    ];
+    let mut bits = 0;
+    // keepalived's `need_or`: a bit name must follow each '|' and separate
+    // each pair of names; tokens split anywhere.
+    let mut need_or = false;
+    for t in args {
+        let mut rest = t.text.as_str();
+        while !rest.is_empty() {
+            if need_or {
+                match rest.strip_prefix('|') {
+                    Some(r) => {
+                        rest = r;
+                        need_or = false;
+                        continue;
+                    }
+                    None => {
+                        return Err((
+                            Some(t.loc.clone()),
+                            format!("invalid umask syntax {}", t.text),
+                        ))
+                    }
+                }
+            }
+            match BITS.iter().find(|(name, _)| rest.starts_with(name)) {
+                Some((name, b)) => {
+                    bits |= b;
+                    rest = &rest[name.len()..];
+                    need_or = true;
+                }
+                None => return Err((Some(t.loc.clone()), format!("unknown umask bit {rest}"))),
+            }
+        }
+    }
+    if !need_or {
+        return Err((
+            args.last().map(|t| t.loc.clone()),
+            "umask missing bit value".into(),
+        ));
+    }
+    Ok(bits)
 }

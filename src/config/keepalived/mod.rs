@@ -82,6 +82,9 @@ struct GlobalDefaults {
     min_garp: bool,
     /// `nftables` was given (a second one is ignored, as keepalived does).
     nftables_given: bool,
+    /// Which process-name keyword set `Global::process_name` (see
+    /// `Parser::process_name`).
+    process_name_rank: u8,
 }
 
 #[derive(Default, Clone)]
