@@ -505,6 +505,15 @@ pub struct Scheduling {
     /// CPUs the advert thread may run on (`vrrp_cpu_affinity`); empty = any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cpu_affinity: Vec<u16>,
+    /// Starved (woken later than `min_auto_priority_delay_us` after a
+    /// deadline), the advert thread moves to SCHED_RR 1, then one higher at
+    /// each new starvation, up to this (keepalived `max_auto_priority`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_auto_priority: Option<RtPriority>,
+    /// How late counts as starved, in microseconds, 1..=10000000 (keepalived
+    /// `min_auto_priority_delay`, default 1000000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_auto_priority_delay_us: Option<AutoDelay>,
 }
 
 /// An integer newtype that only holds `$range`: deserialized from any
@@ -552,6 +561,11 @@ bounded_int!(
 bounded_int!(
     /// RLIMIT_RTTIME in microseconds, at least 2 (keepalived's minimum).
     RtTime(u32), 2..=u32::MAX, "an RT time limit is 2..4294967295 us"
+);
+
+bounded_int!(
+    /// keepalived's `min_auto_priority_delay`, microseconds 1..=10000000.
+    AutoDelay(u32), 1..=10_000_000, "min_auto_priority_delay is 1..10000000 us"
 );
 
 impl RtTime {

@@ -201,6 +201,8 @@ struct Daemon {
     /// The configuration's scheduling has been applied to the driver's
     /// thread (at start; again when a reload changes it).
     scheduled: bool,
+    /// `max_auto_priority`: what a starved wake-up raises the thread to.
+    auto_priority: crate::driver::autoprio::AutoPriority,
     /// A reload's off-driver part is done (one at a time).
     reload_done: reload::LoadedTx,
     /// A tracker set started off the driver (one per reload).
@@ -375,6 +377,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         in_flight: InFlight::new(),
         reloads: reload::Reloads::default(),
         scheduled: false,
+        auto_priority: crate::driver::autoprio::AutoPriority::new(&Default::default()),
         reload_done,
         trackers_done,
         record: record_writer,
@@ -538,6 +541,9 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
                 }
             }
             _ = timer.expired(), if live => {
+                if let Some(at) = armed {
+                    daemon.woke_late(daemon.clock.now().saturating_since(at));
+                }
                 armed = None;
                 if daemon.driver.backup_timer_due(daemon.clock.now()) {
                     daemon.drain_received(&mut packets_rx);
@@ -713,6 +719,27 @@ impl Daemon {
     /// Hands the core everything already received: the batches the readers
     /// queued, then up to [`DRAIN_MAX`] datagrams waiting in each socket.
     /// Called before a Backup's timer acts ([`Driver::backup_timer_due`]).
+    /// The advert timer fired `late` after its deadline: keepalived's
+    /// starvation rule ([`crate::driver::autoprio`]).
+    fn woke_late(&mut self, late: Duration) {
+        let Some(overdue) = self.auto_priority.woke(late) else {
+            return;
+        };
+        warn!(
+            "A timer expired {}.{:06} seconds late",
+            late.as_secs(),
+            late.subsec_micros()
+        );
+        let Some(prio) = overdue.raise_to else { return };
+        let mut s = self.config.global.scheduling.clone();
+        s.realtime_priority = config::RtPriority::try_from(i64::from(prio)).ok();
+        let (summary, failed) = sched::apply(&s);
+        info!("Set realtime priority {prio} (max_auto_priority): advert thread {summary}");
+        for f in failed {
+            warn!("{f}");
+        }
+    }
+
     fn drain_received(&mut self, packets_rx: &mut PacketRx) {
         while let Ok((socket, batch)) = packets_rx.try_recv() {
             for datagram in batch {

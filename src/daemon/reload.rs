@@ -552,6 +552,8 @@ impl Daemon {
         if !self.scheduled || self.config.global.scheduling != config.global.scheduling {
             self.scheduled = true;
             let (summary, failed) = super::sched::apply(&config.global.scheduling);
+            self.auto_priority =
+                crate::driver::autoprio::AutoPriority::new(&config.global.scheduling);
             info!("Advert thread: {summary}");
             for f in failed {
                 warn!("{f}");

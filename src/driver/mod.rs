@@ -24,6 +24,7 @@
 //! What the shell must do when asked is in [`Effect`]; everything it
 //! learns comes back as an [`Event`].
 
+pub mod autoprio;
 pub mod cloud;
 mod deadlines;
 pub mod firewall;

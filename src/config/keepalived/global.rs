@@ -13,8 +13,6 @@ const GLOBAL_IGNORED: &[&str] = &[
     "no_email_faults",
     "vrrp_garp_extra_if",
     "vrrp_vmac_garp_intvl",
-    "max_auto_priority",
-    "min_auto_priority_delay",
     "vrrp_ipsets",
     "disable_local_igmp",
     "vmac_prefix",
@@ -167,6 +165,28 @@ impl Parser<'_> {
                     .and_then(|v| RtTime::try_from(v).ok());
                 self.cfg.global.scheduling.rlimit_rttime_us =
                     limit.or(self.cfg.global.scheduling.rlimit_rttime_us);
+            }
+            // keepalived: no value is the highest SCHED_RR priority; -1 and
+            // 0 turn it off (0 is the default).
+            "max_auto_priority" => {
+                self.no_block(n);
+                let sched = &mut self.cfg.global.scheduling;
+                match n.args.first() {
+                    None => sched.max_auto_priority = RtPriority::try_from(99).ok(),
+                    Some(_) => {
+                        if let Some(v) = self.int(n, -1, 99) {
+                            self.cfg.global.scheduling.max_auto_priority =
+                                RtPriority::try_from(v).ok();
+                        }
+                    }
+                }
+            }
+            "min_auto_priority_delay" => {
+                let delay = self
+                    .int(n, 1, 10_000_000)
+                    .and_then(|v| AutoDelay::try_from(v).ok());
+                self.cfg.global.scheduling.min_auto_priority_delay_us =
+                    delay.or(self.cfg.global.scheduling.min_auto_priority_delay_us);
             }
             "vrrp_no_swap" => self.cfg.global.scheduling.lock_memory = self.boolean(n),
             "vrrp_cpu_affinity" => self.cpu_affinity(n),
