@@ -221,3 +221,38 @@ fn process_names_the_vrrp_process_first() {
         Some("a_name_of_20_by")
     );
 }
+
+/// keepalived 2.3's `iproute_etc_dir` / `iproute_usr_dir`: where route and
+/// rule table names come from; a file in the etc directory wins.
+#[test]
+fn iproute_dirs_say_where_table_names_come_from() {
+    use std::path::Path;
+    use vrrpd::config::{load, MemSource};
+    let conf = |globals: &str| {
+        format!(
+            "global_defs {{\n{globals}}}\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {{\n        192.0.2.10\n    }}\n    virtual_routes {{\n        198.51.100.0/24 dev eth0 table blue\n    }}\n}}\n"
+        )
+    };
+    let run = |globals: &str| {
+        let text = conf(globals);
+        let src = MemSource::new()
+            .with("/k.conf", text.as_bytes())
+            .with("/etc/iproute2/rt_tables", "100 red\n")
+            .with("/opt/ip/etc/rt_tables", "101 blue\n")
+            .with("/opt/ip/usr/rt_tables", "102 blue\n");
+        load(Path::new("/k.conf"), &src, &LoadOptions::default())
+    };
+    // The default place has no 'blue': a located error.
+    let l = run("");
+    let d = find(&l, "routing table 'blue' not found");
+    assert_eq!((d.line, d.severity), (10, Severity::Error));
+    let table = |l: &Loaded| l.config.instances[0].virtual_routes[0].table;
+    let l = run("    iproute_usr_dir /opt/ip/usr\n    iproute_etc_dir /nonexistent\n");
+    assert!(l.diagnostics.is_empty(), "{:#?}", l.diagnostics);
+    assert_eq!(table(&l), 102);
+    let l = run("    iproute_usr_dir /opt/ip/usr\n    iproute_etc_dir /opt/ip/etc\n");
+    assert_eq!(table(&l), 101, "the etc directory's file wins");
+    let l = run("    iproute_etc_dir\n");
+    let d = find(&l, "'iproute_etc_dir' expects a value");
+    assert_eq!((d.line, d.col), (2, 5));
+}

@@ -46,8 +46,6 @@ const GLOBAL_IGNORED: &[&str] = &[
     "config_save_dir",
     "tmp_config_directory",
     "include_check",
-    "iproute_usr_dir",
-    "iproute_etc_dir",
     "fifo_write_vrrp_states_on_reload",
     "vrrp_socket_priority",
 ];
@@ -269,6 +267,16 @@ impl Parser<'_> {
                 self.cfg.global.nftables.ifindex = true;
             }
             "startup_script" | "shutdown_script" => self.hook_script(n),
+            // keepalived 2.3: where iproute2's name files are read for the
+            // table and protocol names of routes and rules. Names already
+            // looked up keep their values; later ones use the new place.
+            "iproute_etc_dir" | "iproute_usr_dir" => {
+                if let Some(t) = self.arg(n) {
+                    let slot = usize::from(n.kw.text == "iproute_usr_dir");
+                    self.iproute_dirs[slot] = t.text.clone();
+                    self.rt = None;
+                }
+            }
             "umask" => self.umask(n),
             "process_names" => {
                 self.no_block(n);

@@ -53,6 +53,7 @@ pub(super) fn parse(
         d: diags,
         src,
         rt: None,
+        iproute_dirs: routes::IPROUTE2_DIRS.map(String::from),
         rule_priority: [0, 0],
         top_entries: HashMap::new(),
         cfg: Config::default(),
@@ -149,6 +150,9 @@ struct Parser<'d> {
     src: &'d dyn FileSource,
     /// Those names, read at the first route or rule that needs one.
     rt: Option<routes::RtNames>,
+    /// Where they are read: iproute2's etc and usr directories
+    /// (`iproute_etc_dir`, `iproute_usr_dir`).
+    iproute_dirs: [String; 2],
     /// Rules without a preference so far, per family (IPv4, IPv6): keepalived
     /// numbers them down from 16384 across the whole configuration.
     rule_priority: [u32; 2],
