@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use vrrpd::config::{load_str, LoadOptions};
-use vrrpd::output::notify::{Notifier, NotifyState};
+use vrrpd::output::notify::{Notifier, NotifyState, Subject};
 
 /// Our own user name: the scripts write into our temp directories.
 fn me() -> String {
@@ -214,6 +214,44 @@ async fn group_priority_changes_reach_the_fifo() {
     let mut s = String::new();
     let _ = r.read_to_string(&mut s);
     assert_eq!(s, "INSTANCE \"VI_1\" BACKUP_PRIORITY 80\n");
+}
+
+/// `fifo_write_vrrp_states_on_reload`'s lines go to the FIFO only: the
+/// notify commands do not run for them.
+#[tokio::test]
+async fn fifo_state_lines_run_no_command() {
+    let d = fresh_dir("notify-fifo-state");
+    let fifo = d.join("fifo");
+    let ran = d.join("ran");
+    let s = d.join("n.sh");
+    write_script(
+        &s,
+        &format!("#!/bin/sh\necho \"$@\" >> {}\n", ran.display()),
+    );
+    let conf = format!(
+        "global_defs {{\n    vrrp_notify_fifo {}\n    fifo_write_vrrp_states_on_reload\n}}\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    notify {} {}\n    virtual_ipaddress {{\n        192.0.2.100\n    }}\n}}\n",
+        fifo.display(),
+        s.display(),
+        me()
+    );
+    let loaded = load_str("s.conf", &conf, &LoadOptions::default());
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    assert!(loaded.config.global.fifo_write_vrrp_states_on_reload);
+    let mut n = Notifier::start().unwrap();
+    n.configure(&loaded.config);
+    n.fifo_state(Subject::Group, "G", NotifyState::Master, 0);
+    n.fifo_state(Subject::Instance, "VI_1", NotifyState::Master, 150);
+    n.finish(Duration::from_secs(5)).await;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut r = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let mut got = String::new();
+    let _ = r.read_to_string(&mut got);
+    assert_eq!(got, "GROUP \"G\" MASTER 0\nINSTANCE \"VI_1\" MASTER 150\n");
+    assert!(!ran.exists(), "a notify command ran");
 }
 
 #[tokio::test]

@@ -240,6 +240,11 @@ pub struct Global {
     /// unset: `vrrpd`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process_name: Option<String>,
+    /// After a reload, write the state of every instance and sync group
+    /// that kept its state to the notify FIFOs again (keepalived 2.3
+    /// `fifo_write_vrrp_states_on_reload`; 2.2.7 parses it and does nothing).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub fifo_write_vrrp_states_on_reload: bool,
     /// Run once before VRRP starts (keepalived `startup_script`): the
     /// daemon waits for it, at most `startup_script_timeout` seconds
     /// (then its process group is killed), before any advert or address.
@@ -470,6 +475,7 @@ impl Default for Global {
             json_file_location: None,
             nftables: Nftables::default(),
             net_namespace: None,
+            fifo_write_vrrp_states_on_reload: false,
             umask: None,
             process_name: None,
             startup_script: None,

@@ -31,6 +31,8 @@ use crate::net::netlink::{AddressSpec, LinkInfo, Netlink};
 use crate::net::sysctl::{Sysctl, SysctlError};
 use crate::net::vmac::{EnsureMode, VmacUp, Vmacs};
 use crate::output::control::{ErrorCode, Reply};
+use crate::output::notify::Subject;
+use crate::proto::fsm::State;
 use crate::track::{self, Kind, Reading, TrackerKey, TrackerSet};
 
 /// What the kernel said about a new instance's interface.
@@ -458,6 +460,44 @@ impl Daemon {
         reply
     }
 
+    /// Every running instance's and sync group's state, instances first.
+    fn states(&self) -> (Vec<(String, State)>, Vec<(String, State)>) {
+        let instances = self
+            .driver
+            .instances()
+            .iter()
+            .map(|r| (r.name().to_string(), r.router.state()))
+            .collect();
+        let groups = self
+            .config
+            .sync_groups
+            .iter()
+            .filter_map(|g| Some((g.name.clone(), self.driver.group_state(&g.name)?)))
+            .collect();
+        (instances, groups)
+    }
+
+    /// keepalived 2.3's reload FIFO lines for what kept its state (groups
+    /// first, as `vrrp_init_state` writes them).
+    fn write_unchanged_states(&self, before: &(Vec<(String, State)>, Vec<(String, State)>)) {
+        let (instances, groups) = self.states();
+        for (name, state) in crate::driver::reload_states::unchanged(&before.1, &groups) {
+            let state = super::tracking::notify_state(state);
+            self.exec
+                .notifier
+                .fifo_state(Subject::Group, name, state, 0);
+        }
+        for (name, state) in crate::driver::reload_states::unchanged(&before.0, &instances) {
+            let priority = self.driver.position(name).map_or(0, |i| {
+                self.driver.instances()[i].router.effective_priority().0
+            });
+            let state = super::tracking::notify_state(state);
+            self.exec
+                .notifier
+                .fifo_state(Subject::Instance, name, state, priority);
+        }
+    }
+
     /// Opens what the new instances need, hands the core the reload, then
     /// restarts the trackers: inline with `initial` (start-up), else on a
     /// blocking thread.
@@ -466,6 +506,7 @@ impl Daemon {
         prepared: Prepared,
         initial: Option<Result<TrackerSet, track::TrackError>>,
     ) {
+        let is_reload = initial.is_none();
         let Prepared {
             config,
             new,
@@ -559,6 +600,10 @@ impl Daemon {
                 warn!("{f}");
             }
         }
+        // fifo_write_vrrp_states_on_reload: the states before, to tell
+        // which survived (a reload, not the start).
+        let states_before =
+            (is_reload && config.global.fifo_write_vrrp_states_on_reload).then(|| self.states());
         self.config = config.clone();
         self.handle(Event::Reload(Box::new(Reload {
             config,
@@ -566,6 +611,9 @@ impl Daemon {
             addresses,
             tracking,
         })));
+        if let Some(before) = states_before {
+            self.write_unchanged_states(&before);
+        }
         match set {
             Some(set) => {
                 self.tracking.set = Some(set);

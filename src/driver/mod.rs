@@ -34,6 +34,7 @@ pub mod params;
 pub mod phase;
 pub mod ratelimit;
 pub mod record;
+pub mod reload_states;
 pub mod routes;
 mod running;
 mod sync;

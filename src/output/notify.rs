@@ -227,6 +227,8 @@ fn quote(s: &str) -> String {
 
 enum Msg {
     Configure(Box<Config>),
+    /// A FIFO line only, no command (`fifo_write_vrrp_states_on_reload`).
+    FifoLine(String),
     Event {
         subject: Subject,
         name: String,
@@ -279,6 +281,14 @@ impl Notifier {
             state,
             priority: 0,
         });
+    }
+
+    /// Writes the current state of an instance or group to the FIFOs only,
+    /// running no command (keepalived 2.3's `notify_instance_fifo` /
+    /// `notify_group_fifo` for `fifo_write_vrrp_states_on_reload`).
+    pub fn fifo_state(&self, subject: Subject, name: &str, state: NotifyState, priority: u8) {
+        let line = subject_fifo_line(subject, name, state, priority);
+        let _ = self.tx.send(Msg::FifoLine(line));
     }
 
     /// Waits, at most `wait`, for every queued notification to finish.
@@ -684,6 +694,11 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
                     {
                         fifo_scripts.push(FifoScript::start(skw, &f.path, cmd, &global));
                     }
+                }
+            }
+            Msg::FifoLine(line) => {
+                for f in &mut fifos {
+                    f.write(&line);
                 }
             }
             Msg::Event {

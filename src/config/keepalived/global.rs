@@ -46,7 +46,6 @@ const GLOBAL_IGNORED: &[&str] = &[
     "config_save_dir",
     "tmp_config_directory",
     "include_check",
-    "fifo_write_vrrp_states_on_reload",
     "vrrp_socket_priority",
 ];
 
@@ -278,6 +277,9 @@ impl Parser<'_> {
                 }
             }
             "umask" => self.umask(n),
+            "fifo_write_vrrp_states_on_reload" => {
+                self.cfg.global.fifo_write_vrrp_states_on_reload = self.boolean(n)
+            }
             "process_names" => {
                 self.no_block(n);
                 self.process_name(n, "keepalived_vrrp", 2);
