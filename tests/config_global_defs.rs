@@ -256,3 +256,29 @@ fn iproute_dirs_say_where_table_names_come_from() {
     let d = find(&l, "'iproute_etc_dir' expects a value");
     assert_eq!((d.line, d.col), (2, 5));
 }
+
+#[test]
+fn reload_keywords_as_keepalived_reads_them() {
+    let l = load(&with_globals(
+        "    reload_file\n    reload_time_file /run/k/when\n    reload_repeat\n    fifo_write_vrrp_states_on_reload\n",
+    ));
+    assert!(l.diagnostics.is_empty(), "{:#?}", l.diagnostics);
+    let g = &l.config.global;
+    // No path: keepalived's default file.
+    assert_eq!(
+        g.reload_file.as_deref(),
+        Some("/run/keepalived.reload".as_ref())
+    );
+    assert_eq!(g.reload_time_file.as_deref(), Some("/run/k/when".as_ref()));
+    assert!(g.reload_repeat && g.fifo_write_vrrp_states_on_reload);
+    let l = load(&with_globals(
+        "    reload_file /run/x.reload\n    reload_time_file\n",
+    ));
+    assert_eq!(
+        l.config.global.reload_file.as_deref(),
+        Some("/run/x.reload".as_ref())
+    );
+    let d = find(&l, "'reload_time_file' expects a value");
+    assert_eq!((d.line, d.col), (3, 5));
+    assert!(l.config.global.reload_time_file.is_none());
+}

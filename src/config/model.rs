@@ -245,6 +245,20 @@ pub struct Global {
     /// `fifo_write_vrrp_states_on_reload`; 2.2.7 parses it and does nothing).
     #[serde(default, skip_serializing_if = "is_default")]
     pub fifo_write_vrrp_states_on_reload: bool,
+    /// A file that exists while a reload reads and applies the new
+    /// configuration (keepalived `reload_file [PATH]`, default
+    /// `/run/keepalived.reload`); one left by a crash is removed at start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reload_file: Option<std::path::PathBuf>,
+    /// A file naming when to reload (keepalived `reload_time_file`):
+    /// `HH:MM:SS`, `[YY]YY-MM-DD HH:MM:SS`, local time or UTC with `Z`;
+    /// removed after the reload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reload_time_file: Option<std::path::PathBuf>,
+    /// Keep a time-only `reload_time_file` after the reload: the same time
+    /// every day (`reload_repeat`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub reload_repeat: bool,
     /// Run once before VRRP starts (keepalived `startup_script`): the
     /// daemon waits for it, at most `startup_script_timeout` seconds
     /// (then its process group is killed), before any advert or address.
@@ -475,6 +489,9 @@ impl Default for Global {
             json_file_location: None,
             nftables: Nftables::default(),
             net_namespace: None,
+            reload_file: None,
+            reload_time_file: None,
+            reload_repeat: false,
             fifo_write_vrrp_states_on_reload: false,
             umask: None,
             process_name: None,

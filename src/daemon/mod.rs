@@ -22,6 +22,7 @@ pub mod messages;
 mod process;
 pub mod record;
 mod reload;
+mod reload_time;
 pub mod resign;
 pub mod sched;
 mod timer;
@@ -203,6 +204,8 @@ struct Daemon {
     scheduled: bool,
     /// `max_auto_priority`: what a starved wake-up raises the thread to.
     auto_priority: crate::driver::autoprio::AutoPriority,
+    /// The `reload_time_file` watcher: (file, reload_repeat) and its task.
+    reload_timer: Option<((PathBuf, bool), tokio::task::AbortHandle)>,
     /// A reload's off-driver part is done (one at a time).
     reload_done: reload::LoadedTx,
     /// A tracker set started off the driver (one per reload).
@@ -279,6 +282,10 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
         info!("Running in network namespace {name}");
     }
     process::apply(&config.global, None);
+    // keepalived removes a reload file a crash left (main.c).
+    if let (None, Some(path)) = (opts.takeover, &config.global.reload_file) {
+        let _ = std::fs::remove_file(path);
+    }
     if opts.takeover.is_none() {
         write_pid_file(&opts)?;
     }
@@ -378,6 +385,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         reloads: reload::Reloads::default(),
         scheduled: false,
         auto_priority: crate::driver::autoprio::AutoPriority::new(&Default::default()),
+        reload_timer: None,
         reload_done,
         trackers_done,
         record: record_writer,

@@ -120,6 +120,8 @@ pub(super) struct Reloads {
     /// Incremented per tracker restart: a late tracker set of an older
     /// reload is dropped.
     pub(super) tracker_generation: u64,
+    /// The `reload_file` made for the reload in progress.
+    reload_file: Option<std::path::PathBuf>,
 }
 
 impl Reloads {
@@ -348,6 +350,19 @@ impl Daemon {
             return;
         }
         info!("Reloading");
+        // keepalived (main.c create_reload_file): the running
+        // configuration's `reload_file` exists while a reload reads the new
+        // one, rw-r--r-- whatever the umask.
+        if let Some(path) = &self.config.global.reload_file {
+            let made = std::fs::File::create(path).and_then(|_| {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+            });
+            match made {
+                Ok(()) => self.reloads.reload_file = Some(path.clone()),
+                Err(e) => warn!("Failed to create reload file {}: {e}", path.display()),
+            }
+        }
         if let Ok(now) = sd_notify::NotifyState::monotonic_usec_now() {
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading, now]);
         }
@@ -375,6 +390,9 @@ impl Daemon {
             Loaded::Ready(loaded, prepared) => self.reloaded(opts, &loaded, *prepared),
             Loaded::Failed(why) => self.failed(&why),
         };
+        if let Some(path) = self.reloads.reload_file.take() {
+            let _ = std::fs::remove_file(path);
+        }
         if self.reloads.finished(&reply) {
             self.request_reload(opts, None);
         }
@@ -460,6 +478,24 @@ impl Daemon {
         reply
     }
 
+    /// (Re)starts the `reload_time_file` watcher when its settings changed.
+    fn configure_reload_timer(&mut self, g: &config::Global) {
+        let wanted = g
+            .reload_time_file
+            .clone()
+            .map(|path| (path, g.reload_repeat));
+        if self.reload_timer.as_ref().map(|(w, _)| w) == wanted.as_ref() {
+            return;
+        }
+        if let Some((_, task)) = self.reload_timer.take() {
+            task.abort();
+        }
+        if let Some((path, repeat)) = wanted {
+            let task = tokio::spawn(super::reload_time::watch(path.clone(), repeat));
+            self.reload_timer = Some(((path, repeat), task.abort_handle()));
+        }
+    }
+
     /// Every running instance's and sync group's state, instances first.
     fn states(&self) -> (Vec<(String, State)>, Vec<(String, State)>) {
         let instances = self
@@ -527,6 +563,7 @@ impl Daemon {
             }
         }
         self.exec.notifier.configure(&config);
+        self.configure_reload_timer(&config.global);
         self.exec.metrics.configure(config.global.metrics_listen);
         self.exec.work.configure(&config);
         let mut started = Vec::new();

@@ -35,6 +35,7 @@ pub mod phase;
 pub mod ratelimit;
 pub mod record;
 pub mod reload_states;
+pub mod reload_time;
 pub mod routes;
 mod running;
 mod sync;

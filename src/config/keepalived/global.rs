@@ -34,9 +34,6 @@ const GLOBAL_IGNORED: &[&str] = &[
     "enable_dbus",
     "dbus_service_name",
     "dbus_no_interface_name",
-    "reload_time_file",
-    "reload_repeat",
-    "reload_file",
     "data_use_instance",
     "state_file_location",
     "stats_file_location",
@@ -277,6 +274,18 @@ impl Parser<'_> {
                 }
             }
             "umask" => self.umask(n),
+            "reload_time_file" => {
+                if let Some(t) = self.arg(n) {
+                    self.cfg.global.reload_time_file = Some(t.text.clone().into());
+                }
+            }
+            "reload_repeat" => self.cfg.global.reload_repeat = self.boolean(n),
+            // keepalived: no path is its default file (global_parser.c).
+            "reload_file" => {
+                self.no_block(n);
+                let path = n.args.first().map_or("/run/keepalived.reload", |t| t.text.as_str());
+                self.cfg.global.reload_file = Some(path.into());
+            }
             "fifo_write_vrrp_states_on_reload" => {
                 self.cfg.global.fifo_write_vrrp_states_on_reload = self.boolean(n)
             }
