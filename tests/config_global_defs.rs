@@ -282,3 +282,62 @@ fn reload_keywords_as_keepalived_reads_them() {
     assert_eq!((d.line, d.col), (3, 5));
     assert!(l.config.global.reload_time_file.is_none());
 }
+
+#[test]
+fn netlink_buffers_instance_and_data_use_instance() {
+    let l = load(&format!(
+        "instance lb1\ninstance lb2\n{}",
+        with_globals(
+            "    vrrp_netlink_cmd_rcv_bufs 1048576\n    vrrp_netlink_cmd_rcv_bufs_force\n    vrrp_netlink_monitor_rcv_bufs 262144\n    data_use_instance\n",
+        )
+    ));
+    assert!(!l.has_errors(), "{:#?}", l.diagnostics);
+    let g = &l.config.global;
+    let b = g.netlink_rcv_bufs;
+    assert_eq!(
+        (b.cmd, b.cmd_force, b.monitor, b.monitor_force),
+        (1_048_576, true, 262_144, false)
+    );
+    assert_eq!(g.instance.as_deref(), Some("lb1"));
+    assert!(g.data_use_instance);
+    let d = find(&l, "duplicate instance lb2");
+    assert_eq!((d.line, d.col), (2, 1));
+    assert_eq!(l.diagnostics.len(), 1, "{:#?}", l.diagnostics);
+    let l = load(&format!(
+        "instance a/b\n{}",
+        with_globals("    vrrp_netlink_cmd_rcv_bufs -1\n")
+    ));
+    let d = find(&l, "'instance': 'a/b' is not a file name part");
+    assert_eq!((d.line, d.col, d.severity), (1, 10, Severity::Error));
+    let d = find(&l, "'vrrp_netlink_cmd_rcv_bufs' expects an integer");
+    assert_eq!((d.line, d.col), (3, 31));
+}
+
+/// Keywords about keepalived's own machinery: accepted, and the warning at
+/// each says why nothing changes.
+#[test]
+fn machinery_keywords_say_why_they_have_no_effect() {
+    let l = load(&format!(
+        "use_pid_dir\nchild_wait_time 5\n{}",
+        with_globals(
+            "    random_seed 7\n    config_save_dir /tmp\n    tmp_config_directory /tmp\n"
+        )
+    ));
+    assert!(!l.has_errors(), "{:#?}", l.diagnostics);
+    let got: Vec<(u32, String)> = l
+        .diagnostics
+        .iter()
+        .map(|d| (d.line, d.message.clone()))
+        .collect();
+    assert_eq!(got.len(), 5, "{got:#?}");
+    for (line, kw) in [
+        (1, "use_pid_dir"),
+        (2, "child_wait_time"),
+        (4, "random_seed"),
+        (5, "config_save_dir"),
+        (6, "tmp_config_directory"),
+    ] {
+        let d = find(&l, &format!("'{kw}' accepted with no effect: "));
+        assert_eq!(d.line, line, "{kw}");
+    }
+}

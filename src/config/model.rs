@@ -245,6 +245,19 @@ pub struct Global {
     /// `fifo_write_vrrp_states_on_reload`; 2.2.7 parses it and does nothing).
     #[serde(default, skip_serializing_if = "is_default")]
     pub fifo_write_vrrp_states_on_reload: bool,
+    /// keepalived's `instance NAME` (top level): with `data_use_instance`,
+    /// part of the dump files' names; a reload cannot change it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// Put `net_namespace` and `instance` in the dump files' names,
+    /// `keepalived.NS_INSTANCE.data` (keepalived `data_use_instance`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub data_use_instance: bool,
+    /// Receive buffers of the netlink sockets (keepalived
+    /// `vrrp_netlink_cmd_rcv_bufs`, `vrrp_netlink_monitor_rcv_bufs` and
+    /// their `_force`); set at start, a reload keeps them.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub netlink_rcv_bufs: NetlinkRcvBufs,
     /// A file that exists while a reload reads and applies the new
     /// configuration (keepalived `reload_file [PATH]`, default
     /// `/run/keepalived.reload`); one left by a crash is removed at start.
@@ -408,6 +421,23 @@ fn umask_bits<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::
 /// The longest process name the kernel keeps (TASK_COMM_LEN - 1).
 pub const PROCESS_NAME_MAX: usize = 15;
 
+/// SO_RCVBUF of vrrpd's netlink sockets: the command socket (address
+/// changes, lookups) and the monitor socket (link and address events). 0 is
+/// the kernel's default (keepalived sets 64 KiB then); `force` uses
+/// SO_RCVBUFFORCE, above `net.core.rmem_max` (needs CAP_NET_ADMIN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetlinkRcvBufs {
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub cmd: u32,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub cmd_force: bool,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub monitor: u32,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub monitor_force: bool,
+}
+
 /// keepalived's default for `startup_script_timeout` and
 /// `shutdown_script_timeout` (global_parser.c).
 pub const DEFAULT_HOOK_TIMEOUT: u32 = 10;
@@ -489,6 +519,9 @@ impl Default for Global {
             json_file_location: None,
             nftables: Nftables::default(),
             net_namespace: None,
+            netlink_rcv_bufs: NetlinkRcvBufs::default(),
+            instance: None,
+            data_use_instance: false,
             reload_file: None,
             reload_time_file: None,
             reload_repeat: false,

@@ -328,7 +328,13 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
     };
     let mut signals = spawn_signal_task()?;
 
-    let (netlink, mut net_events) = Netlink::open()?;
+    let (netlink, mut net_events, bufs) = Netlink::open_with(&config.global.netlink_rcv_bufs)?;
+    if config.global.netlink_rcv_bufs != Default::default() {
+        info!(
+            "netlink receive buffers: command {} bytes, monitor {} bytes",
+            bufs.cmd, bufs.monitor
+        );
+    }
     let (work, worker) = Worker::new(netlink.clone());
     let worker_task = worker.spawn_thread().map_err(|source| DaemonError::Io {
         what: "starting the address worker's thread".into(),

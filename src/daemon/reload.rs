@@ -458,6 +458,11 @@ impl Daemon {
             // The running value stays: the next reload compares with it.
             prepared.config.global.net_namespace = self.config.global.net_namespace.clone();
         }
+        if prepared.config.global.instance != self.config.global.instance {
+            // keepalived reads `instance` at start only.
+            warn!("instance changed: a reload keeps the running one; restart vrrpd to apply it");
+            prepared.config.global.instance = self.config.global.instance.clone();
+        }
         super::process::apply(&prepared.config.global, Some(&self.config.global));
         let plan = config::diff(&self.config, &prepared.config);
         info!("Reload plan: {plan:?}");

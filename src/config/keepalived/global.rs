@@ -17,10 +17,6 @@ const GLOBAL_IGNORED: &[&str] = &[
     "disable_local_igmp",
     "vmac_prefix",
     "vmac_addr_prefix",
-    "vrrp_netlink_cmd_rcv_bufs",
-    "vrrp_netlink_cmd_rcv_bufs_force",
-    "vrrp_netlink_monitor_rcv_bufs",
-    "vrrp_netlink_monitor_rcv_bufs_force",
     "vrrp_rx_bufs_policy",
     "vrrp_rx_bufs_multiplier",
     "enable_snmp_vrrp",
@@ -34,14 +30,10 @@ const GLOBAL_IGNORED: &[&str] = &[
     "enable_dbus",
     "dbus_service_name",
     "dbus_no_interface_name",
-    "data_use_instance",
     "state_file_location",
     "stats_file_location",
     "json_file_location",
     "json_version",
-    "random_seed",
-    "config_save_dir",
-    "tmp_config_directory",
     "include_check",
     "vrrp_socket_priority",
 ];
@@ -274,6 +266,24 @@ impl Parser<'_> {
                 }
             }
             "umask" => self.umask(n),
+            "vrrp_netlink_cmd_rcv_bufs" | "vrrp_netlink_monitor_rcv_bufs" => {
+                if let Some(v) = self.u32_of(n, 0, u32::MAX) {
+                    let b = &mut self.cfg.global.netlink_rcv_bufs;
+                    if n.kw.text.contains("_cmd_") {
+                        b.cmd = v;
+                    } else {
+                        b.monitor = v;
+                    }
+                }
+            }
+            "vrrp_netlink_cmd_rcv_bufs_force" => {
+                self.cfg.global.netlink_rcv_bufs.cmd_force = self.boolean(n)
+            }
+            "vrrp_netlink_monitor_rcv_bufs_force" => {
+                self.cfg.global.netlink_rcv_bufs.monitor_force = self.boolean(n)
+            }
+            "random_seed" | "config_save_dir" | "tmp_config_directory" => self.no_effect(n),
+            "data_use_instance" => self.cfg.global.data_use_instance = self.boolean(n),
             "reload_time_file" => {
                 if let Some(t) = self.arg(n) {
                     self.cfg.global.reload_time_file = Some(t.text.clone().into());
@@ -444,6 +454,29 @@ impl Parser<'_> {
             self.g.process_name_rank = rank;
             self.cfg.global.process_name = Some(name);
         }
+    }
+
+    /// `instance NAME` (top level): the first one counts, as in keepalived.
+    pub(super) fn instance_name(&mut self, n: &Node) {
+        let Some(t) = self.arg(n) else { return };
+        if let Some(have) = &self.cfg.global.instance {
+            let msg = format!(
+                "duplicate instance {}; {have} is kept, this one ignored",
+                t.text
+            );
+            self.warn(&n.kw.loc, msg);
+            return;
+        }
+        if let Err(e) = check_netns_name(&t.text) {
+            // It names files: the same rule as a namespace name.
+            let msg = e.replace(
+                "network namespace name (a name from `ip netns list`)",
+                "file name part",
+            );
+            self.err(&t.loc, format!("'instance': {msg}"));
+            return;
+        }
+        self.cfg.global.instance = Some(t.text.clone());
     }
 
     /// `vrrp_cpu_affinity CPU...`: CPU numbers; a bad one is named and

@@ -183,10 +183,7 @@ const TOP_IGNORED: &[&str] = &[
     "bfd_instance",
     "net_namespace_ipvs",
     "namespace_with_ipsets",
-    "instance",
-    "use_pid_dir",
     "linkbeat_use_polling",
-    "child_wait_time",
 ];
 
 fn is_lvs(kw: &str) -> bool {
@@ -226,6 +223,27 @@ impl Parser<'_> {
                 format!("unknown keyword '{kw}' in {ctx}; ignored, as keepalived does"),
             );
         }
+    }
+
+    /// A keepalived keyword about machinery vrrpd does not have: accepted,
+    /// and the warning says why nothing changes (README, "keepalived
+    /// compatibility").
+    fn no_effect(&mut self, n: &Node) {
+        let why = match n.kw.text.as_str() {
+            "use_pid_dir" => "vrrpd's pid file, control socket and runtime record are where -p puts them",
+            "child_wait_time" => "vrrpd has no child processes to wait for at shutdown",
+            // keepalived seeds random() for its config's ${_RANDOM}, which
+            // vrrpd's configuration language does not have.
+            "random_seed" => "vrrpd's configuration has no ${_RANDOM} to seed, and nothing vrrpd decides is random",
+            "config_save_dir" | "tmp_config_directory" => {
+                "vrrpd reads its configuration in one process, with no copy for child processes"
+            }
+            _ => "it has no effect in vrrpd",
+        };
+        self.warn(
+            &n.kw.loc,
+            format!("'{}' accepted with no effect: {why}", n.kw.text),
+        );
     }
 
     fn ignored(&mut self, n: &Node) {
@@ -458,6 +476,8 @@ impl Parser<'_> {
                 }
             }
             "net_namespace" => self.net_namespace(n),
+            "instance" => self.instance_name(n),
+            "use_pid_dir" | "child_wait_time" => self.no_effect(n),
             kw if TOP_IGNORED.contains(&kw) => self.ignored(n),
             _ => self.unknown(n, "the top level"),
         }
