@@ -6,14 +6,9 @@ use super::{tokens_of, Parser};
 use crate::proto::Version;
 
 const GLOBAL_IGNORED: &[&str] = &[
-    "smtp_helo_name",
-    "smtp_alert",
-    "smtp_alert_vrrp",
     "smtp_alert_checker",
-    "no_email_faults",
     "vrrp_garp_extra_if",
     "vrrp_vmac_garp_intvl",
-    "vrrp_ipsets",
     "disable_local_igmp",
     "vmac_prefix",
     "vmac_addr_prefix",
@@ -33,8 +28,6 @@ const GLOBAL_IGNORED: &[&str] = &[
     "state_file_location",
     "stats_file_location",
     "json_file_location",
-    "json_version",
-    "include_check",
     "vrrp_socket_priority",
 ];
 
@@ -266,6 +259,20 @@ impl Parser<'_> {
                 }
             }
             "umask" => self.umask(n),
+            "smtp_helo_name" | "smtp_alert" | "smtp_alert_vrrp" | "no_email_faults"
+            | "vrrp_ipsets" | "include_check" => self.not_done(n),
+            // keepalived 2.3: the JSON dump's layout; vrrpd writes 2.2.7's,
+            // which is version 1.
+            "json_version" => {
+                if let Some(v) = self.int(n, 1, 2) {
+                    if v == 2 {
+                        self.warn(
+                            &n.kw.loc,
+                            "'json_version 2' is not implemented: vrrpd writes keepalived 2.2.7's JSON dump, version 1",
+                        );
+                    }
+                }
+            }
             "vrrp_netlink_cmd_rcv_bufs" | "vrrp_netlink_monitor_rcv_bufs" => {
                 if let Some(v) = self.u32_of(n, 0, u32::MAX) {
                     let b = &mut self.cfg.global.netlink_rcv_bufs;

@@ -25,8 +25,6 @@ const INSTANCE_IGNORED: &[&str] = &[
     "unicast_ttl",
     "track_src_ip",
     "old_unicast_checksum",
-    "track_bfd",
-    "auth_hmac",
     "use_vmac_addr",
     "vrf",
     "debug",
@@ -360,7 +358,11 @@ impl Parser<'_> {
             "notify_priority_changes" => {
                 r.inst.notify_priority_changes = Some(self.boolean(n));
             }
-            "smtp_alert" => r.inst.smtp_alert = self.boolean(n),
+            "smtp_alert" => {
+                // Kept for the dumps ("Using smtp notification"); no mail.
+                r.inst.smtp_alert = self.boolean(n);
+                self.not_done(n);
+            }
             "use_vmac" => self.use_vmac(r, n),
             "vmac_xmit_base" => r.inst.vmac_xmit_base = self.boolean(n),
             // An ipvlan shares the base interface's MAC: it is an address
@@ -389,7 +391,7 @@ impl Parser<'_> {
                 }
             }
             "promote_secondaries" => r.inst.promote_secondaries = self.boolean(n),
-            "smtp_alert_vrrp" => self.ignored(n),
+            "smtp_alert_vrrp" | "track_bfd" | "auth_hmac" => self.not_done(n),
             kw if INSTANCE_IGNORED.contains(&kw) => self.ignored(n),
             _ => self.unknown(n, "vrrp_instance"),
         }

@@ -181,8 +181,6 @@ const TOP_IGNORED: &[&str] = &[
     "interface_up_down_delays",
     "track_group",
     "bfd_instance",
-    "net_namespace_ipvs",
-    "namespace_with_ipsets",
     "linkbeat_use_polling",
 ];
 
@@ -244,6 +242,28 @@ impl Parser<'_> {
             &n.kw.loc,
             format!("'{}' accepted with no effect: {why}", n.kw.text),
         );
+    }
+
+    /// A keepalived keyword outside what vrrpd does, or not done yet: the
+    /// located warning says which and why (README, "keepalived
+    /// compatibility").
+    fn not_done(&mut self, n: &Node) {
+        let why = match n.kw.text.as_str() {
+            "net_namespace_ipvs" => "it places LVS (IPVS), which vrrpd does not implement",
+            "vrrp_ipsets" | "namespace_with_ipsets" => {
+                "iptables ipsets; keepalived 2.2.7 as Debian builds it (nftables, no iptables) does not know it either, and vrrpd's accept mode uses nftables sets"
+            }
+            "track_bfd" => "BFD is keepalived's separate BFD process, which vrrpd does not implement",
+            "auth_hmac" => {
+                "keepalived 2.4's HMAC advert authentication is not implemented yet (2.2.7 does not know it either)"
+            }
+            "include_check" => "not implemented yet: every include variant but plain `include` is checked as `includea`",
+            "smtp_alert" | "smtp_alert_vrrp" | "smtp_helo_name" | "no_email_faults" => {
+                "e-mail alerts are not implemented yet; use a notify script or the notify FIFO"
+            }
+            _ => "vrrpd does not implement it",
+        };
+        self.warn(&n.kw.loc, format!("'{}' ignored: {why}", n.kw.text));
     }
 
     fn ignored(&mut self, n: &Node) {
@@ -478,6 +498,7 @@ impl Parser<'_> {
             "net_namespace" => self.net_namespace(n),
             "instance" => self.instance_name(n),
             "use_pid_dir" | "child_wait_time" => self.no_effect(n),
+            "net_namespace_ipvs" | "namespace_with_ipsets" => self.not_done(n),
             kw if TOP_IGNORED.contains(&kw) => self.ignored(n),
             _ => self.unknown(n, "the top level"),
         }

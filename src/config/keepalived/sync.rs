@@ -54,7 +54,10 @@ impl Parser<'_> {
                 "notify_fault" => g.notify.fault = self.command(c),
                 "notify_stop" => g.notify.stop = self.command(c),
                 "notify" => g.notify.any = self.command(c),
-                "smtp_alert" => g.smtp_alert = self.boolean(c),
+                "smtp_alert" => {
+                    g.smtp_alert = self.boolean(c);
+                    self.not_done(c);
+                }
                 "sync_group_tracking_weight" => g.tracking_weight = self.boolean(c),
                 "global_tracking" => {
                     self.warn(
@@ -66,7 +69,7 @@ impl Parser<'_> {
                 "notify_priority_changes" => {
                     g.notify_priority_changes = Some(self.boolean(c));
                 }
-                "track_bfd" => self.ignored(c),
+                "track_bfd" => self.not_done(c),
                 _ => self.unknown(c, "vrrp_sync_group"),
             }
         }
