@@ -91,7 +91,7 @@ impl Config {
             .or_else(|| {
                 self.sync_groups
                     .iter()
-                    .find(|g| g.members.iter().any(|m| *m == inst.name))
+                    .find(|g| g.members.contains(&inst.name))
                     .and_then(|g| g.notify_priority_changes)
             })
             .unwrap_or(self.global.notify_priority_changes)

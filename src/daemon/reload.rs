@@ -33,6 +33,9 @@ use crate::net::vmac::{EnsureMode, VmacUp, Vmacs};
 use crate::output::control::{ErrorCode, Reply};
 use crate::output::notify::Subject;
 use crate::proto::fsm::State;
+
+/// Every instance's and sync group's (name, state), instances first.
+type States = (Vec<(String, State)>, Vec<(String, State)>);
 use crate::track::{self, Kind, Reading, TrackerKey, TrackerSet};
 
 /// What the kernel said about a new instance's interface.
@@ -502,7 +505,7 @@ impl Daemon {
     }
 
     /// Every running instance's and sync group's state, instances first.
-    fn states(&self) -> (Vec<(String, State)>, Vec<(String, State)>) {
+    fn states(&self) -> States {
         let instances = self
             .driver
             .instances()
@@ -520,7 +523,7 @@ impl Daemon {
 
     /// keepalived 2.3's reload FIFO lines for what kept its state (groups
     /// first, as `vrrp_init_state` writes them).
-    fn write_unchanged_states(&self, before: &(Vec<(String, State)>, Vec<(String, State)>)) {
+    fn write_unchanged_states(&self, before: &States) {
         let (instances, groups) = self.states();
         for (name, state) in crate::driver::reload_states::unchanged(&before.1, &groups) {
             let state = super::tracking::notify_state(state);
