@@ -71,7 +71,8 @@ echo "keepalived-diff: $(keepalived --version 2>&1 | head -1) against vrrpd chec
 echo "  per instance: vrid, priority, state (wantstate), advert_int, version, auth type and password,"
 echo "  VIPs with prefix/dev/label, excluded VIPs, nopreempt, preempt_delay, accept, strict, skip_check_adv_addr,"
 echo "  dont_track_primary, 6 GARP settings, lower_prio_no_advert, higher_prio_send_advert, smtp_alert, vmac, promote_secondaries,"
-echo "  unicast peers with TTL range, track_interface, track_script and track_file weights (the last four from the -d dump)."
+echo "  unicast peers with TTL range, track_interface, track_script and track_file weights, notify_priority_changes"
+echo "  (the last five from the -d dump)."
 echo "  Not compared: check_unicast_src (vrrpd turns it on by default, keepalived off)."
 failed=0
 n=0
