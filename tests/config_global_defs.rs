@@ -341,3 +341,100 @@ fn machinery_keywords_say_why_they_have_no_effect() {
         assert_eq!(d.line, line, "{kw}");
     }
 }
+
+/// keepalived's precedence (vrrp.c): an instance's or group's own
+/// `smtp_alert`, else the global `smtp_alert_vrrp`, else `smtp_alert`.
+#[test]
+fn smtp_alert_precedence_and_mail_settings() {
+    let conf = |globals: &str, inst: &str, group: &str| {
+        format!(
+            "global_defs {{\n{globals}}}\nvrrp_sync_group G {{\n    group {{\n        VI_1\n        VI_2\n    }}\n{group}}}\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n{inst}    virtual_ipaddress {{\n        192.0.2.10\n    }}\n}}\nvrrp_instance VI_2 {{\n    interface eth0\n    virtual_router_id 52\n    virtual_ipaddress {{\n        192.0.2.11\n    }}\n}}\n"
+        )
+    };
+    let run = |globals: &str, inst: &str, group: &str| {
+        let l = load(&conf(globals, inst, group));
+        assert!(l.diagnostics.is_empty(), "{:#?}", l.diagnostics);
+        let c = &l.config;
+        (
+            c.instances[0].smtp_alert,
+            c.instances[1].smtp_alert,
+            c.sync_groups[0].smtp_alert,
+        )
+    };
+    assert_eq!(run("", "", ""), (false, false, false));
+    assert_eq!(run("    smtp_alert\n", "", ""), (true, true, true));
+    assert_eq!(
+        run("    smtp_alert\n    smtp_alert_vrrp off\n", "", ""),
+        (false, false, false)
+    );
+    assert_eq!(
+        run(
+            "    smtp_alert_vrrp on\n",
+            "    smtp_alert off\n",
+            "    smtp_alert off\n"
+        ),
+        (false, true, false)
+    );
+    let l = load(&with_globals(
+        "    smtp_helo_name lb1.example.org\n    no_email_faults\n    smtp_server 192.0.2.25 2525\n",
+    ));
+    assert!(l.diagnostics.is_empty(), "{:#?}", l.diagnostics);
+    let g = &l.config.global;
+    assert_eq!(g.smtp_helo_name.as_deref(), Some("lb1.example.org"));
+    assert!(g.no_email_faults);
+    assert_eq!(g.smtp_server.as_deref(), Some("192.0.2.25 2525"));
+}
+
+/// The SMTP client against a server that refuses a recipient: the step
+/// and the server's words in the error, nothing hangs.
+#[tokio::test]
+async fn smtp_refusal_names_the_step() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use vrrpd::output::smtp::{send, Alert, Envelope};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (s, _) = listener.accept().await.unwrap();
+        let (r, mut w) = s.into_split();
+        let mut r = BufReader::new(r);
+        w.write_all(b"220 test ESMTP\r\n").await.unwrap();
+        let mut heard = Vec::new();
+        let mut line = String::new();
+        for reply in [
+            &b"250-hello\r\n250 ok\r\n"[..],
+            b"250 ok\r\n",
+            b"550 no such user\r\n",
+        ] {
+            line.clear();
+            r.read_line(&mut line).await.unwrap();
+            heard.push(line.trim_end().to_string());
+            w.write_all(reply).await.unwrap();
+        }
+        heard
+    });
+    let e = Envelope {
+        server: addr,
+        helo: "lb1".into(),
+        from: "v@example.org".into(),
+        to: vec!["nobody@example.org".into()],
+        router_id: "lb1".into(),
+        timeout: std::time::Duration::from_secs(2),
+    };
+    let a = Alert {
+        subject: "s".into(),
+        body: "b".into(),
+    };
+    let err = send(&e, &a, "D").await.unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "RCPT TO: server answered '550 no such user', expected 250"
+    );
+    assert_eq!(
+        server.await.unwrap(),
+        [
+            "HELO lb1",
+            "MAIL FROM:<v@example.org>",
+            "RCPT TO:<nobody@example.org>"
+        ]
+    );
+}

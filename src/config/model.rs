@@ -121,7 +121,7 @@ pub struct Global {
     /// Name of this node in alerts (keepalived `router_id`); informational.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub router_id: Option<String>,
-    /// Alert recipients (`notification_email`); e-mail is not sent by vrrpd yet.
+    /// Alert recipients (`notification_email`) of instances and groups with `smtp_alert`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notification_email: Vec<String>,
     /// Alert sender (`notification_email_from`).
@@ -133,6 +133,12 @@ pub struct Global {
     /// SMTP connect timeout (`smtp_connect_timeout`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp_connect_timeout: Option<Secs>,
+    /// Name given in HELO (`smtp_helo_name`; default: the host name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_helo_name: Option<String>,
+    /// No e-mail for FAULT (`no_email_faults`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub no_email_faults: bool,
     /// Minimum gap between gratuitous ARPs on one interface (`vrrp_garp_interval`); 0 = no pacing.
     /// Interfaces of a `garp_group` use the group's instead.
     #[serde(default, skip_serializing_if = "is_default")]
@@ -496,6 +502,8 @@ impl Default for Global {
             notification_email_from: None,
             smtp_server: None,
             smtp_connect_timeout: None,
+            smtp_helo_name: None,
+            no_email_faults: false,
             garp_interval: Secs::ZERO,
             gna_interval: Secs::ZERO,
             mcast_group4: default_group4(),
@@ -773,7 +781,8 @@ pub struct Instance {
     /// [`Config::notify_priority_changes`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_priority_changes: Option<bool>,
-    /// Send e-mail alerts on transitions (`smtp_alert`); parsed, not sent yet.
+    /// Send e-mail alerts on transitions (`smtp_alert`; keepalived.conf:
+    /// else the global `smtp_alert_vrrp`, else `smtp_alert`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub smtp_alert: bool,
     /// Use a macvlan with the virtual MAC (`use_vmac [NAME]`); the value is the name.

@@ -259,8 +259,11 @@ impl Parser<'_> {
                 }
             }
             "umask" => self.umask(n),
-            "smtp_helo_name" | "smtp_alert" | "smtp_alert_vrrp" | "no_email_faults"
-            | "vrrp_ipsets" | "include_check" => self.not_done(n),
+            "vrrp_ipsets" | "include_check" => self.not_done(n),
+            "smtp_helo_name" => self.cfg.global.smtp_helo_name = self.string(n),
+            "no_email_faults" => self.cfg.global.no_email_faults = self.boolean(n),
+            "smtp_alert" => self.g.smtp_alert = Some(self.boolean(n)),
+            "smtp_alert_vrrp" => self.g.smtp_alert_vrrp = Some(self.boolean(n)),
             // keepalived 2.3: the JSON dump's layout; vrrpd writes 2.2.7's,
             // which is version 1.
             "json_version" => {

@@ -78,6 +78,7 @@ impl Parser<'_> {
             unicast_kw: None,
             no_vips_ok: None,
             vmac: None,
+            smtp_alert: None,
         };
         r.spans.fields.insert("name", n.kw.loc.clone());
         for c in self.block(n) {
@@ -358,11 +359,7 @@ impl Parser<'_> {
             "notify_priority_changes" => {
                 r.inst.notify_priority_changes = Some(self.boolean(n));
             }
-            "smtp_alert" => {
-                // Kept for the dumps ("Using smtp notification"); no mail.
-                r.inst.smtp_alert = self.boolean(n);
-                self.not_done(n);
-            }
+            "smtp_alert" => r.smtp_alert = Some(self.boolean(n)),
             "use_vmac" => self.use_vmac(r, n),
             "vmac_xmit_base" => r.inst.vmac_xmit_base = self.boolean(n),
             // An ipvlan shares the base interface's MAC: it is an address

@@ -86,6 +86,12 @@ struct GlobalDefaults {
     /// Which process-name keyword set `Global::process_name` (see
     /// `Parser::process_name`).
     process_name_rank: u8,
+    /// The global `smtp_alert` and `smtp_alert_vrrp`: defaults of the
+    /// instances' and groups' `smtp_alert` (keepalived vrrp.c).
+    smtp_alert: Option<bool>,
+    smtp_alert_vrrp: Option<bool>,
+    /// Sync groups whose own `smtp_alert` was written.
+    group_smtp_set: std::collections::HashSet<String>,
 }
 
 #[derive(Default, Clone)]
@@ -125,6 +131,7 @@ struct RawInstance {
     unicast_kw: Option<Loc>,
     no_vips_ok: Option<Loc>,
     vmac: Option<Option<String>>,
+    smtp_alert: Option<bool>,
 }
 
 impl RawInstance {
@@ -258,9 +265,6 @@ impl Parser<'_> {
                 "keepalived 2.4's HMAC advert authentication is not implemented yet (2.2.7 does not know it either)"
             }
             "include_check" => "not implemented yet: every include variant but plain `include` is checked as `includea`",
-            "smtp_alert" | "smtp_alert_vrrp" | "smtp_helo_name" | "no_email_faults" => {
-                "e-mail alerts are not implemented yet; use a notify script or the notify FIFO"
-            }
             _ => "vrrpd does not implement it",
         };
         self.warn(&n.kw.loc, format!("'{}' ignored: {why}", n.kw.text));

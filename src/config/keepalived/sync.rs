@@ -56,7 +56,7 @@ impl Parser<'_> {
                 "notify" => g.notify.any = self.command(c),
                 "smtp_alert" => {
                     g.smtp_alert = self.boolean(c);
-                    self.not_done(c);
+                    self.g.group_smtp_set.insert(g.name.clone());
                 }
                 "sync_group_tracking_weight" => g.tracking_weight = self.boolean(c),
                 "global_tracking" => {
