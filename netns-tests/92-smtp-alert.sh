@@ -9,11 +9,10 @@
 . "$(dirname "$0")/lib.sh"
 title "92 smtp_alert: transitions mailed through smtp_server"
 require_daemon
-"$PY" -W ignore -c 'import smtpd, asyncore' 2>/dev/null || skip "python3 without smtpd (Python >= 3.12): install aiosmtpd"
-lab_up a c
-mails=$WORK/mails.txt
-: >"$mails"
-bg ip netns exec "$(ns c)" "$PY" -W ignore -c '
+# A real SMTP server on C: the standard library's smtpd (Python <= 3.11),
+# else aiosmtpd (.ci/run installs it where smtpd is gone).
+if "$PY" -W ignore -c 'import smtpd, asyncore' 2>/dev/null; then
+    sink='
 import asyncore, smtpd, sys
 class Sink(smtpd.SMTPServer):
     def process_message(self, peer, mailfrom, rcpttos, data, **kw):
@@ -22,7 +21,30 @@ class Sink(smtpd.SMTPServer):
 Sink((sys.argv[1], int(sys.argv[2])), None, decode_data=True)
 print("ready", flush=True)
 asyncore.loop(timeout=0.2)
-' "${NODE_V4[c]}" 2525 "$mails" >"$WORK/smtpd.out" 2>&1
+'
+elif "$PY" -c 'import aiosmtpd' 2>/dev/null; then
+    sink='
+import asyncio, sys
+from aiosmtpd.smtp import SMTP
+class Sink:
+    async def handle_DATA(self, server, session, envelope):
+        with open(sys.argv[3], "a") as f:
+            data = envelope.content.decode("utf-8", "replace").replace("\r\n", "\n")
+            f.write("MAIL FROM %s TO %s\n%s\n.\n" % (envelope.mail_from, ",".join(envelope.rcpt_tos), data))
+        return "250 OK"
+async def main():
+    srv = await asyncio.get_running_loop().create_server(lambda: SMTP(Sink()), sys.argv[1], int(sys.argv[2]))
+    print("ready", flush=True)
+    await srv.serve_forever()
+asyncio.run(main())
+'
+else
+    skip "python3 has neither smtpd nor aiosmtpd"
+fi
+lab_up a c
+mails=$WORK/mails.txt
+: >"$mails"
+bg ip netns exec "$(ns c)" "$PY" -W ignore -c "$sink" "${NODE_V4[c]}" 2525 "$mails" >"$WORK/smtpd.out" 2>&1
 wait_for 3 grep -q ready "$WORK/smtpd.out" || fail "smtpd did not start: $(cat "$WORK/smtpd.out")"
 cat >"$WORK/a.conf" <<CONF
 global_defs {
