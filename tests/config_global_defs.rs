@@ -438,3 +438,47 @@ async fn smtp_refusal_names_the_step() {
         ]
     );
 }
+
+/// keepalived's `include_check` (parser.c): which include problems are
+/// errors; set, added to (+) and removed from (-), and restored at the end
+/// of the file that set it.
+#[test]
+fn include_check_makes_include_problems_errors() {
+    use std::path::Path;
+    use vrrpd::config::{load, MemSource};
+    let run = |text: &str| {
+        let src = MemSource::new()
+            .with("/etc/k.conf", text.as_bytes())
+            .with("/etc/sub.conf", "include_check\n")
+            .with(
+                "/etc/inst.conf",
+                "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.0.2.10\n    }\n}\n",
+            );
+        load(Path::new("/etc/k.conf"), &src, &LoadOptions::default())
+    };
+    let sev = |l: &Loaded, needle: &str| find(l, needle).severity;
+    // Without include_check: warnings, as keepalived's plain include.
+    let l = run("include inst.conf\ninclude missing.conf\ninclude d/*.conf\n");
+    assert_eq!(sev(&l, "missing.conf' does not exist"), Severity::Warning);
+    assert_eq!(sev(&l, "matches no file"), Severity::Warning);
+    // match: a named file that is missing is an error, a pattern not.
+    let l = run("global_defs {\n    include_check match\n}\ninclude inst.conf\ninclude missing.conf\ninclude d/*.conf\n");
+    let d = find(&l, "missing.conf' does not exist");
+    assert_eq!((d.line, d.col, d.severity), (5, 9, Severity::Error));
+    assert_eq!(sev(&l, "matches no file"), Severity::Warning);
+    // +wildcard_match adds the pattern check, -match removes the other.
+    let l = run("global_defs {\n    include_check match +wildcard_match -match\n}\ninclude inst.conf\ninclude missing.conf\ninclude d/*.conf\n");
+    assert_eq!(sev(&l, "missing.conf' does not exist"), Severity::Warning);
+    assert_eq!(sev(&l, "matches no file"), Severity::Error);
+    // A brace alternative that is missing is brace_match's.
+    let l = run("global_defs {\n    include_check brace_match\n}\ninclude /etc/{inst,nothere}.conf\ninclude missing.conf\n");
+    assert_eq!(sev(&l, "nothere.conf' does not exist"), Severity::Error);
+    assert_eq!(sev(&l, "missing.conf' does not exist"), Severity::Warning);
+    // Set in an included file, it ends with that file.
+    let l = run("include sub.conf\ninclude inst.conf\ninclude missing.conf\n");
+    assert_eq!(sev(&l, "missing.conf' does not exist"), Severity::Warning);
+    // A word keepalived does not know is located.
+    let l = run("global_defs {\n    include_check readable\n}\ninclude inst.conf\n");
+    let d = find(&l, "unknown include_check type 'readable'");
+    assert_eq!((d.line, d.col, d.severity), (2, 19, Severity::Warning));
+}

@@ -259,7 +259,9 @@ impl Parser<'_> {
                 }
             }
             "umask" => self.umask(n),
-            "vrrp_ipsets" | "include_check" => self.not_done(n),
+            "vrrp_ipsets" => self.not_done(n),
+            // Applied by the lexer, where includes are read.
+            "include_check" => {}
             "smtp_helo_name" => self.cfg.global.smtp_helo_name = self.string(n),
             "no_email_faults" => self.cfg.global.no_email_faults = self.boolean(n),
             "smtp_alert" => self.g.smtp_alert = Some(self.boolean(n)),

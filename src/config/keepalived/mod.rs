@@ -264,7 +264,6 @@ impl Parser<'_> {
             "auth_hmac" => {
                 "keepalived 2.4's HMAC advert authentication is not implemented yet (2.2.7 does not know it either)"
             }
-            "include_check" => "not implemented yet: every include variant but plain `include` is checked as `includea`",
             _ => "vrrpd does not implement it",
         };
         self.warn(&n.kw.loc, format!("'{}' ignored: {why}", n.kw.text));
