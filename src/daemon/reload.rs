@@ -487,7 +487,7 @@ impl Daemon {
     }
 
     /// (Re)starts the `reload_time_file` watcher when its settings changed.
-    fn configure_reload_timer(&mut self, g: &config::Global) {
+    pub(super) fn configure_reload_timer(&mut self, g: &config::Global) {
         let wanted = g
             .reload_time_file
             .clone()
