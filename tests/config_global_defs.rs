@@ -482,3 +482,15 @@ fn include_check_makes_include_problems_errors() {
     let d = find(&l, "unknown include_check type 'readable'");
     assert_eq!((d.line, d.col, d.severity), (2, 19, Severity::Warning));
 }
+
+#[test]
+fn an_smtp_server_vrrpd_cannot_reach_is_said_at_its_place() {
+    let l = load(&with_globals("    smtp_server mail.example.org\n"));
+    let d = find(&l, "'mail.example.org' is not an IP address");
+    assert_eq!((d.line, d.col, d.severity), (2, 17, Severity::Warning));
+    let l = load(&with_globals("    smtp_server 192.0.2.25 smtp\n"));
+    let d = find(&l, "'smtp' is not a port");
+    assert_eq!((d.line, d.col), (2, 28));
+    let l = load(&with_globals("    smtp_server 2001:db8::25 587\n"));
+    assert!(l.diagnostics.is_empty(), "{:#?}", l.diagnostics);
+}

@@ -50,6 +50,22 @@ impl Parser<'_> {
                 if s.is_empty() {
                     self.warn(&n.kw.loc, "'smtp_server' expects an address; ignored");
                 } else {
+                    // vrrpd sends to an address (keepalived also resolves a
+                    // host name): anything else would fail only at the
+                    // first transition, so say it here.
+                    let addr_ok = s[0].parse::<std::net::IpAddr>().is_ok();
+                    let port_ok = s.get(1).is_none_or(|p| p.parse::<u16>().is_ok());
+                    if !addr_ok {
+                        self.warn(
+                            &n.args[0].loc,
+                            format!("'smtp_server': '{}' is not an IP address; vrrpd mails to an address only (no name lookup): no e-mail will be sent", s[0]),
+                        );
+                    } else if !port_ok {
+                        self.warn(
+                            &n.args[1].loc,
+                            format!("'smtp_server': '{}' is not a port; no e-mail will be sent", s[1]),
+                        );
+                    }
                     self.cfg.global.smtp_server = Some(s.join(" "));
                 }
             }
