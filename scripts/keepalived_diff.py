@@ -123,6 +123,9 @@ def topology(log):
             continue
         if cur is None:
             continue
+        if indent == 3 and body.startswith("Notify priority changes = "):
+            cur["npc"] = body.endswith("true")
+            continue
         if indent == 3:
             kv = re.match(r"(Unicast TTL|Kernel rx buffer size|Unicast checksum compatibility"
                           r"|Gratuitous ARP for each secondary (?:i/f|VMAC)) = (\S+)", body)
@@ -212,6 +215,16 @@ def compare(name, vrrpd_json, ka_json, ka_log):
         check(iname, "lower_prio_no_advert", o.get("lower_prio_no_advert", False), bool(k["lower_prio_no_advert"]))
         check(iname, "higher_prio_send_advert", o.get("higher_prio_send_advert", False), bool(k["higher_prio_send_advert"]))
         check(iname, "smtp_alert", o.get("smtp_alert", False), bool(k["smtp_alert"]))
+        # notify_priority_changes: the instance's, else its sync group's,
+        # else the global (keepalived prints the result in its -d dump).
+        npc = o.get("notify_priority_changes")
+        if npc is None:
+            groups = [g for g in cfg.get("sync_group", []) if iname in g.get("members", [])]
+            npc = groups[0].get("notify_priority_changes") if groups else None
+        if npc is None:
+            npc = cfg.get("global", {}).get("notify_priority_changes", False)
+        if "npc" in topo.get(iname, {}):
+            check(iname, "notify_priority_changes", npc, topo[iname]["npc"])
         check(iname, "vmac", o.get("use_vmac") or "", k.get("vmac_ifname", ""))
         check(iname, "promote_secondaries", o.get("promote_secondaries", False), bool(k.get("promote_secondaries", False)))
         t = topo.get(iname, {"peers": [], "track_ifp": {}, "track_script": {}, "track_file": {}})

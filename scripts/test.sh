@@ -39,6 +39,12 @@ if ! python3 -c "import moto, moto.server, flask, sys; sys.exit(moto.__version__
     echo "== installing moto[server]==$MOTO_VERSION (pip)"
     python3 -m pip install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" >/dev/null
 fi
+# netns-tests/92's SMTP server: the standard library's smtpd, gone from
+# Python 3.12 on; aiosmtpd there.
+if ! python3 -W ignore -c "import smtpd" 2>/dev/null && ! python3 -c "import aiosmtpd" 2>/dev/null; then
+    echo "== installing aiosmtpd==1.4.6 (pip)"
+    python3 -m pip install -q --disable-pip-version-check "aiosmtpd==1.4.6" >/dev/null
+fi
 
 echo "== cargo fmt --check"
 cargo fmt --check

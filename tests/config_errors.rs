@@ -126,12 +126,20 @@ fn missing_include_is_located_at_its_name() {
     let d = find(&l.diagnostics, "does not exist");
     assert_eq!(at(&d), ("/etc/k.conf".into(), 10, 11, Severity::Warning));
     assert!(d.message.contains("/etc/conf.d/extra.conf"));
-    // includer (keepalived's "must exist" variant) makes it an error.
-    let src = MemSource::new().with("/etc/k.conf", format!("{GOOD}includer conf.d/*.conf\n"));
+    // includew (keepalived's include_check wildcard_match) makes a pattern
+    // that matches nothing an error; includer (readable only) does not:
+    // keepalived.conf(5) recommends it for an optional conf.d/*.
+    let src = MemSource::new().with("/etc/k.conf", format!("{GOOD}includew conf.d/*.conf\n"));
     let l = load(Path::new("/etc/k.conf"), &src, &LoadOptions::default());
     assert_eq!(
         find(&l.diagnostics, "matches no file").severity,
         Severity::Error
+    );
+    let src = MemSource::new().with("/etc/k.conf", format!("{GOOD}includer conf.d/*.conf\n"));
+    let l = load(Path::new("/etc/k.conf"), &src, &LoadOptions::default());
+    assert_eq!(
+        find(&l.diagnostics, "matches no file").severity,
+        Severity::Warning
     );
 }
 

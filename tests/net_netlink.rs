@@ -323,3 +323,34 @@ fn open_outside_a_runtime_is_an_error_not_a_panic() {
     // Opening the sockets needs no privilege; registering them needs a runtime.
     assert!(matches!(Netlink::open(), Err(NetlinkError::Open(_))));
 }
+
+/// keepalived's `vrrp_netlink_*_rcv_bufs` and `_force`: SO_RCVBUF is
+/// capped by net.core.rmem_max, SO_RCVBUFFORCE (root) is not; the kernel
+/// reports twice the size set. Unset, the kernel's default stays.
+#[test]
+fn netlink_receive_buffers_as_configured() {
+    let Some(lab) = Lab::new() else { return };
+    lab.run(|_| async {
+        let rmem_max: u32 = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let big = rmem_max.saturating_mul(2).min(64 << 20);
+        let bufs = vrrpd::config::NetlinkRcvBufs {
+            cmd: big,
+            cmd_force: true,
+            monitor: big,
+            monitor_force: false,
+        };
+        let (_nl, _events, got) = Netlink::open_with(&bufs).unwrap();
+        assert_eq!(got.cmd, big * 2, "forced past rmem_max {rmem_max}");
+        assert_eq!(got.monitor, rmem_max * 2, "capped at rmem_max");
+        let small = vrrpd::config::NetlinkRcvBufs {
+            cmd: 65536,
+            ..Default::default()
+        };
+        let (_nl, _events, got) = Netlink::open_with(&small).unwrap();
+        assert_eq!(got.cmd, 131072);
+    });
+}

@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use vrrpd::config::{load_str, LoadOptions};
-use vrrpd::output::notify::{Notifier, NotifyState};
+use vrrpd::output::notify::{Notifier, NotifyState, Subject};
 
 /// Our own user name: the scripts write into our temp directories.
 fn me() -> String {
@@ -137,6 +137,121 @@ async fn priority_changes_reach_the_fifo_only_when_asked() {
         out,
         "INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 90\n|INSTANCE \"VI_1\" MASTER_PRIORITY 90\nINSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 90\n|"
     );
+}
+
+/// keepalived's precedence (vrrp.c): the instance's `notify_priority_changes`,
+/// else its sync group's, else the global; an explicit `off` wins.
+#[test]
+fn priority_changes_follow_instance_then_group_then_global() {
+    let conf = |global: &str, group: &str, inst: &str| {
+        format!(
+            "global_defs {{\n{global}}}\nvrrp_sync_group G {{\n    group {{\n        VI_1\n    }}\n{group}}}\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n{inst}    virtual_ipaddress {{\n        192.0.2.100\n    }}\n}}\nvrrp_instance VI_2 {{\n    interface eth0\n    virtual_router_id 52\n    virtual_ipaddress {{\n        192.0.2.101\n    }}\n}}\n"
+        )
+    };
+    let on_g = "    vrrp_notify_priority_changes\n";
+    let cases = [
+        // (global, group, instance) -> (VI_1 in G, VI_2 in no group)
+        ("", "", "", (false, false)),
+        (on_g, "", "", (true, true)),
+        ("", "    notify_priority_changes\n", "", (true, false)),
+        (on_g, "    notify_priority_changes off\n", "", (false, true)),
+        (on_g, "", "    notify_priority_changes off\n", (false, true)),
+        (
+            "",
+            "    notify_priority_changes off\n",
+            "    notify_priority_changes on\n",
+            (true, false),
+        ),
+    ];
+    for (global, group, inst, want) in cases {
+        let loaded = load_str(
+            "p.conf",
+            &conf(global, group, inst),
+            &LoadOptions::default(),
+        );
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        assert!(
+            loaded
+                .diagnostics
+                .iter()
+                .all(|d| !d.message.contains("notify_priority_changes")),
+            "{:?}",
+            loaded.diagnostics
+        );
+        let cfg = &loaded.config;
+        let got = (
+            cfg.notify_priority_changes(&cfg.instances[0]),
+            cfg.notify_priority_changes(&cfg.instances[1]),
+        );
+        assert_eq!(
+            got, want,
+            "global {global:?} group {group:?} instance {inst:?}"
+        );
+    }
+}
+
+/// A sync group's `notify_priority_changes` reaches its members' FIFO lines.
+#[tokio::test]
+async fn group_priority_changes_reach_the_fifo() {
+    let d = fresh_dir("notify-prio-group");
+    let fifo = d.join("fifo");
+    let conf = format!(
+        "global_defs {{\n    vrrp_notify_fifo {}\n}}\nvrrp_sync_group G {{\n    group {{\n        VI_1\n    }}\n    notify_priority_changes\n}}\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {{\n        192.0.2.100\n    }}\n}}\n",
+        fifo.display()
+    );
+    let loaded = load_str("g.conf", &conf, &LoadOptions::default());
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let mut n = Notifier::start().unwrap();
+    n.configure(&loaded.config);
+    n.event("VI_1", NotifyState::BackupPriority, 80);
+    n.finish(Duration::from_secs(5)).await;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut r = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let mut s = String::new();
+    let _ = r.read_to_string(&mut s);
+    assert_eq!(s, "INSTANCE \"VI_1\" BACKUP_PRIORITY 80\n");
+}
+
+/// `fifo_write_vrrp_states_on_reload`'s lines go to the FIFO only: the
+/// notify commands do not run for them.
+#[tokio::test]
+async fn fifo_state_lines_run_no_command() {
+    let d = fresh_dir("notify-fifo-state");
+    let fifo = d.join("fifo");
+    let ran = d.join("ran");
+    let s = d.join("n.sh");
+    write_script(
+        &s,
+        &format!("#!/bin/sh\necho \"$@\" >> {}\n", ran.display()),
+    );
+    let conf = format!(
+        "global_defs {{\n    vrrp_notify_fifo {}\n    fifo_write_vrrp_states_on_reload\n}}\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    notify {} {}\n    virtual_ipaddress {{\n        192.0.2.100\n    }}\n}}\n",
+        fifo.display(),
+        s.display(),
+        me()
+    );
+    let loaded = load_str("s.conf", &conf, &LoadOptions::default());
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    assert!(loaded.config.global.fifo_write_vrrp_states_on_reload);
+    let mut n = Notifier::start().unwrap();
+    n.configure(&loaded.config);
+    n.fifo_state(Subject::Group, "G", NotifyState::Master, 0);
+    n.fifo_state(Subject::Instance, "VI_1", NotifyState::Master, 150);
+    n.finish(Duration::from_secs(5)).await;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut r = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let mut got = String::new();
+    let _ = r.read_to_string(&mut got);
+    assert_eq!(got, "GROUP \"G\" MASTER 0\nINSTANCE \"VI_1\" MASTER 150\n");
+    assert!(!ran.exists(), "a notify command ran");
 }
 
 #[tokio::test]

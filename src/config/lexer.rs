@@ -62,8 +62,9 @@ pub fn lex(
         expanded: 0,
         out: Vec::new(),
         aborted: false,
+        include_check: 0,
     };
-    lx.lex_file(&normalize(root), None, false);
+    lx.lex_file(&normalize(root), None, 0, false);
     lx.out
 }
 
@@ -80,6 +81,32 @@ struct Lexer<'a> {
     expanded: u64,
     out: Vec<Line>,
     aborted: bool,
+    /// keepalived's `include_check` flags in force ([`INCLUDE_R`]...):
+    /// saved when a file is opened and restored when it ends (parser.c).
+    include_check: u8,
+}
+
+/// keepalived's include checks (parser.c): what an `include` reports as an
+/// error rather than a warning. R: a file that cannot be read; M: a file
+/// named without wildcards that does not exist; W: a pattern that matches
+/// nothing; B: an alternative of a `{a,b}` that does not exist.
+const INCLUDE_R: u8 = 0x01;
+const INCLUDE_M: u8 = 0x02;
+const INCLUDE_W: u8 = 0x04;
+const INCLUDE_B: u8 = 0x08;
+
+/// The checks an include keyword adds (keepalived.conf(5): `includer` is
+/// `include_check readable`, ...; match, wildcard_match and brace_match
+/// include the readable check).
+fn include_flags(kw: &str) -> u8 {
+    match kw {
+        "includer" => INCLUDE_R,
+        "includem" => INCLUDE_R | INCLUDE_M,
+        "includew" => INCLUDE_R | INCLUDE_W,
+        "includeb" => INCLUDE_R | INCLUDE_B,
+        "includea" => INCLUDE_R | INCLUDE_M | INCLUDE_W | INCLUDE_B,
+        _ => 0,
+    }
 }
 
 /// Lexical `.`/`..` removal: cycle detection must work on in-memory files too.
@@ -100,7 +127,10 @@ fn normalize(p: &Path) -> PathBuf {
 }
 
 impl Lexer<'_> {
-    fn lex_file(&mut self, path: &Path, from: Option<&Loc>, strict: bool) {
+    /// Reads `path`; `checks` are the include checks in force for it (an
+    /// error instead of a warning), `brace`: it is one alternative of a
+    /// `{a,b}` pattern.
+    fn lex_file(&mut self, path: &Path, from: Option<&Loc>, checks: u8, brace: bool) {
         if self.aborted {
             return;
         }
@@ -145,12 +175,23 @@ impl Lexer<'_> {
             Ok(d) => d,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && from.is_some() => {
                 let msg = format!("included file '{}' does not exist", path.display());
-                if strict {
+                let check = if brace { INCLUDE_B } else { INCLUDE_M };
+                if checks & check != 0 {
                     self.diags.error(&here, msg);
                 } else {
                     self.diags
                         .warning(&here, format!("{msg}; ignored as keepalived does"));
                 }
+                return;
+            }
+            Err(e) if from.is_some() && checks & INCLUDE_R == 0 => {
+                self.diags.warning(
+                    &here,
+                    format!(
+                        "cannot read '{}': {e}; skipped as keepalived does without include_check read",
+                        path.display()
+                    ),
+                );
                 return;
             }
             Err(e) => {
@@ -191,6 +232,7 @@ impl Lexer<'_> {
             return;
         }
         self.stack.push(path.to_path_buf());
+        let saved_checks = self.include_check;
         let lines: Vec<&str> = text.split('\n').collect();
         let mut i = 0;
         while i < lines.len() && !self.aborted {
@@ -231,6 +273,7 @@ impl Lexer<'_> {
             }
             self.line(decomment(rest), &name, lineno, col, path, 0);
         }
+        self.include_check = saved_checks;
         self.stack.pop();
     }
 
@@ -314,6 +357,11 @@ impl Lexer<'_> {
                 self.include(&tokens, path);
                 continue;
             }
+            if !kw.quoted && kw.text == "include_check" {
+                // Read here, where includes are: it rules the includes
+                // after it (global_defs accepts the line).
+                self.set_include_check(&tokens);
+            }
             self.out.push(Line { tokens });
             if self.out.len() > self.limits.max_lines {
                 self.diags.error(
@@ -329,9 +377,54 @@ impl Lexer<'_> {
         }
     }
 
+    /// `include_check [WORD...]` (keepalived parser.c `include_check_set`):
+    /// `read`, `match`, `wildcard_match`, `brace_match` set the checks (each
+    /// with `read`), `+WORD` adds one, `-WORD` removes one; no word: all.
+    fn set_include_check(&mut self, tokens: &[Token]) {
+        if tokens.len() < 2 {
+            self.include_check = INCLUDE_R | INCLUDE_M | INCLUDE_W | INCLUDE_B;
+            return;
+        }
+        for (i, t) in tokens.iter().enumerate().skip(1) {
+            let (op, word) = match t.text.as_bytes().first() {
+                Some(b'+') => (1, &t.text[1..]),
+                Some(b'-') => (-1, &t.text[1..]),
+                _ => (0, t.text.as_str()),
+            };
+            if op == 0 && i > 1 {
+                self.diags.warning(
+                    &t.loc,
+                    format!("duplicate include_check '{}'; ignored", t.text),
+                );
+                continue;
+            }
+            let flag = match word {
+                "read" => INCLUDE_R,
+                "match" => INCLUDE_M,
+                "wildcard_match" => INCLUDE_W,
+                "brace_match" => INCLUDE_B,
+                _ => {
+                    self.diags.warning(
+                        &t.loc,
+                        format!("unknown include_check type '{word}' (read, match, wildcard_match, brace_match); ignored"),
+                    );
+                    if op == 0 {
+                        self.include_check = 0;
+                    }
+                    continue;
+                }
+            };
+            match op {
+                0 => self.include_check = INCLUDE_R | flag,
+                1 => self.include_check |= flag,
+                _ => self.include_check &= !flag,
+            }
+        }
+    }
+
     fn include(&mut self, tokens: &[Token], current: &Path) {
         let kw = &tokens[0];
-        let strict = kw.text != "include";
+        let checks = self.include_check | include_flags(&kw.text);
         if tokens.len() < 2 {
             self.diags.error(
                 &kw.loc,
@@ -341,6 +434,7 @@ impl Lexer<'_> {
         }
         let base = current.parent().unwrap_or(Path::new(""));
         for arg in &tokens[1..] {
+            let brace = arg.text.contains('{');
             let joined = normalize(&base.join(&arg.text));
             let pattern = joined.to_string_lossy().into_owned();
             let expansions = match brace_expand(&pattern, 256) {
@@ -356,7 +450,7 @@ impl Lexer<'_> {
                     return;
                 }
                 if !self.src.is_pattern(&pat) {
-                    self.lex_file(Path::new(&pat), Some(&arg.loc), strict);
+                    self.lex_file(Path::new(&pat), Some(&arg.loc), checks, brace);
                     continue;
                 }
                 let room = self.limits.max_files.saturating_sub(self.files);
@@ -381,14 +475,14 @@ impl Lexer<'_> {
                 }
                 if files.is_empty() {
                     let msg = format!("include pattern '{pat}' matches no file");
-                    if strict {
+                    if checks & INCLUDE_W != 0 {
                         self.diags.error(&arg.loc, msg);
                     } else {
                         self.diags.warning(&arg.loc, msg);
                     }
                 }
                 for f in files {
-                    self.lex_file(&normalize(&f), Some(&arg.loc), strict);
+                    self.lex_file(&normalize(&f), Some(&arg.loc), checks, brace);
                 }
             }
         }

@@ -102,6 +102,22 @@ impl Config {
             ..self.clone()
         }
     }
+
+    /// Whether `inst` reports priority changes (keepalived's
+    /// `notify_priority_changes`, vrrp.c `vrrp_complete_instance`): the
+    /// instance's own setting, else its sync group's, else the global
+    /// `vrrp_notify_priority_changes`. An explicit `off` wins over a
+    /// wider `on`.
+    pub fn notify_priority_changes(&self, inst: &Instance) -> bool {
+        inst.notify_priority_changes
+            .or_else(|| {
+                self.sync_groups
+                    .iter()
+                    .find(|g| g.members.contains(&inst.name))
+                    .and_then(|g| g.notify_priority_changes)
+            })
+            .unwrap_or(self.global.notify_priority_changes)
+    }
 }
 
 /// Interfaces whose gratuitous ARPs and unsolicited NAs share one pacing
@@ -163,7 +179,7 @@ pub struct Global {
     /// Name of this node in alerts (keepalived `router_id`); informational.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub router_id: Option<String>,
-    /// Alert recipients (`notification_email`); e-mail is not sent by vrrpd yet.
+    /// Alert recipients (`notification_email`) of instances and groups with `smtp_alert`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notification_email: Vec<String>,
     /// Alert sender (`notification_email_from`).
@@ -175,6 +191,12 @@ pub struct Global {
     /// SMTP connect timeout (`smtp_connect_timeout`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp_connect_timeout: Option<Secs>,
+    /// Name given in HELO (`smtp_helo_name`; default: the host name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_helo_name: Option<String>,
+    /// No e-mail for FAULT (`no_email_faults`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub no_email_faults: bool,
     /// Minimum gap between gratuitous ARPs on one interface (`vrrp_garp_interval`); 0 = no pacing.
     /// Interfaces of a `garp_group` use the group's instead.
     #[serde(default, skip_serializing_if = "is_default")]
@@ -275,6 +297,86 @@ pub struct Global {
         deserialize_with = "absolute_path"
     )]
     pub json_file_location: Option<std::path::PathBuf>,
+    /// The network namespace the daemon runs in (keepalived
+    /// `net_namespace NAME`): `ip netns`'s `/run/netns/NAME`, entered at
+    /// start before any socket or thread; a reload cannot change it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "netns_name"
+    )]
+    pub net_namespace: Option<String>,
+    /// File creation mask of the daemon (keepalived `umask`), e.g. `0o077`;
+    /// unset: the one it was started with. Applied at start and by a reload.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "umask_bits"
+    )]
+    pub umask: Option<u32>,
+    /// The daemon's process name (`/proc/PID/comm`, what `ps` and `pgrep`
+    /// show; at most 15 bytes): keepalived's `vrrp_process_name` (or
+    /// `process_names`, which means `keepalived_vrrp`), else `process_name`;
+    /// unset: `vrrpd`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_name: Option<String>,
+    /// After a reload, write the state of every instance and sync group
+    /// that kept its state to the notify FIFOs again (keepalived 2.3
+    /// `fifo_write_vrrp_states_on_reload`; 2.2.7 parses it and does nothing).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub fifo_write_vrrp_states_on_reload: bool,
+    /// keepalived's `instance NAME` (top level): with `data_use_instance`,
+    /// part of the dump files' names; a reload cannot change it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// Put `net_namespace` and `instance` in the dump files' names,
+    /// `keepalived.NS_INSTANCE.data` (keepalived `data_use_instance`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub data_use_instance: bool,
+    /// Receive buffers of the netlink sockets (keepalived
+    /// `vrrp_netlink_cmd_rcv_bufs`, `vrrp_netlink_monitor_rcv_bufs` and
+    /// their `_force`); set at start, a reload keeps them.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub netlink_rcv_bufs: NetlinkRcvBufs,
+    /// A file that exists while a reload reads and applies the new
+    /// configuration (keepalived `reload_file [PATH]`, default
+    /// `/run/keepalived.reload`); one left by a crash is removed at start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reload_file: Option<std::path::PathBuf>,
+    /// A file naming when to reload (keepalived `reload_time_file`):
+    /// `HH:MM:SS`, `[YY]YY-MM-DD HH:MM:SS`, local time or UTC with `Z`;
+    /// removed after the reload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reload_time_file: Option<std::path::PathBuf>,
+    /// Keep a time-only `reload_time_file` after the reload: the same time
+    /// every day (`reload_repeat`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub reload_repeat: bool,
+    /// Run once before VRRP starts (keepalived `startup_script`): the
+    /// daemon waits for it, at most `startup_script_timeout` seconds
+    /// (then its process group is killed), before any advert or address.
+    /// Not on a reload or an upgrade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_script: Option<Command>,
+    /// Seconds the startup script may run (1..=1000, default 10).
+    #[serde(
+        default = "default_hook_timeout",
+        skip_serializing_if = "is_default_hook_timeout",
+        deserialize_with = "hook_timeout"
+    )]
+    pub startup_script_timeout: u32,
+    /// Run once at a clean stop, after the instances stopped and their
+    /// addresses went (keepalived `shutdown_script`); the daemon exits when
+    /// it ends or after `shutdown_script_timeout` seconds (then killed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shutdown_script: Option<Command>,
+    /// Seconds the shutdown script may run (1..=1000, default 10).
+    #[serde(
+        default = "default_hook_timeout",
+        skip_serializing_if = "is_default_hook_timeout",
+        deserialize_with = "hook_timeout"
+    )]
+    pub shutdown_script_timeout: u32,
     /// The nftables table, chains and sets accept mode uses (keepalived
     /// `nftables [TABLE]`, `nftables_priority`, `nftables_counters`,
     /// `nftables_ifindex`). Used only when an instance drops traffic to its
@@ -370,6 +472,75 @@ pub fn check_dump_path(text: &str) -> Result<std::path::PathBuf, String> {
     }
 }
 
+fn netns_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let name = String::deserialize(d)?;
+    check_netns_name(&name).map_err(serde::de::Error::custom)?;
+    Ok(Some(name))
+}
+
+/// A name `ip netns` can have: a single path component under /run/netns.
+pub fn check_netns_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
+        return Err(format!(
+            "'{name}' is not a network namespace name (a name from `ip netns list`)"
+        ));
+    }
+    Ok(())
+}
+
+fn umask_bits<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let bits = u32::deserialize(d)?;
+    if bits & !0o777 != 0 {
+        return Err(serde::de::Error::custom(format!(
+            "a umask is at most 0o777, got {bits:#o}"
+        )));
+    }
+    Ok(Some(bits))
+}
+
+/// The longest process name the kernel keeps (TASK_COMM_LEN - 1).
+pub const PROCESS_NAME_MAX: usize = 15;
+
+/// SO_RCVBUF of vrrpd's netlink sockets: the command socket (address
+/// changes, lookups) and the monitor socket (link and address events). 0 is
+/// the kernel's default (keepalived sets 64 KiB then); `force` uses
+/// SO_RCVBUFFORCE, above `net.core.rmem_max` (needs CAP_NET_ADMIN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetlinkRcvBufs {
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub cmd: u32,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub cmd_force: bool,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub monitor: u32,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub monitor_force: bool,
+}
+
+/// keepalived's default for `startup_script_timeout` and
+/// `shutdown_script_timeout` (global_parser.c).
+pub const DEFAULT_HOOK_TIMEOUT: u32 = 10;
+/// keepalived's range for those timeouts, in seconds.
+pub const HOOK_TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 1..=1000;
+
+fn default_hook_timeout() -> u32 {
+    DEFAULT_HOOK_TIMEOUT
+}
+fn is_default_hook_timeout(t: &u32) -> bool {
+    *t == DEFAULT_HOOK_TIMEOUT
+}
+fn hook_timeout<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let t = u32::deserialize(d)?;
+    if HOOK_TIMEOUT_RANGE.contains(&t) {
+        Ok(t)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "a script timeout is 1..=1000 seconds, got {t}"
+        )))
+    }
+}
+
 fn default_group4() -> Ipv4Addr {
     Ipv4Addr::new(224, 0, 0, 18)
 }
@@ -405,6 +576,8 @@ impl Default for Global {
             notification_email_from: None,
             smtp_server: None,
             smtp_connect_timeout: None,
+            smtp_helo_name: None,
+            no_email_faults: false,
             garp_interval: Secs::ZERO,
             gna_interval: Secs::ZERO,
             mcast_group4: default_group4(),
@@ -430,6 +603,20 @@ impl Default for Global {
             stats_file_location: None,
             json_file_location: None,
             nftables: Nftables::default(),
+            net_namespace: None,
+            netlink_rcv_bufs: NetlinkRcvBufs::default(),
+            instance: None,
+            data_use_instance: false,
+            reload_file: None,
+            reload_time_file: None,
+            reload_repeat: false,
+            fifo_write_vrrp_states_on_reload: false,
+            umask: None,
+            process_name: None,
+            startup_script: None,
+            startup_script_timeout: DEFAULT_HOOK_TIMEOUT,
+            shutdown_script: None,
+            shutdown_script_timeout: DEFAULT_HOOK_TIMEOUT,
         }
     }
 }
@@ -459,6 +646,15 @@ pub struct Scheduling {
     /// CPUs the advert thread may run on (`vrrp_cpu_affinity`); empty = any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cpu_affinity: Vec<u16>,
+    /// Starved (woken later than `min_auto_priority_delay_us` after a
+    /// deadline), the advert thread moves to SCHED_RR 1, then one higher at
+    /// each new starvation, up to this (keepalived `max_auto_priority`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_auto_priority: Option<RtPriority>,
+    /// How late counts as starved, in microseconds, 1..=10000000 (keepalived
+    /// `min_auto_priority_delay`, default 1000000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_auto_priority_delay_us: Option<AutoDelay>,
 }
 
 /// An integer newtype that only holds `$range`: deserialized from any
@@ -506,6 +702,11 @@ bounded_int!(
 bounded_int!(
     /// RLIMIT_RTTIME in microseconds, at least 2 (keepalived's minimum).
     RtTime(u32), 2..=u32::MAX, "an RT time limit is 2..4294967295 us"
+);
+
+bounded_int!(
+    /// keepalived's `min_auto_priority_delay`, microseconds 1..=10000000.
+    AutoDelay(u32), 1..=10_000_000, "min_auto_priority_delay is 1..10000000 us"
 );
 
 impl RtTime {
@@ -706,10 +907,13 @@ pub struct Instance {
     /// Notify commands.
     #[serde(default, skip_serializing_if = "is_default")]
     pub notify: Notify,
-    /// Report priority changes to notify/FIFO (`notify_priority_changes`).
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub notify_priority_changes: bool,
-    /// Send e-mail alerts on transitions (`smtp_alert`); parsed, not sent yet.
+    /// Report priority changes to notify/FIFO (`notify_priority_changes`);
+    /// unset: the sync group's, else the global (see
+    /// [`Config::notify_priority_changes`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_priority_changes: Option<bool>,
+    /// Send e-mail alerts on transitions (`smtp_alert`; keepalived.conf:
+    /// else the global `smtp_alert_vrrp`, else `smtp_alert`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub smtp_alert: bool,
     /// Use a macvlan with the virtual MAC (`use_vmac [NAME]`); the value is the name.
@@ -809,7 +1013,7 @@ impl Instance {
             track_probes: Vec::new(),
             dont_track_primary: false,
             notify: Notify::default(),
-            notify_priority_changes: false,
+            notify_priority_changes: None,
             smtp_alert: false,
             use_vmac: None,
             vmac_xmit_base: false,
@@ -1217,6 +1421,10 @@ pub struct SyncGroup {
     /// Send e-mail alerts (`smtp_alert`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub smtp_alert: bool,
+    /// Members report priority changes (`notify_priority_changes`) unless
+    /// they say otherwise; unset: the global setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_priority_changes: Option<bool>,
 }
 
 /// What a native probe does.

@@ -108,12 +108,40 @@ impl Signals {
 }
 
 /// Where `kind` goes: keepalived 2.3's rule for `*_file_location`.
+#[cfg(test)]
 pub fn location(configured: Option<&Path>, kind: DumpKind) -> PathBuf {
+    located(configured, kind.default_name())
+}
+
+/// [`location`] for a file name of the default's kind (see [`file_name`]).
+fn located(configured: Option<&Path>, name: &str) -> PathBuf {
     match configured {
-        None => Path::new("/tmp").join(kind.default_name()),
-        Some(p) if p.as_os_str().to_string_lossy().ends_with('/') => p.join(kind.default_name()),
+        None => Path::new("/tmp").join(name),
+        Some(p) if p.as_os_str().to_string_lossy().ends_with('/') => p.join(name),
         Some(p) => p.to_path_buf(),
     }
+}
+
+/// The dump's file name: keepalived's `data_use_instance` (global_data.c
+/// `open_dump_file`) puts the namespace and the `instance` name in it,
+/// `keepalived.NS_INSTANCE.data`, when either is set.
+pub fn file_name(kind: DumpKind, g: &crate::config::Global) -> String {
+    let name = kind.default_name();
+    let (ns, inst) = (g.net_namespace.as_deref(), g.instance.as_deref());
+    if !g.data_use_instance || (ns.is_none() && inst.is_none()) {
+        return name.to_string();
+    }
+    let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+    let sep = if ns.is_some() && inst.is_some() {
+        "_"
+    } else {
+        ""
+    };
+    format!(
+        "{stem}.{}{sep}{}.{ext}",
+        ns.unwrap_or(""),
+        inst.unwrap_or("")
+    )
 }
 
 /// Writes `bytes` to `path` atomically and without following symlinks: a
@@ -799,7 +827,7 @@ pub fn render_data(
         ));
         line(format!(
             "   Notify priority changes = {}",
-            yes(c.notify_priority_changes, "true", "false")
+            yes(config.notify_priority_changes(c), "true", "false")
         ));
     }
     if !config.scripts.is_empty() {
@@ -877,7 +905,7 @@ impl Daemon {
         if kind == DumpKind::StatsClear {
             info!("STATS_CLEAR: stats written; vrrpd keeps its counters (metrics and status rely on them never going back)");
         }
-        let path = location(configured, kind);
+        let path = located(configured, &file_name(kind, g));
         tokio::task::spawn_blocking(move || match write_atomic(&path, text.as_bytes()) {
             Ok(()) => info!("Printing {} to {}", kind.default_name(), path.display()),
             Err(e) => warn!("Can't write {}: {e}", path.display()),
@@ -1086,6 +1114,19 @@ mod tests {
         );
         assert_eq!(json_signal(), 36, "glibc: SIGRTMIN is 34");
         assert_eq!(stats_clear_signal(), 63);
+    }
+    #[test]
+    fn data_use_instance_names_the_files_as_keepalived() {
+        let mut g = crate::config::Global::default();
+        assert_eq!(file_name(DumpKind::Data, &g), "keepalived.data");
+        g.instance = Some("lb1".into());
+        assert_eq!(file_name(DumpKind::Data, &g), "keepalived.data");
+        g.data_use_instance = true;
+        assert_eq!(file_name(DumpKind::Data, &g), "keepalived.lb1.data");
+        g.net_namespace = Some("blue".into());
+        assert_eq!(file_name(DumpKind::Json, &g), "keepalived.blue_lb1.json");
+        g.instance = None;
+        assert_eq!(file_name(DumpKind::StatsClear, &g), "keepalived.blue.stats");
     }
 
     #[test]

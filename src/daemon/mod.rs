@@ -16,10 +16,13 @@ mod admin;
 pub mod cloud;
 mod dump;
 pub mod firewall;
+pub mod hooks;
 mod instance;
 pub mod messages;
+mod process;
 pub mod record;
 mod reload;
+mod reload_time;
 pub mod resign;
 pub mod sched;
 mod timer;
@@ -81,6 +84,8 @@ pub enum DaemonError {
     Socket(#[from] SocketError),
     #[error(transparent)]
     Vmac(#[from] crate::net::vmac::VmacError),
+    #[error(transparent)]
+    Netns(#[from] crate::net::netns::NetnsError),
     #[error("no configured instance could start")]
     NothingToRun,
     #[error("{what}: {source}")]
@@ -197,6 +202,10 @@ struct Daemon {
     /// The configuration's scheduling has been applied to the driver's
     /// thread (at start; again when a reload changes it).
     scheduled: bool,
+    /// `max_auto_priority`: what a starved wake-up raises the thread to.
+    auto_priority: crate::driver::autoprio::AutoPriority,
+    /// The `reload_time_file` watcher: (file, reload_repeat) and its task.
+    reload_timer: Option<((PathBuf, bool), tokio::task::AbortHandle)>,
     /// A reload's off-driver part is done (one at a time).
     reload_done: reload::LoadedTx,
     /// A tracker set started off the driver (one per reload).
@@ -265,6 +274,23 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
             return Err(e);
         }
     };
+    // Before any socket or thread: what run_with opens and starts is then
+    // in the namespace (a thread inherits its creator's). The parsing
+    // thread above has ended.
+    if let Some(name) = &config.global.net_namespace {
+        if let Err(e) = crate::net::netns::enter(name) {
+            if let Some(fd) = opts.takeover {
+                upgrade::refuse_early(fd, &e.to_string());
+            }
+            return Err(e.into());
+        }
+        info!("Running in network namespace {name}");
+    }
+    process::apply(&config.global, None);
+    // keepalived removes a reload file a crash left (main.c).
+    if let (None, Some(path)) = (opts.takeover, &config.global.reload_file) {
+        let _ = std::fs::remove_file(path);
+    }
     if opts.takeover.is_none() {
         write_pid_file(&opts)?;
     }
@@ -283,12 +309,17 @@ pub async fn run(opts: Options) -> Result<(), DaemonError> {
 
 fn write_pid_file(opts: &Options) -> Result<(), DaemonError> {
     if let Some(path) = &opts.pid_file {
-        std::fs::write(path, format!("{}\n", std::process::id())).map_err(|source| {
-            DaemonError::Io {
-                what: format!("writing pid file {}", path.display()),
-                source,
-            }
-        })?;
+        let io = |source| DaemonError::Io {
+            what: format!("writing pid file {}", path.display()),
+            source,
+        };
+        std::fs::write(path, format!("{}\n", std::process::id())).map_err(io)?;
+        // keepalived (main.c pidfile_write) writes its pid files readable by
+        // all whatever its `umask`: tools read them unprivileged.
+        if let Some(mode) = process::pid_file_mode() {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io)?;
+        }
     }
     Ok(())
 }
@@ -302,7 +333,13 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
     };
     let mut signals = spawn_signal_task()?;
 
-    let (netlink, mut net_events) = Netlink::open()?;
+    let (netlink, mut net_events, bufs) = Netlink::open_with(&config.global.netlink_rcv_bufs)?;
+    if config.global.netlink_rcv_bufs != Default::default() {
+        info!(
+            "netlink receive buffers: command {} bytes, monitor {} bytes",
+            bufs.cmd, bufs.monitor
+        );
+    }
     let (work, worker) = Worker::new(netlink.clone());
     let worker_task = worker.spawn_thread().map_err(|source| DaemonError::Io {
         what: "starting the address worker's thread".into(),
@@ -360,6 +397,8 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         in_flight: InFlight::new(),
         reloads: reload::Reloads::default(),
         scheduled: false,
+        auto_priority: crate::driver::autoprio::AutoPriority::new(&Default::default()),
+        reload_timer: None,
         reload_done,
         trackers_done,
         record: record_writer,
@@ -384,6 +423,9 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
     let started = std::time::Instant::now();
     match successor.as_mut() {
         None => {
+            // keepalived runs its startup_script before the VRRP process
+            // starts, and waits for it (bounded by its timeout).
+            hooks::run(hooks::Hook::Startup, &config.global).await;
             match crate::output::control::serve(&opts.control_socket, control_tx) {
                 Ok(serving) => daemon.control = Some(serving),
                 Err(e) => warn!(
@@ -527,6 +569,9 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
                 }
             }
             _ = timer.expired(), if live => {
+                if let Some(at) = armed {
+                    daemon.woke_late(daemon.clock.now().saturating_since(at));
+                }
                 armed = None;
                 if daemon.driver.backup_timer_due(daemon.clock.now()) {
                     daemon.drain_received(&mut packets_rx);
@@ -611,8 +656,13 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     daemon.shutdown(&mut record_done).await;
+    // The configuration in force at the stop (a reload may have changed it).
+    let global = daemon.config.global.clone();
     drop(daemon);
     worker_task.join().await;
+    // keepalived runs its shutdown_script once the VRRP process has ended
+    // (its addresses removed), and exits when the script does.
+    hooks::run(hooks::Hook::Shutdown, &global).await;
     info!("Stopped vrrpd {}", env!("CARGO_PKG_VERSION"));
     Ok(ended)
 }
@@ -698,6 +748,27 @@ impl Daemon {
     /// Hands the core everything already received: the batches the readers
     /// queued, then up to [`DRAIN_MAX`] datagrams waiting in each socket.
     /// Called before a Backup's timer acts ([`Driver::backup_timer_due`]).
+    /// The advert timer fired `late` after its deadline: keepalived's
+    /// starvation rule ([`crate::driver::autoprio`]).
+    fn woke_late(&mut self, late: Duration) {
+        let Some(overdue) = self.auto_priority.woke(late) else {
+            return;
+        };
+        warn!(
+            "A timer expired {}.{:06} seconds late",
+            late.as_secs(),
+            late.subsec_micros()
+        );
+        let Some(prio) = overdue.raise_to else { return };
+        let mut s = self.config.global.scheduling.clone();
+        s.realtime_priority = config::RtPriority::try_from(i64::from(prio)).ok();
+        let (summary, failed) = sched::apply(&s);
+        info!("Set realtime priority {prio} (max_auto_priority): advert thread {summary}");
+        for f in failed {
+            warn!("{f}");
+        }
+    }
+
     fn drain_received(&mut self, packets_rx: &mut PacketRx) {
         while let Ok((socket, batch)) = packets_rx.try_recv() {
             for datagram in batch {

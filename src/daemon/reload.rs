@@ -31,6 +31,11 @@ use crate::net::netlink::{AddressSpec, LinkInfo, Netlink};
 use crate::net::sysctl::{Sysctl, SysctlError};
 use crate::net::vmac::{EnsureMode, VmacUp, Vmacs};
 use crate::output::control::{ErrorCode, Reply};
+use crate::output::notify::Subject;
+use crate::proto::fsm::State;
+
+/// Every instance's and sync group's (name, state), instances first.
+type States = (Vec<(String, State)>, Vec<(String, State)>);
 use crate::track::{self, Kind, Reading, TrackerKey, TrackerSet};
 
 /// What the kernel said about a new instance's interface.
@@ -120,6 +125,8 @@ pub(super) struct Reloads {
     /// Incremented per tracker restart: a late tracker set of an older
     /// reload is dropped.
     pub(super) tracker_generation: u64,
+    /// The `reload_file` made for the reload in progress.
+    reload_file: Option<std::path::PathBuf>,
 }
 
 impl Reloads {
@@ -384,6 +391,19 @@ impl Daemon {
             return;
         }
         info!("Reloading");
+        // keepalived (main.c create_reload_file): the running
+        // configuration's `reload_file` exists while a reload reads the new
+        // one, rw-r--r-- whatever the umask.
+        if let Some(path) = &self.config.global.reload_file {
+            let made = std::fs::File::create(path).and_then(|_| {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+            });
+            match made {
+                Ok(()) => self.reloads.reload_file = Some(path.clone()),
+                Err(e) => warn!("Failed to create reload file {}: {e}", path.display()),
+            }
+        }
         if let Ok(now) = sd_notify::NotifyState::monotonic_usec_now() {
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading, now]);
         }
@@ -411,6 +431,9 @@ impl Daemon {
             Loaded::Ready(loaded, prepared) => self.reloaded(opts, &loaded, *prepared),
             Loaded::Failed(why) => self.failed(&why),
         };
+        if let Some(path) = self.reloads.reload_file.take() {
+            let _ = std::fs::remove_file(path);
+        }
         if self.reloads.finished(&reply) {
             self.request_reload(opts, None);
         }
@@ -450,7 +473,12 @@ impl Daemon {
         })
     }
 
-    fn reloaded(&mut self, opts: &Options, loaded: &config::Loaded, prepared: Prepared) -> Value {
+    fn reloaded(
+        &mut self,
+        opts: &Options,
+        loaded: &config::Loaded,
+        mut prepared: Prepared,
+    ) -> Value {
         super::log_diagnostics(loaded);
         let diagnostics: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
         let file = opts.config_file.display().to_string();
@@ -462,6 +490,21 @@ impl Daemon {
                 self.firewall.settings().table
             );
         }
+        if prepared.config.global.net_namespace != self.config.global.net_namespace {
+            // keepalived: "Cannot change network namespace at a reload".
+            warn!(
+                "net_namespace changed: a reload cannot move the daemon (it stays in {}); restart vrrpd to apply it",
+                self.config.global.net_namespace.as_deref().unwrap_or("its start namespace")
+            );
+            // The running value stays: the next reload compares with it.
+            prepared.config.global.net_namespace = self.config.global.net_namespace.clone();
+        }
+        if prepared.config.global.instance != self.config.global.instance {
+            // keepalived reads `instance` at start only.
+            warn!("instance changed: a reload keeps the running one; restart vrrpd to apply it");
+            prepared.config.global.instance = self.config.global.instance.clone();
+        }
+        super::process::apply(&prepared.config.global, Some(&self.config.global));
         let plan = config::diff(&self.config, &prepared.config);
         info!("Reload plan: {plan:?}");
         let summary = admin::plan_summary(&plan);
@@ -481,6 +524,62 @@ impl Daemon {
         reply
     }
 
+    /// (Re)starts the `reload_time_file` watcher when its settings changed.
+    pub(super) fn configure_reload_timer(&mut self, g: &config::Global) {
+        let wanted = g
+            .reload_time_file
+            .clone()
+            .map(|path| (path, g.reload_repeat));
+        if self.reload_timer.as_ref().map(|(w, _)| w) == wanted.as_ref() {
+            return;
+        }
+        if let Some((_, task)) = self.reload_timer.take() {
+            task.abort();
+        }
+        if let Some((path, repeat)) = wanted {
+            let task = tokio::spawn(super::reload_time::watch(path.clone(), repeat));
+            self.reload_timer = Some(((path, repeat), task.abort_handle()));
+        }
+    }
+
+    /// Every running instance's and sync group's state, instances first.
+    fn states(&self) -> States {
+        let instances = self
+            .driver
+            .instances()
+            .iter()
+            .map(|r| (r.name().to_string(), r.router.state()))
+            .collect();
+        let groups = self
+            .config
+            .sync_groups
+            .iter()
+            .filter_map(|g| Some((g.name.clone(), self.driver.group_state(&g.name)?)))
+            .collect();
+        (instances, groups)
+    }
+
+    /// keepalived 2.3's reload FIFO lines for what kept its state (groups
+    /// first, as `vrrp_init_state` writes them).
+    fn write_unchanged_states(&self, before: &States) {
+        let (instances, groups) = self.states();
+        for (name, state) in crate::driver::reload_states::unchanged(&before.1, &groups) {
+            let state = super::tracking::notify_state(state);
+            self.exec
+                .notifier
+                .fifo_state(Subject::Group, name, state, 0);
+        }
+        for (name, state) in crate::driver::reload_states::unchanged(&before.0, &instances) {
+            let priority = self.driver.position(name).map_or(0, |i| {
+                self.driver.instances()[i].router.effective_priority().0
+            });
+            let state = super::tracking::notify_state(state);
+            self.exec
+                .notifier
+                .fifo_state(Subject::Instance, name, state, priority);
+        }
+    }
+
     /// Opens what the new instances need, hands the core the reload, then
     /// restarts the trackers: inline with `initial` (start-up), else on a
     /// blocking thread.
@@ -489,6 +588,7 @@ impl Daemon {
         prepared: Prepared,
         initial: Option<Result<TrackerSet, track::TrackError>>,
     ) {
+        let is_reload = initial.is_none();
         let Prepared {
             config,
             new,
@@ -510,6 +610,7 @@ impl Daemon {
             }
         }
         self.exec.notifier.configure(&config);
+        self.configure_reload_timer(&config.global);
         self.exec.metrics.configure(config.global.metrics_listen);
         self.exec.work.configure(&config);
         let mut started = Vec::new();
@@ -581,11 +682,17 @@ impl Daemon {
         if !self.scheduled || self.config.global.scheduling != config.global.scheduling {
             self.scheduled = true;
             let (summary, failed) = super::sched::apply(&config.global.scheduling);
+            self.auto_priority =
+                crate::driver::autoprio::AutoPriority::new(&config.global.scheduling);
             info!("Advert thread: {summary}");
             for f in failed {
                 warn!("{f}");
             }
         }
+        // fifo_write_vrrp_states_on_reload: the states before, to tell
+        // which survived (a reload, not the start).
+        let states_before =
+            (is_reload && config.global.fifo_write_vrrp_states_on_reload).then(|| self.states());
         self.config = config.clone();
         self.configure_linkbeat();
         self.handle(Event::Reload(Box::new(Reload {
@@ -595,6 +702,9 @@ impl Daemon {
             tracking,
             static_addresses,
         })));
+        if let Some(before) = states_before {
+            self.write_unchanged_states(&before);
+        }
         match set {
             Some(set) => {
                 self.tracking.set = Some(set);

@@ -602,6 +602,7 @@ impl Daemon {
         // The metrics endpoint comes later ([`Daemon::retry_metrics`]):
         // the old process listens on its port until it exits.
         self.exec.notifier.configure(&config);
+        self.configure_reload_timer(&config.global);
         self.exec.work.configure(&config);
         self.vmacs.adopt_saved_bases(record.vmac_bases.clone());
         for a in &record.addresses {
@@ -650,6 +651,8 @@ impl Daemon {
         if !self.scheduled {
             self.scheduled = true;
             let (summary, failed) = super::sched::apply(&config.global.scheduling);
+            self.auto_priority =
+                crate::driver::autoprio::AutoPriority::new(&config.global.scheduling);
             info!("Advert thread: {summary}");
             for f in failed {
                 warn!("{f}");

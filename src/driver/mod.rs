@@ -24,6 +24,7 @@
 //! What the shell must do when asked is in [`Effect`]; everything it
 //! learns comes back as an [`Event`].
 
+pub mod autoprio;
 pub mod cloud;
 mod deadlines;
 pub mod firewall;
@@ -33,6 +34,8 @@ pub mod params;
 pub mod phase;
 pub mod ratelimit;
 pub mod record;
+pub mod reload_states;
+pub mod reload_time;
 pub mod routes;
 mod running;
 mod sync;

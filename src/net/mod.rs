@@ -9,12 +9,14 @@
 //! addresses and watches links, [`sysctl`] sets the per-interface sysctls
 //! keepalived sets (`promote_secondaries`), [`nft`] builds and applies
 //! accept mode's nftables batches (through the `nft` binary), [`vmac`]
-//! creates and deletes the macvlans of `use_vmac`.
+//! creates and deletes the macvlans of `use_vmac`, [`netns`] enters the
+//! namespace of `net_namespace`.
 
 pub mod announce;
 pub mod cloud;
 pub mod linkbeat;
 pub mod netlink;
+pub mod netns;
 pub mod nft;
 pub mod socket;
 pub mod sysctl;

@@ -228,11 +228,25 @@ impl Netlink {
     /// Opens the request socket and the event socket; events arrive on the
     /// returned channel until it is dropped. Must run inside a tokio runtime.
     pub fn open() -> Result<(Netlink, mpsc::Receiver<NetEvent>), NetlinkError> {
+        Netlink::open_with(&crate::config::NetlinkRcvBufs::default()).map(|(n, rx, _)| (n, rx))
+    }
+
+    /// [`Netlink::open`] with the receive buffers `bufs` asks for; also
+    /// returns what the kernel reports for each socket then (SO_RCVBUF:
+    /// twice the size asked, capped by `net.core.rmem_max` without force).
+    pub fn open_with(
+        bufs: &crate::config::NetlinkRcvBufs,
+    ) -> Result<(Netlink, mpsc::Receiver<NetEvent>, RcvBufs), NetlinkError> {
         // netlink-sys panics when it registers outside a runtime: an error
         // instead, as for the VRRP sockets.
         tokio::runtime::Handle::try_current()
             .map_err(|e| NetlinkError::Open(std::io::Error::other(e.to_string())))?;
-        let (conn, handle, _) = rtnetlink::new_connection().map_err(NetlinkError::Open)?;
+        let (mut conn, handle, _) = rtnetlink::new_connection().map_err(NetlinkError::Open)?;
+        let cmd = set_rcvbuf(
+            std::os::fd::AsRawFd::as_raw_fd(conn.socket_mut()),
+            bufs.cmd,
+            bufs.cmd_force,
+        )?;
         tokio::spawn(conn);
         let (events_conn, _events_handle, mut messages) = rtnetlink::new_multicast_connection(&[
             MulticastGroup::Link,
@@ -240,6 +254,12 @@ impl Netlink {
             MulticastGroup::Ipv6Ifaddr,
         ])
         .map_err(NetlinkError::Open)?;
+        let mut events_conn = events_conn;
+        let monitor = set_rcvbuf(
+            std::os::fd::AsRawFd::as_raw_fd(events_conn.socket_mut()),
+            bufs.monitor,
+            bufs.monitor_force,
+        )?;
         tokio::spawn(events_conn);
         let (tx, rx) = mpsc::channel(NET_EVENTS_MAX);
         tokio::spawn(async move {
@@ -252,7 +272,7 @@ impl Netlink {
                 }
             }
         });
-        Ok((Netlink { handle }, rx))
+        Ok((Netlink { handle }, rx, RcvBufs { cmd, monitor }))
     }
 
     /// The interface called `name`.
@@ -1003,4 +1023,59 @@ mod tests {
         drop(rx);
         assert!(queue.offer(removed(1)).is_err());
     }
+}
+
+/// SO_RCVBUF of the two netlink sockets after [`Netlink::open_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RcvBufs {
+    pub cmd: u32,
+    pub monitor: u32,
+}
+
+/// keepalived's `netlink_set_rx_buf_size`: SO_RCVBUF, or SO_RCVBUFFORCE
+/// with `force`, when `size` is set; returns the size in force. A refused
+/// setting is an error: the operator asked for it.
+fn set_rcvbuf(fd: std::os::fd::RawFd, size: u32, force: bool) -> Result<u32, NetlinkError> {
+    let opt = |name| -> std::io::Result<()> {
+        let v = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
+        // SAFETY: `fd` is the live netlink socket; `v` outlives the call.
+        let r = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                name,
+                (&v as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    };
+    if size > 0 {
+        let name = if force {
+            libc::SO_RCVBUFFORCE
+        } else {
+            libc::SO_RCVBUF
+        };
+        opt(name).map_err(NetlinkError::Open)?;
+    }
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: as above, `v` and `len` are live for the call.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Err(NetlinkError::Open(std::io::Error::last_os_error()));
+    }
+    Ok(u32::try_from(v).unwrap_or(0))
 }

@@ -9,3 +9,4 @@
 pub mod control;
 pub mod metrics;
 pub mod notify;
+pub mod smtp;

@@ -227,6 +227,8 @@ fn quote(s: &str) -> String {
 
 enum Msg {
     Configure(Box<Config>),
+    /// A FIFO line only, no command (`fifo_write_vrrp_states_on_reload`).
+    FifoLine(String),
     Event {
         subject: Subject,
         name: String,
@@ -279,6 +281,14 @@ impl Notifier {
             state,
             priority: 0,
         });
+    }
+
+    /// Writes the current state of an instance or group to the FIFOs only,
+    /// running no command (keepalived 2.3's `notify_instance_fifo` /
+    /// `notify_group_fifo` for `fifo_write_vrrp_states_on_reload`).
+    pub fn fifo_state(&self, subject: Subject, name: &str, state: NotifyState, priority: u8) {
+        let line = subject_fifo_line(subject, name, state, priority);
+        let _ = self.tx.send(Msg::FifoLine(line));
     }
 
     /// Waits, at most `wait`, for every queued notification to finish.
@@ -606,6 +616,11 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
     let mut fifo_scripts: Vec<FifoScript> = Vec::new();
     let mut queues: HashMap<String, mpsc::UnboundedSender<Job>> = HashMap::new();
     let mut workers = tokio::task::JoinSet::new();
+    // E-mail alerts: where they go, who has `smtp_alert`, and the state
+    // each was last mailed about (keepalived's `last_email_state`).
+    let mut mail: Option<std::sync::Arc<super::smtp::Envelope>> = None;
+    let mut mails: HashMap<(Subject, String), bool> = HashMap::new();
+    let mut last_mail: HashMap<(Subject, String), NotifyState> = HashMap::new();
     while let Some(msg) = rx.recv().await {
         match msg {
             Msg::Configure(cfg) => {
@@ -624,13 +639,36 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
                         queue_of.insert(format!("I:{m}"), format!("G:{}", g.name));
                     }
                 }
+                // uname's nodename, as keepalived's get_local_name.
+                let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .map(|h| h.trim().to_string())
+                    .unwrap_or_else(|_| "localhost".into());
+                let user = nix::unistd::User::from_uid(nix::unistd::getuid())
+                    .ok()
+                    .flatten()
+                    .map_or_else(|| "root".to_string(), |u| u.name);
+                mail = match super::smtp::Envelope::of(g, &host, &user) {
+                    None => None,
+                    Some(Ok(e)) => Some(std::sync::Arc::new(e)),
+                    Some(Err(e)) => {
+                        error!("e-mail alerts not sent: {e}");
+                        None
+                    }
+                };
+                mails = cfg
+                    .instances
+                    .iter()
+                    .map(|i| ((Subject::Instance, i.name.clone()), i.smtp_alert))
+                    .chain(
+                        cfg.sync_groups
+                            .iter()
+                            .map(|s| ((Subject::Group, s.name.clone()), s.smtp_alert)),
+                    )
+                    .collect();
                 priority_changes = cfg
                     .instances
                     .iter()
-                    .map(|i| {
-                        let on = i.notify_priority_changes || cfg.global.notify_priority_changes;
-                        (i.name.clone(), on)
-                    })
+                    .map(|i| (i.name.clone(), cfg.notify_priority_changes(i)))
                     .collect();
                 let wanted: Vec<(&str, &FifoConfig, &str, Option<&Command>)> = [
                     (
@@ -689,6 +727,11 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
                     }
                 }
             }
+            Msg::FifoLine(line) => {
+                for f in &mut fifos {
+                    f.write(&line);
+                }
+            }
             Msg::Event {
                 subject,
                 name,
@@ -705,6 +748,27 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
                 let line = subject_fifo_line(subject, &name, state, priority);
                 for f in &mut fifos {
                     f.write(&line);
+                }
+                let key = (subject, name.clone());
+                if let (Some(envelope), true) = (&mail, mails.get(&key).copied().unwrap_or(false)) {
+                    let alert = super::smtp::alert(
+                        &envelope.router_id,
+                        subject,
+                        &name,
+                        state,
+                        global.no_email_faults,
+                    );
+                    if let Some(alert) = alert.filter(|_| last_mail.get(&key) != Some(&state)) {
+                        last_mail.insert(key, state);
+                        let envelope = envelope.clone();
+                        workers.spawn(async move {
+                            let date = super::smtp::date_now();
+                            match super::smtp::send(&envelope, &alert, &date).await {
+                                Ok(()) => info!("SMTP alert successfully sent: {}", alert.subject),
+                                Err(e) => warn!("SMTP alert '{}' not sent: {e}", alert.subject),
+                            }
+                        });
+                    }
                 }
                 let (book, label, key) = match subject {
                     Subject::Instance => {

@@ -125,6 +125,15 @@ pub fn script_checks(cfg: &Config, spans: &Spans) -> Vec<Diagnostic> {
             note(&loc, c);
         }
     }
+    for (kw, cmd) in [
+        ("startup_script", &gl.startup_script),
+        ("shutdown_script", &gl.shutdown_script),
+    ] {
+        let Some(c) = cmd else { continue };
+        let loc = spans.global.get(kw).unwrap_or(&spans.file).clone();
+        out.extend(verdict(cfg, &loc, &format!("{kw} `{}`", c.cmd), c));
+        note(&loc, c);
+    }
     if let (Some(loc), None) = (without_user, &cfg.global.script_user) {
         if let Some(msg) = default_user_note() {
             out.push(diag(Severity::Warning, &loc, msg));

@@ -103,6 +103,15 @@ impl Parser<'_> {
         }
         let mut seen: HashMap<String, String> = HashMap::new();
         for (mut g, loc, member_locs, script_locs) in std::mem::take(&mut self.groups) {
+            // keepalived (vrrp.c): the group's own smtp_alert, else the
+            // global smtp_alert_vrrp, else smtp_alert.
+            if !self.g.group_smtp_set.contains(&g.name) {
+                g.smtp_alert = self
+                    .g
+                    .smtp_alert_vrrp
+                    .or(self.g.smtp_alert)
+                    .unwrap_or(false);
+            }
             let mut kept = Vec::new();
             for (m, mloc) in g.members.iter().zip(member_locs.iter()) {
                 if !names.contains(m) {
@@ -497,7 +506,13 @@ impl Parser<'_> {
             .or(self.g.down_timer_adverts)
             .unwrap_or(3);
         r.inst.garp = self.garp(&r.garp);
-        r.inst.notify_priority_changes |= self.cfg.global.notify_priority_changes;
+        // keepalived (vrrp.c): the instance's smtp_alert, else the global
+        // smtp_alert_vrrp, else smtp_alert.
+        r.inst.smtp_alert = r
+            .smtp_alert
+            .or(self.g.smtp_alert_vrrp)
+            .or(self.g.smtp_alert)
+            .unwrap_or(false);
         r.inst.accept = match &r.accept {
             Some((a, _)) => *a,
             None => !strict || owner,

@@ -6,19 +6,8 @@ use super::{tokens_of, Parser};
 use crate::proto::Version;
 
 const GLOBAL_IGNORED: &[&str] = &[
-    "smtp_helo_name",
-    "smtp_alert",
-    "smtp_alert_vrrp",
     "smtp_alert_checker",
-    "no_email_faults",
-    "max_auto_priority",
-    "min_auto_priority_delay",
-    "vrrp_ipsets",
     "vmac_addr_prefix",
-    "vrrp_netlink_cmd_rcv_bufs",
-    "vrrp_netlink_cmd_rcv_bufs_force",
-    "vrrp_netlink_monitor_rcv_bufs",
-    "vrrp_netlink_monitor_rcv_bufs_force",
     "enable_snmp_vrrp",
     "enable_snmp_keepalived",
     "enable_snmp_rfc",
@@ -30,31 +19,9 @@ const GLOBAL_IGNORED: &[&str] = &[
     "enable_dbus",
     "dbus_service_name",
     "dbus_no_interface_name",
-    "reload_time_file",
-    "reload_repeat",
-    "reload_file",
-    "data_use_instance",
     "state_file_location",
     "stats_file_location",
     "json_file_location",
-    "json_version",
-    "startup_script",
-    "startup_script_timeout",
-    "shutdown_script",
-    "shutdown_script_timeout",
-    "process_names",
-    "process_name",
-    "vrrp_process_name",
-    "umask",
-    "random_seed",
-    "config_save_dir",
-    "tmp_config_directory",
-    "include_check",
-    "iproute_usr_dir",
-    "iproute_etc_dir",
-    "fifo_write_vrrp_states_on_reload",
-    "net_namespace",
-    "instance",
 ];
 
 impl Parser<'_> {
@@ -76,6 +43,22 @@ impl Parser<'_> {
                 if s.is_empty() {
                     self.warn(&n.kw.loc, "'smtp_server' expects an address; ignored");
                 } else {
+                    // vrrpd sends to an address (keepalived also resolves a
+                    // host name): anything else would fail only at the
+                    // first transition, so say it here.
+                    let addr_ok = s[0].parse::<std::net::IpAddr>().is_ok();
+                    let port_ok = s.get(1).is_none_or(|p| p.parse::<u16>().is_ok());
+                    if !addr_ok {
+                        self.warn(
+                            &n.args[0].loc,
+                            format!("'smtp_server': '{}' is not an IP address; vrrpd mails to an address only (no name lookup): no e-mail will be sent", s[0]),
+                        );
+                    } else if !port_ok {
+                        self.warn(
+                            &n.args[1].loc,
+                            format!("'smtp_server': '{}' is not a port; no e-mail will be sent", s[1]),
+                        );
+                    }
                     self.cfg.global.smtp_server = Some(s.join(" "));
                 }
             }
@@ -170,6 +153,28 @@ impl Parser<'_> {
                     .and_then(|v| RtTime::try_from(v).ok());
                 self.cfg.global.scheduling.rlimit_rttime_us =
                     limit.or(self.cfg.global.scheduling.rlimit_rttime_us);
+            }
+            // keepalived: no value is the highest SCHED_RR priority; -1 and
+            // 0 turn it off (0 is the default).
+            "max_auto_priority" => {
+                self.no_block(n);
+                let sched = &mut self.cfg.global.scheduling;
+                match n.args.first() {
+                    None => sched.max_auto_priority = RtPriority::try_from(99).ok(),
+                    Some(_) => {
+                        if let Some(v) = self.int(n, -1, 99) {
+                            self.cfg.global.scheduling.max_auto_priority =
+                                RtPriority::try_from(v).ok();
+                        }
+                    }
+                }
+            }
+            "min_auto_priority_delay" => {
+                let delay = self
+                    .int(n, 1, 10_000_000)
+                    .and_then(|v| AutoDelay::try_from(v).ok());
+                self.cfg.global.scheduling.min_auto_priority_delay_us =
+                    delay.or(self.cfg.global.scheduling.min_auto_priority_delay_us);
             }
             "vrrp_no_swap" => self.cfg.global.scheduling.lock_memory = self.boolean(n),
             "vrrp_cpu_affinity" => self.cpu_affinity(n),
@@ -276,6 +281,104 @@ impl Parser<'_> {
                 self.no_block(n);
                 self.cfg.global.nftables.ifindex = true;
             }
+            "startup_script" | "shutdown_script" => self.hook_script(n),
+            // keepalived 2.3: where iproute2's name files are read for the
+            // table and protocol names of routes and rules. Names already
+            // looked up keep their values; later ones use the new place.
+            "iproute_etc_dir" | "iproute_usr_dir" => {
+                if let Some(t) = self.arg(n) {
+                    let slot = usize::from(n.kw.text == "iproute_usr_dir");
+                    self.iproute_dirs[slot] = t.text.clone();
+                    self.rt = None;
+                }
+            }
+            "umask" => self.umask(n),
+            "vrrp_ipsets" => self.not_done(n),
+            // Applied by the lexer, where includes are read.
+            "include_check" => {}
+            "smtp_helo_name" => self.cfg.global.smtp_helo_name = self.string(n),
+            "no_email_faults" => self.cfg.global.no_email_faults = self.boolean(n),
+            "smtp_alert" => self.g.smtp_alert = Some(self.boolean(n)),
+            "smtp_alert_vrrp" => self.g.smtp_alert_vrrp = Some(self.boolean(n)),
+            // keepalived 2.3: the JSON dump's layout; vrrpd writes 2.2.7's,
+            // which is version 1.
+            "json_version" => {
+                if let Some(v) = self.int(n, 1, 2) {
+                    if v == 2 {
+                        self.warn(
+                            &n.kw.loc,
+                            "'json_version 2' is not implemented: vrrpd writes keepalived 2.2.7's JSON dump, version 1",
+                        );
+                    }
+                }
+            }
+            "vrrp_netlink_cmd_rcv_bufs" | "vrrp_netlink_monitor_rcv_bufs" => {
+                if let Some(v) = self.u32_of(n, 0, u32::MAX) {
+                    let b = &mut self.cfg.global.netlink_rcv_bufs;
+                    if n.kw.text.contains("_cmd_") {
+                        b.cmd = v;
+                    } else {
+                        b.monitor = v;
+                    }
+                }
+            }
+            "vrrp_netlink_cmd_rcv_bufs_force" => {
+                self.cfg.global.netlink_rcv_bufs.cmd_force = self.boolean(n)
+            }
+            "vrrp_netlink_monitor_rcv_bufs_force" => {
+                self.cfg.global.netlink_rcv_bufs.monitor_force = self.boolean(n)
+            }
+            "random_seed" | "config_save_dir" | "tmp_config_directory" => self.no_effect(n),
+            "data_use_instance" => self.cfg.global.data_use_instance = self.boolean(n),
+            "reload_time_file" => {
+                if let Some(t) = self.arg(n) {
+                    self.cfg.global.reload_time_file = Some(t.text.clone().into());
+                }
+            }
+            "reload_repeat" => self.cfg.global.reload_repeat = self.boolean(n),
+            // keepalived: no path is its default file (global_parser.c).
+            "reload_file" => {
+                self.no_block(n);
+                let path = n.args.first().map_or("/run/keepalived.reload", |t| t.text.as_str());
+                self.cfg.global.reload_file = Some(path.into());
+            }
+            "fifo_write_vrrp_states_on_reload" => {
+                self.cfg.global.fifo_write_vrrp_states_on_reload = self.boolean(n)
+            }
+            "process_names" => {
+                self.no_block(n);
+                self.process_name(n, "keepalived_vrrp", 2);
+            }
+            "vrrp_process_name" => {
+                if let Some(t) = self.arg(n) {
+                    self.process_name(n, &t.text, 2);
+                }
+            }
+            "process_name" => {
+                if let Some(t) = self.arg(n) {
+                    self.process_name(n, &t.text, 1);
+                }
+            }
+            "startup_script_timeout" | "shutdown_script_timeout" => {
+                let (min, max) = (HOOK_TIMEOUT_RANGE.start(), HOOK_TIMEOUT_RANGE.end());
+                if let Some(t) = self.u32_of(n, *min, *max) {
+                    if n.kw.text == "startup_script_timeout" {
+                        self.cfg.global.startup_script_timeout = t;
+                    } else {
+                        self.cfg.global.shutdown_script_timeout = t;
+                    }
+                }
+            }
+            // Top-level keywords in keepalived (install_keyword_root): in
+            // global_defs it does not know them, nor act on them.
+            "net_namespace" | "net_namespace_ipvs" | "namespace_with_ipsets" | "use_pid_dir"
+            | "instance" | "child_wait_time" => self.warn(
+                &n.kw.loc,
+                format!(
+                    "'{}' is a top-level keyword (outside global_defs); keepalived ignores it here, so does vrrpd",
+                    n.kw.text
+                ),
+            ),
             "reload_check_config" => self.warn(
                 &n.kw.loc,
                 "'reload_check_config': vrrpd always validates a new configuration before a reload applies it; nothing else to do",
@@ -358,6 +461,115 @@ impl Parser<'_> {
             (None, false, false) => return,
         };
         self.cfg.global.rx_bufs_policy = Some(policy);
+    }
+
+    /// `startup_script CMD [USER [GROUP]]` / `shutdown_script ...`
+    /// (keepalived global_parser.c): a second one is ignored, with a
+    /// warning, as keepalived keeps the first.
+    fn hook_script(&mut self, n: &Node) {
+        let startup = n.kw.text == "startup_script";
+        let taken = if startup {
+            self.cfg.global.startup_script.is_some()
+        } else {
+            self.cfg.global.shutdown_script.is_some()
+        };
+        if taken {
+            self.warn(
+                &n.kw.loc,
+                format!("'{}' already specified; this one ignored", n.kw.text),
+            );
+            return;
+        }
+        let Some(cmd) = self.command(n) else { return };
+        if startup {
+            self.global_locs.insert("startup_script", n.kw.loc.clone());
+            self.cfg.global.startup_script = Some(cmd);
+        } else {
+            self.global_locs.insert("shutdown_script", n.kw.loc.clone());
+            self.cfg.global.shutdown_script = Some(cmd);
+        }
+    }
+
+    /// `net_namespace NAME` (top level or in `global_defs`, as keepalived
+    /// reads it): the first one counts, as in keepalived
+    /// (global_parser.c); a name that cannot be a namespace is an error, not
+    /// a daemon running in the wrong one.
+    pub(super) fn net_namespace(&mut self, n: &Node) {
+        let Some(t) = self.arg(n) else { return };
+        if let Some(have) = &self.cfg.global.net_namespace {
+            let msg = format!(
+                "duplicate net_namespace {}; {have} is kept, this one ignored",
+                t.text
+            );
+            self.warn(&n.kw.loc, msg);
+            return;
+        }
+        match check_netns_name(&t.text) {
+            Ok(()) => self.cfg.global.net_namespace = Some(t.text.clone()),
+            Err(e) => self.err(&t.loc, format!("'net_namespace': {e}")),
+        }
+    }
+
+    /// `umask MASK`: a number (C's strtol base 0: `077` octal, `0x3f` hex,
+    /// `63` decimal) or keepalived's symbolic bits `IRGRP|IWGRP|...`
+    /// (global_parser.c `umask_handler`); a bad one is ignored, located.
+    fn umask(&mut self, n: &Node) {
+        self.no_block(n);
+        match parse_umask(&n.args) {
+            Ok(bits) => self.cfg.global.umask = Some(bits),
+            Err((loc, msg)) => {
+                let loc = loc.unwrap_or_else(|| n.kw.loc.clone());
+                self.warn(&loc, format!("'umask': {msg}; ignored"));
+            }
+        }
+    }
+
+    /// One of the three process-name keywords. vrrpd is keepalived's VRRP
+    /// process and its parent in one: the VRRP process's name (`rank` 2:
+    /// `vrrp_process_name`, `process_names`) wins over the parent's
+    /// (`process_name`, rank 1), whatever their order.
+    fn process_name(&mut self, n: &Node, name: &str, rank: u8) {
+        let mut name = name.to_string();
+        if name.len() > PROCESS_NAME_MAX {
+            // keepalived truncates with an error; on a character boundary here.
+            let mut end = PROCESS_NAME_MAX;
+            while !name.is_char_boundary(end) {
+                end -= 1;
+            }
+            name.truncate(end);
+            let loc = n.args.first().map_or(&n.kw.loc, |t| &t.loc).clone();
+            self.warn(
+                &loc,
+                format!("process name longer than {PROCESS_NAME_MAX} bytes; truncated to '{name}'"),
+            );
+        }
+        if rank >= self.g.process_name_rank {
+            self.g.process_name_rank = rank;
+            self.cfg.global.process_name = Some(name);
+        }
+    }
+
+    /// `instance NAME` (top level): the first one counts, as in keepalived.
+    pub(super) fn instance_name(&mut self, n: &Node) {
+        let Some(t) = self.arg(n) else { return };
+        if let Some(have) = &self.cfg.global.instance {
+            let msg = format!(
+                "duplicate instance {}; {have} is kept, this one ignored",
+                t.text
+            );
+            self.warn(&n.kw.loc, msg);
+            return;
+        }
+        if let Err(e) = check_netns_name(&t.text) {
+            // It names files: the same rule as a namespace name.
+            let msg = e.replace(
+                "network namespace name (a name from `ip netns list`)",
+                "file name part",
+            );
+            self.err(&t.loc, format!("'instance': {msg}"));
+            return;
+        }
+        self.cfg.global.instance = Some(t.text.clone());
     }
 
     /// `vrrp_cpu_affinity CPU...`: CPU numbers; a bad one is named and
@@ -491,4 +703,80 @@ impl Parser<'_> {
         }
         self.cfg.garp_groups.push(g);
     }
+}
+
+/// keepalived's `umask` argument: a number (strtol base 0) alone, or
+/// symbolic bits `IRUSR`...`IXOTH` joined by `|`, over one or more tokens.
+/// The error names the token at fault (None: the keyword).
+fn parse_umask(args: &[Token]) -> Result<u32, (Option<crate::config::Loc>, String)> {
+    let Some(first) = args.first() else {
+        return Err((None, "missing value".into()));
+    };
+    if first.text.starts_with(|c: char| c.is_ascii_digit()) {
+        if let Some(extra) = args.get(1) {
+            return Err((Some(extra.loc.clone()), "extra parameter".into()));
+        }
+        let t = first.text.as_str();
+        let parsed = if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+            u32::from_str_radix(hex, 16)
+        } else if t.len() > 1 && t.starts_with('0') {
+            u32::from_str_radix(&t[1..], 8)
+        } else {
+            t.parse::<u32>()
+        };
+        return match parsed {
+            Ok(bits) if bits & !0o777 == 0 => Ok(bits),
+            _ => Err((Some(first.loc.clone()), format!("invalid umask value {t}"))),
+        };
+    }
+    const BITS: [(&str, u32); 9] = [
+        ("IRUSR", 0o400),
+        ("IWUSR", 0o200),
+        ("IXUSR", 0o100),
+        ("IRGRP", 0o040),
+        ("IWGRP", 0o020),
+        ("IXGRP", 0o010),
+        ("IROTH", 0o004),
+        ("IWOTH", 0o002),
+        ("IXOTH", 0o001),
+    ];
+    let mut bits = 0;
+    // keepalived's `need_or`: a bit name must follow each '|' and separate
+    // each pair of names; tokens split anywhere.
+    let mut need_or = false;
+    for t in args {
+        let mut rest = t.text.as_str();
+        while !rest.is_empty() {
+            if need_or {
+                match rest.strip_prefix('|') {
+                    Some(r) => {
+                        rest = r;
+                        need_or = false;
+                        continue;
+                    }
+                    None => {
+                        return Err((
+                            Some(t.loc.clone()),
+                            format!("invalid umask syntax {}", t.text),
+                        ))
+                    }
+                }
+            }
+            match BITS.iter().find(|(name, _)| rest.starts_with(name)) {
+                Some((name, b)) => {
+                    bits |= b;
+                    rest = &rest[name.len()..];
+                    need_or = true;
+                }
+                None => return Err((Some(t.loc.clone()), format!("unknown umask bit {rest}"))),
+            }
+        }
+    }
+    if !need_or {
+        return Err((
+            args.last().map(|t| t.loc.clone()),
+            "umask missing bit value".into(),
+        ));
+    }
+    Ok(bits)
 }

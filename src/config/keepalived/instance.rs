@@ -22,8 +22,6 @@ const NOTIFY_KEYWORDS: &[&str] = &[
 ];
 
 const INSTANCE_IGNORED: &[&str] = &[
-    "track_bfd",
-    "auth_hmac",
     "use_vmac_addr",
     "vrf",
     "lvs_sync_daemon_interface",
@@ -73,6 +71,7 @@ impl Parser<'_> {
             no_vips_ok: None,
             vmac: None,
             native_ipv6: None,
+            smtp_alert: None,
         };
         r.spans.fields.insert("name", n.kw.loc.clone());
         for c in self.block(n) {
@@ -418,8 +417,10 @@ impl Parser<'_> {
             }
             "notify" => r.inst.notify.any = self.command(n),
             "notify_master_rx_lower_pri" => r.inst.notify.master_rx_lower_pri = self.command(n),
-            "notify_priority_changes" => r.inst.notify_priority_changes = self.boolean(n),
-            "smtp_alert" => r.inst.smtp_alert = self.boolean(n),
+            "notify_priority_changes" => {
+                r.inst.notify_priority_changes = Some(self.boolean(n));
+            }
+            "smtp_alert" => r.smtp_alert = Some(self.boolean(n)),
             "use_vmac" => self.use_vmac(r, n),
             "vmac_xmit_base" => r.inst.vmac_xmit_base = self.boolean(n),
             // An ipvlan shares the base interface's MAC: it is an address
@@ -448,7 +449,7 @@ impl Parser<'_> {
                 }
             }
             "promote_secondaries" => r.inst.promote_secondaries = self.boolean(n),
-            "smtp_alert_vrrp" => self.ignored(n),
+            "smtp_alert_vrrp" | "track_bfd" | "auth_hmac" => self.not_done(n),
             kw if INSTANCE_IGNORED.contains(&kw) => self.ignored(n),
             _ => self.unknown(n, "vrrp_instance"),
         }

@@ -53,6 +53,7 @@ pub(super) fn parse(
         d: diags,
         src,
         rt: None,
+        iproute_dirs: routes::IPROUTE2_DIRS.map(String::from),
         rule_priority: [0, 0],
         top_entries: HashMap::new(),
         cfg: Config::default(),
@@ -88,6 +89,15 @@ struct GlobalDefaults {
     vmac_prefix: Option<String>,
     /// Top-level `linkbeat_use_polling`: every instance's interface polled.
     linkbeat_all: bool,
+    /// Which process-name keyword set `Global::process_name` (see
+    /// `Parser::process_name`).
+    process_name_rank: u8,
+    /// The global `smtp_alert` and `smtp_alert_vrrp`: defaults of the
+    /// instances' and groups' `smtp_alert` (keepalived vrrp.c).
+    smtp_alert: Option<bool>,
+    smtp_alert_vrrp: Option<bool>,
+    /// Sync groups whose own `smtp_alert` was written.
+    group_smtp_set: std::collections::HashSet<String>,
 }
 
 #[derive(Default, Clone)]
@@ -129,6 +139,7 @@ struct RawInstance {
     vmac: Option<Option<String>>,
     /// `native_ipv6` (deprecated in keepalived: the addresses decide).
     native_ipv6: Option<Loc>,
+    smtp_alert: Option<bool>,
 }
 
 impl RawInstance {
@@ -154,6 +165,9 @@ struct Parser<'d> {
     src: &'d dyn FileSource,
     /// Those names, read at the first route or rule that needs one.
     rt: Option<routes::RtNames>,
+    /// Where they are read: iproute2's etc and usr directories
+    /// (`iproute_etc_dir`, `iproute_usr_dir`).
+    iproute_dirs: [String; 2],
     /// Rules without a preference so far, per family (IPv4, IPv6): keepalived
     /// numbers them down from 16384 across the whole configuration.
     rule_priority: [u32; 2],
@@ -179,12 +193,6 @@ const LVS_BLOCKS: &[&str] = &[
 const TOP_IGNORED: &[&str] = &[
     "track_group",
     "bfd_instance",
-    "net_namespace",
-    "net_namespace_ipvs",
-    "namespace_with_ipsets",
-    "instance",
-    "use_pid_dir",
-    "child_wait_time",
 ];
 
 fn is_lvs(kw: &str) -> bool {
@@ -224,6 +232,45 @@ impl Parser<'_> {
                 format!("unknown keyword '{kw}' in {ctx}; ignored, as keepalived does"),
             );
         }
+    }
+
+    /// A keepalived keyword about machinery vrrpd does not have: accepted,
+    /// and the warning says why nothing changes (README, "keepalived
+    /// compatibility").
+    fn no_effect(&mut self, n: &Node) {
+        let why = match n.kw.text.as_str() {
+            "use_pid_dir" => "vrrpd's pid file, control socket and runtime record are where -p puts them",
+            "child_wait_time" => "vrrpd has no child processes to wait for at shutdown",
+            // keepalived seeds random() for its config's ${_RANDOM}, which
+            // vrrpd's configuration language does not have.
+            "random_seed" => "vrrpd's configuration has no ${_RANDOM} to seed, and nothing vrrpd decides is random",
+            "config_save_dir" | "tmp_config_directory" => {
+                "vrrpd reads its configuration in one process, with no copy for child processes"
+            }
+            _ => "it has no effect in vrrpd",
+        };
+        self.warn(
+            &n.kw.loc,
+            format!("'{}' accepted with no effect: {why}", n.kw.text),
+        );
+    }
+
+    /// A keepalived keyword outside what vrrpd does, or not done yet: the
+    /// located warning says which and why (README, "keepalived
+    /// compatibility").
+    fn not_done(&mut self, n: &Node) {
+        let why = match n.kw.text.as_str() {
+            "net_namespace_ipvs" => "it places LVS (IPVS), which vrrpd does not implement",
+            "vrrp_ipsets" | "namespace_with_ipsets" => {
+                "iptables ipsets; keepalived 2.2.7 as Debian builds it (nftables, no iptables) does not know it either, and vrrpd's accept mode uses nftables sets"
+            }
+            "track_bfd" => "BFD is keepalived's separate BFD process, which vrrpd does not implement",
+            "auth_hmac" => {
+                "keepalived 2.4's HMAC advert authentication is not implemented yet (2.2.7 does not know it either)"
+            }
+            _ => "vrrpd does not implement it",
+        };
+        self.warn(&n.kw.loc, format!("'{}' ignored: {why}", n.kw.text));
     }
 
     fn ignored(&mut self, n: &Node) {
@@ -535,6 +582,10 @@ impl Parser<'_> {
                     }
                 }
             }
+            "net_namespace" => self.net_namespace(n),
+            "instance" => self.instance_name(n),
+            "use_pid_dir" | "child_wait_time" => self.no_effect(n),
+            "net_namespace_ipvs" | "namespace_with_ipsets" => self.not_done(n),
             kw if TOP_IGNORED.contains(&kw) => self.ignored(n),
             _ => self.unknown(n, "the top level"),
         }

@@ -23,7 +23,9 @@ use crate::proto::Family;
 
 /// Where iproute2 keeps its name files: keepalived reads `/etc/iproute2`;
 /// iproute2 6.x installs its defaults under `/usr/share/iproute2` instead.
-const IPROUTE2_DIRS: [&str; 2] = ["/etc/iproute2", "/usr/share/iproute2"];
+/// keepalived 2.3's `iproute_etc_dir` / `iproute_usr_dir` replace them
+/// (a file in the etc directory wins, as in keepalived's rttables.c).
+pub(super) const IPROUTE2_DIRS: [&str; 2] = ["/etc/iproute2", "/usr/share/iproute2"];
 
 /// Route options keepalived parses that vrrpd does not install.
 const ROUTE_UNSUPPORTED: &[&str] = &[
@@ -75,9 +77,9 @@ pub(super) struct RtNames {
 }
 
 impl RtNames {
-    fn load(src: &dyn super::super::source::FileSource) -> RtNames {
+    fn load(src: &dyn super::super::source::FileSource, dirs: &[String; 2]) -> RtNames {
         let read = |file: &str| -> Vec<(u64, String)> {
-            for dir in IPROUTE2_DIRS {
+            for dir in dirs {
                 let path = Path::new(dir).join(file);
                 if let Ok(bytes) = src.read(&path, 1 << 20) {
                     return name_lines(&String::from_utf8_lossy(&bytes));
@@ -176,8 +178,8 @@ impl<'n> Cursor<'n> {
 
 impl Parser<'_> {
     fn rt_names(&mut self) -> &RtNames {
-        let src = self.src;
-        self.rt.get_or_insert_with(|| RtNames::load(src))
+        let (src, dirs) = (self.src, &self.iproute_dirs);
+        self.rt.get_or_insert_with(|| RtNames::load(src, dirs))
     }
 
     /// The value after `kw`, or an error at `kw`.

@@ -17,6 +17,7 @@ impl Parser<'_> {
             notify: Notify::default(),
             tracking_weight: false,
             smtp_alert: false,
+            notify_priority_changes: None,
         };
         let mut member_locs = Vec::new();
         let mut script_locs = Vec::new();
@@ -53,7 +54,10 @@ impl Parser<'_> {
                 "notify_fault" => g.notify.fault = self.command(c),
                 "notify_stop" => g.notify.stop = self.command(c),
                 "notify" => g.notify.any = self.command(c),
-                "smtp_alert" => g.smtp_alert = self.boolean(c),
+                "smtp_alert" => {
+                    g.smtp_alert = self.boolean(c);
+                    self.g.group_smtp_set.insert(g.name.clone());
+                }
                 "sync_group_tracking_weight" => g.tracking_weight = self.boolean(c),
                 "global_tracking" => {
                     self.warn(
@@ -62,7 +66,10 @@ impl Parser<'_> {
                     );
                     g.tracking_weight = true;
                 }
-                "notify_priority_changes" | "track_bfd" => self.ignored(c),
+                "notify_priority_changes" => {
+                    g.notify_priority_changes = Some(self.boolean(c));
+                }
+                "track_bfd" => self.not_done(c),
                 _ => self.unknown(c, "vrrp_sync_group"),
             }
         }
