@@ -21,11 +21,7 @@ const NOTIFY_KEYWORDS: &[&str] = &[
     "notify_master_rx_lower_pri",
 ];
 
-const INSTANCE_IGNORED: &[&str] = &[
-    "use_vmac_addr",
-    "vrf",
-    "lvs_sync_daemon_interface",
-];
+const INSTANCE_IGNORED: &[&str] = &["use_vmac_addr", "vrf", "lvs_sync_daemon_interface"];
 
 impl Parser<'_> {
     pub(super) fn instance(&mut self, n: &Node) {

@@ -190,10 +190,7 @@ const LVS_BLOCKS: &[&str] = &[
 ];
 
 /// keepalived keywords vrrpd recognises but does not implement (RARE tier or not VRRP).
-const TOP_IGNORED: &[&str] = &[
-    "track_group",
-    "bfd_instance",
-];
+const TOP_IGNORED: &[&str] = &["track_group", "bfd_instance"];
 
 fn is_lvs(kw: &str) -> bool {
     LVS_BLOCKS.contains(&kw)
