@@ -3,11 +3,11 @@
 //! ranges, and a located warning or error for a bad value that loses
 //! nothing else.
 
+#[path = "common/config.rs"]
+mod common_config;
 use vrrpd::config::{load_str, Diagnostic, LoadOptions, Loaded, Severity};
 
-fn load(text: &str) -> Loaded {
-    load_str("/k.conf", text, &LoadOptions::default())
-}
+use common_config::keepalived as load;
 
 fn with_globals(globals: &str) -> String {
     format!(
@@ -15,15 +15,7 @@ fn with_globals(globals: &str) -> String {
     )
 }
 
-fn find<'a>(l: &'a Loaded, needle: &str) -> &'a Diagnostic {
-    let found: Vec<&Diagnostic> = l
-        .diagnostics
-        .iter()
-        .filter(|d| d.message.contains(needle))
-        .collect();
-    assert_eq!(found.len(), 1, "'{needle}' in {:#?}", l.diagnostics);
-    found[0]
-}
+use common_config::only_diagnostic as find;
 
 fn toml(text: &str) -> Loaded {
     let opts = LoadOptions {

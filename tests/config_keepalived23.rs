@@ -4,14 +4,14 @@
 //! and `use_vmac NAME`, so they are tested here rather than in
 //! scripts/keepalived-diff.sh.
 
+#[path = "common/config.rs"]
+mod common_config;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use vrrpd::config::{load_str, Diagnostic, LoadOptions, Loaded, Secs, Severity};
+use vrrpd::config::{load_str, LoadOptions, Loaded, Secs, Severity};
 
-fn load(text: &str) -> Loaded {
-    load_str("/k.conf", text, &LoadOptions::default())
-}
+use common_config::keepalived as load;
 
 fn instance(extra: &str) -> String {
     format!(
@@ -19,15 +19,7 @@ fn instance(extra: &str) -> String {
     )
 }
 
-fn find<'a>(l: &'a Loaded, needle: &str) -> &'a Diagnostic {
-    let found: Vec<&Diagnostic> = l
-        .diagnostics
-        .iter()
-        .filter(|d| d.message.contains(needle))
-        .collect();
-    assert_eq!(found.len(), 1, "'{needle}' in {:#?}", l.diagnostics);
-    found[0]
-}
+use common_config::only_diagnostic as find;
 
 #[test]
 fn dump_file_spellings_of_keepalived_2_3_parser_and_man_page() {

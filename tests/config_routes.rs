@@ -2,11 +2,13 @@
 //! every keyword into the typed model, keepalived's defaults, and each bad
 //! entry an error at its own line and column (keepalived.conf and TOML).
 
+#[path = "common/config.rs"]
+mod common_config;
 use std::path::Path;
 
 use vrrpd::config::{
-    load, load_str, Config, Diagnostic, LoadOptions, MemSource, Prefix, Route, RouteMode,
-    RouteType, Rule, RuleType, Scope, Severity, Syntax,
+    load, Config, Diagnostic, LoadOptions, MemSource, Prefix, Route, RouteMode, RouteType, Rule,
+    RuleType, Scope, Severity,
 };
 use vrrpd::proto::Family;
 
@@ -302,13 +304,7 @@ type = "prohibit"
 priority = 200
 "#;
 
-fn toml(text: &str) -> vrrpd::config::Loaded {
-    let opts = LoadOptions {
-        syntax: Syntax::Toml,
-        ..LoadOptions::default()
-    };
-    load_str("/etc/vrrpd.toml", text, &opts)
-}
+use common_config::toml;
 
 #[test]
 fn toml_routes_and_rules_are_typed_tables() {

@@ -3,9 +3,11 @@
 //! interface, each bad entry located; the TOML `[[static_address]]` says
 //! the same and must name its interface.
 
+#[path = "common/config.rs"]
+mod common_config;
 use std::path::Path;
 
-use vrrpd::config::{load, load_str, Diagnostic, LoadOptions, MemSource, Scope, Severity, Syntax};
+use vrrpd::config::{load, Diagnostic, LoadOptions, MemSource, Scope, Severity};
 
 fn load_text(text: &str) -> vrrpd::config::Loaded {
     let src = MemSource::new().with("/etc/k.conf", text.as_bytes());
@@ -83,13 +85,7 @@ fn the_keepalived_sample_loads_its_three_static_addresses() {
     assert_eq!(devs, ["eth0", "eth1", "eth2"]);
 }
 
-fn toml(text: &str) -> vrrpd::config::Loaded {
-    let opts = LoadOptions {
-        syntax: Syntax::Toml,
-        ..LoadOptions::default()
-    };
-    load_str("/etc/vrrpd.toml", text, &opts)
-}
+use common_config::toml;
 
 const TOML_INSTANCE: &str = "[[instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\nvrid = 51\n\n[[instance.vips]]\naddr = \"192.0.2.10\"\nprefix = 32\n";
 

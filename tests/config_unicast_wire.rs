@@ -2,7 +2,9 @@
 //! `unicast_ttl` (and, below, `old_unicast_checksum`), in keepalived.conf
 //! and TOML, each bad value located.
 
-use vrrpd::config::{load_str, Diagnostic, LoadOptions, Severity, Syntax};
+#[path = "common/config.rs"]
+mod common_config;
+use vrrpd::config::{load_str, Diagnostic, LoadOptions, Severity};
 
 fn keepalived(body: &str) -> vrrpd::config::Loaded {
     let text = format!(
@@ -50,13 +52,7 @@ fn unicast_ttl_without_peers_is_reset_as_keepalived_does() {
     assert_eq!(loaded.config.instances[0].unicast_ttl, None);
 }
 
-fn toml(text: &str) -> vrrpd::config::Loaded {
-    let opts = LoadOptions {
-        syntax: Syntax::Toml,
-        ..LoadOptions::default()
-    };
-    load_str("/etc/vrrpd.toml", text, &opts)
-}
+use common_config::toml;
 
 const TOML: &str = "[[instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\nvrid = 51\nversion = 3\nunicast_src = \"192.0.2.20\"\nEXTRA\n\n[[instance.vips]]\naddr = \"192.0.2.10\"\nprefix = 32\n";
 
