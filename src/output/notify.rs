@@ -621,6 +621,7 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
     let mut mail: Option<std::sync::Arc<super::smtp::Envelope>> = None;
     let mut mails: HashMap<(Subject, String), bool> = HashMap::new();
     let mut last_mail: HashMap<(Subject, String), NotifyState> = HashMap::new();
+    let mut outbox = super::smtp::Outbox::new(super::smtp::MAX_IN_FLIGHT);
     while let Some(msg) = rx.recv().await {
         match msg {
             Msg::Configure(cfg) => {
@@ -760,14 +761,30 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Msg>) {
                     );
                     if let Some(alert) = alert.filter(|_| last_mail.get(&key) != Some(&state)) {
                         last_mail.insert(key, state);
-                        let envelope = envelope.clone();
-                        workers.spawn(async move {
-                            let date = super::smtp::date_now();
-                            match super::smtp::send(&envelope, &alert, &date).await {
-                                Ok(()) => info!("SMTP alert successfully sent: {}", alert.subject),
-                                Err(e) => warn!("SMTP alert '{}' not sent: {e}", alert.subject),
+                        match outbox.admit() {
+                            Ok(slot) => {
+                                let envelope = envelope.clone();
+                                workers.spawn(async move {
+                                    let date = super::smtp::date_now();
+                                    match super::smtp::send(&envelope, &alert, &date).await {
+                                        Ok(()) => info!(
+                                            "SMTP alert successfully sent: {}",
+                                            alert.subject
+                                        ),
+                                        Err(e) => {
+                                            warn!("SMTP alert '{}' not sent: {e}", alert.subject)
+                                        }
+                                    }
+                                    drop(slot);
+                                });
                             }
-                        });
+                            Err(dropped) => warn!(
+                                "SMTP alert '{}' dropped: {} alerts already wait for {} ({dropped} dropped since start)",
+                                alert.subject,
+                                super::smtp::MAX_IN_FLIGHT,
+                                envelope.server
+                            ),
+                        }
                     }
                 }
                 let (book, label, key) = match subject {

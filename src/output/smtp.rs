@@ -18,6 +18,41 @@ use crate::config::Global;
 /// keepalived's `DEFAULT_SMTP_CONNECTION_TIMEOUT`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Alerts in delivery at once. Each can wait up to the timeout per step on
+/// a dead or silent server, and a flapping cluster changes state faster
+/// than that; keepalived forks a process per alert, without bound.
+pub const MAX_IN_FLIGHT: usize = 8;
+
+/// The bound on alerts in delivery: past [`MAX_IN_FLIGHT`] a new alert is
+/// dropped and counted (the state change itself is in the journal and the
+/// FIFOs; a mail that would arrive minutes late tells nothing more).
+#[derive(Debug)]
+pub struct Outbox {
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+    dropped: u64,
+}
+
+/// Held by one delivery; its slot frees when dropped.
+pub type Slot = tokio::sync::OwnedSemaphorePermit;
+
+impl Outbox {
+    pub fn new(max_in_flight: usize) -> Outbox {
+        Outbox {
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(max_in_flight)),
+            dropped: 0,
+        }
+    }
+
+    /// A slot for one more delivery, or `Err(dropped so far)` when every
+    /// slot is taken.
+    pub fn admit(&mut self) -> Result<Slot, u64> {
+        self.slots.clone().try_acquire_owned().map_err(|_| {
+            self.dropped += 1;
+            self.dropped
+        })
+    }
+}
+
 /// Why a message was not delivered.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -290,6 +325,19 @@ mod tests {
             false
         )
         .is_none());
+    }
+
+    #[test]
+    fn alerts_past_the_in_flight_bound_are_dropped_and_counted() {
+        let mut outbox = Outbox::new(2);
+        let first = outbox.admit().expect("slot 1");
+        let _second = outbox.admit().expect("slot 2");
+        assert_eq!(outbox.admit().err(), Some(1));
+        assert_eq!(outbox.admit().err(), Some(2));
+        // A delivery that ends (sent, refused or timed out) frees its slot.
+        drop(first);
+        let _third = outbox.admit().expect("the freed slot");
+        assert_eq!(outbox.admit().err(), Some(3));
     }
 
     #[test]
