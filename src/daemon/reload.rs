@@ -25,9 +25,10 @@ use tracing::{error, info, warn};
 use super::{admin, tracking, Daemon, DaemonError, Options};
 use crate::config::{self, Config, FsSource, Instance, InstanceId};
 use crate::driver::params::{address_spec, configured_source, source_address};
+use crate::driver::placements::Placements;
 use crate::driver::vmac;
 use crate::driver::{Event, Reload, Running, StaticAddress, TrackState};
-use crate::net::netlink::{AddressSpec, LinkInfo, Netlink};
+use crate::net::netlink::{LinkInfo, Netlink};
 use crate::net::sysctl::{Sysctl, SysctlError};
 use crate::net::vmac::{EnsureMode, VmacUp, Vmacs};
 use crate::output::control::{ErrorCode, Reply};
@@ -42,7 +43,7 @@ use crate::track::{self, Kind, Reading, TrackerKey, TrackerSet};
 pub(super) struct Resolved {
     pub(super) link: LinkInfo,
     pub(super) present: Vec<(IpAddr, u8)>,
-    pub(super) addresses: HashMap<IpAddr, (u32, AddressSpec)>,
+    pub(super) addresses: Placements,
     /// Its VMAC (`use_vmac`), there and up.
     pub(super) vmac: Option<VmacUp>,
 }
@@ -64,7 +65,7 @@ pub(super) enum VmacStage {
 pub(super) struct Prepared {
     pub(super) config: Config,
     pub(super) new: Vec<(Arc<Instance>, Result<Resolved, DaemonError>)>,
-    pub(super) addresses: HashMap<String, HashMap<IpAddr, (u32, AddressSpec)>>,
+    pub(super) addresses: HashMap<String, Placements>,
     pub(super) tracked_links: Vec<(String, Option<LinkInfo>)>,
     /// `promote_secondaries` set for new instances' interfaces (off the
     /// driver, like the lookups): per interface, whether vrrpd turned it on.
@@ -288,12 +289,8 @@ async fn resolve(
     })
 }
 
-async fn address_map(
-    netlink: &Netlink,
-    cfg: &Instance,
-    ifindex: u32,
-) -> HashMap<IpAddr, (u32, AddressSpec)> {
-    let mut map = HashMap::new();
+async fn address_map(netlink: &Netlink, cfg: &Instance, ifindex: u32) -> Placements {
+    let mut map = Placements::default();
     for vip in cfg.vips.iter().chain(&cfg.excluded_vips) {
         let index = match &vip.dev {
             Some(dev) => match netlink.link(dev).await {

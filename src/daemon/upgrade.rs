@@ -626,7 +626,7 @@ impl Daemon {
             if !r.router.holds_addresses() {
                 continue;
             }
-            for (addr, (ifindex, spec)) in &r.addresses {
+            for (addr, (ifindex, spec)) in r.addresses.iter() {
                 let adopted = record
                     .addresses
                     .iter()

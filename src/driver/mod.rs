@@ -32,6 +32,7 @@ pub mod lateness;
 pub mod lookups;
 pub mod params;
 pub mod phase;
+pub mod placements;
 pub mod ratelimit;
 pub mod record;
 pub mod reload_states;
@@ -146,7 +147,7 @@ pub struct Reload {
     /// (an instance that could not start is absent).
     pub started: Vec<Running>,
     /// Where each virtual address of a kept instance goes, by instance name.
-    pub addresses: HashMap<String, HashMap<IpAddr, (u32, AddressSpec)>>,
+    pub addresses: HashMap<String, placements::Placements>,
     /// What the trackers already say of each instance, by name: a new
     /// instance starts with it (one priority, no FAULT flap at start).
     pub tracking: HashMap<String, TrackState>,
@@ -1353,7 +1354,7 @@ impl Driver {
                 // kernel deletes an address only with its own prefix.
                 let mut addresses = reload.addresses.remove(&cfg.name).unwrap_or_default();
                 for (addr, spec) in running.addresses.drain() {
-                    addresses.entry(addr).or_insert(spec);
+                    addresses.insert_if_absent(addr, spec);
                 }
                 running.addresses = addresses;
                 running.cfg = cfg.clone();

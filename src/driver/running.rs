@@ -10,7 +10,6 @@ use super::ratelimit::LogLimit;
 use std::sync::Arc;
 
 use crate::config::Instance;
-use crate::net::netlink::AddressSpec;
 use crate::proto::fsm::VirtualRouter;
 use crate::proto::{Family, Instant};
 
@@ -65,7 +64,7 @@ pub struct Running {
     /// it (adverts leave from `ifindex`, the base, with `vmac_xmit_base`).
     pub vmac: Option<super::vmac::VmacLink>,
     /// Where each virtual address is installed.
-    pub addresses: HashMap<IpAddr, (u32, AddressSpec)>,
+    pub addresses: super::placements::Placements,
     pub lateness: Lateness,
     pub drops: HashMap<&'static str, u64>,
     /// Lines and notifications caused by received packets, limited per kind.
@@ -110,7 +109,7 @@ impl Running {
         router: VirtualRouter,
         ifindex: u32,
         socket: SocketKey,
-        addresses: HashMap<IpAddr, (u32, AddressSpec)>,
+        addresses: super::placements::Placements,
     ) -> Running {
         let cfg = cfg.into();
         Running {
@@ -172,5 +171,26 @@ impl Running {
     /// healthy instance costs no event per advert.
     pub fn send_failing(&self) -> bool {
         self.send_failing_since.is_some() || self.faults.send
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Per-instance state is paid 1000 times over (issue 16): a field that
+    /// grows it past these bounds belongs in a box or out of the instance.
+    /// Measured: Running 984 B, VirtualRouter 488 B.
+    #[test]
+    fn per_instance_state_stays_small() {
+        use std::mem::size_of;
+        assert!(
+            size_of::<super::Running>() <= 1024,
+            "{}",
+            size_of::<super::Running>()
+        );
+        assert!(
+            size_of::<crate::proto::fsm::VirtualRouter>() <= 512,
+            "{}",
+            size_of::<crate::proto::fsm::VirtualRouter>()
+        );
     }
 }

@@ -296,7 +296,8 @@ struct Slot<S> {
     installed: Option<S>,
     kernel: Kernel,
     job: Option<SlotJob>,
-    failure: Option<Failure>,
+    /// Boxed: rare, and 48 bytes in each of 1000 slots otherwise.
+    failure: Option<Box<Failure>>,
     /// `Report::NotRemoved` given since it became present-before.
     not_removed_reported: bool,
 }
@@ -854,12 +855,12 @@ impl<S: Vip> WorkQueue<S> {
                 });
                 // Only worth retrying while still wanted that way.
                 if slot.needed(false) == Some(op) {
-                    slot.failure = Some(Failure {
+                    slot.failure = Some(Box::new(Failure {
                         op,
                         error,
                         attempts,
                         retry_at,
-                    });
+                    }));
                 }
             }
         }

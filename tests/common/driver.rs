@@ -3,7 +3,6 @@
 //! the driver simulation.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -81,7 +80,7 @@ pub fn reload(driver: &Driver, config: &Config, source: IpAddr) -> Event {
         .instances
         .iter()
         .map(|c| {
-            let map: HashMap<_, _> = c
+            let map: vrrpd::driver::placements::Placements = c
                 .vips
                 .iter()
                 .map(|v| (v.addr, (IFINDEX, address_spec(v))))
