@@ -389,6 +389,7 @@ async fn send_priority_zero(
         },
         source,
         &repr,
+        None,
         instance::Delivery::Now,
         |dst, sent| match sent {
             Ok(()) => sent_ok += 1,

@@ -354,6 +354,32 @@ impl Verifier {
         }
     }
 
+    /// Takes a reloaded policy, keeping the marks of senders still
+    /// configured: forgetting them would let a capture from just before the
+    /// reload replay once.
+    pub fn reconfigure(
+        &mut self,
+        mode: Mode,
+        anti_replay: AntiReplay,
+        unicast: bool,
+        peers: &[IpAddr],
+    ) {
+        let old = std::mem::take(&mut self.peers);
+        self.peers = peers
+            .iter()
+            .map(|p| {
+                let mark = old
+                    .iter()
+                    .find(|(a, _)| a == p)
+                    .map_or_else(Mark::default, |(_, m)| *m);
+                (*p, mark)
+            })
+            .collect();
+        self.mode = mode;
+        self.anti_replay = anti_replay;
+        self.unicast = unicast;
+    }
+
     /// Checks a received advert: `msg` is the VRRP message, `trailer` what
     /// [`split`] found, `now` our UTC seconds. The order is upstream's:
     /// missing, malformed, stale (before the HMAC, so replayed captures cost
@@ -779,6 +805,21 @@ mod tests {
             check(&mut v, &old, NOW, A, &signed(&both, A, at(NOW + 2))),
             Err(AuthDrop::UnknownKey)
         );
+    }
+
+    #[test]
+    fn a_reload_keeps_the_marks_of_kept_senders() {
+        let k = keys(1);
+        let mut v = Verifier::new(Mode::Permissive, TIME5, true, &[A]);
+        let t = signed(&k, A, at(NOW));
+        assert!(check(&mut v, &k, NOW, A, &t).is_ok());
+        v.reconfigure(Mode::Enforce, TIME5, true, &[A, B]);
+        assert_eq!(v.mode, Mode::Enforce);
+        assert_eq!(check(&mut v, &k, NOW, A, &t), Err(AuthDrop::Replay));
+        let mut m = Verifier::new(Mode::Enforce, TIME5, false, &[]);
+        assert!(check(&mut m, &k, NOW, A, &t).is_ok());
+        m.reconfigure(Mode::Enforce, AntiReplay::Monotonic, false, &[]);
+        assert_eq!(check(&mut m, &k, NOW, A, &t), Err(AuthDrop::Replay));
     }
 
     #[test]
