@@ -171,8 +171,9 @@ def main() -> int:
             p = vrrp_of(frame, a.src, a.vrid)
             if p is None or when < a.since:
                 continue
-            n = p[3]
-            k = "key%d" % p[8 + 4 * n + 1] if len(p) == 8 + 4 * n + TRAILER else "trailerless"
+            # VRRPv2 carries 8 authentication bytes after the addresses.
+            msg = 8 + 4 * p[3] + (8 if p[0] >> 4 == 2 else 0)
+            k = "key%d" % p[msg + 1] if len(p) == msg + TRAILER else "trailerless"
             counts[k] = counts.get(k, 0) + 1
         print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())))
         return 0
