@@ -46,21 +46,22 @@ pub fn send_advert(
     signer: Option<(&mut AuthState, Seq)>,
     mut on_result: impl FnMut(IpAddr, Result<(), SendError>),
 ) {
-    let framing = Framing {
-        checksum: mode,
-        ttl: send_ttl(inst),
-    };
     let trailer = match signer {
         Some((auth, clock)) => match sign(auth, clock, inst, src, repr) {
             Ok(t) => Some(t),
             Err(e) => {
                 for dst in destinations(inst) {
-                    on_result(dst, Err(SendError::Build(e.clone())));
+                    on_result(dst, Err(SendError::Build(e)));
                 }
                 return;
             }
         },
         None => None,
+    };
+    let framing = Framing {
+        checksum: mode,
+        ttl: send_ttl(inst),
+        trailer,
     };
     send_to(
         sock,
@@ -68,7 +69,6 @@ pub fn send_advert(
         framing,
         src,
         repr,
-        trailer.as_ref(),
         delivery,
         on_result,
     );
@@ -119,6 +119,8 @@ const STACK_ADVERT: usize = 1024;
 pub struct Framing {
     pub checksum: ChecksumMode,
     pub ttl: u8,
+    /// `auth_hmac`: the trailer every copy carries after the message.
+    pub trailer: Option<[u8; TRAILER_LEN]>,
 }
 
 /// Sends `repr` from `src` to each of `dsts`, framed as `framing` says;
@@ -129,11 +131,11 @@ pub fn send_to(
     framing: Framing,
     src: IpAddr,
     repr: &AdvertRepr,
-    trailer: Option<&[u8; TRAILER_LEN]>,
     delivery: Delivery,
     mut on_result: impl FnMut(IpAddr, Result<(), SendError>),
 ) {
     let msg_len = repr.buffer_len();
+    let trailer = framing.trailer;
     let len = msg_len + trailer.map_or(0, |t| t.len());
     let mut stack = [0u8; STACK_ADVERT];
     let mut heap = Vec::new();
@@ -144,10 +146,10 @@ pub fn send_to(
             &mut heap
         }
     };
-    let Framing { checksum, ttl } = framing;
+    let Framing { checksum, ttl, .. } = framing;
     for dst in dsts {
         let (msg, tail) = buf.split_at_mut(msg_len);
-        if let Some(t) = trailer {
+        if let Some(t) = &trailer {
             tail.copy_from_slice(t);
         }
         let sent = repr
