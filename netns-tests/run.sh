@@ -14,7 +14,7 @@ export DAEMON=${DAEMON:-keepalived}
 : "${SCENARIO_TIMEOUT:=90}"
 
 scenarios=()
-for f in [0-9][0-9]-*.sh; do
+for f in [0-9][0-9]-*.sh [0-9][0-9][0-9]-*.sh; do
     if (($#)); then
         for p in "$@"; do [[ $f == *"$p"* ]] && scenarios+=("$f") && break; done
     else

@@ -11,6 +11,7 @@
 //! assert!(!loaded.has_errors());
 //! ```
 
+pub mod auth_hmac;
 pub mod cloud;
 mod diff;
 mod host;

@@ -945,6 +945,9 @@ pub struct Instance {
     /// address to the Master besides netlink adding it locally.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloud: Option<super::cloud::Cloud>,
+    /// keepalived's HMAC-SHA256 advert authentication (`auth_hmac { ... }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_hmac: Option<super::auth_hmac::AuthHmac>,
 }
 
 fn yes() -> bool {
@@ -1023,6 +1026,7 @@ impl Instance {
             virtual_rules: Vec::new(),
             promote_secondaries: false,
             cloud: None,
+            auth_hmac: None,
         }
     }
 

@@ -58,8 +58,19 @@ pub(super) fn parse(
         }
     };
     match ::toml::from_str::<Config>(text) {
-        Ok(cfg) => {
+        Ok(mut cfg) => {
             let spans = spans(text, &name, cfg.instances.len());
+            for (i, inst) in cfg.instances.iter_mut().enumerate() {
+                if inst.auth_hmac.is_some() {
+                    let inst = Arc::make_mut(inst);
+                    let Some(a) = &mut inst.auth_hmac else {
+                        continue;
+                    };
+                    let at = spans.instance(i, "auth_hmac");
+                    let name = inst.name.clone();
+                    super::auth_hmac::read_key_files(a, src, &name, &at, d);
+                }
+            }
             (cfg, spans)
         }
         Err(e) => {
@@ -129,6 +140,10 @@ fn spans(text: &str, name: &Arc<str>, count: usize) -> Spans {
             }
             if let (true, Some(cur)) = (l.starts_with("[instance.cloud]"), out.last_mut()) {
                 cur.fields.insert("cloud", Loc::new(name.clone(), line, 1));
+            }
+            if let (true, Some(cur)) = (l.starts_with("[instance.auth_hmac]"), out.last_mut()) {
+                cur.fields
+                    .insert("auth_hmac", Loc::new(name.clone(), line, 1));
             }
             in_instance = l.starts_with("[[instance]]");
             if in_instance {

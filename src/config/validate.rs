@@ -24,6 +24,9 @@ pub(super) fn validate(cfg: &Config, spans: &Spans, d: &mut Diags) {
         if let Some(c) = &inst.cloud {
             super::cloud::validate(name, c, &inst.vips, &inst.excluded_vips, &at("cloud"), d);
         }
+        if let Some(a) = &inst.auth_hmac {
+            super::auth_hmac::validate(name, a, &inst.auth, &at("auth_hmac"), d);
+        }
         if inst.priority.get() == 0 {
             d.error(
                 &at("priority"),

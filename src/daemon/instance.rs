@@ -4,8 +4,10 @@
 use std::net::IpAddr;
 
 use crate::config::Instance;
+use crate::driver::auth::AuthState;
 use crate::driver::params::{destinations, send_ttl};
 use crate::net::socket::{SocketError, VrrpSocket};
+use crate::proto::auth_hmac::{Binding, Seq, TRAILER_LEN};
 use crate::proto::wire::{AdvertRepr, ChecksumMode, Packet, WireError};
 
 /// Why one advert to one destination did not leave.
@@ -29,6 +31,11 @@ pub enum Delivery {
 /// Sends `repr` from `src` to every destination of `inst` (the group, or
 /// each unicast peer: the v3 checksum covers the destination, so each gets
 /// its own bytes); `on_result` hears one result per destination.
+///
+/// With `signer` (`auth_hmac`, not receive-only, and the wall clock now)
+/// the advert is signed once and every copy carries the same trailer, as
+/// keepalived: the HMAC covers neither destination nor checksum.
+#[allow(clippy::too_many_arguments)]
 pub fn send_advert(
     sock: &VrrpSocket,
     inst: &Instance,
@@ -36,11 +43,25 @@ pub fn send_advert(
     src: IpAddr,
     repr: &AdvertRepr,
     delivery: Delivery,
-    on_result: impl FnMut(IpAddr, Result<(), SendError>),
+    signer: Option<(&mut AuthState, Seq)>,
+    mut on_result: impl FnMut(IpAddr, Result<(), SendError>),
 ) {
+    let trailer = match signer {
+        Some((auth, clock)) => match sign(auth, clock, inst, src, repr) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                for dst in destinations(inst) {
+                    on_result(dst, Err(SendError::Build(e)));
+                }
+                return;
+            }
+        },
+        None => None,
+    };
     let framing = Framing {
         checksum: mode,
         ttl: send_ttl(inst),
+        trailer,
     };
     send_to(
         sock,
@@ -51,6 +72,40 @@ pub fn send_advert(
         delivery,
         on_result,
     );
+}
+
+/// The trailer for `repr` sent from `src`: the message is built once (for
+/// the first destination; the checksum it gets is not covered).
+fn sign(
+    auth: &mut AuthState,
+    clock: Seq,
+    inst: &Instance,
+    src: IpAddr,
+    repr: &AdvertRepr,
+) -> Result<[u8; TRAILER_LEN], WireError> {
+    let len = repr.buffer_len();
+    let mut stack = [0u8; STACK_ADVERT];
+    let mut heap = Vec::new();
+    let buf: &mut [u8] = match stack.get_mut(..len) {
+        Some(buf) => buf,
+        None => {
+            heap.resize(len, 0);
+            &mut heap
+        }
+    };
+    let dst = destinations(inst).next().unwrap_or(src);
+    repr.emit(
+        &mut Packet::new_unchecked(&mut *buf),
+        src,
+        dst,
+        ChecksumMode::PseudoHeader,
+    )?;
+    let binding = Binding {
+        version: inst.version,
+        vrid: repr.vrid,
+        src,
+    };
+    Ok(auth.sign(clock, &binding, buf))
 }
 
 /// An advert this long or shorter is built on the stack (a v2 advert with
@@ -64,6 +119,8 @@ const STACK_ADVERT: usize = 1024;
 pub struct Framing {
     pub checksum: ChecksumMode,
     pub ttl: u8,
+    /// `auth_hmac`: the trailer every copy carries after the message.
+    pub trailer: Option<[u8; TRAILER_LEN]>,
 }
 
 /// Sends `repr` from `src` to each of `dsts`, framed as `framing` says;
@@ -77,7 +134,9 @@ pub fn send_to(
     delivery: Delivery,
     mut on_result: impl FnMut(IpAddr, Result<(), SendError>),
 ) {
-    let len = repr.buffer_len();
+    let msg_len = repr.buffer_len();
+    let trailer = framing.trailer;
+    let len = msg_len + trailer.map_or(0, |t| t.len());
     let mut stack = [0u8; STACK_ADVERT];
     let mut heap = Vec::new();
     let buf: &mut [u8] = match stack.get_mut(..len) {
@@ -87,10 +146,14 @@ pub fn send_to(
             &mut heap
         }
     };
-    let Framing { checksum, ttl } = framing;
+    let Framing { checksum, ttl, .. } = framing;
     for dst in dsts {
+        let (msg, tail) = buf.split_at_mut(msg_len);
+        if let Some(t) = &trailer {
+            tail.copy_from_slice(t);
+        }
         let sent = repr
-            .emit(&mut Packet::new_unchecked(&mut *buf), src, dst, checksum)
+            .emit(&mut Packet::new_unchecked(msg), src, dst, checksum)
             .map_err(SendError::from)
             .and_then(|()| {
                 match delivery {

@@ -132,6 +132,21 @@ type PacketRx = mpsc::Receiver<ReceivedBatch>;
 /// is held back by at most this much work.
 const DRAIN_MAX: usize = 1024;
 
+/// The wall clock in whole seconds since the Unix epoch (0 before it).
+fn utc_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The wall clock as an `auth_hmac` sequence (seconds and 1/65536 s).
+fn utc_seq() -> crate::proto::auth_hmac::Seq {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    crate::proto::auth_hmac::Seq::from_unix(d.as_secs(), d.subsec_nanos())
+}
+
 /// The driver's clock: proto [`Instant`]s are microseconds since start.
 #[derive(Clone, Copy)]
 pub(crate) struct Clock {
@@ -806,6 +821,7 @@ impl Daemon {
     /// Hands `event` to the core and runs what it decides.
     fn handle(&mut self, event: Event) {
         let now = self.clock.now();
+        self.driver.set_utc(utc_secs());
         let effects = self.driver.handle(now, event);
         self.run_effects(effects);
     }
@@ -983,6 +999,7 @@ impl Daemon {
     fn timers(&mut self) {
         self.exec.delivery = instance::Delivery::Batched;
         let now = self.clock.now();
+        self.driver.set_utc(utc_secs());
         let effects = self.driver.handle(now, Event::Timer);
         self.run_effects(effects);
         self.exec.delivery = instance::Delivery::Now;
@@ -1799,6 +1816,9 @@ impl Executor {
         let mut failed = false;
         let cfg = Arc::clone(&r.cfg);
         let mode = r.checksum_mode();
+        // Out of `r` while the result closure below borrows it.
+        let mut auth = r.auth.take();
+        let signer = auth.as_mut().filter(|a| a.signs()).map(|a| (a, utc_seq()));
         instance::send_advert(
             sock,
             &cfg,
@@ -1806,6 +1826,7 @@ impl Executor {
             src,
             repr,
             delivery,
+            signer,
             |dst, sent| match sent {
                 Ok(()) => {}
                 Err(e @ instance::SendError::Build(_)) => error!("({}) {e}", r.name()),
@@ -1815,6 +1836,7 @@ impl Executor {
                 }
             },
         );
+        r.auth = auth;
         let Some(instance) = index else {
             return;
         };

@@ -386,6 +386,9 @@ async fn send_priority_zero(
             // The record predates unicast_ttl: 255, which a peer accepts
             // unless its min_ttl/max_ttl say otherwise.
             ttl: crate::proto::wire::TTL,
+            // The record holds no keys: an enforcing peer ignores this
+            // advert and takes over after Master_Down_Interval instead.
+            trailer: None,
         },
         source,
         &repr,

@@ -239,6 +239,9 @@ pub struct InstanceView {
     /// while Master).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteView>,
+    /// `auth_hmac`, when configured (key ids only, never key material).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_hmac: Option<AuthView>,
     pub adverts_sent: u64,
     pub adverts_received: u64,
     /// Adverts dropped before the state machine, by reason.
@@ -252,6 +255,35 @@ pub struct InstanceView {
     pub lateness_p50_us: u64,
     pub lateness_p99_us: u64,
     pub lateness_max_us: u64,
+}
+
+/// An instance's `auth_hmac` policy, for checking a rollout or rotation.
+#[derive(Debug, Serialize)]
+pub struct AuthView {
+    /// "receive-only", "permissive" or "enforce".
+    pub mode: &'static str,
+    pub active_key: u8,
+    pub key_ids: Vec<u8>,
+    /// "time" or "monotonic".
+    pub anti_replay: &'static str,
+    /// The freshness window in force (time mode).
+    pub time_window_s: Option<u32>,
+}
+
+fn auth_view(r: &Running) -> Option<AuthView> {
+    use crate::proto::auth_hmac::AntiReplay;
+    let a = r.cfg.auth_hmac.as_ref()?;
+    let (anti_replay, time_window_s) = match a.anti_replay(r.cfg.advert_int) {
+        AntiReplay::Time { window } => ("time", Some(window)),
+        AntiReplay::Monotonic => ("monotonic", None),
+    };
+    Some(AuthView {
+        mode: a.mode.as_str(),
+        active_key: a.active_key,
+        key_ids: a.keys.iter().map(|k| k.id).collect(),
+        anti_replay,
+        time_window_s,
+    })
 }
 
 /// A VIP the kernel refused.
@@ -385,6 +417,7 @@ pub fn instance(
         vips_held: admin::vips_held(r, vips),
         vip_errors: vip_errors(r, vips),
         routes: Vec::new(),
+        auth_hmac: auth_view(r),
         adverts_sent: c.stats.adverts_sent,
         adverts_received: c.stats.adverts_received,
         drops,
@@ -496,6 +529,13 @@ mod tests {
             advert_interval_cs: 100,
         });
         view.vips_held = vec!["192.0.2.30".into()];
+        view.auth_hmac = Some(AuthView {
+            mode: "enforce",
+            active_key: 1,
+            key_ids: vec![1, 2],
+            anti_replay: "time",
+            time_window_s: Some(5),
+        });
         view.vip_errors = vec![VipErrorView {
             address: "192.0.2.31".into(),
             op: "add",

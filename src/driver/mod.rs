@@ -24,6 +24,7 @@
 //! What the shell must do when asked is in [`Effect`]; everything it
 //! learns comes back as an [`Event`].
 
+pub mod auth;
 pub mod autoprio;
 pub mod cloud;
 mod deadlines;
@@ -253,6 +254,26 @@ pub enum Effect {
 
 /// The earliest time instance `r` has something to do: its router's
 /// timers, the send-failure fault and its probes.
+/// Why a received advert did not reach its router.
+enum Dropped {
+    Wire(socket::DropReason),
+    Auth(crate::proto::auth_hmac::AuthDrop),
+}
+
+/// keepalived's wording for each authentication drop.
+fn auth_drop_text(drop: crate::proto::auth_hmac::AuthDrop) -> &'static str {
+    use crate::proto::auth_hmac::AuthDrop;
+    match drop {
+        AuthDrop::Missing => "missing authentication trailer",
+        AuthDrop::Malformed => "malformed authentication trailer",
+        AuthDrop::UnknownKey => "unknown authentication key id",
+        AuthDrop::BadHmac => "invalid authentication HMAC",
+        AuthDrop::Stale => "stale authentication trailer (clock skew exceeds the window)",
+        AuthDrop::Replay => "replayed authentication trailer",
+        AuthDrop::NotAPeer => "unicast source address not a unicast peer",
+    }
+}
+
 fn deadline_of(r: &Running) -> Option<Instant> {
     [
         r.router.poll_at(),
@@ -271,6 +292,9 @@ fn deadline_of(r: &Running) -> Option<Instant> {
 #[derive(Debug, Default)]
 pub struct Driver {
     instances: Vec<Running>,
+    /// The wall clock (UTC seconds) as the shell last read it: `auth_hmac`'s
+    /// freshness window is on the senders' clocks, not the core's.
+    utc: u64,
     /// Which instance an advert is for: (socket, VRID) -> index.
     by_vrid: HashMap<(SocketKey, u8), usize>,
     groups: sync::Groups,
@@ -318,6 +342,13 @@ impl Driver {
     /// its delayed start timer ("Delaying startup for N seconds").
     pub fn hold_startup(&mut self, until: Instant) {
         self.startup_hold = Some(until);
+    }
+
+    /// The wall clock now, in seconds since the Unix epoch: the shell sets
+    /// it before each event ([`AuthState`](auth::AuthState) checks adverts
+    /// against it).
+    pub fn set_utc(&mut self, secs: u64) {
+        self.utc = secs;
     }
 
     /// Whether instances are still held by [`Driver::hold_startup`].
@@ -1036,7 +1067,16 @@ impl Driver {
             ttl_range,
             checksum: r.checksum_mode(),
         };
-        let mut checked = socket::validate(&inbound, &policy);
+        // auth_hmac: a trailer makes the payload exactly 28 bytes longer
+        // than its address count says (keepalived detects it the same way).
+        let trailer = match &r.auth {
+            Some(_) => auth::AuthState::trailer_len(
+                &inbound.payload,
+                crate::proto::Family::of(&inbound.src),
+            ),
+            None => 0,
+        };
+        let mut checked = socket::validate_signed(&inbound, &policy, trailer);
         // keepalived's vrrp_check_packet(): a unicast VRRPv3 IPv4 advert
         // whose sum is wrong but right with the group in the pseudo-header
         // comes from keepalived <= 1.3.6 (or `old_unicast_checksum`): sum
@@ -1049,7 +1089,7 @@ impl Driver {
             && policy.checksum == crate::proto::wire::ChecksumMode::PseudoHeader
         {
             policy.checksum = params::old_unicast_checksum(&r.cfg);
-            checked = socket::validate(&inbound, &policy);
+            checked = socket::validate_signed(&inbound, &policy, trailer);
             if checked.is_ok() {
                 r.old_checksum = true;
                 let text = format!(
@@ -1059,12 +1099,55 @@ impl Driver {
                 out.push(log(Level::Info, r, text));
             }
         }
+        let checked = match (checked, &mut r.auth) {
+            (Ok(repr), Some(a)) => {
+                let binding = crate::proto::auth_hmac::Binding {
+                    version: r.cfg.version,
+                    vrid: repr.vrid,
+                    src: inbound.src,
+                };
+                match a.check(self.utc, &binding, &inbound.payload, trailer) {
+                    Ok(accepted) => {
+                        if accepted.skew_warning(a.anti_replay()) {
+                            if let Some(n) = r.log_limit.allow("auth_hmac_skew", now) {
+                                let text = format!(
+                                    "({}) authentication clock skew {} sec from {} approaching window{}",
+                                    r.name(),
+                                    accepted.skew.unwrap_or(0),
+                                    inbound.src,
+                                    ratelimit::suppressed_note(n)
+                                );
+                                out.push(log(Level::Warn, r, text));
+                            }
+                        }
+                        Ok(repr)
+                    }
+                    Err(drop) => Err(Dropped::Auth(drop)),
+                }
+            }
+            (checked, _) => checked.map_err(Dropped::Wire),
+        };
         match checked {
             Ok(repr) => {
                 let src = inbound.src;
                 self.feed(i, now, Input::Advert { src, repr }, out);
             }
-            Err(reason) => {
+            Err(Dropped::Auth(drop)) => {
+                *r.drops.entry(drop.as_str()).or_default() += 1;
+                if let Some(n) = r.log_limit.allow(drop.as_str(), now) {
+                    let text = format!(
+                        "({}) dropped advert from {}: {}{}",
+                        r.name(),
+                        inbound.src,
+                        auth_drop_text(drop),
+                        ratelimit::suppressed_note(n)
+                    );
+                    // Forgeries and clock trouble are worth a warning, as
+                    // keepalived logs them as errors; still rate limited.
+                    out.push(log(Level::Warn, r, text));
+                }
+            }
+            Err(Dropped::Wire(reason)) => {
                 *r.drops.entry(reason.as_str()).or_default() += 1;
                 if let Some(n) = r.log_limit.allow(reason.as_str(), now) {
                     let text = format!(
@@ -1358,6 +1441,7 @@ impl Driver {
                 }
                 running.addresses = addresses;
                 running.cfg = cfg.clone();
+                running.auth = auth::AuthState::reload(running.auth.take(), cfg);
                 running.routes_stale = true;
                 let actions = running.router.handle(now, Input::Reload(Box::new(params)));
                 note_transition(&mut running, now, &actions);

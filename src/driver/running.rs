@@ -100,6 +100,8 @@ pub struct Running {
     /// While Master with `garp_extra_if`: the next round on the other
     /// interfaces ([`super::params::extra_garp`]).
     pub(super) extra_garp_at: Option<Instant>,
+    /// `auth_hmac`: keys, replay marks, send sequence.
+    pub auth: Option<super::auth::AuthState>,
 }
 
 impl Running {
@@ -113,6 +115,7 @@ impl Running {
     ) -> Running {
         let cfg = cfg.into();
         Running {
+            auth: super::auth::AuthState::new(&cfg),
             ifname: cfg.interface.clone().unwrap_or_default(),
             cfg,
             router,

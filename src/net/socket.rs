@@ -273,10 +273,21 @@ impl From<WireError> for DropReason {
 /// the multicast-vs-unicast destination (keepalived `vrrp_check_packet()`
 /// step 10). The first failure names the drop.
 pub fn validate(inbound: &Inbound, policy: &RxPolicy) -> Result<AdvertRepr, DropReason> {
+    validate_signed(inbound, policy, 0)
+}
+
+/// [`validate`] for a payload ending in a `trailer`-byte `auth_hmac`
+/// trailer (0: none), which the caller verifies.
+pub fn validate_signed(
+    inbound: &Inbound,
+    policy: &RxPolicy,
+    trailer: usize,
+) -> Result<AdvertRepr, DropReason> {
     let range = policy.ttl_range.map(|(min, max)| min..=max);
     wire::check_ttl(inbound.ttl, policy.multicast, range)?;
     let packet = Packet::new_checked(inbound.payload.as_slice())?;
-    let repr = AdvertRepr::parse(&packet, inbound.src, inbound.dst, policy.checksum)?;
+    let repr =
+        AdvertRepr::parse_trailed(&packet, inbound.src, inbound.dst, policy.checksum, trailer)?;
     if inbound.dst.is_multicast() != policy.multicast {
         return Err(DropReason::Destination);
     }

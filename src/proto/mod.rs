@@ -3,6 +3,7 @@
 //! Inputs arrive with the caller's `now`; outputs are plain values the driver
 //! executes. See `../DESIGN.md` and RFC 9568 §6.
 
+pub mod auth_hmac;
 pub mod fsm;
 pub mod sync;
 pub mod timers;

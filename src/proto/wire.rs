@@ -443,6 +443,21 @@ impl AdvertRepr {
         dst: IpAddr,
         mode: ChecksumMode,
     ) -> Result<AdvertRepr, WireError> {
+        AdvertRepr::parse_trailed(packet, src, dst, mode, 0)
+    }
+
+    /// [`AdvertRepr::parse`] of a message followed by `trailer` bytes
+    /// (keepalived's `auth_hmac` trailer, 28, checked by the caller; 0 for
+    /// none). The length must then be the message's plus `trailer`. The
+    /// IPv4 checksum covers the message only (keepalived sums the VRRP
+    /// length); the IPv6 one the whole payload (the kernel sums it).
+    pub fn parse_trailed<T: AsRef<[u8]> + ?Sized>(
+        packet: &Packet<&T>,
+        src: IpAddr,
+        dst: IpAddr,
+        mode: ChecksumMode,
+        trailer: usize,
+    ) -> Result<AdvertRepr, WireError> {
         let family = Family::of(&src);
         if Family::of(&dst) != family {
             return Err(WireError::FamilyMismatch);
@@ -459,12 +474,17 @@ impl AdvertRepr {
         if packet.msg_type() != TYPE_ADVERTISEMENT {
             return Err(WireError::BadType(packet.msg_type()));
         }
-        let expected = packet.message_len(family);
+        let message = packet.message_len(family);
+        let expected = message + trailer;
         let actual = packet.as_bytes().len();
         if actual != expected {
             return Err(WireError::LengthMismatch { expected, actual });
         }
-        let computed = packet.compute_checksum(src, dst, mode);
+        let summed = match family {
+            Family::Ipv4 => &packet.as_bytes()[..message],
+            Family::Ipv6 => packet.as_bytes(),
+        };
+        let computed = Packet::new_unchecked(summed).compute_checksum(src, dst, mode);
         if computed != packet.checksum() {
             return Err(WireError::BadChecksum {
                 expected: computed,

@@ -314,6 +314,21 @@ impl Parser<'_> {
 
         let strict = r.strict.unwrap_or(self.g.strict);
         r.inst.strict = strict;
+        if let Some(a) = r
+            .inst
+            .auth_hmac
+            .as_mut()
+            .filter(|a| strict && a.mode != crate::proto::auth_hmac::Mode::Enforce)
+        {
+            a.mode = crate::proto::auth_hmac::Mode::Enforce;
+            let loc = r
+                .spans
+                .fields
+                .get("auth_hmac")
+                .cloned()
+                .unwrap_or_else(|| r.block.clone());
+            self.warn(&loc, format!("({name}) strict mode requires auth_hmac mode enforce; using enforce, as keepalived does"));
+        }
 
         // Priority and state (keepalived: MASTER without priority is the owner).
         let state_loc = r

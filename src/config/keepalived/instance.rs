@@ -445,7 +445,12 @@ impl Parser<'_> {
                 }
             }
             "promote_secondaries" => r.inst.promote_secondaries = self.boolean(n),
-            "smtp_alert_vrrp" | "track_bfd" | "auth_hmac" => self.not_done(n),
+            "auth_hmac" => {
+                r.spans.fields.insert("auth_hmac", loc);
+                let name = r.inst.name.clone();
+                self.auth_hmac(n, &name, &mut r.inst.auth_hmac);
+            }
+            "smtp_alert_vrrp" | "track_bfd" => self.not_done(n),
             kw if INSTANCE_IGNORED.contains(&kw) => self.ignored(n),
             _ => self.unknown(n, "vrrp_instance"),
         }

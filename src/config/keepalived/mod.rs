@@ -13,6 +13,7 @@
 //! the walker and the helpers every section uses.
 
 mod addresses;
+mod auth_hmac;
 mod complete;
 mod global;
 mod instance;
@@ -262,9 +263,6 @@ impl Parser<'_> {
                 "iptables ipsets; keepalived 2.2.7 as Debian builds it (nftables, no iptables) does not know it either, and vrrpd's accept mode uses nftables sets"
             }
             "track_bfd" => "BFD is keepalived's separate BFD process, which vrrpd does not implement",
-            "auth_hmac" => {
-                "keepalived 2.4's HMAC advert authentication is not implemented yet (2.2.7 does not know it either)"
-            }
             _ => "vrrpd does not implement it",
         };
         self.warn(&n.kw.loc, format!("'{}' ignored: {why}", n.kw.text));

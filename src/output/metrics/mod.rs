@@ -40,6 +40,8 @@ use crate::track::{Kind, Reading, RunObserver, TrackerKey};
 
 pub use http::Server;
 
+use crate::proto::auth_hmac::AuthDrop;
+
 /// States in the order of the transition matrix.
 const STATES: [State; 4] = [
     State::Initialize,
@@ -54,7 +56,17 @@ fn state_index(s: State) -> usize {
 
 /// Receive-side drop reasons the driver counts itself, besides the codec's
 /// [`DropReason`]s; then the state machine's (named after what mismatched).
-const DRIVER_DROPS: [&str; 2] = ["own_address", "not_a_peer"];
+const DRIVER_DROPS: [&str; 9] = [
+    "own_address",
+    "not_a_peer",
+    AuthDrop::ALL[0].as_str(),
+    AuthDrop::ALL[1].as_str(),
+    AuthDrop::ALL[2].as_str(),
+    AuthDrop::ALL[3].as_str(),
+    AuthDrop::ALL[4].as_str(),
+    AuthDrop::ALL[5].as_str(),
+    AuthDrop::ALL[6].as_str(),
+];
 const FSM_DROPS: [&str; 4] = FSM_ERRORS;
 const DROP_SLOTS: usize = DropReason::ALL.len() + DRIVER_DROPS.len() + FSM_DROPS.len() + 1;
 
