@@ -1818,7 +1818,10 @@ impl Executor {
         let mode = r.checksum_mode();
         // Out of `r` while the result closure below borrows it.
         let mut auth = r.auth.take();
-        let signer = auth.as_mut().filter(|a| a.signs()).map(|a| (a, utc_seq()));
+        let signer = auth
+            .as_deref_mut()
+            .filter(|a| a.signs())
+            .map(|a| (a, utc_seq()));
         instance::send_advert(
             sock,
             &cfg,

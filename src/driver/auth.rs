@@ -26,21 +26,22 @@ fn peers(cfg: &Instance) -> Vec<IpAddr> {
 }
 
 impl AuthState {
-    /// The state for `cfg`, `None` without `auth_hmac`.
-    pub fn new(cfg: &Instance) -> Option<AuthState> {
+    /// The state for `cfg`, `None` without `auth_hmac`. Boxed: few
+    /// instances have it, and every instance would pay for it inline.
+    pub fn new(cfg: &Instance) -> Option<Box<AuthState>> {
         let a = cfg.auth_hmac.as_ref()?;
         let anti_replay = a.anti_replay(cfg.advert_int);
-        Some(AuthState {
+        Some(Box::new(AuthState {
             keys: a.keyring(),
             verifier: Verifier::new(a.mode, anti_replay, cfg.is_unicast(), &peers(cfg)),
             sender: Sender::default(),
             anti_replay,
-        })
+        }))
     }
 
     /// The state after a reload to `cfg`: new keys and policy, the send
     /// sequence and the replay marks of kept senders carried over.
-    pub fn reload(old: Option<AuthState>, cfg: &Instance) -> Option<AuthState> {
+    pub fn reload(old: Option<Box<AuthState>>, cfg: &Instance) -> Option<Box<AuthState>> {
         let mut new = AuthState::new(cfg)?;
         if let Some(old) = old {
             new.sender = old.sender;

@@ -101,7 +101,7 @@ pub struct Running {
     /// interfaces ([`super::params::extra_garp`]).
     pub(super) extra_garp_at: Option<Instant>,
     /// `auth_hmac`: keys, replay marks, send sequence.
-    pub auth: Option<super::auth::AuthState>,
+    pub auth: Option<Box<super::auth::AuthState>>,
 }
 
 impl Running {
