@@ -296,11 +296,20 @@ fn format_vip(v: &Vip, ifname: &str, set: bool) -> String {
         Some(Scope::Host) => "host",
         Some(Scope::Nowhere) => "nowhere",
     };
-    let _ = write!(
-        s,
-        " dev {} scope {scope}",
-        v.dev.as_deref().unwrap_or(ifname)
-    );
+    let dev = v.dev.as_deref().unwrap_or(ifname);
+    match &v.vmac {
+        // An address's own VMAC, shown on its base as keepalived does.
+        Some(vmac) => {
+            let _ = write!(s, " dev {vmac}@{dev}");
+        }
+        None => {
+            let _ = write!(s, " dev {dev}");
+        }
+    }
+    if v.use_vmac {
+        s.push_str(" use_vmac");
+    }
+    let _ = write!(s, " scope {scope}");
     if let Some(label) = &v.label {
         let _ = write!(s, " label {label}");
     }
