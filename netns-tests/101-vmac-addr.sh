@@ -14,7 +14,10 @@
 #      anything else; every gratuitous ARP for it on br1 leaves from that
 #      MAC; each node's vmx.51 is gone after its stop. Without the feature
 #      the address sits on eth1 with eth1's MAC and every check on the MAC
-#      fails. keepalived nodes get net.ipv4.conf.all.arp_announce=2 first,
+#      fails. Then vrrpd alone: a reload without the address's use_vmac
+#      deletes vmx.51 (the address goes on eth1), one with it makes it
+#      again; a start after a SIGKILL replaces the leftover. keepalived
+#      nodes get net.ipv4.conf.all.arp_announce=2 first,
 #      as in 68 (vrrpd sets it on the VMAC's base itself).
 . "$(dirname "$0")/interop.sh"
 title "101 use_vmac on an address of another interface: keepalived and vrrpd, both directions"
@@ -115,17 +118,42 @@ check "B (vrrpd) is BACKUP with its $AVMAC" wait_for 5 eval 'in_state b VI_VA BA
 check "B does not hold $VIP_SEG2" hold_for 1 eval '! vip_on b'
 failover a b
 client_stop
+# The interop part ends here (the reload below moves the address to eth1).
+sleep 0.2
+cp "$WORK/neigh-c.txt" "$WORK/neigh-interop.txt"
+cut=$(now)
+
+# vrrpd alone now (B, Master). A reload without the address's use_vmac
+# deletes vmx.51 and puts the address on eth1; one with it makes it again.
+ifindex() { ip -n "$(ns b)" -j link show "$AVMAC" 2>/dev/null | jq -r '.[0].ifindex // empty'; }
+on_eth1() { [[ $(ip -n "$(ns b)" -o addr show dev eth1) =~ inet\ $VIP_SEG2/ ]]; }
+conf b BACKUP 100 >/dev/null
+sed 's/ dev eth1 use_vmac/ dev eth1/' "$WORK/b-va.conf" >"${DCONF[b]}"
+hup_daemon b
+check "a reload without it deletes B's $AVMAC" wait_for 3 no_avmac b
+check "and puts $VIP_SEG2 on eth1 itself" wait_for 3 on_eth1
+cp "$WORK/b-va.conf" "${DCONF[b]}"
+hup_daemon b
+check "a reload with it makes $AVMAC again, holding $VIP_SEG2" wait_for 3 eval 'has_avmac b && vip_on b'
+# Killed, vrrpd leaves vmx.51 (configured name, virtual MAC): the next
+# start deletes it and makes a fresh one.
+old=$(ifindex)
+kill_daemon b
+check "after a SIGKILL B's $AVMAC is still there" has_avmac b
+start_as vrrpd b "$WORK/b-va.conf"
+check "a start replaces the leftover $AVMAC" wait_for 5 eval 'has_avmac b && [[ $(ifindex) && $(ifindex) != '"$old"' ]]'
+grep -aq "Removed VMAC interface $AVMAC left by an earlier run" "$WORK/b.log" && say "B: leftover $AVMAC removed at start"
 stop_node b
 check "B's (vrrpd) $AVMAC is gone after its stop" wait_for 2 no_avmac b
 kill "$BR1_PID" 2>/dev/null || true
 wait_for 5 not_running "$BR1_PID" || true
 
-# The whole run: the client's entry never had another MAC, and gratuitous
-# ARPs for the address only ever came from the VMAC.
-others=$(grep -a "$VIP_SEG2 " "$WORK/neigh-c.txt" | grep -ao 'lladdr [0-9a-f:]*' | awk '{print $2}' | sort -u | paste -sd, -)
+# Both interop directions: the client's entry never had another MAC, and
+# gratuitous ARPs for the address only ever came from the VMAC.
+others=$(grep -a "$VIP_SEG2 " "$WORK/neigh-interop.txt" | grep -ao 'lladdr [0-9a-f:]*' | awk '{print $2}' | sort -u | paste -sd, -)
 say "MACs the client's neighbour table had for $VIP_SEG2: $others"
 check "only the virtual MAC" eval "[[ '$others' == '$VMAC' ]]"
-garp=$(tshark -r "$WORK/br1.pcap" -n -Y "arp.opcode == 1 && arp.src.proto_ipv4 == $VIP_SEG2 && arp.dst.proto_ipv4 == $VIP_SEG2" \
+garp=$(tshark -r "$WORK/br1.pcap" -n -Y "frame.time_epoch < $cut && arp.opcode == 1 && arp.src.proto_ipv4 == $VIP_SEG2 && arp.dst.proto_ipv4 == $VIP_SEG2" \
     -T fields -e eth.src 2>/dev/null | sort -u | paste -sd, -)
 say "source MACs of gratuitous ARPs for $VIP_SEG2 on br1: $garp"
 check "gratuitous ARPs from $VMAC only" eval "[[ '$garp' == '$VMAC' ]]"

@@ -883,6 +883,16 @@ impl Daemon {
                     }
                     self.exec.work.routes(&owner, &add, &remove);
                 }
+                Effect::AddressWork { owner, add, remove } => {
+                    for (ifindex, spec) in remove {
+                        info!(target: messages::DETAIL, "({owner}) removing {}/{} from its old interface", spec.addr, spec.prefix);
+                        self.exec.work.remove(&owner, ifindex, spec);
+                    }
+                    for (ifindex, spec) in add {
+                        info!(target: messages::DETAIL, "({owner}) setting {}/{} on its new interface", spec.addr, spec.prefix);
+                        self.exec.work.add(&owner, ifindex, spec);
+                    }
+                }
                 Effect::StaticAddressWork { add, remove } => {
                     let owner = crate::driver::routes::STATIC_OWNER;
                     for (ifindex, spec) in remove {
