@@ -95,7 +95,7 @@ pub fn extra_garp(inst: &Instance) -> Option<(Duration, Vec<IpAddr>)> {
     let vips = || inst.vips.iter().chain(&inst.excluded_vips);
     let extra_vmac = vips().any(|v| v.vmac.is_some());
     let extra_if = vips().any(|v| matches!(on(v), (Some(_), false)));
-    if !extra_vmac && !(extra_if && g.all) {
+    if !(extra_vmac || (extra_if && g.all)) {
         return None;
     }
     let own_too = inst.use_vmac.is_some() && inst.vmac_xmit_base;
