@@ -16,7 +16,8 @@
 #      the address sits on eth1 with eth1's MAC and every check on the MAC
 #      fails. Then vrrpd alone: a reload without the address's use_vmac
 #      deletes vmx.51 (the address goes on eth1), one with it makes it
-#      again; a start after a SIGKILL replaces the leftover. keepalived
+#      again; after a SIGKILL `vrrpd resign` deletes it, and a start
+#      replaces a leftover. keepalived
 #      nodes get net.ipv4.conf.all.arp_announce=2 first,
 #      as in 68 (vrrpd sets it on the VMAC's base itself).
 . "$(dirname "$0")/interop.sh"
@@ -135,11 +136,15 @@ check "and puts $VIP_SEG2 on eth1 itself" wait_for 3 on_eth1
 cp "$WORK/b-va.conf" "${DCONF[b]}"
 hup_daemon b
 check "a reload with it makes $AVMAC again, holding $VIP_SEG2" wait_for 3 eval 'has_avmac b && vip_on b'
-# Killed, vrrpd leaves vmx.51 (configured name, virtual MAC): the next
-# start deletes it and makes a fresh one.
-old=$(ifindex)
+# Killed, vrrpd leaves vmx.51 (configured name, virtual MAC): `vrrpd
+# resign` deletes it from the runtime record, and so does the next start.
 kill_daemon b
 check "after a SIGKILL B's $AVMAC is still there" has_avmac b
+check "vrrpd resign deletes it" eval 'DAEMON=vrrpd resign_daemon b && no_avmac b'
+start_as vrrpd b "$WORK/b-va.conf"
+check "B's $AVMAC is back" wait_for 5 has_avmac b
+old=$(ifindex)
+kill_daemon b
 start_as vrrpd b "$WORK/b-va.conf"
 check "a start replaces the leftover $AVMAC" wait_for 5 eval 'has_avmac b && [[ $(ifindex) && $(ifindex) != '"$old"' ]]'
 grep -aq "Removed VMAC interface $AVMAC left by an earlier run" "$WORK/b.log" && say "B: leftover $AVMAC removed at start"
