@@ -1433,12 +1433,13 @@ impl Daemon {
     }
 
     /// Deletes the address VMACs (`use_vmac` on an address, `use_vmac_addr`)
-    /// configuration `before` had and the running one does not, once the
-    /// address work queued so far is done; a base keeps vrrpd's sysctls
-    /// while a VMAC is left on it.
-    fn remove_address_vmacs(&self, before: &Config) {
+    /// of instances `before` that no running instance uses (a reload's old
+    /// configuration, instances that could not start), once the address
+    /// work queued so far is done; a base keeps vrrpd's sysctls while a
+    /// VMAC is left on it.
+    fn remove_address_vmacs<'a>(&self, before: impl IntoIterator<Item = &'a Instance>) {
         use crate::driver::vmac::{address_specs, address_vmacs_gone};
-        let old = address_specs(before.instances.iter().map(|i| &**i));
+        let old = address_specs(before);
         let new = address_specs(self.driver.instances().iter().map(|r| &*r.cfg));
         let gone = address_vmacs_gone(&old, &new);
         if gone.is_empty() {
@@ -1473,6 +1474,8 @@ impl Daemon {
             .collect();
         let extra = crate::driver::vmac::address_specs(instances.iter().map(|r| &*r.cfg));
         vmacs.extend(extra.into_iter().map(|s| (s.name, s.mac)));
+        // An address of one instance may use another's VMAC.
+        vmacs.sort();
         vmacs.dedup();
         for (name, mac) in vmacs {
             match self.vmacs.delete(&name, mac).await {

@@ -658,6 +658,7 @@ impl Daemon {
         self.exec.metrics.configure(config.global.metrics_listen);
         self.exec.work.configure(&config);
         let mut started = Vec::new();
+        let mut failed: Vec<Arc<Instance>> = Vec::new();
         for (cfg, resolved) in new {
             // One instance that cannot start (its interface is missing,
             // say) must not take the others down, at start or on reload.
@@ -670,6 +671,7 @@ impl Daemon {
                 Ok(running) => started.push(running),
                 Err(e) => {
                     error!("({}) cannot start, skipped: {e}", cfg.name);
+                    failed.push(cfg.clone());
                     // Its VMAC is not left behind for a daemon that will
                     // never delete it.
                     if let Some(v) = vmac {
@@ -749,8 +751,10 @@ impl Daemon {
             self.write_unchanged_states(&states);
         }
         if is_reload {
-            self.remove_address_vmacs(&before);
+            self.remove_address_vmacs(before.instances.iter().map(|i| &**i));
         }
+        // Nor those of their addresses (unless a running one uses them).
+        self.remove_address_vmacs(failed.iter().map(|i| &**i));
         match set {
             Some(set) => {
                 self.tracking.set = Some(set);
