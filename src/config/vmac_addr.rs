@@ -208,3 +208,33 @@ pub(crate) fn resolve_all(
         namer.resolve(inst, &mut |at, msg| warn(i, at, msg));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_cut_to_ifnamsiz_as_keepalived_cuts_them() {
+        assert_eq!(generated_name("vrrp", 0, 51), "vrrp.51");
+        assert_eq!(generated_name("vrrp", 6, 51), "vrrp6.51");
+        let long = "averyveryverylongprefix";
+        assert_eq!(generated_name(long, 0, 255), "averyveryve.255");
+        assert_eq!(generated_name(long, 12, 255), "averyvery12.255");
+        assert!(generated_name(long, 12, 255).len() <= 15);
+    }
+
+    #[test]
+    fn ipv6_tries_6_first_then_skips_it() {
+        let mut seq = vec![0];
+        for _ in 0..7 {
+            let last = seq[seq.len() - 1];
+            seq.push(next_num(Family::Ipv6, last));
+        }
+        assert_eq!(seq, [0, 6, 1, 2, 3, 4, 5, 7]);
+        assert_eq!(next_num(Family::Ipv4, 0), 1);
+        assert_eq!(next_num(Family::Ipv4, 5), 6);
+        let used: HashSet<String> = ["lb.9", "lb6.9"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(free_name("lb", 9, Family::Ipv6, &used), "lb1.9");
+        assert_eq!(free_name("lb", 9, Family::Ipv4, &used), "lb1.9");
+    }
+}
