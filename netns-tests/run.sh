@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run every end-to-end scenario (netns-tests/NN-*.sh) against DAEMON
+# Run every end-to-end scenario (netns-tests/NN-*.sh, NNN-*.sh) against DAEMON
 # (keepalived or vrrpd; default keepalived).  Needs root.  Prints one
 # summary line and exits non-zero if any scenario failed.
 #
@@ -14,7 +14,9 @@ export DAEMON=${DAEMON:-keepalived}
 : "${SCENARIO_TIMEOUT:=90}"
 
 scenarios=()
+# Two or three digits (100 and up sort after 99 by number, not by name).
 for f in [0-9][0-9]-*.sh [0-9][0-9][0-9]-*.sh; do
+    [[ -e $f ]] || continue
     if (($#)); then
         for p in "$@"; do [[ $f == *"$p"* ]] && scenarios+=("$f") && break; done
     else

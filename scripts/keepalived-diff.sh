@@ -69,11 +69,12 @@ fi
 
 echo "keepalived-diff: $(keepalived --version 2>&1 | head -1) against vrrpd check, ${#CASES[@]} configs"
 echo "  per instance: vrid, priority, state (wantstate), advert_int, version, auth type and password,"
-echo "  VIPs with prefix/dev/label, excluded VIPs, nopreempt, preempt_delay, accept, strict, skip_check_adv_addr,"
+echo "  VIPs with prefix/dev/label, excluded VIPs with dev, each address's use_vmac and VMAC, nopreempt, preempt_delay,"
+echo "  accept, strict, skip_check_adv_addr,"
 echo "  dont_track_primary, 6 GARP settings, lower_prio_no_advert, higher_prio_send_advert, smtp_alert, vmac, promote_secondaries,"
 echo "  unicast peers with TTL range, track_interface, track_script and track_file weights, unicast_ttl,"
-echo "  old_unicast_checksum, kernel_rx_buf_size, garp_extra_if in effect, notify_priority_changes"
-echo "  (the last nine from the -d dump)."
+echo "  old_unicast_checksum, kernel_rx_buf_size, garp_extra_if in effect, notify_priority_changes, use_vmac_addr"
+echo "  (the last ten from the -d dump)."
 echo "  Not compared: check_unicast_src (vrrpd turns it on by default, keepalived off)."
 failed=0
 n=0

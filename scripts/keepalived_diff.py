@@ -123,6 +123,9 @@ def topology(log):
             continue
         if cur is None:
             continue
+        if indent == 3 and body == "Use VMAC for VIPs on other interfaces":
+            cur["use_vmac_addr"] = True
+            continue
         if indent == 3 and body.startswith("Notify priority changes = "):
             cur["npc"] = body.endswith("true")
             continue
@@ -147,6 +150,16 @@ def topology(log):
                 rev = " reverse" if "reverse" in parts[3:] else ""
                 cur[section][parts[0]] = parts[2] + rev
     return out
+
+
+def t_values_keys(topo, iname):
+    """What the -d dump said of instance INAME (empty when it was not dumped);
+    use_vmac_addr is False when the dump is there without its line."""
+    got = topo.get(iname)
+    if got is None:
+        return set()
+    got.setdefault("use_vmac_addr", False)
+    return set(got)
 
 
 def compare(name, vrrpd_json, ka_json, ka_log):
@@ -189,11 +202,28 @@ def compare(name, vrrpd_json, ka_json, ka_log):
             s = v["addr"] + ("" if v["prefix"] == full else f"/{v['prefix']}")
             vips.append(s)
         check(iname, "vips", vips, [x.split()[0] for x in k.get("vips", [])])
-        # With use_vmac the addresses live on the macvlan ("vrrp.1@eth0").
-        default_dev = o.get("use_vmac") or o.get("interface")
-        devs = [v.get("dev") or default_dev for v in o.get("vips", [])]
-        kd = [x.split()[x.split().index("dev") + 1].split("@")[0] if "dev" in x.split() else None for x in k.get("vips", [])]
-        check(iname, "vip_devs", devs, kd)
+        # With use_vmac the addresses live on the macvlan ("vrrp.1@eth0");
+        # an address with a VMAC of its own on that one ("vrrp.1@eth1").
+        def dev_of(v):
+            if v.get("vmac"):
+                return v["vmac"]
+            if v.get("dev"):
+                return v["dev"]
+            same = (":" in v["addr"]) == (o.get("family", "ipv4") == "ipv6")
+            return (o.get("use_vmac") if same else None) or o.get("interface")
+
+        def ka_devs(entries):
+            return [x.split()[x.split().index("dev") + 1].split("@")[0] if "dev" in x.split() else None
+                    for x in entries]
+
+        check(iname, "vip_devs", [dev_of(v) for v in o.get("vips", [])], ka_devs(k.get("vips", [])))
+        check(iname, "excluded_vip_devs", [dev_of(v) for v in o.get("excluded_vips", [])],
+              ka_devs(k.get("evips", [])))
+        # keepalived keeps an address's use_vmac only where it decides.
+        for what, mine, theirs in (("vips", o.get("vips", []), k.get("vips", [])),
+                                   ("excluded_vips", o.get("excluded_vips", []), k.get("evips", []))):
+            check(iname, f"{what}_use_vmac", [bool(v.get("use_vmac")) for v in mine],
+                  ["use_vmac" in x.split() for x in theirs])
         labels = [v.get("label") for v in o.get("vips", [])]
         kl = [x.split()[x.split().index("label") + 1] if "label" in x.split() else None for x in k.get("vips", [])]
         check(iname, "vip_labels", labels, kl)
@@ -226,6 +256,8 @@ def compare(name, vrrpd_json, ka_json, ka_log):
         if "npc" in topo.get(iname, {}):
             check(iname, "notify_priority_changes", npc, topo[iname]["npc"])
         check(iname, "vmac", o.get("use_vmac") or "", k.get("vmac_ifname", ""))
+        if "use_vmac_addr" in t_values_keys(topo, iname):
+            check(iname, "use_vmac_addr", o.get("use_vmac_addr", False), topo[iname]["use_vmac_addr"])
         check(iname, "promote_secondaries", o.get("promote_secondaries", False), bool(k.get("promote_secondaries", False)))
         t = topo.get(iname, {"peers": [], "track_ifp": {}, "track_script": {}, "track_file": {}})
         # Issue 15 wire keywords, from keepalived's -d dump.
@@ -241,10 +273,14 @@ def compare(name, vrrpd_json, ka_json, ka_log):
         check(iname, "kernel_rx_buf_size", None if rx is None else str(rx), kvals.get("Kernel rx buffer size"))
         gx = o.get("garp_extra_if")
         own = None if o.get("use_vmac") else o.get("interface")
-        other = any(v.get("dev") and v.get("dev") != own
-                    for v in o.get("vips", []) + o.get("excluded_vips", []))
-        eff = str(gx["interval"]) if gx and gx.get("all") and other else None
-        check(iname, "garp_extra_if", eff, kvals.get("Gratuitous ARP for each secondary i/f"))
+        addrs = o.get("vips", []) + o.get("excluded_vips", [])
+        other = any(v.get("dev") and v.get("dev") != own for v in addrs)
+        # Addresses' VMACs keep it on without `all` (keepalived's use_extra_vmac).
+        extra_vmac = any(v.get("vmac") for v in addrs)
+        on = gx and gx.get("interval", 0) > 0 and (extra_vmac or (gx.get("all") and other))
+        eff = str(gx["interval"]) if on else None
+        kind = "i/f" if gx and gx.get("all") else "VMAC"
+        check(iname, "garp_extra_if", eff, kvals.get(f"Gratuitous ARP for each secondary {kind}"))
         peers = [f"{p['addr']} ttl {p.get('min_ttl', 0)}..{p.get('max_ttl', 255)}" for p in o.get("unicast_peers", [])]
         check(iname, "unicast_peers", peers, t["peers"])
         ti = {x["name"]: str(x.get("weight", 0)) + (" reverse" if x.get("reverse") else "")

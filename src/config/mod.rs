@@ -23,6 +23,7 @@ mod source;
 mod toml;
 mod units;
 mod validate;
+mod vmac_addr;
 
 use std::fmt;
 use std::path::Path;
@@ -325,7 +326,13 @@ pub fn load(path: &Path, source: &dyn FileSource, opts: &LoadOptions) -> Loaded 
         Syntax::Toml => toml::parse(path, source, &opts.limits, &mut diags),
         _ => keepalived::parse(path, source, opts, &mut diags),
     };
-    if syntax != Syntax::Toml {
+    if syntax == Syntax::Toml {
+        // Native files are strict: a `use_vmac` keepalived would ignore is
+        // an error there (the keepalived front end warns, as keepalived).
+        vmac_addr::resolve_all(&mut config, &mut |i, (list, k), msg| {
+            diags.error(&spans.entry(i, list, k), msg)
+        });
+    } else {
         apply_side_file(
             path,
             source,

@@ -250,6 +250,11 @@ pub struct Global {
     /// Interface for addresses and instances that name none (`default_interface`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_interface: Option<String>,
+    /// Name prefix of the VMACs of virtual addresses on other interfaces
+    /// (`vmac_addr_prefix`): PREFIX.VRID, then PREFIXN.VRID; default
+    /// keepalived.conf's `vmac_prefix`, else "vrrp".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vmac_addr_prefix: Option<String>,
     /// Turn `net.ipv4.igmp_link_local_mcast_reports` off from start to
     /// stop (`disable_local_igmp`); a reload cannot change it.
     #[serde(default, skip_serializing_if = "is_default")]
@@ -594,6 +599,7 @@ impl Default for Global {
             notify_priority_changes: false,
             dynamic_interfaces: false,
             default_interface: None,
+            vmac_addr_prefix: None,
             log_unknown_vrids: false,
             disable_local_igmp: false,
             rx_bufs_policy: None,
@@ -931,6 +937,11 @@ pub struct Instance {
     /// base interface's group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vmac_group: Option<String>,
+    /// Give every virtual address on another interface than the
+    /// instance's (or of the other address family) a VMAC of its own on
+    /// that interface (`use_vmac_addr`), as `use_vmac` on each address does.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub use_vmac_addr: bool,
     /// Routes installed while master (`virtual_routes`, `ip route` grammar).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub virtual_routes: Vec<super::route::Route>,
@@ -1022,6 +1033,7 @@ impl Instance {
             vmac_xmit_base: false,
             vmac_mac: None,
             vmac_group: None,
+            use_vmac_addr: false,
             virtual_routes: Vec::new(),
             virtual_rules: Vec::new(),
             promote_secondaries: false,
@@ -1157,9 +1169,16 @@ pub struct Vip {
     /// Preferred lifetime in seconds; 4294967295 = forever (`preferred_lft`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferred_lft: Option<u32>,
-    /// Add the address on the instance's VMAC (`use_vmac`).
+    /// Put the address on a VMAC of its own on its interface (`dev`, else
+    /// the instance's), for an address the instance's VMAC does not carry
+    /// (keepalived's `use_vmac` on an address).
     #[serde(default, skip_serializing_if = "is_default")]
     pub use_vmac: bool,
+    /// The name of that VMAC, given at load as keepalived names it
+    /// (`vmac_addr_prefix`, see `config::vmac_addr`); a value in the file
+    /// is replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vmac: Option<String>,
 }
 
 impl Vip {
@@ -1185,6 +1204,7 @@ impl Vip {
             no_track: false,
             preferred_lft: None,
             use_vmac: false,
+            vmac: None,
         }
     }
 }

@@ -282,8 +282,10 @@ fn cmd_str(c: &Command) -> String {
         .join(" ")
 }
 
-/// keepalived's `format_ipaddress`: `192.0.2.30/24 dev eth0 scope global set`.
-fn format_vip(v: &Vip, ifname: &str, set: bool) -> String {
+/// keepalived's `format_ipaddress`: `192.0.2.30/24 dev eth0 scope global set`;
+/// `ifname` is where addresses without `dev` go, `interface` the
+/// instance's (the base of an address's own VMAC without `dev`).
+fn format_vip(v: &Vip, ifname: &str, interface: &str, set: bool) -> String {
     let full = if v.addr.is_ipv4() { 32 } else { 128 };
     let mut s = v.addr.to_string();
     if v.prefix != full {
@@ -296,11 +298,20 @@ fn format_vip(v: &Vip, ifname: &str, set: bool) -> String {
         Some(Scope::Host) => "host",
         Some(Scope::Nowhere) => "nowhere",
     };
-    let _ = write!(
-        s,
-        " dev {} scope {scope}",
-        v.dev.as_deref().unwrap_or(ifname)
-    );
+    match &v.vmac {
+        // An address's own VMAC, shown on its base as keepalived does.
+        Some(vmac) => {
+            let base = v.dev.as_deref().unwrap_or(interface);
+            let _ = write!(s, " dev {vmac}@{base}");
+        }
+        None => {
+            let _ = write!(s, " dev {}", v.dev.as_deref().unwrap_or(ifname));
+        }
+    }
+    if v.use_vmac {
+        s.push_str(" use_vmac");
+    }
+    let _ = write!(s, " scope {scope}");
     if let Some(label) = &v.label {
         let _ = write!(s, " label {label}");
     }
@@ -407,7 +418,14 @@ pub fn render_json(config: &Config, views: &[View]) -> String {
             let vips: Vec<String> = c
                 .vips
                 .iter()
-                .map(|a| format_vip(a, v.vip_ifname(), v.counters.holds_addresses))
+                .map(|a| {
+                    format_vip(
+                        a,
+                        v.vip_ifname(),
+                        v.counters.interface,
+                        v.counters.holds_addresses,
+                    )
+                })
                 .collect();
             if !vips.is_empty() {
                 put("vips", json!(vips));
@@ -415,7 +433,14 @@ pub fn render_json(config: &Config, views: &[View]) -> String {
             let evips: Vec<String> = c
                 .excluded_vips
                 .iter()
-                .map(|a| format_vip(a, v.vip_ifname(), v.counters.holds_addresses))
+                .map(|a| {
+                    format_vip(
+                        a,
+                        v.vip_ifname(),
+                        v.counters.interface,
+                        v.counters.holds_addresses,
+                    )
+                })
                 .collect();
             if !evips.is_empty() {
                 put("evips", json!(evips));
@@ -575,7 +600,7 @@ pub fn render_data(
             config
                 .static_addresses
                 .iter()
-                .map(|a| format_vip(a, "", true))
+                .map(|a| format_vip(a, "", "", true))
                 .collect::<Vec<_>>(),
         ),
         (
@@ -749,7 +774,12 @@ pub fn render_data(
             for a in &c.vips {
                 line(format!(
                     "     {}",
-                    format_vip(a, v.vip_ifname(), v.counters.holds_addresses)
+                    format_vip(
+                        a,
+                        v.vip_ifname(),
+                        v.counters.interface,
+                        v.counters.holds_addresses
+                    )
                 ));
             }
         }
@@ -758,7 +788,12 @@ pub fn render_data(
             for a in &c.excluded_vips {
                 line(format!(
                     "     {}",
-                    format_vip(a, v.vip_ifname(), v.counters.holds_addresses)
+                    format_vip(
+                        a,
+                        v.vip_ifname(),
+                        v.counters.interface,
+                        v.counters.holds_addresses
+                    )
                 ));
             }
         }
@@ -977,6 +1012,24 @@ mod tests {
             ),
         ];
         f(&cfg, &views)
+    }
+
+    #[test]
+    fn an_address_with_its_own_vmac_shows_it_on_its_base_with_use_vmac() {
+        let mut v = Vip::host("198.51.100.30".parse().unwrap());
+        v.prefix = 24;
+        v.vmac = Some("vrrp.51".into());
+        v.use_vmac = true;
+        assert_eq!(
+            format_vip(&v, "vrrp.48", "eth0", true),
+            "198.51.100.30/24 dev vrrp.51@eth0 use_vmac scope global set"
+        );
+        v.dev = Some("eth1".into());
+        v.use_vmac = false;
+        assert_eq!(
+            format_vip(&v, "eth0", "eth0", false),
+            "198.51.100.30/24 dev vrrp.51@eth1 scope global"
+        );
     }
 
     #[test]

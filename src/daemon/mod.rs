@@ -899,6 +899,16 @@ impl Daemon {
                     }
                     self.exec.work.routes(&owner, &add, &remove);
                 }
+                Effect::AddressWork { owner, add, remove } => {
+                    for (ifindex, spec) in remove {
+                        info!(target: messages::DETAIL, "({owner}) removing {}/{} from its old interface", spec.addr, spec.prefix);
+                        self.exec.work.remove(&owner, ifindex, spec);
+                    }
+                    for (ifindex, spec) in add {
+                        info!(target: messages::DETAIL, "({owner}) setting {}/{} on its new interface", spec.addr, spec.prefix);
+                        self.exec.work.add(&owner, ifindex, spec);
+                    }
+                }
                 Effect::StaticAddressWork { add, remove } => {
                     let owner = crate::driver::routes::STATIC_OWNER;
                     for (ifindex, spec) in remove {
@@ -1410,11 +1420,7 @@ impl Daemon {
         }
         // The base's sysctls go back with its last VMAC.
         let base = gone.ifname.clone();
-        let last_on_base = !self
-            .driver
-            .instances()
-            .iter()
-            .any(|r| r.vmac.is_some() && r.ifname == base);
+        let last_on_base = !self.vmac_on_base(&base);
         let done = self.exec.work.barrier();
         let vmacs = self.vmacs.clone();
         let name = gone.cfg.name.clone();
@@ -1431,18 +1437,66 @@ impl Daemon {
         });
     }
 
-    /// Deletes every running instance's VMAC (a clean stop, after their
-    /// addresses went) and puts the base interfaces' sysctls back.
-    async fn remove_vmacs(&self) {
-        let vmacs: Vec<_> = self
-            .driver
-            .instances()
+    /// Whether a running instance has a VMAC (its own or an address's)
+    /// on interface `base`.
+    fn vmac_on_base(&self, base: &str) -> bool {
+        let instances = self.driver.instances();
+        instances
             .iter()
-            .filter_map(|r| r.vmac.clone())
+            .any(|r| r.vmac.is_some() && r.ifname == base)
+            || crate::driver::vmac::address_specs(instances.iter().map(|r| &*r.cfg))
+                .iter()
+                .any(|s| s.base == base)
+    }
+
+    /// Deletes the address VMACs (`use_vmac` on an address, `use_vmac_addr`)
+    /// of instances `before` that no running instance uses (a reload's old
+    /// configuration, instances that could not start), once the address
+    /// work queued so far is done; a base keeps vrrpd's sysctls while a
+    /// VMAC is left on it.
+    fn remove_address_vmacs<'a>(&self, before: impl IntoIterator<Item = &'a Instance>) {
+        use crate::driver::vmac::{address_specs, address_vmacs_gone};
+        let old = address_specs(before);
+        let new = address_specs(self.driver.instances().iter().map(|r| &*r.cfg));
+        let gone = address_vmacs_gone(&old, &new);
+        if gone.is_empty() {
+            return;
+        }
+        let last: Vec<bool> = gone.iter().map(|s| !self.vmac_on_base(&s.base)).collect();
+        let done = self.exec.work.barrier();
+        let vmacs = self.vmacs.clone();
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(Duration::from_millis(800), done).await;
+            for (spec, last_on_base) in gone.iter().zip(last) {
+                match vmacs.delete(&spec.name, spec.mac).await {
+                    Ok(true) => info!("VMAC interface {} removed", spec.name),
+                    Ok(false) => {}
+                    Err(e) => warn!("VMAC interface {}: {e}", spec.name),
+                }
+                if last_on_base {
+                    vmacs.restore_base(&spec.base).await;
+                }
+            }
+        });
+    }
+
+    /// Deletes every running instance's VMAC and its addresses' VMACs (a
+    /// clean stop, after their addresses went) and puts the base
+    /// interfaces' sysctls back.
+    async fn remove_vmacs(&self) {
+        let instances = self.driver.instances();
+        let mut vmacs: Vec<(String, crate::driver::vmac::Mac)> = instances
+            .iter()
+            .filter_map(|r| r.vmac.as_ref().map(|v| (v.name.clone(), v.mac)))
             .collect();
-        for v in vmacs {
-            match self.vmacs.delete(&v.name, v.mac).await {
-                Ok(true) => info!("VMAC interface {} removed", v.name),
+        let extra = crate::driver::vmac::address_specs(instances.iter().map(|r| &*r.cfg));
+        vmacs.extend(extra.into_iter().map(|s| (s.name, s.mac)));
+        // An address of one instance may use another's VMAC.
+        vmacs.sort();
+        vmacs.dedup();
+        for (name, mac) in vmacs {
+            match self.vmacs.delete(&name, mac).await {
+                Ok(true) => info!("VMAC interface {name} removed"),
                 Ok(false) => {}
                 Err(e) => warn!("{e}"),
             }
@@ -1722,14 +1776,15 @@ impl Executor {
                                 .filter(|v| v.ifindex == ifindex)
                                 .map_or(r.ifname.as_str(), |v| v.name.as_str());
                             for addr in &addrs {
-                                // An address with `dev` is on that interface.
+                                // An address with a VMAC of its own or
+                                // `dev` is on that interface.
                                 let ifname = r
                                     .cfg
                                     .vips
                                     .iter()
                                     .chain(&r.cfg.excluded_vips)
                                     .find(|v| v.addr == *addr)
-                                    .and_then(|v| v.dev.as_deref())
+                                    .and_then(|v| v.vmac.as_deref().or(v.dev.as_deref()))
                                     .unwrap_or(ifname);
                                 info!(
                                     target: messages::DETAIL,
@@ -2014,29 +2069,5 @@ fn unspecified(family: Family) -> IpAddr {
     match family {
         Family::Ipv4 => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
         Family::Ipv6 => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
-    }
-}
-
-/// Settings the configuration accepts (so a keepalived.conf loads unchanged)
-/// but the daemon does not act on yet: said once at start, never silently.
-fn warn_unimplemented(cfg: &Instance) {
-    let mut missing = Vec::new();
-    // An address's own `use_vmac` asks for a VMAC on that address's
-    // interface (keepalived's vmac_addr_prefix); vrrpd puts addresses on
-    // the instance's VMAC only.
-    let own_interface = |v: &crate::config::Vip| v.dev.is_none() || v.dev == cfg.interface;
-    let vip_vmac = cfg
-        .vips
-        .iter()
-        .chain(&cfg.excluded_vips)
-        .any(|v| v.use_vmac && (cfg.use_vmac.is_none() || !own_interface(v)));
-    if vip_vmac {
-        missing.push("use_vmac on a virtual address of another interface (it goes on that interface, with its MAC)");
-    }
-    for what in missing {
-        warn!(
-            "({}) {what} is not implemented by vrrpd yet; ignored",
-            cfg.name
-        );
     }
 }

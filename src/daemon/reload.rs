@@ -172,11 +172,14 @@ pub(super) async fn prepare(
     running: Vec<(InstanceId, u32)>,
 ) -> Prepared {
     if stage == VmacStage::Start {
-        let specs: Vec<_> = config
+        let mut specs: Vec<_> = config
             .instances
             .iter()
             .filter_map(|i| vmac::spec(i))
             .collect();
+        // Addresses' VMACs too: a custom vmac_addr_prefix names them
+        // unlike keepalived's defaults.
+        specs.extend(vmac::address_specs(config.instances.iter().map(|i| &**i)));
         vmacs.remove_leftovers(&specs).await;
     }
     let mode = match stage {
@@ -188,7 +191,8 @@ pub(super) async fn prepare(
     for cfg in &config.instances {
         let id = cfg.identity();
         if let Some((_, ifindex)) = running.iter().find(|(r, _)| *r == id) {
-            addresses.insert(cfg.name.clone(), address_map(&netlink, cfg, *ifindex).await);
+            let map = address_map(&netlink, &vmacs, mode, cfg, *ifindex).await;
+            addresses.insert(cfg.name.clone(), map);
         } else {
             new.push((cfg.clone(), resolve(&netlink, &vmacs, mode, cfg).await));
         }
@@ -280,7 +284,7 @@ async fn resolve(
     };
     // Virtual addresses go on the VMAC (keepalived's vrrp->ifp).
     let vip_index = vmac.as_ref().map_or(link.index, |v| v.link.ifindex);
-    let addresses = address_map(netlink, cfg, vip_index).await;
+    let addresses = address_map(netlink, vmacs, mode, cfg, vip_index).await;
     Ok(Resolved {
         link,
         present,
@@ -289,9 +293,30 @@ async fn resolve(
     })
 }
 
-async fn address_map(netlink: &Netlink, cfg: &Instance, ifindex: u32) -> Placements {
+/// Where each virtual address of `cfg` goes: its VMAC if it has one of
+/// its own (created, or reused as it is), else its `dev`, else `ifindex`.
+async fn address_map(
+    netlink: &Netlink,
+    vmacs: &Vmacs,
+    mode: EnsureMode,
+    cfg: &Instance,
+    ifindex: u32,
+) -> Placements {
     let mut map = Placements::default();
     for vip in cfg.vips.iter().chain(&cfg.excluded_vips) {
+        if let Some(spec) = vmac::address_spec(cfg, vip) {
+            match address_vmac(netlink, vmacs, mode, &spec).await {
+                Ok(index) => {
+                    map.insert(vip.addr, (index, address_spec(vip)));
+                    continue;
+                }
+                // On its interface still: reachable, with that MAC.
+                Err(e) => warn!(
+                    "({}) VMAC {} for {} on {}: {e}; the address goes on {} itself",
+                    cfg.name, spec.name, vip.addr, spec.base, spec.base
+                ),
+            }
+        }
         let index = match &vip.dev {
             Some(dev) => match netlink.link(dev).await {
                 Ok(link) => link.index,
@@ -305,6 +330,29 @@ async fn address_map(netlink: &Netlink, cfg: &Instance, ifindex: u32) -> Placeme
         map.insert(vip.addr, (index, address_spec(vip)));
     }
     map
+}
+
+/// Makes an address's VMAC `spec` be there and up; its index. An IPv6
+/// one gets its base's link-local address (keepalived's
+/// `set_link_local_address()` for its stand-in instance).
+async fn address_vmac(
+    netlink: &Netlink,
+    vmacs: &Vmacs,
+    mode: EnsureMode,
+    spec: &vmac::VmacSpec,
+) -> Result<u32, DaemonError> {
+    let base = netlink.link(&spec.base).await?;
+    let link_local = if spec.ipv6 {
+        let present = netlink.addresses(base.index).await?;
+        present
+            .into_iter()
+            .map(|(a, _)| a)
+            .find(|a| matches!(a, IpAddr::V6(v6) if v6.is_unicast_link_local()))
+    } else {
+        None
+    };
+    let up = vmacs.ensure(spec, base.index, mode, link_local).await?;
+    Ok(up.link.ifindex)
 }
 
 impl Daemon {
@@ -611,8 +659,8 @@ impl Daemon {
         self.exec.metrics.configure(config.global.metrics_listen);
         self.exec.work.configure(&config);
         let mut started = Vec::new();
+        let mut failed: Vec<Arc<Instance>> = Vec::new();
         for (cfg, resolved) in new {
-            super::warn_unimplemented(&cfg);
             // One instance that cannot start (its interface is missing,
             // say) must not take the others down, at start or on reload.
             let vmac = resolved
@@ -624,6 +672,7 @@ impl Daemon {
                 Ok(running) => started.push(running),
                 Err(e) => {
                     error!("({}) cannot start, skipped: {e}", cfg.name);
+                    failed.push(cfg.clone());
                     // Its VMAC is not left behind for a daemon that will
                     // never delete it.
                     if let Some(v) = vmac {
@@ -690,7 +739,7 @@ impl Daemon {
         // which survived (a reload, not the start).
         let states_before =
             (is_reload && config.global.fifo_write_vrrp_states_on_reload).then(|| self.states());
-        self.config = config.clone();
+        let before = std::mem::replace(&mut self.config, config.clone());
         self.configure_linkbeat();
         self.handle(Event::Reload(Box::new(Reload {
             config,
@@ -699,9 +748,14 @@ impl Daemon {
             tracking,
             static_addresses,
         })));
-        if let Some(before) = states_before {
-            self.write_unchanged_states(&before);
+        if let Some(states) = states_before {
+            self.write_unchanged_states(&states);
         }
+        if is_reload {
+            self.remove_address_vmacs(before.instances.iter().map(|i| &**i));
+        }
+        // Nor those of their addresses (unless a running one uses them).
+        self.remove_address_vmacs(failed.iter().map(|i| &**i));
         match set {
             Some(set) => {
                 self.tracking.set = Some(set);

@@ -283,30 +283,34 @@ fn restore_vmac_bases(bases: &std::collections::BTreeMap<String, Vec<u32>>) {
     }
 }
 
-/// Deletes the instance's VMAC, if the record has one and the link of
-/// that name is still a macvlan with its MAC (a dead daemon cannot).
+/// Deletes the instance's VMAC and its addresses' VMACs, those the record
+/// names whose link of that name is still a macvlan with its MAC (a dead
+/// daemon cannot).
 async fn remove_vmac(netlink: &Netlink, inst: &InstanceRecord) {
-    let Some(v) = &inst.vmac else {
-        return;
-    };
+    for v in inst.vmac.iter().chain(&inst.address_vmacs) {
+        remove_one_vmac(netlink, &inst.name, v).await;
+    }
+}
+
+async fn remove_one_vmac(netlink: &Netlink, iname: &str, v: &VmacRecord) {
     let link = match netlink.link_facts_of(&v.name).await {
         Ok(Some(link)) => link,
         Ok(None) => return,
         Err(e) => {
-            warn!("({}) VMAC {}: {e}", inst.name, v.name);
+            warn!("({}) VMAC {}: {e}", iname, v.name);
             return;
         }
     };
     if link.macvlan_mode.is_none() || link.mac != Some(v.mac) {
         warn!(
             "({}) {} is no longer the VMAC vrrpd created: left alone",
-            inst.name, v.name
+            iname, v.name
         );
         return;
     }
     match netlink.delete_link(link.index, &link.name).await {
-        Ok(_) => info!("({}) VMAC interface {} removed", inst.name, v.name),
-        Err(e) => warn!("({}) {e}", inst.name),
+        Ok(_) => info!("({}) VMAC interface {} removed", iname, v.name),
+        Err(e) => warn!("({}) {e}", iname),
     }
 }
 

@@ -243,6 +243,14 @@ pub enum Effect {
         add: Vec<routes::Entry>,
         remove: Vec<routes::Entry>,
     },
+    /// Virtual addresses of instance `owner` moved to another interface
+    /// by a reload while held: each `remove` (old ifindex, spec) off its
+    /// interface first, then each of `add` on its new one.
+    AddressWork {
+        owner: String,
+        add: Vec<(u32, AddressSpec)>,
+        remove: Vec<(u32, AddressSpec)>,
+    },
     /// Static addresses (owner [`routes::STATIC_OWNER`]) now wanted on
     /// their interface (`add`) or off it (`remove`), as (ifindex, spec):
     /// only the changes.
@@ -252,8 +260,21 @@ pub enum Effect {
     },
 }
 
-/// The earliest time instance `r` has something to do: its router's
-/// timers, the send-failure fault and its probes.
+/// The addresses of `old` that `new` puts on another interface, with
+/// their old (ifindex, spec).
+fn moved_addresses(
+    old: &placements::Placements,
+    new: &placements::Placements,
+) -> Vec<(IpAddr, (u32, AddressSpec))> {
+    let mut out: Vec<_> = old
+        .iter()
+        .filter(|(a, (ix, _))| new.get(a).is_some_and(|(nix, _)| nix != ix))
+        .map(|(a, o)| (*a, o.clone()))
+        .collect();
+    out.sort_by_key(|(a, _)| *a);
+    out
+}
+
 /// Why a received advert did not reach its router.
 enum Dropped {
     Wire(socket::DropReason),
@@ -274,6 +295,8 @@ fn auth_drop_text(drop: crate::proto::auth_hmac::AuthDrop) -> &'static str {
     }
 }
 
+/// The earliest time instance `r` has something to do: its router's
+/// timers, the send-failure fault and its probes.
 fn deadline_of(r: &Running) -> Option<Instant> {
     [
         r.router.poll_at(),
@@ -1436,15 +1459,41 @@ impl Driver {
                 // Keep the old specs of addresses the reload removes: the
                 // kernel deletes an address only with its own prefix.
                 let mut addresses = reload.addresses.remove(&cfg.name).unwrap_or_default();
+                // An address that stays but changes interface (its own
+                // VMAC given or taken away, another `dev`) moves now if
+                // held: off the old one, onto the new, announced there.
+                let moved = if running.router.holds_addresses() {
+                    moved_addresses(&running.addresses, &addresses)
+                } else {
+                    Vec::new()
+                };
                 for (addr, spec) in running.addresses.drain() {
                     addresses.insert_if_absent(addr, spec);
                 }
                 running.addresses = addresses;
+                if !moved.is_empty() {
+                    let add: Vec<_> = moved
+                        .iter()
+                        .filter_map(|(a, _)| running.addresses.get(a).cloned())
+                        .collect();
+                    out.push(Effect::AddressWork {
+                        owner: cfg.name.clone(),
+                        add,
+                        remove: moved.iter().map(|(_, old)| old.clone()).collect(),
+                    });
+                }
                 running.cfg = cfg.clone();
                 running.auth = auth::AuthState::reload(running.auth.take(), cfg);
                 running.routes_stale = true;
-                let actions = running.router.handle(now, Input::Reload(Box::new(params)));
+                let mut actions = running.router.handle(now, Input::Reload(Box::new(params)));
                 note_transition(&mut running, now, &actions);
+                if !moved.is_empty() && running.router.holds_addresses() {
+                    actions.push(Action::Announce {
+                        addresses: moved.iter().map(|(a, _)| *a).collect(),
+                        repeat: cfg.garp.master_repeat,
+                        reason: crate::proto::fsm::AnnounceReason::Refresh,
+                    });
+                }
                 next.push(running);
                 self.push_actions(next.len() - 1, actions, out);
             } else if let Some(pos) = started.iter().position(|r| r.cfg.identity() == identity) {

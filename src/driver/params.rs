@@ -68,32 +68,43 @@ pub fn multicast_group(inst: &Instance) -> IpAddr {
 /// and vrrp_complete_instance()): the period, and the one address per
 /// interface to announce each round, in configuration order. `None` when
 /// there is nothing to do: no `garp_extra_if`, or no address on an
-/// interface other than the instance's own, or no `all` (keepalived then
-/// announces on its extra VMACs only, which vrrpd does not create). The
+/// interface other than the instance's own, or, without `all`, none on
+/// a VMAC of an address (keepalived then announces on VMACs only: those
+/// of addresses, and the instance's own with `vmac_xmit_base`). The
 /// instance's own interface (its VMAC) is included with `vmac_xmit_base`
 /// only: otherwise its adverts already refresh the switches.
 pub fn extra_garp(inst: &Instance) -> Option<(Duration, Vec<IpAddr>)> {
-    let g = inst.garp_extra_if.filter(|g| g.interval > 0 && g.all)?;
+    let g = inst.garp_extra_if.filter(|g| g.interval > 0)?;
     // With a VMAC the instance's own interface is the VMAC: an address
     // with `dev` naming the base is on another interface.
     let own = inst
         .interface
         .as_deref()
         .filter(|_| inst.use_vmac.is_none());
-    fn other<'a>(v: &'a Vip, own: Option<&str>) -> Option<&'a str> {
-        v.dev.as_deref().filter(|d| Some(*d) != own)
+    // The interface an address is on, `None` for the instance's own, and
+    // whether vrrpd made it (a VMAC).
+    fn on<'a>(v: &'a Vip, own: Option<&str>, has_vmac: bool) -> (Option<&'a str>, bool) {
+        match (v.vmac.as_deref(), v.dev.as_deref()) {
+            (Some(vmac), _) => (Some(vmac), true),
+            (None, Some(dev)) if Some(dev) != own => (Some(dev), false),
+            _ => (None, has_vmac),
+        }
     }
+    let has_vmac = inst.use_vmac.is_some();
+    let on = |v| on(v, own, has_vmac);
     let vips = || inst.vips.iter().chain(&inst.excluded_vips);
-    if !vips().any(|v| other(v, own).is_some()) {
+    let extra_vmac = vips().any(|v| v.vmac.is_some());
+    let extra_if = vips().any(|v| matches!(on(v), (Some(_), false)));
+    if !(extra_vmac || (extra_if && g.all)) {
         return None;
     }
     let own_too = inst.use_vmac.is_some() && inst.vmac_xmit_base;
     let mut seen: Vec<Option<&str>> = Vec::new();
     let mut out = Vec::new();
     for v in vips() {
-        let on = other(v, own);
-        if (on.is_some() || own_too) && !seen.contains(&on) {
-            seen.push(on);
+        let (at, ours) = on(v);
+        if (ours || g.all) && (at.is_some() || own_too) && !seen.contains(&at) {
+            seen.push(at);
             out.push(v.addr);
         }
     }

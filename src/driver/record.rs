@@ -103,6 +103,12 @@ pub struct InstanceRecord {
     /// (unknown field), which then falls back to the configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vmac: Option<VmacRecord>,
+    /// The VMACs of its addresses (`use_vmac` on an address,
+    /// `use_vmac_addr`), which `resign` deletes after the addresses too
+    /// (one shared with another instance goes with the first). Absent
+    /// without any, as `vmac`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub address_vmacs: Vec<VmacRecord>,
 }
 
 /// A VMAC as the daemon created it.
@@ -271,6 +277,17 @@ impl Record {
     }
 }
 
+/// The VMACs of `cfg`'s addresses, as the daemon makes them.
+fn address_vmacs(cfg: &Instance) -> Vec<VmacRecord> {
+    super::vmac::address_specs([cfg])
+        .into_iter()
+        .map(|s| VmacRecord {
+            name: s.name,
+            mac: s.mac,
+        })
+        .collect()
+}
+
 fn instance_record(r: &Running) -> InstanceRecord {
     // Adverts leave from the VMAC unless `vmac_xmit_base`: the priority-0
     // advert of `resign` too.
@@ -317,6 +334,7 @@ impl InstanceRecord {
             checksum: checksum_mode(cfg),
             held: Vec::new(),
             vmac: None,
+            address_vmacs: address_vmacs(cfg),
         }
     }
 
@@ -475,6 +493,7 @@ mod tests {
                 auth_pass: Some(*b"secret\0\0"),
                 checksum: ChecksumMode::PseudoHeader,
                 vmac: None,
+                address_vmacs: Vec::new(),
                 held: held
                     .iter()
                     .map(|n| {
@@ -588,6 +607,20 @@ mod tests {
             unicast_source: Some(v4(20)),
         };
         Running::new(cfg, router, 2, key, Default::default())
+    }
+
+    #[test]
+    fn the_record_names_the_vmacs_of_addresses_for_resign() {
+        let r = running("global_defs {\n vmac_addr_prefix lb\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n  192.0.2.30/24\n  198.51.100.30/24 dev eth1 use_vmac\n  198.51.100.31/24 dev eth1 use_vmac\n }\n}\n");
+        let record = Record::build(7, std::slice::from_ref(&r), Vec::new());
+        let want = VmacRecord {
+            name: "lb.51".into(),
+            mac: [0, 0, 0x5e, 0, 1, 51],
+        };
+        assert_eq!(record.instances[0].address_vmacs, [want]);
+        assert_eq!(record.instances[0].vmac, None);
+        let round = Record::parse(&record.to_json().unwrap()).unwrap();
+        assert_eq!(round, record);
     }
 
     #[test]

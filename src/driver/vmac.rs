@@ -13,8 +13,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Instance;
 pub use crate::config::{mac_problem, parse_mac};
+use crate::config::{Instance, Vip};
 use crate::net::netlink::LinkFacts;
 pub use crate::net::sysctl::Tree;
 use crate::proto::{virtual_mac, Family};
@@ -72,6 +72,59 @@ pub fn spec(inst: &Instance) -> Option<VmacSpec> {
         ipv6: inst.family == Family::Ipv6 || other_family,
         group: inst.vmac_group.clone(),
     })
+}
+
+/// The VMAC of virtual address `vip` of `inst`, if it has one of its own
+/// (keepalived's `use_vmac` on an address, `use_vmac_addr`; named at load,
+/// `crate::config::Vip::vmac`): a macvlan on the address's interface
+/// (`dev`, else the instance's) with the instance's VMAC MAC if one is
+/// given, else the virtual MAC of the address's family, as keepalived's
+/// stand-in instance for it has. Its IPv6 is on for an IPv6 address only.
+pub fn address_spec(inst: &Instance, vip: &Vip) -> Option<VmacSpec> {
+    let name = vip.vmac.clone()?;
+    let family = Family::of(&vip.addr);
+    let base = vip.dev.clone().or_else(|| inst.interface.clone())?;
+    let mac = inst
+        .vmac_mac
+        .as_deref()
+        .and_then(parse_mac)
+        .unwrap_or_else(|| virtual_mac(family, inst.vrid));
+    Some(VmacSpec {
+        name,
+        base,
+        mac,
+        family,
+        // Nothing is sent from it but announcements; an IPv6 one still
+        // carries its base's link-local address, as keepalived adds it.
+        xmit_base: false,
+        ipv6: family == Family::Ipv6,
+        group: None,
+    })
+}
+
+/// Every address VMAC of `instances`, once per name (several addresses
+/// and instances share one: same base, same MAC).
+pub fn address_specs<'a>(instances: impl IntoIterator<Item = &'a Instance>) -> Vec<VmacSpec> {
+    let mut out: Vec<VmacSpec> = Vec::new();
+    for inst in instances {
+        for vip in inst.vips.iter().chain(&inst.excluded_vips) {
+            if let Some(spec) = address_spec(inst, vip) {
+                if !out.iter().any(|s| s.name == spec.name) {
+                    out.push(spec);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The address VMACs `old` had whose names `new` does not use (a reload
+/// deletes them; one whose name stays was made as `new` says on the way).
+pub fn address_vmacs_gone(old: &[VmacSpec], new: &[VmacSpec]) -> Vec<VmacSpec> {
+    old.iter()
+        .filter(|o| !new.iter().any(|n| n.name == o.name))
+        .cloned()
+        .collect()
 }
 
 /// The number of interface group `group`: a number as it is, else its

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use super::super::model::*;
 use super::super::units::{pass_auth, Secs};
+use super::super::vmac_addr::{free_name, Entry, Namer};
 use super::super::{InstanceSpans, Loc, Spans};
 use super::{GarpRaw, Parser, RawInstance};
 use crate::proto::wire::Auth;
@@ -162,7 +163,8 @@ impl Parser<'_> {
     /// VMAC names: a name another instance already uses is dropped (with
     /// keepalived's warning), and an instance without one gets
     /// keepalived's: `vrrp.VRID`, else `vrrpN.VRID` with N = 1, 2, ...
-    /// (IPv6 tries `vrrp6.VRID` first), the first no other instance uses.
+    /// (IPv6 tries `vrrp6.VRID` first), the first no other instance uses;
+    /// then its addresses' VMACs ([`Namer`]).
     fn vmac_names(&mut self, spans: &Spans) {
         let mut used: HashSet<String> = HashSet::new();
         for k in 0..self.cfg.instances.len() {
@@ -184,37 +186,33 @@ impl Parser<'_> {
             }
         }
         let prefix = self.g.vmac_prefix.clone().unwrap_or_else(|| "vrrp".into());
-        // keepalived's create_vmac_name(): PREFIX[N].VRID, the prefix cut
-        // so that the name fits IFNAMSIZ.
-        let name_of = |num: u32, vrid: u8| {
-            let tail = if num == 0 {
-                format!(".{vrid}")
-            } else {
-                format!("{num}.{vrid}")
-            };
-            let keep = 15usize.saturating_sub(tail.len());
-            let head: String = prefix.chars().take(keep).collect();
-            head + &tail
-        };
-        for inst in &mut self.cfg.instances {
+        // Addresses' VMACs (vmac_addr_prefix, else vmac_prefix): named
+        // right after their instance's own, as keepalived completes one
+        // instance at a time.
+        let addr_prefix = self
+            .g
+            .vmac_addr_prefix
+            .clone()
+            .unwrap_or_else(|| prefix.clone());
+        self.cfg.global.vmac_addr_prefix = self
+            .g
+            .vmac_addr_prefix
+            .clone()
+            .or(self.g.vmac_prefix.clone());
+        let mut namer = Namer::new(&addr_prefix, used.clone());
+        let mut notes: Vec<(usize, Entry, String)> = Vec::new();
+        for (k, inst) in self.cfg.instances.iter_mut().enumerate() {
             let inst = std::sync::Arc::make_mut(inst);
-            if inst.use_vmac.as_deref() != Some("") {
-                continue;
+            if inst.use_vmac.as_deref() == Some("") {
+                let candidate = free_name(&prefix, inst.vrid.get(), inst.family, &used);
+                used.insert(candidate.clone());
+                namer.take(&candidate);
+                inst.use_vmac = Some(candidate);
             }
-            let vrid = inst.vrid.get();
-            let mut candidate = name_of(0, vrid);
-            let mut num: u32 = 0;
-            while used.contains(&candidate) {
-                num = match (inst.family, num) {
-                    (Family::Ipv6, 0) => 6,
-                    (Family::Ipv6, 6) => 1,
-                    (Family::Ipv6, 5) => 7,
-                    (_, n) => n + 1,
-                };
-                candidate = name_of(num, vrid);
-            }
-            used.insert(candidate.clone());
-            inst.use_vmac = Some(candidate);
+            namer.resolve(inst, &mut |at, msg| notes.push((k, at, msg)));
+        }
+        for (k, (list, e), msg) in notes {
+            self.warn(&spans.entry(k, list, e), msg);
         }
     }
 

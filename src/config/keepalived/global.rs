@@ -7,7 +7,6 @@ use crate::proto::Version;
 
 const GLOBAL_IGNORED: &[&str] = &[
     "smtp_alert_checker",
-    "vmac_addr_prefix",
     "enable_snmp_vrrp",
     "enable_snmp_keepalived",
     "enable_snmp_rfc",
@@ -222,6 +221,16 @@ impl Parser<'_> {
                         self.warn(&t.loc, msg);
                     } else {
                         self.g.vmac_prefix = Some(t.text.clone());
+                    }
+                }
+            }
+            "vmac_addr_prefix" => {
+                if let Some(t) = self.arg(n) {
+                    if self.g.vmac_addr_prefix.is_some() {
+                        let msg = format!("vmac_addr prefix has already been specified - ignoring {}", t.text);
+                        self.warn(&t.loc, msg);
+                    } else {
+                        self.g.vmac_addr_prefix = Some(t.text.clone());
                     }
                 }
             }

@@ -21,7 +21,7 @@ const NOTIFY_KEYWORDS: &[&str] = &[
     "notify_master_rx_lower_pri",
 ];
 
-const INSTANCE_IGNORED: &[&str] = &["use_vmac_addr", "vrf", "lvs_sync_daemon_interface"];
+const INSTANCE_IGNORED: &[&str] = &["vrf", "lvs_sync_daemon_interface"];
 
 impl Parser<'_> {
     pub(super) fn instance(&mut self, n: &Node) {
@@ -419,6 +419,15 @@ impl Parser<'_> {
             "smtp_alert" => r.smtp_alert = Some(self.boolean(n)),
             "use_vmac" => self.use_vmac(r, n),
             "vmac_xmit_base" => r.inst.vmac_xmit_base = self.boolean(n),
+            "use_vmac_addr" => {
+                // keepalived's handler reads no argument: set whatever follows.
+                self.no_block(n);
+                if let Some(t) = n.args.first() {
+                    let msg = format!("'use_vmac_addr' takes no argument; '{}' ignored, as keepalived does", t.text);
+                    self.warn(&t.loc, msg);
+                }
+                r.inst.use_vmac_addr = true;
+            }
             // An ipvlan shares the base interface's MAC: it is an address
             // carrier without a virtual MAC. Refused rather than run on the
             // base interface without saying so.

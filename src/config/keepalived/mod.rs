@@ -88,6 +88,8 @@ struct GlobalDefaults {
     garp_extra_if: Option<GarpExtraIf>,
     /// `vmac_prefix`: generated VMAC names start with it (default "vrrp").
     vmac_prefix: Option<String>,
+    /// `vmac_addr_prefix`: names of addresses' VMACs (default `vmac_prefix`).
+    vmac_addr_prefix: Option<String>,
     /// Top-level `linkbeat_use_polling`: every instance's interface polled.
     linkbeat_all: bool,
     /// Which process-name keyword set `Global::process_name` (see
