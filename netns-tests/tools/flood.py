@@ -30,7 +30,6 @@ import argparse
 import ipaddress
 import json
 import logging
-import os
 import socket
 import struct
 import sys
@@ -41,6 +40,7 @@ from scapy.arch import get_if_hwaddr  # type: ignore  # noqa: E402
 from scapy.layers.inet import IP  # type: ignore  # noqa: E402
 from scapy.layers.l2 import Ether  # type: ignore  # noqa: E402
 from scapy.packet import Raw  # type: ignore  # noqa: E402
+from labnet import csum, in_lab_netns  # noqa: E402
 
 MAX_COUNT = 2_000_000
 MAX_DURATION = 120.0
@@ -48,15 +48,6 @@ MAX_RATE = 100_000
 ALLOWED = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
 GROUP = ipaddress.ip_address("224.0.0.18")
 GROUP_MAC = "01:00:5e:00:00:12"
-
-
-def csum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def vrrp_v3(vrid: int, prio: int, vips, adv_cs: int, src: str, dst: str, pad: int = 0) -> bytes:
@@ -85,32 +76,6 @@ def documentation_only(addr: str) -> ipaddress.IPv4Address:
     if a != GROUP and not any(a in n for n in ALLOWED):
         raise ValueError(f"{addr} is outside the documentation ranges and 224.0.0.18")
     return a
-
-
-def in_lab_netns() -> bool:
-    """True inside a namespace made by `ip netns add` (lib.sh makes one per
-    node), never in the namespace of PID 1 (the host's)."""
-    try:
-        own = os.stat("/proc/self/ns/net").st_ino
-    except OSError:
-        return False
-    try:
-        if own == os.stat("/proc/1/ns/net").st_ino:
-            return False
-    except OSError:
-        pass  # not readable from inside a namespace: the check below decides
-    for d in ("/run/netns", "/var/run/netns"):
-        try:
-            names = os.listdir(d)
-        except OSError:
-            continue
-        for n in names:
-            try:
-                if os.stat(os.path.join(d, n)).st_ino == own:
-                    return True
-            except OSError:
-                continue
-    return False
 
 
 def build(a, kind: str, vrid: int, idx: int) -> bytes:

@@ -27,25 +27,17 @@ import argparse
 import hashlib
 import hmac
 import ipaddress
-import os
 import socket
 import struct
 import sys
 import time
 
+from labnet import csum, in_lab_netns
+
 TRAILER = 28
 DOC_NETS = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
 GROUP = "224.0.0.18"
 GROUP_MAC = bytes.fromhex("01005e000012")
-
-
-def csum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def advert(vrid, prio, vips, adv_cs, src):
@@ -82,31 +74,6 @@ def sender(iface):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((iface, 0))
     return s
-
-
-def in_lab_netns() -> bool:
-    """Inside a namespace made by `ip netns add`, never PID 1's (as flood.py)."""
-    try:
-        own = os.stat("/proc/self/ns/net").st_ino
-    except OSError:
-        return False
-    try:
-        if own == os.stat("/proc/1/ns/net").st_ino:
-            return False
-    except OSError:
-        pass
-    for d in ("/run/netns", "/var/run/netns"):
-        try:
-            names = os.listdir(d)
-        except OSError:
-            continue
-        for n in names:
-            try:
-                if os.stat(os.path.join(d, n)).st_ino == own:
-                    return True
-            except OSError:
-                continue
-    return False
 
 
 def guard(src):

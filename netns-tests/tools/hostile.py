@@ -27,17 +27,9 @@ from scapy.layers.inet import IP  # type: ignore  # noqa: E402
 from scapy.layers.l2 import Ether  # type: ignore  # noqa: E402
 from scapy.packet import Raw  # type: ignore  # noqa: E402
 from scapy.sendrecv import sendp  # type: ignore  # noqa: E402
+from labnet import csum  # noqa: E402
 
 conf.verb = 0
-
-
-def csum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def vrrp_v2(vrid, prio, vips, adv, auth_type, auth):

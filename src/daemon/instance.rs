@@ -83,16 +83,9 @@ fn sign(
     src: IpAddr,
     repr: &AdvertRepr,
 ) -> Result<[u8; TRAILER_LEN], WireError> {
-    let len = repr.buffer_len();
     let mut stack = [0u8; STACK_ADVERT];
     let mut heap = Vec::new();
-    let buf: &mut [u8] = match stack.get_mut(..len) {
-        Some(buf) => buf,
-        None => {
-            heap.resize(len, 0);
-            &mut heap
-        }
-    };
+    let buf = advert_buf(&mut stack, &mut heap, repr.buffer_len());
     let dst = destinations(inst).next().unwrap_or(src);
     repr.emit(
         &mut Packet::new_unchecked(&mut *buf),
@@ -112,6 +105,21 @@ fn sign(
 /// 250 IPv4 addresses, a v3 one with 63 IPv6 ones): a Master of 1000
 /// instances builds 1000 a second, and each heap buffer showed in profiles.
 const STACK_ADVERT: usize = 1024;
+
+/// `len` zeroed bytes for one advert: from `stack` when they fit, else
+/// from `heap`.
+fn advert_buf<'a>(
+    stack: &'a mut [u8; STACK_ADVERT],
+    heap: &'a mut Vec<u8>,
+    len: usize,
+) -> &'a mut [u8] {
+    if len <= STACK_ADVERT {
+        &mut stack[..len]
+    } else {
+        heap.resize(len, 0);
+        heap
+    }
+}
 
 /// How an advert goes on the wire beyond its bytes: its checksum's mode
 /// and its IPv4 TTL / IPv6 hop limit.
@@ -139,13 +147,7 @@ pub fn send_to(
     let len = msg_len + trailer.map_or(0, |t| t.len());
     let mut stack = [0u8; STACK_ADVERT];
     let mut heap = Vec::new();
-    let buf: &mut [u8] = match stack.get_mut(..len) {
-        Some(buf) => buf,
-        None => {
-            heap.resize(len, 0);
-            &mut heap
-        }
-    };
+    let buf = advert_buf(&mut stack, &mut heap, len);
     let Framing { checksum, ttl, .. } = framing;
     for dst in dsts {
         let (msg, tail) = buf.split_at_mut(msg_len);
