@@ -1303,25 +1303,25 @@ pub struct Fifo {
 pub struct Notify {
     /// On entering MASTER (`notify_master`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub master: Option<Command>,
+    pub master: Option<Box<Command>>,
     /// On entering BACKUP (`notify_backup`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backup: Option<Command>,
+    pub backup: Option<Box<Command>>,
     /// On entering FAULT (`notify_fault`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fault: Option<Command>,
+    pub fault: Option<Box<Command>>,
     /// On stop (`notify_stop`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stop: Option<Command>,
+    pub stop: Option<Box<Command>>,
     /// On removal by a reload (`notify_deleted`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deleted: Option<Command>,
+    pub deleted: Option<Box<Command>>,
     /// Every transition, with `TYPE NAME STATE PRIORITY` appended (`notify`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub any: Option<Command>,
+    pub any: Option<Box<Command>>,
     /// Master received a lower-priority advert (`notify_master_rx_lower_pri`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub master_rx_lower_pri: Option<Command>,
+    pub master_rx_lower_pri: Option<Box<Command>>,
 }
 
 /// A health-check script (keepalived `vrrp_script`).

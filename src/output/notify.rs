@@ -142,14 +142,14 @@ pub fn subject_commands(
     // `notify_deleted` without a command only changes what is reported.
     if let (what, Some(c)) = specific {
         if !c.cmd.is_empty() {
-            out.push((what, c.clone()));
+            out.push((what, Command::clone(c)));
         }
     }
     if !state.is_transition() {
         return out;
     }
     if let Some(c) = &notify.any {
-        let mut c = c.clone();
+        let mut c = Command::clone(c);
         c.cmd = format!(
             "{} {} {} {} {priority}",
             c.cmd,
@@ -175,7 +175,7 @@ pub fn notify_commands(n: &Notify) -> Vec<(&'static str, &Command)> {
         ("notify_master_rx_lower_pri", &n.master_rx_lower_pri),
     ]
     .into_iter()
-    .filter_map(|(kw, c)| Some((kw, c.as_ref().filter(|c| !c.cmd.is_empty())?)))
+    .filter_map(|(kw, c)| Some((kw, c.as_deref().filter(|c| !c.cmd.is_empty())?)))
     .collect()
 }
 
@@ -884,10 +884,10 @@ mod tests {
 
     fn master_cmd(cmd: &str) -> Notify {
         Notify {
-            master: Some(crate::config::Command {
+            master: Some(Box::new(crate::config::Command {
                 cmd: cmd.into(),
                 run_as: None,
-            }),
+            })),
             ..Notify::default()
         }
     }
@@ -930,14 +930,14 @@ mod tests {
     #[test]
     fn specific_command_runs_before_generic_with_args() {
         let n = Notify {
-            master: Some(Command {
+            master: Some(Box::new(Command {
                 cmd: "/bin/m".into(),
                 run_as: None,
-            }),
-            any: Some(Command {
+            })),
+            any: Some(Box::new(Command {
                 cmd: "/bin/n x".into(),
                 run_as: None,
-            }),
+            })),
             ..Notify::default()
         };
         let c = commands(&n, "VI_1", NotifyState::Master, 150);

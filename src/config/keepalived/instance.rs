@@ -397,22 +397,22 @@ impl Parser<'_> {
             }
             "skip_check_adv_addr" => r.skip_check_adv_addr = Some(self.boolean(n)),
             "strict_mode" => r.strict = Some(self.boolean(n)),
-            "notify_master" => r.inst.notify.master = self.command(n),
-            "notify_backup" => r.inst.notify.backup = self.command(n),
-            "notify_fault" => r.inst.notify.fault = self.command(n),
-            "notify_stop" => r.inst.notify.stop = self.command(n),
+            "notify_master" => r.inst.notify.master = self.notify_command(n),
+            "notify_backup" => r.inst.notify.backup = self.notify_command(n),
+            "notify_fault" => r.inst.notify.fault = self.notify_command(n),
+            "notify_stop" => r.inst.notify.stop = self.notify_command(n),
             "notify_deleted" => {
                 r.inst.notify.deleted = if n.args.is_empty() {
-                    Some(Command {
+                    Some(Box::new(Command {
                         cmd: String::new(),
                         run_as: None,
-                    })
+                    }))
                 } else {
-                    self.command(n)
+                    self.notify_command(n)
                 }
             }
-            "notify" => r.inst.notify.any = self.command(n),
-            "notify_master_rx_lower_pri" => r.inst.notify.master_rx_lower_pri = self.command(n),
+            "notify" => r.inst.notify.any = self.notify_command(n),
+            "notify_master_rx_lower_pri" => r.inst.notify.master_rx_lower_pri = self.notify_command(n),
             "notify_priority_changes" => {
                 r.inst.notify_priority_changes = Some(self.boolean(n));
             }

@@ -49,11 +49,11 @@ impl Parser<'_> {
                     let l = self.track_refs(c, 254).into_iter().map(|(t, _)| t);
                     g.track_processes.extend(l);
                 }
-                "notify_master" => g.notify.master = self.command(c),
-                "notify_backup" => g.notify.backup = self.command(c),
-                "notify_fault" => g.notify.fault = self.command(c),
-                "notify_stop" => g.notify.stop = self.command(c),
-                "notify" => g.notify.any = self.command(c),
+                "notify_master" => g.notify.master = self.notify_command(c),
+                "notify_backup" => g.notify.backup = self.notify_command(c),
+                "notify_fault" => g.notify.fault = self.notify_command(c),
+                "notify_stop" => g.notify.stop = self.notify_command(c),
+                "notify" => g.notify.any = self.notify_command(c),
                 "smtp_alert" => {
                     g.smtp_alert = self.boolean(c);
                     self.g.group_smtp_set.insert(g.name.clone());
