@@ -389,7 +389,7 @@ fn apply_side_file(
             .unwrap_or_else(|| Loc::new(Arc::from(file.as_str()), 1, 1));
         match config.instances.iter().position(|i| i.name == name) {
             Some(i) => {
-                Arc::make_mut(&mut config.instances[i]).cloud = Some(settings);
+                Arc::make_mut(&mut config.instances[i]).cloud = Some(Box::new(settings));
                 if spans.instances.len() <= i {
                     spans.instances.resize_with(i + 1, InstanceSpans::default);
                 }

@@ -955,7 +955,8 @@ pub struct Instance {
     /// its side file `vrrpd-cloud.toml`): the provider's API moves the
     /// address to the Master besides netlink adding it locally.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cloud: Option<super::cloud::Cloud>,
+    /// Boxed: only cloud deployments have it (112 bytes inline).
+    pub cloud: Option<Box<super::cloud::Cloud>>,
     /// keepalived's HMAC-SHA256 advert authentication (`auth_hmac { ... }`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_hmac: Option<super::auth_hmac::AuthHmac>,

@@ -958,7 +958,7 @@ impl Daemon {
             .instances()
             .iter()
             .filter_map(|r| {
-                let settings = r.cfg.cloud.clone()?;
+                let settings = r.cfg.cloud.as_deref()?.clone();
                 let address = settings.private_address(&r.cfg.vips)?;
                 Some(cloud::Configured {
                     name: r.name().to_string(),
