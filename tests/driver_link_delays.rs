@@ -125,3 +125,83 @@ fn toml_interface_delays_are_checked_against_the_margin() {
         "{e:?}"
     );
 }
+
+/// keepalived's TRACK_ADDR: an address on another interface (`dev`) puts
+/// its instance in FAULT while that interface is down, unless the address
+/// is `no_track`; the instance's own interface is the link fault's.
+fn with_address_on_eth1(no_track: bool) -> Node {
+    let extra = if no_track {
+        "  198.51.100.31/24 dev eth1 no_track\n"
+    } else {
+        "  198.51.100.31/24 dev eth1\n"
+    };
+    let text = conf(100, &["VI_1"], false)
+        .replace("advert_int 0.1", "advert_int 1")
+        .replace("  192.0.2.30\n", &format!("  192.0.2.30\n{extra}"));
+    let mut a = Node::start(&text, v4(20));
+    // Where the shell would have put it: eth1, index 7.
+    let i = a.driver.position("VI_1").unwrap();
+    let vip: std::net::IpAddr = "198.51.100.31".parse().unwrap();
+    let spec = a.driver.instances()[i]
+        .addresses
+        .get(&vip)
+        .unwrap()
+        .1
+        .clone();
+    a.driver.instance_mut(i).addresses.insert(vip, (7, spec));
+    a
+}
+
+fn eth1(a: &mut Node, running: bool) {
+    a.handle(Event::Link {
+        index: 7,
+        name: "eth1".into(),
+        running,
+    });
+}
+
+#[test]
+fn an_address_interface_going_down_faults_its_instance_until_it_is_up() {
+    let mut a = with_address_on_eth1(false);
+    a.advance(ms(4000));
+    assert_eq!(a.state("VI_1"), State::Master);
+    let from = a.log.len();
+    eth1(&mut a, false);
+    assert_eq!(a.state("VI_1"), State::Fault);
+    assert!(said(
+        &a,
+        from,
+        "Netlink reports eth1 down, an interface of its addresses"
+    ));
+    let i = a.driver.position("VI_1").unwrap();
+    assert!(a.driver.instances()[i].faults.address_link);
+    eth1(&mut a, true);
+    assert_ne!(a.state("VI_1"), State::Fault);
+    a.advance(ms(8000));
+    assert_eq!(a.state("VI_1"), State::Master);
+    // Gone counts as down.
+    a.handle(Event::LinkRemoved { index: 7 });
+    assert_eq!(a.state("VI_1"), State::Fault);
+}
+
+#[test]
+fn a_no_track_address_interface_going_down_changes_nothing() {
+    let mut a = with_address_on_eth1(true);
+    a.advance(ms(4000));
+    eth1(&mut a, false);
+    a.handle(Event::LinkRemoved { index: 7 });
+    a.advance(ms(6000));
+    assert_eq!(a.state("VI_1"), State::Master);
+}
+
+#[test]
+fn another_interface_without_addresses_going_down_changes_nothing() {
+    let mut a = with_address_on_eth1(false);
+    a.advance(ms(4000));
+    a.handle(Event::Link {
+        index: 9,
+        name: "eth9".into(),
+        running: false,
+    });
+    assert_eq!(a.state("VI_1"), State::Master);
+}

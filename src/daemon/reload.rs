@@ -67,6 +67,10 @@ pub(super) struct Prepared {
     pub(super) new: Vec<(Arc<Instance>, Result<Resolved, DaemonError>)>,
     pub(super) addresses: HashMap<String, Placements>,
     pub(super) tracked_links: Vec<(String, Option<LinkInfo>)>,
+    /// The interfaces addresses go on other than their instance's (`dev`,
+    /// an address's VMAC), as the kernel reports them now: the driver's
+    /// TRACK_ADDR faults start from their state, not from their next change.
+    pub(super) address_links: Vec<LinkInfo>,
     /// `promote_secondaries` set for new instances' interfaces (off the
     /// driver, like the lookups): per interface, whether vrrpd turned it on.
     pub(super) promoted: Vec<(String, Result<bool, SysctlError>)>,
@@ -234,10 +238,12 @@ pub(super) async fn prepare(
         .unwrap_or_default()
     };
     let static_addresses = static_addresses(&netlink, &config).await;
+    let address_links = address_links(&netlink, &addresses, &new).await;
     Prepared {
         config,
         new,
         addresses,
+        address_links,
         tracked_links,
         promoted,
         static_addresses,
@@ -291,6 +297,39 @@ async fn resolve(
         addresses,
         vmac,
     })
+}
+
+/// The links under the placements of kept and new instances, other than
+/// the instance's own interface, once each.
+async fn address_links(
+    netlink: &Netlink,
+    kept: &HashMap<String, Placements>,
+    new: &[(Arc<Instance>, Result<Resolved, DaemonError>)],
+) -> Vec<LinkInfo> {
+    let mut indexes: Vec<u32> = kept
+        .values()
+        .flat_map(|p| p.values().map(|(ix, _)| *ix))
+        .chain(
+            new.iter()
+                .filter_map(|(_, r)| r.as_ref().ok())
+                .flat_map(|r| {
+                    let own = r.vmac.as_ref().map_or(r.link.index, |v| v.link.ifindex);
+                    r.addresses
+                        .values()
+                        .map(|(ix, _)| *ix)
+                        .filter(move |ix| *ix != own && *ix != r.link.index)
+                }),
+        )
+        .collect();
+    indexes.sort_unstable();
+    indexes.dedup();
+    let mut links = Vec::new();
+    for index in indexes {
+        if let Ok(link) = netlink.link_by_index(index).await {
+            links.push(link);
+        }
+    }
+    links
 }
 
 /// Where each virtual address of `cfg` goes: its VMAC if it has one of
@@ -639,6 +678,7 @@ impl Daemon {
             new,
             addresses,
             tracked_links,
+            address_links,
             promoted,
             static_addresses,
         } = prepared;
@@ -748,6 +788,15 @@ impl Daemon {
             tracking,
             static_addresses,
         })));
+        // Replayed as the kernel's reports: the core ignores what did not
+        // change, and faults an instance whose address interface is down.
+        for link in address_links {
+            self.handle(Event::Link {
+                index: link.index,
+                name: link.name,
+                running: link.running,
+            });
+        }
         if let Some(states) = states_before {
             self.write_unchanged_states(&states);
         }
@@ -919,6 +968,7 @@ mod tests {
             new: Vec::new(),
             addresses: HashMap::new(),
             tracked_links: Vec::new(),
+            address_links: Vec::new(),
             promoted: Vec::new(),
             static_addresses: Vec::new(),
         }

@@ -512,6 +512,8 @@ impl Daemon {
             new,
             addresses: _,
             tracked_links,
+            // The old daemon's faults come with its record.
+            address_links: _,
             promoted: _,
             static_addresses,
         } = prepared;

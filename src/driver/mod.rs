@@ -295,6 +295,24 @@ fn auth_drop_text(drop: crate::proto::auth_hmac::AuthDrop) -> &'static str {
     }
 }
 
+/// Whether an interface carrying one of `r`'s tracked addresses is down:
+/// not its own (nor its VMAC's base), whose state is the link fault.
+fn address_link_down(r: &Running, link_up: &HashMap<u32, bool>) -> bool {
+    let tracked = |addr: &IpAddr| {
+        r.cfg
+            .vips
+            .iter()
+            .chain(&r.cfg.excluded_vips)
+            .any(|v| v.addr == *addr && !v.no_track)
+    };
+    r.addresses.iter().any(|(addr, (ix, _))| {
+        *ix != r.ifindex
+            && *ix != r.source_ifindex()
+            && link_up.get(ix) == Some(&false)
+            && tracked(addr)
+    })
+}
+
 /// The earliest time instance `r` has something to do: its router's
 /// timers, the send-failure fault and its probes.
 fn deadline_of(r: &Running) -> Option<Instant> {
@@ -1290,6 +1308,30 @@ impl Driver {
             out.push(log(Level::Info, r, text));
             self.set_fault(i, now, |f| f.link = fault, out);
         }
+        self.address_links(now, index, name, out);
+    }
+
+    /// keepalived's TRACK_ADDR (vrrp_complete_instance()): an instance is
+    /// in FAULT while an interface its addresses go on, other than its
+    /// own, is down, unless those addresses are `no_track`. Re-evaluated
+    /// for the instances with an address on `index` after its change.
+    fn address_links(&mut self, now: Instant, index: u32, name: &str, out: &mut Vec<Effect>) {
+        for i in 0..self.instances.len() {
+            let r = &self.instances[i];
+            if !r.addresses.values().any(|(ix, _)| *ix == index) {
+                continue;
+            }
+            let down = address_link_down(r, &self.link_up);
+            if down == r.faults.address_link {
+                continue;
+            }
+            let text = format!(
+                "Netlink reports {name} {}, an interface of its addresses",
+                if down { "down" } else { "up" }
+            );
+            out.push(log(Level::Info, r, text));
+            self.set_fault(i, now, |f| f.address_link = down, out);
+        }
     }
 
     /// A link is gone: the instances on it are in FAULT. A VMAC deleted
@@ -1323,6 +1365,9 @@ impl Driver {
                 self.set_fault(i, now, |f| f.link = true, out);
             }
         }
+        // Gone is down for the instances with an address on it.
+        self.link_up.insert(index, false);
+        self.address_links(now, index, &format!("interface {index}"), out);
     }
 
     fn rebound(&mut self, now: Instant, i: usize, b: Rebound, out: &mut Vec<Effect>) {

@@ -36,11 +36,16 @@ pub struct Faults {
     pub tracker: bool,
     /// Adverts could not be sent for Master_Down_Interval.
     pub send: bool,
+    /// Another interface one of its addresses goes on (`dev`, or the
+    /// address's own VMAC) is down or gone, and the address is not
+    /// `no_track`: keepalived's TRACK_ADDR interfaces.
+    #[serde(default)]
+    pub address_link: bool,
 }
 
 impl Faults {
     pub fn any(&self) -> bool {
-        self.link || self.no_source || self.tracker || self.send
+        self.link || self.no_source || self.tracker || self.send || self.address_link
     }
 }
 
