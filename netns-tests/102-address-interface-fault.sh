@@ -6,7 +6,9 @@
 #      directions (vrrpd Master / keepalived Backup, then the reverse):
 #        - the Master's eth1 down: it enters FAULT and the Backup takes both
 #          addresses; eth1 up: the Master preempts them back;
-#      then vrrpd with the address `no_track`: eth1 down changes nothing.
+#      then vrrpd with the address `no_track`: eth1 down changes nothing,
+#      and eth1 deleted and made again gets the held address back; tracked,
+#      a deleted eth1 is FAULT and its return brings the instance back.
 #      vrrpd before TRACK_ADDR stayed Master with its eth1 down (the
 #      address unreachable, the peer Backup): the first check fails.
 . "$(dirname "$0")/interop.sh"
@@ -73,4 +75,23 @@ check "B is Backup" wait_for 5 in_state b VI_TA BACKUP
 eth1 a down
 check "with no_track A stays Master with eth1 down" hold_for 1 in_state a VI_TA MASTER
 check "and B stays Backup" in_state b VI_TA BACKUP
+# eth1 deleted and made again under its name: the held address follows it.
+make_eth1() {
+    ip -n "$NS_BR" link add "q$1" type veth peer name eth1 netns "$(ns "$1")"
+    ip -n "$NS_BR" link set "q$1" master br1 up
+    ip -n "$(ns "$1")" link set eth1 up
+}
+ip -n "$(ns a)" link del eth1
+make_eth1 a
+check "A (no_track) puts $VIP2 on the new eth1, still Master" wait_for 3 eval 'on_eth1 a && in_state a VI_TA MASTER'
+stop_node b
+stop_node a
+
+# Tracked: deleted is FAULT, made again the instance takes it back.
+start_as vrrpd a "$(conf a MASTER 101)"
+check "A (vrrpd) is Master again" wait_for 5 eval 'in_state a VI_TA MASTER && on_eth1 a'
+ip -n "$(ns a)" link del eth1
+check "A enters FAULT when its eth1 is deleted" wait_for 3 in_state a VI_TA FAULT
+make_eth1 a
+check "eth1 made again: A is Master with $VIP2 on it" wait_for 5 eval 'in_state a VI_TA MASTER && on_eth1 a'
 finish

@@ -182,6 +182,28 @@ fn an_address_interface_going_down_faults_its_instance_until_it_is_up() {
     // Gone counts as down.
     a.handle(Event::LinkRemoved { index: 7 });
     assert_eq!(a.state("VI_1"), State::Fault);
+    // Made again under its name (index 8): the address follows it, and
+    // the instance leaves FAULT once it is up.
+    a.handle(Event::Link {
+        index: 8,
+        name: "eth1".into(),
+        running: false,
+    });
+    assert_eq!(a.state("VI_1"), State::Fault);
+    a.handle(Event::Link {
+        index: 8,
+        name: "eth1".into(),
+        running: true,
+    });
+    assert_ne!(a.state("VI_1"), State::Fault);
+    let vip: std::net::IpAddr = "198.51.100.31".parse().unwrap();
+    let i = a.driver.position("VI_1").unwrap();
+    assert_eq!(
+        a.driver.instances()[i].addresses.get(&vip).map(|p| p.0),
+        Some(8)
+    );
+    a.advance(ms(12000));
+    assert_eq!(a.state("VI_1"), State::Master);
 }
 
 #[test]
@@ -192,6 +214,18 @@ fn a_no_track_address_interface_going_down_changes_nothing() {
     a.handle(Event::LinkRemoved { index: 7 });
     a.advance(ms(6000));
     assert_eq!(a.state("VI_1"), State::Master);
+    // Made again: the Master puts the address it held on the new index.
+    let from = a.log.len();
+    a.handle(Event::Link {
+        index: 8,
+        name: "eth1".into(),
+        running: true,
+    });
+    let readded = a.log[from..].iter().any(|(_, e)| {
+        matches!(e, Effect::AddressWork { add, remove, .. }
+            if remove.is_empty() && add.len() == 1 && add[0].0 == 8)
+    });
+    assert!(readded, "the no_track address goes on the new eth1");
 }
 
 #[test]

@@ -1308,7 +1308,45 @@ impl Driver {
             out.push(log(Level::Info, r, text));
             self.set_fault(i, now, |f| f.link = fault, out);
         }
+        self.follow_address_links(index, name, out);
         self.address_links(now, index, name, out);
+    }
+
+    /// An interface addresses go on (`dev`) now has index `index`: deleted
+    /// and made again under its name, the addresses follow it, as
+    /// keepalived finds an interface by name. Their instance left MASTER
+    /// when it went (TRACK_ADDR) and adds them there when it is back; a
+    /// `no_track` one held all along is added there now. (An address's own
+    /// VMAC went with its base: a reload makes it again.)
+    fn follow_address_links(&mut self, index: u32, name: &str, out: &mut Vec<Effect>) {
+        for r in &mut self.instances {
+            let cfg = std::sync::Arc::clone(&r.cfg);
+            let (own, base) = (r.ifindex, r.source_ifindex());
+            let mut add = Vec::new();
+            for v in cfg.vips.iter().chain(&cfg.excluded_vips) {
+                if v.dev.as_deref() != Some(name) || v.vmac.is_some() {
+                    continue;
+                }
+                let Some(placed) = r.addresses.get(&v.addr) else {
+                    continue;
+                };
+                if placed.0 == index || placed.0 == own || placed.0 == base {
+                    continue;
+                }
+                let spec = placed.1.clone();
+                r.addresses.insert(v.addr, (index, spec.clone()));
+                if v.no_track && r.router.holds_addresses() {
+                    add.push((index, spec));
+                }
+            }
+            if !add.is_empty() {
+                out.push(Effect::AddressWork {
+                    owner: cfg.name.clone(),
+                    add,
+                    remove: Vec::new(),
+                });
+            }
+        }
     }
 
     /// keepalived's TRACK_ADDR (vrrp_complete_instance()): an instance is
