@@ -404,7 +404,14 @@ pub struct Worker {
     shared: Arc<Shared>,
     netlink: Netlink,
     announcers: HashMap<u32, Announcer>,
+    /// Jobs run since the heap was last trimmed, and when that was.
+    jobs_since_trim: u32,
+    trimmed_at: Option<std::time::Instant>,
 }
+
+/// The least time between two trims the worker does: a trim holds each
+/// malloc arena's lock for 0.05-0.3 ms, and the advert thread allocates.
+const MIN_TRIM_GAP: Duration = Duration::from_secs(5);
 
 impl Worker {
     /// The handle for the driver and the worker to spawn (`run`).
@@ -429,6 +436,8 @@ impl Worker {
             shared,
             netlink,
             announcers: HashMap::new(),
+            jobs_since_trim: 0,
+            trimmed_at: None,
         };
         (handle, worker)
     }
@@ -494,6 +503,9 @@ impl Worker {
                 None => None,
             };
             let Some(job) = job else {
+                if next.is_none() {
+                    self.trim_after_burst();
+                }
                 // A permit stored by notify_one between the unlock and
                 // here is not lost: `notified` completes at once.
                 let woken = self.shared.wake.notified();
@@ -509,6 +521,7 @@ impl Worker {
                 continue;
             };
             let outcome = self.execute(&job).await;
+            self.jobs_since_trim = self.jobs_since_trim.saturating_add(1);
             let now = self.shared.clock.now();
             let (reports, held_changed) = {
                 let mut state = self.shared.lock();
@@ -523,6 +536,25 @@ impl Worker {
                 log(report);
             }
         }
+    }
+
+    /// Nothing left to do after a burst of jobs (a start's or a failover's
+    /// addresses and announcements): the pages they freed go back to the
+    /// kernel. The record writer's trim comes when the addresses settle,
+    /// before the announcements' tail; this one after it (0.4 MB of a
+    /// Master's RSS at 1000 instances).
+    fn trim_after_burst(&mut self) {
+        if self.jobs_since_trim == 0 || self.trimmed_at.is_some_and(|t| t.elapsed() < MIN_TRIM_GAP)
+        {
+            return;
+        }
+        self.jobs_since_trim = 0;
+        self.trimmed_at = Some(std::time::Instant::now());
+        let took = super::sched::trim_heap();
+        debug!(
+            "heap trimmed after a burst of jobs in {} us",
+            took.as_micros()
+        );
     }
 
     /// Runs one route or rule job and hands its outcome to the queue.
