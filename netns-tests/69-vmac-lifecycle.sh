@@ -136,7 +136,7 @@ ip -n "$NA" link add link "$LAB_IF" name vrrp.52 address 00:00:5e:00:01:34 type 
 ip -n "$NA" link add link "$LAB_IF" name mv0 address 02:00:00:00:aa:01 type macvlan mode private
 start_daemon a "$WORK/a.conf"
 check "the leftover vrrp.52 is deleted at start" wait_for 5 no_link vrrp.52
-check "the log says so" grep -aq "Removed VMAC interface vrrp.52 left by an earlier run" "$WORK/a.log"
+check "the log says so" wait_for 2 grep -aq "Removed VMAC interface vrrp.52 left by an earlier run" "$WORK/a.log"
 check "someone else's macvlan mv0 is left alone" has_link mv0
 check "vrrp.51 was created afresh (new index) and holds $VIP4" \
     wait_for 5 eval "[[ \$(link_of vrrp.51) && \$(link_of vrrp.51 | cut -d' ' -f1) != '${old51%% *}' ]] && vip_on vrrp.51 $VIP4"
