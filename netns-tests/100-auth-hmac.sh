@@ -124,4 +124,18 @@ check "A signs with key 2 only" eval '[[ $k =~ ^key2=[0-9]+$ ]]'
 # Positive control: C knows key 2 and signs a priority-254 advert.
 forge send "$LAB_IF" signed --src "$C" --prio 254 --key "$K2" --key-id 2 --count 3
 check "positive control: a validly signed priority-254 advert makes A leave MASTER" wait_for 1 no_vip a "$VIP"
+
+# A crashed Master's `vrrpd resign` signs its priority-0 advert with the
+# configuration's keys (the runtime record holds none): the enforcing B
+# accepts it, where an unsigned one would be counted as missing.
+check "A is Master again once C is silent" wait_for 3 has_vip a "$VIP"
+zero_before=$(st b '.stats.priority_zero_received // 0')
+missing_before=$(drops b auth_hmac_missing)
+kill -STOP "${DVPID[a]}"
+resign_daemon a
+check "A's resign removed $VIP" no_vip a "$VIP"
+check "B accepted A's signed priority-0 advert" wait_for 1 eval '(($(st b ".stats.priority_zero_received // 0") > zero_before))'
+check "and counted no unsigned one" eval '(($(drops b auth_hmac_missing) == missing_before))'
+check "B takes over" wait_for 2 has_vip b "$VIP"
+kill -KILL "${DVPID[a]}" 2>/dev/null || true
 finish

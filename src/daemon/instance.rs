@@ -76,7 +76,7 @@ pub fn send_advert(
 
 /// The trailer for `repr` sent from `src`: the message is built once (for
 /// the first destination; the checksum it gets is not covered).
-fn sign(
+pub(super) fn sign(
     auth: &mut AuthState,
     clock: Seq,
     inst: &Instance,

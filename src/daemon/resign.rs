@@ -15,10 +15,12 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use tracing::{info, warn};
 
 use super::{instance, load_config, record, DaemonError, Options};
+use crate::config::Instance;
 use crate::driver::params;
 use crate::driver::record::{HeldAddress, InstanceRecord, VmacRecord};
 use crate::driver::routes::{virtual_entries, Entry, STATIC_OWNER};
@@ -46,7 +48,8 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
                 rec.held_count()
             );
             let (netlink, _events) = Netlink::open()?;
-            let mut report = release(&netlink, &rec.instances).await;
+            let keys = signing_instances(opts);
+            let mut report = release(&netlink, &rec.instances, &keys).await;
             // Static addresses (owner "") stay, as the static routes do.
             for orphan in rec.orphans.iter().filter(|o| o.owner != STATIC_OWNER) {
                 let removed = remove_present(&netlink, &orphan.owner, [&orphan.address]).await;
@@ -79,7 +82,13 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
     let config = load_config(opts)?;
     let (netlink, _events) = Netlink::open()?;
     let instances = configured(&netlink, &config).await?;
-    let report = release(&netlink, &instances).await;
+    let keys: Vec<Arc<Instance>> = config
+        .instances
+        .iter()
+        .filter(|i| i.auth_hmac.is_some())
+        .cloned()
+        .collect();
+    let report = release(&netlink, &instances, &keys).await;
     // The released instances' routes and rules, as configured (those not
     // there are skipped).
     let released: Vec<Entry> = config
@@ -219,9 +228,30 @@ async fn configured(
     Ok(out)
 }
 
+/// The configured instances with `auth_hmac`, whose keys sign the
+/// priority-0 adverts: the runtime record holds no key material, and an
+/// enforcing peer ignores an unsigned advert (it would take over only after
+/// Master_Down_Interval). A configuration that does not load gives none.
+fn signing_instances(opts: &Options) -> Vec<Arc<Instance>> {
+    let loaded = crate::config::load(&opts.config_file, &crate::config::FsSource, &opts.load);
+    if loaded.has_errors() {
+        return Vec::new();
+    }
+    loaded
+        .config
+        .instances
+        .into_iter()
+        .filter(|i| i.auth_hmac.is_some())
+        .collect()
+}
+
 /// For each instance with an address still present: priority 0 to its
 /// peers, then its addresses removed.
-async fn release(netlink: &Netlink, instances: &[InstanceRecord]) -> Vec<Resigned> {
+async fn release(
+    netlink: &Netlink,
+    instances: &[InstanceRecord],
+    keys: &[Arc<Instance>],
+) -> Vec<Resigned> {
     let mut report = Vec::new();
     for inst in instances {
         let held = present(netlink, &inst.name, &inst.held).await;
@@ -239,7 +269,14 @@ async fn release(netlink: &Netlink, instances: &[InstanceRecord]) -> Vec<Resigne
             continue;
         }
         let adverts_sent = match inst.source {
-            Some(source) => match send_priority_zero(netlink, inst, source).await {
+            Some(source) => match send_priority_zero(
+                netlink,
+                inst,
+                source,
+                keys.iter().find(|k| k.name == inst.name),
+            )
+            .await
+            {
                 Ok(n) => n,
                 Err(e) => {
                     warn!("({}) sending priority 0: {e}", inst.name);
@@ -361,6 +398,7 @@ async fn send_priority_zero(
     netlink: &Netlink,
     inst: &InstanceRecord,
     source: IpAddr,
+    signing: Option<&Arc<Instance>>,
 ) -> Result<usize, DaemonError> {
     // The interface as it is now: re-created since, it has another index.
     let ifindex = match netlink.link(&inst.interface).await {
@@ -381,6 +419,21 @@ async fn send_priority_zero(
         mode,
     })?;
     let repr = inst.resign_advert();
+    // Signed as the daemon would (a fresh sender: its sequence is the UTC
+    // clock, past what the dead daemon sent unless the clock went back).
+    let trailer = signing.and_then(|cfg| {
+        let mut auth = crate::driver::auth::AuthState::new(cfg)?;
+        if !auth.signs() {
+            return None;
+        }
+        match instance::sign(&mut auth, super::utc_seq(), cfg, source, &repr) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                warn!("({}) signing priority 0: {e}", inst.name);
+                None
+            }
+        }
+    });
     let mut sent_ok = 0;
     instance::send_to(
         &sock,
@@ -390,9 +443,7 @@ async fn send_priority_zero(
             // The record predates unicast_ttl: 255, which a peer accepts
             // unless its min_ttl/max_ttl say otherwise.
             ttl: crate::proto::wire::TTL,
-            // The record holds no keys: an enforcing peer ignores this
-            // advert and takes over after Master_Down_Interval instead.
-            trailer: None,
+            trailer,
         },
         source,
         &repr,
