@@ -134,8 +134,8 @@ missing_before=$(drops b auth_hmac_missing)
 kill -STOP "${DVPID[a]}"
 resign_daemon a
 check "A's resign removed $VIP" no_vip a "$VIP"
-check "B accepted A's signed priority-0 advert" wait_for 1 eval '(($(st b ".stats.priority_zero_received // 0") > zero_before))'
-check "and counted no unsigned one" eval '(($(drops b auth_hmac_missing) == missing_before))'
+check "B accepted A's signed priority-0 advert" wait_for 1 eval '(($(st b ".stats.priority_zero_received // 0") > '"$zero_before"'))'
+check "and counted no unsigned one" eval '(($(drops b auth_hmac_missing) == '"$missing_before"'))'
 check "B takes over" wait_for 2 has_vip b "$VIP"
 kill -KILL "${DVPID[a]}" 2>/dev/null || true
 finish

@@ -79,23 +79,6 @@ neigh_mac() { ip -n "$(ns c)" -j neigh show "$VIP_SEG2" | jq -r '.[0].lladdr // 
 bg ip -n "$(ns c)" -ts monitor neigh >"$WORK/neigh-c.txt" 2>&1
 CLIENT_DURATION=60 client_start "http://$VIP_SEG2/" 0.05
 
-failover() { # FROM TO: FROM (Master) stops, TO takes over
-    local from=$1 to=$2 t mac
-    check "the client on the second segment is answered by $from" wait_for 5 client_says "node-$from"
-    mac=$(neigh_mac)
-    say "client's neighbour entry for $VIP_SEG2 before: $mac"
-    check "it is the virtual MAC" eval "[[ '$mac' == '$VMAC' ]]"
-    t=$(now)
-    stop_node "$from"
-    check "$to holds $VIP_SEG2 on $AVMAC" wait_for 5 vip_on "$to"
-    check "the client is answered by $to" wait_for 5 client_says "node-$to"
-    read -r last first <<<"$(client_outage "node-$from" "node-$to" "$t")"
-    [[ $first ]] && say "client outage: $(ms "$(fcalc "$first - $last")")"
-    mac=$(neigh_mac)
-    say "client's neighbour entry for $VIP_SEG2 after: $mac"
-    check "still the virtual MAC" eval "[[ '$mac' == '$VMAC' ]]"
-    check "$from's $AVMAC is gone after its stop" wait_for 2 no_avmac "$from"
-}
 operator_tuning() { ip netns exec "$(ns "$1")" sysctl -qw net.ipv4.conf.all.arp_announce=2; }
 
 # 1. vrrpd Master, keepalived Backup.
@@ -107,7 +90,7 @@ start_as keepalived b "$(conf b BACKUP 100)"
 check "B (keepalived) made its own $AVMAC, same MAC" wait_for 5 has_avmac b
 check "B is BACKUP" wait_for 5 in_state b VI_VA BACKUP
 check "B does not hold $VIP_SEG2" hold_for 1 eval '! vip_on b'
-failover a b
+vmac_failover a b "$VIP_SEG2" "$AVMAC"
 
 # 2. keepalived Master (A), vrrpd Backup (B).
 operator_tuning a
@@ -117,7 +100,7 @@ stop_node b
 start_as vrrpd b "$(conf b BACKUP 100)"
 check "B (vrrpd) is BACKUP with its $AVMAC" wait_for 5 eval 'in_state b VI_VA BACKUP && has_avmac b'
 check "B does not hold $VIP_SEG2" hold_for 1 eval '! vip_on b'
-failover a b
+vmac_failover a b "$VIP_SEG2" "$AVMAC"
 client_stop
 # The interop part ends here (the reload below moves the address to eth1).
 sleep 0.2

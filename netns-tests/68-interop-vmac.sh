@@ -49,25 +49,6 @@ neigh_mac() { ip -n "$(ns c)" -j neigh show "$VIP4" | jq -r '.[0].lladdr // empt
 bg ip -n "$(ns c)" -ts monitor neigh >"$WORK/neigh-c.txt" 2>&1
 CLIENT_DURATION=120 client_start "http://$VIP4/" 0.05
 
-# failover FROM TO: FROM (Master) stops, TO takes over; the client's entry
-# for the VIP is the VMAC before, during and after.
-failover() {
-    local from=$1 to=$2 t mac
-    check "the client is answered by $from" wait_for 5 client_says "node-$from"
-    mac=$(neigh_mac)
-    say "client's neighbour entry for $VIP4 before: $mac"
-    check "it is the virtual MAC" eval "[[ '$mac' == '$VMAC' ]]"
-    t=$(now)
-    stop_node "$from"
-    check "$to holds $VIP4 on vrrp.51" wait_for 5 vip_on "$to"
-    check "the client is answered by $to" wait_for 5 client_says "node-$to"
-    read -r last first <<<"$(client_outage "node-$from" "node-$to" "$t")"
-    [[ $first ]] && say "client outage: $(ms "$(fcalc "$first - $last")")"
-    mac=$(neigh_mac)
-    say "client's neighbour entry for $VIP4 after: $mac"
-    check "still the virtual MAC" eval "[[ '$mac' == '$VMAC' ]]"
-    check "$from's vrrp.51 is gone after its stop" eval "! ip -n $(ns "$from") link show vrrp.51 >/dev/null 2>&1"
-}
 
 # operator_tuning NODE: what keepalived's documentation asks of the host.
 operator_tuning() {
@@ -82,7 +63,7 @@ start_as keepalived b "$(vmac_conf b BACKUP 100)"
 check "B (keepalived) made its own vrrp.51" wait_for 5 eval "ip -n $(ns b) link show vrrp.51 >/dev/null"
 check "B is BACKUP" wait_for 5 in_state b VI_VMAC BACKUP
 check "B does not hold $VIP4" hold_for 2 eval '! vip_on b'
-failover a b
+vmac_failover a b "$VIP4" vrrp.51
 
 # 2. keepalived Master (A), vrrpd Backup (B).
 operator_tuning a
@@ -92,7 +73,7 @@ stop_node b
 start_as vrrpd b "$(vmac_conf b BACKUP 100)"
 check "B (vrrpd) is BACKUP with its vrrp.51" wait_for 5 eval 'in_state b VI_VMAC BACKUP && ip -n '"$(ns b)"' link show vrrp.51 >/dev/null'
 check "B does not hold $VIP4" hold_for 2 eval '! vip_on b'
-failover a b
+vmac_failover a b "$VIP4" vrrp.51
 sleep 1
 client_stop
 stop_node b

@@ -50,6 +50,29 @@ start_as() {
 stop_node() { DAEMON=${KIND[$1]} stop_daemon "$1"; }
 crash_node() { kill_daemon "$1"; }
 
+# vmac_failover FROM TO ADDR LINK: FROM (Master) stops and TO takes ADDR
+# over on its LINK (a VMAC); the client's neighbour entry for ADDR is $VMAC
+# before and after, and FROM's LINK is gone after its stop. The caller
+# defines `vip_on NODE` (ADDR on NODE's LINK) and `neigh_mac` (the client's
+# entry), and runs the client against ADDR (68, 101).
+vmac_failover() {
+    local from=$1 to=$2 addr=$3 link=$4 t mac
+    check "the client is answered by $from" wait_for 5 client_says "node-$from"
+    mac=$(neigh_mac)
+    say "client's neighbour entry for $addr before: $mac"
+    check "it is the virtual MAC" eval "[[ '$mac' == '$VMAC' ]]"
+    t=$(now)
+    stop_node "$from"
+    check "$to holds $addr on $link" wait_for 5 vip_on "$to"
+    check "the client is answered by $to" wait_for 5 client_says "node-$to"
+    read -r last first <<<"$(client_outage "node-$from" "node-$to" "$t")"
+    [[ $first ]] && say "client outage: $(ms "$(fcalc "$first - $last")")"
+    mac=$(neigh_mac)
+    say "client's neighbour entry for $addr after: $mac"
+    check "still the virtual MAC" eval "[[ '$mac' == '$VMAC' ]]"
+    check "$from's $link is gone after its stop" wait_for 2 eval "! ip -n $(ns "$from") link show $link >/dev/null 2>&1"
+}
+
 # ------------------------------------------------------------ configs
 
 # seed_variant NODE VARIANT: the published seed (lib.sh's mapping), for
