@@ -82,6 +82,28 @@ fn a_file_key_is_read_with_its_line_end_dropped() {
 }
 
 #[test]
+fn a_key_file_others_can_read_is_a_located_warning() {
+    let open = MemSource::new()
+        .with("/etc/keys/k1", format!("{HEX}\n"))
+        .with_mode("/etc/keys/k1", 0o644);
+    let l = keepalived_with("  key 1 file:/etc/keys/k1\n  active_key 1", "", open);
+    let w = only_diagnostic(&l, "is readable by group or others");
+    assert_eq!((w.line, w.col, w.severity), (7, 9, Severity::Warning));
+    assert!(l.config.instances[0].auth_hmac.is_some(), "still used");
+    let private = MemSource::new()
+        .with("/etc/keys/k1", format!("{HEX}\n"))
+        .with_mode("/etc/keys/k1", 0o600);
+    let l = keepalived_with("  key 1 file:/etc/keys/k1\n  active_key 1", "", private);
+    assert!(
+        !l.diagnostics
+            .iter()
+            .any(|d| d.message.contains("readable by group")),
+        "{:#?}",
+        l.diagnostics
+    );
+}
+
+#[test]
 fn a_missing_key_file_is_a_located_error() {
     let l = keepalived_with("  key 1 file:/nope\n  active_key 1", "", MemSource::new());
     let e = errors(&l);

@@ -196,6 +196,16 @@ pub fn read_key_files(a: &mut AuthHmac, src: &dyn FileSource, name: &str, at: &L
                 continue;
             }
         };
+        // A secret others can read (keepalived's CONFIG_SECURITY_ERROR).
+        if src
+            .mode(Path::new(&path))
+            .is_some_and(|mode| mode & 0o077 != 0)
+        {
+            d.warning(
+                at,
+                format!("({name}) auth_hmac key file '{path}' is readable by group or others"),
+            );
+        }
         if data.len() as u64 > MAX {
             d.error(
                 at,

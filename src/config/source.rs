@@ -19,6 +19,13 @@ pub trait FileSource {
     fn is_pattern(&self, pattern: &str) -> bool {
         pattern.contains(['*', '?', '['])
     }
+
+    /// The permission bits of `path`, when the source knows them (a file
+    /// holding a secret is checked for group and other access).
+    fn mode(&self, path: &Path) -> Option<u32> {
+        let _ = path;
+        None
+    }
 }
 
 /// The real filesystem.
@@ -26,6 +33,13 @@ pub trait FileSource {
 pub struct FsSource;
 
 impl FileSource for FsSource {
+    fn mode(&self, path: &Path) -> Option<u32> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o7777)
+    }
+
     fn read(&self, path: &Path, max: u64) -> io::Result<Vec<u8>> {
         let file = std::fs::File::open(path)?;
         if file.metadata()?.is_dir() {
@@ -58,6 +72,7 @@ impl FileSource for FsSource {
 #[derive(Debug, Default, Clone)]
 pub struct MemSource {
     files: BTreeMap<PathBuf, Vec<u8>>,
+    modes: BTreeMap<PathBuf, u32>,
 }
 
 impl MemSource {
@@ -74,9 +89,19 @@ impl MemSource {
     pub fn insert(&mut self, path: impl Into<PathBuf>, contents: impl Into<Vec<u8>>) {
         self.files.insert(path.into(), contents.into());
     }
+
+    /// Gives a file permission bits (none known otherwise).
+    pub fn with_mode(mut self, path: impl Into<PathBuf>, mode: u32) -> MemSource {
+        self.modes.insert(path.into(), mode);
+        self
+    }
 }
 
 impl FileSource for MemSource {
+    fn mode(&self, path: &Path) -> Option<u32> {
+        self.modes.get(path).copied()
+    }
+
     fn read(&self, path: &Path, max: u64) -> io::Result<Vec<u8>> {
         let data = self
             .files
