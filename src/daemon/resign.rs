@@ -43,12 +43,17 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
     match record::read(&opts.record) {
         Ok(Some(rec)) => {
             info!(
-                "releasing what the runtime record {path} says daemon pid {} held ({} address(es)); the configuration is not read",
+                "releasing what the runtime record {path} says daemon pid {} held ({} address(es)); the configuration only names keys and the firewall table",
                 rec.pid,
                 rec.held_count()
             );
             let (netlink, _events) = Netlink::open()?;
-            let keys = signing_instances(opts);
+            // Read once, best effort: it may have been edited or broken
+            // since the daemon started.
+            let loaded =
+                crate::config::load(&opts.config_file, &crate::config::FsSource, &opts.load);
+            let config = (!loaded.has_errors()).then_some(&loaded.config);
+            let keys = signing_instances(config);
             let mut report = release(&netlink, &rec.instances, &keys).await;
             // Static addresses (owner "") stay, as the static routes do.
             for orphan in rec.orphans.iter().filter(|o| o.owner != STATIC_OWNER) {
@@ -69,7 +74,7 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
                 .map(|h| &h.entry)
                 .collect();
             remove_routes(&netlink, held).await;
-            release_firewall(opts).await;
+            release_firewall(config).await;
             restore_vmac_bases(&rec.vmac_bases);
             return Ok(report);
         }
@@ -82,12 +87,7 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
     let config = load_config(opts)?;
     let (netlink, _events) = Netlink::open()?;
     let instances = configured(&netlink, &config).await?;
-    let keys: Vec<Arc<Instance>> = config
-        .instances
-        .iter()
-        .filter(|i| i.auth_hmac.is_some())
-        .cloned()
-        .collect();
+    let keys = signing_instances(Some(&config));
     let report = release(&netlink, &instances, &keys).await;
     // The released instances' routes and rules, as configured (those not
     // there are skipped).
@@ -102,7 +102,7 @@ pub async fn resign(opts: &Options) -> Result<Vec<Resigned>, DaemonError> {
         .flat_map(|i| virtual_entries(i))
         .collect();
     remove_routes(&netlink, released.iter()).await;
-    release_firewall(opts).await;
+    release_firewall(Some(&config)).await;
     Ok(report)
 }
 
@@ -141,18 +141,16 @@ async fn remove_routes<'a>(netlink: &Netlink, entries: impl IntoIterator<Item = 
 
 /// Deletes accept mode's nftables tables (`ip TABLE`, `ip6 TABLE`), as
 /// keepalived deletes them at stop; a no-op when they are not there. The
-/// table name is the configuration's when it loads (its nftables settings
-/// are not in the runtime record), else keepalived's default `keepalived`.
-async fn release_firewall(opts: &Options) {
-    let loaded = crate::config::load(&opts.config_file, &crate::config::FsSource, &opts.load);
-    let settings = if loaded.has_errors() {
-        crate::config::Nftables::default()
-    } else if loaded.config.instances.iter().any(|i| i.drops_traffic()) {
-        loaded.config.global.nftables.clone()
-    } else {
+/// table name is the configuration's when it loads (`config`; its nftables
+/// settings are not in the runtime record), else keepalived's default
+/// `keepalived`.
+async fn release_firewall(config: Option<&crate::config::Config>) {
+    let settings = match config {
+        None => crate::config::Nftables::default(),
+        Some(c) if c.instances.iter().any(|i| i.drops_traffic()) => c.global.nftables.clone(),
         // No instance drops traffic: no table was made (and `nft` may
         // not even be installed).
-        return;
+        Some(_) => return,
     };
     let batch = crate::net::nft::teardown(&settings);
     match crate::net::nft::apply(&batch, super::firewall::NFT_TIMEOUT).await {
@@ -232,17 +230,14 @@ async fn configured(
 /// priority-0 adverts: the runtime record holds no key material, and an
 /// enforcing peer ignores an unsigned advert (it would take over only after
 /// Master_Down_Interval). A configuration that does not load gives none.
-fn signing_instances(opts: &Options) -> Vec<Arc<Instance>> {
-    let loaded = crate::config::load(&opts.config_file, &crate::config::FsSource, &opts.load);
-    if loaded.has_errors() {
-        return Vec::new();
-    }
-    loaded
-        .config
-        .instances
-        .into_iter()
-        .filter(|i| i.auth_hmac.is_some())
-        .collect()
+fn signing_instances(config: Option<&crate::config::Config>) -> Vec<Arc<Instance>> {
+    config.map_or_else(Vec::new, |c| {
+        c.instances
+            .iter()
+            .filter(|i| i.auth_hmac.is_some())
+            .cloned()
+            .collect()
+    })
 }
 
 /// For each instance with an address still present: priority 0 to its
