@@ -150,7 +150,10 @@ def main() -> int:
     s = sender(iface)
     mac = my_mac(iface)
     if a.cmd == "replay":
-        frames = [f for _, f in pcap_frames(a.args[1]) if vrrp_of(f, a.src, a.vrid) is not None]
+        # Only what the real node sent: frames this node forged with the
+        # same source address (its own MAC) are not replays of it.
+        frames = [f for _, f in pcap_frames(a.args[1])
+                  if f[6:12] != mac and vrrp_of(f, a.src, a.vrid) is not None]
         frames = frames[-a.last:] if a.last > 0 else frames
         if not frames:
             sys.exit(f"no VRRP frames from {a.src} for VRID {a.vrid} in {a.args[1]}")
