@@ -14,7 +14,6 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use pnet_datalink::{Channel, Config};
 use vrrpd::config::{GarpGroup, Secs};
 use vrrpd::daemon::worker::{VipStatus, WorkHandle, Worker};
 use vrrpd::driver::work::{AddressState, Op, Pacing};
@@ -130,33 +129,64 @@ fn state_of(report: &[VipStatus], addr: IpAddr) -> AddressState {
         .unwrap_or(AddressState::Absent)
 }
 
-/// An announcement frame seen on the wire: when, and for which address.
+/// An announcement frame seen on the wire: when the kernel received it
+/// (`SO_TIMESTAMPNS`, wall clock; only differences are used), and for
+/// which address.
 #[derive(Debug, Clone, Copy)]
 struct Seen {
-    at: Instant,
+    at: Duration,
     addr: IpAddr,
 }
 
-/// Captures GARPs and unsolicited NAs on `eth1` for `how_long`, on a
-/// thread of its own (created in the namespace, so it inherits it).
+/// Captures GARPs and unsolicited NAs arriving on `eth1` for `how_long`,
+/// on a thread of its own. The socket is opened here, in the namespace,
+/// before the thread starts, and each frame is stamped by the kernel on
+/// arrival: a capture thread that runs late (a loaded CI machine) reads
+/// frames late but does not compress their gaps.
 fn capture(how_long: Duration) -> std::thread::JoinHandle<Vec<Seen>> {
-    let iface = pnet_datalink::interfaces()
-        .into_iter()
-        .find(|i| i.name == PEER)
-        .unwrap();
-    let config = Config {
-        read_timeout: Some(Duration::from_millis(20)),
-        ..Config::default()
+    use nix::sys::socket::{
+        recvmsg, setsockopt, socket, sockopt, AddressFamily, ControlMessageOwned, LinkAddr,
+        MsgFlags, SockFlag, SockProtocol, SockType,
     };
-    let Channel::Ethernet(_, mut rx) = pnet_datalink::channel(&iface, config).unwrap() else {
-        panic!("not an Ethernet channel");
-    };
+    let peer_index = nix::net::if_::if_nametoindex(PEER).unwrap() as usize;
+    let fd = socket(
+        AddressFamily::Packet,
+        SockType::Raw,
+        SockFlag::empty(),
+        SockProtocol::EthAll,
+    )
+    .unwrap();
+    setsockopt(&fd, sockopt::ReceiveTimestampns, &true).unwrap();
+    let tick = nix::sys::time::TimeVal::new(0, 20_000);
+    setsockopt(&fd, sockopt::ReceiveTimeout, &tick).unwrap();
     std::thread::spawn(move || {
+        use std::os::fd::AsRawFd;
         let end = Instant::now() + how_long;
         let mut seen = Vec::new();
+        let mut frame = [0u8; 2048];
+        let mut space = nix::cmsg_space!(nix::sys::time::TimeSpec);
         while Instant::now() < end {
-            let Ok(frame) = rx.next() else { continue };
-            let at = Instant::now();
+            let mut iov = [std::io::IoSliceMut::new(&mut frame)];
+            let Ok(msg) = recvmsg::<LinkAddr>(
+                fd.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                MsgFlags::empty(),
+            ) else {
+                continue;
+            };
+            // Every interface of the namespace is heard: keep eth1's.
+            if msg.address.map(|a| a.ifindex()) != Some(peer_index) {
+                continue;
+            }
+            let Some(at) = msg.cmsgs().unwrap().find_map(|c| match c {
+                ControlMessageOwned::ScmTimestampns(t) => Some(Duration::from(t)),
+                _ => None,
+            }) else {
+                continue;
+            };
+            let len = msg.bytes;
+            let frame = &frame[..len];
             match frame.get(12..14) {
                 // ARP request: sender IP at 28..32.
                 Some([0x08, 0x06]) if frame.len() >= 42 => {
