@@ -8,6 +8,7 @@
 #
 #   sudo scripts/mem-breakdown.sh [BINARY]      # default: target/release/vrrpd
 #   sudo N=1 scripts/mem-breakdown.sh
+#   sudo PAUSE=300 scripts/mem-breakdown.sh    # keep it running to look at it
 #   sudo HEAPTRACK=1 SETTLE=45 scripts/mem-breakdown.sh target/debug/vrrpd
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +58,11 @@ grep -E '^(Rss|Pss|Pss_Anon|Pss_File):' "/proc/$PID/smaps_rollup" | tr -s ' ' | 
 echo
 echo "largest mappings (RSS kB, name):"
 awk '/^[0-9a-f]+-[0-9a-f]+ / {name = ($6 == "" ? "[anon]" : $6)} /^Rss:/ {if ($2 > 100) print "  " $2, name}' "/proc/$PID/smaps" | sort -rn | head -8
+if [[ ${PAUSE:-} ]]; then
+    # Time to look at the live process (its smaps, threads) before cleanup.
+    echo "pid $PID, namespace $NS: pausing ${PAUSE} s"
+    sleep "$PAUSE"
+fi
 if [[ ${HEAPTRACK:-} ]]; then
     # SIGKILL: what is still allocated is the live heap at that moment.
     kill -KILL "$PID"

@@ -299,12 +299,145 @@ pub fn trim_heap() -> std::time::Duration {
     unsafe {
         libc::malloc_trim(0);
     }
+    if let Err(e) = release_code_pages() {
+        tracing::debug!("code pages not released: {e}");
+    }
     started.elapsed()
+}
+
+/// Unmaps this process's view of its own binary's code and read-only
+/// data, so that only what runs from now on is mapped again, page by page
+/// as it runs.
+///
+/// The kernel maps a file's cached pages 64 KB around each page a process
+/// touches (fault-around), and start-up runs most of the binary once (the
+/// configuration's parsers, the first netlink dumps): 3.7 of the 4.0 MB
+/// of text stayed mapped, counted in the RSS and PSS for good, while an
+/// idle daemon runs a fraction of it. `MADV_DONTNEED` on a private file
+/// mapping holding no private (copy-on-write) page drops page-table
+/// entries only: every byte reads the same from the page cache, where the
+/// pages stay (nothing is read from disk while they are cached), and the
+/// next call into them costs a minor fault. A mapping with a private page
+/// (the relocated RELRO data) is left alone, since this would lose it.
+/// With `vrrp_no_swap` (mlockall) the kernel refuses (EINVAL) and nothing
+/// moves. Returns the bytes unmapped.
+pub fn release_code_pages() -> io::Result<usize> {
+    let exe = std::fs::read_link("/proc/self/exe")?;
+    let exe = exe.to_string_lossy();
+    let exe = exe.trim_end_matches(" (deleted)");
+    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
+    let mut released = 0;
+    for (start, end) in clean_mappings_of(&smaps, exe) {
+        // SAFETY: a whole read-only private mapping of the executable
+        // without a private page: dropping its page-table entries changes
+        // no byte the process can read.
+        let rc =
+            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        released += end - start;
+    }
+    Ok(released)
+}
+
+/// The read-only private mappings of `path` in an smaps listing whose
+/// every page is still the file's (`Anonymous: 0 kB`), as address ranges.
+fn clean_mappings_of(smaps: &str, path: &str) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    let mut current: Option<(usize, usize)> = None;
+    for line in smaps.lines() {
+        if let Some(kb) = line.strip_prefix("Anonymous:") {
+            if let Some(range) = current.take() {
+                if kb.trim() == "0 kB" {
+                    found.push(range);
+                }
+            }
+            continue;
+        }
+        // A mapping's header: start-end perms offset dev inode path.
+        let mut fields = line.splitn(6, ' ');
+        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let Some((start, end)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end)) = (
+            usize::from_str_radix(start, 16),
+            usize::from_str_radix(end, 16),
+        ) else {
+            continue;
+        };
+        let name = fields.nth(3).unwrap_or("").trim_start();
+        let name = name.trim_end_matches(" (deleted)");
+        let read_only = perms.starts_with('r') && perms.as_bytes().get(1) == Some(&b'-');
+        current = (read_only && perms.ends_with('p') && name == path).then_some((start, end));
+    }
+    found
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SMAPS: &str = "\
+55d0a000-55d0b000 r--p 00000000 fd:01 42                         /usr/sbin/vrrpd
+Size:                  4 kB
+Anonymous:             0 kB
+55d0b000-55d0f000 r-xp 00001000 fd:01 42                         /usr/sbin/vrrpd (deleted)
+Size:                 16 kB
+Anonymous:             0 kB
+55d0f000-55d10000 r--p 00005000 fd:01 42                         /usr/sbin/vrrpd
+Size:                  4 kB
+Anonymous:             4 kB
+55d10000-55d11000 rw-p 00006000 fd:01 42                         /usr/sbin/vrrpd
+Anonymous:             0 kB
+7f000000-7f001000 r-xp 00000000 fd:01 7                          /usr/lib/libc.so.6
+Anonymous:             0 kB
+7f002000-7f003000 r-xp 00000000 00:00 0 
+Anonymous:             0 kB
+";
+
+    #[test]
+    fn only_the_binarys_read_only_mappings_without_private_pages_are_released() {
+        assert_eq!(
+            clean_mappings_of(SMAPS, "/usr/sbin/vrrpd"),
+            // Not the RELRO page (a private page), not the writable data,
+            // not libc's, not an anonymous mapping; a replaced binary's
+            // " (deleted)" still matches.
+            vec![(0x55d0a000, 0x55d0b000), (0x55d0b000, 0x55d0f000)]
+        );
+    }
+
+    #[test]
+    fn releasing_the_code_pages_unmaps_them_and_the_code_still_runs() {
+        fn resident_text_kb() -> u64 {
+            let exe = std::fs::read_link("/proc/self/exe").unwrap();
+            let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+            let mut ours = false;
+            let mut total = 0;
+            for line in smaps.lines() {
+                if let Some(kb) = line.strip_prefix("Rss:") {
+                    if ours {
+                        total += kb.trim().trim_end_matches(" kB").parse::<u64>().unwrap();
+                    }
+                } else if line.contains(" r-xp ") {
+                    ours = line.ends_with(&*exe.to_string_lossy());
+                } else if line.contains('-') && line.split(' ').nth(1).is_some_and(|p| p.len() == 4)
+                {
+                    ours = false;
+                }
+            }
+            total
+        }
+        let before = resident_text_kb();
+        let released = release_code_pages().unwrap();
+        let after = resident_text_kb();
+        assert!(released > 0);
+        assert!(after < before, "{before} kB -> {after} kB");
+        // It runs on: the code after the release faulted back in.
+    }
     use crate::config::{Nice, RtPriority};
 
     /// Runs `f` on a fresh thread, so the test runner's threads keep their scheduling.
