@@ -950,12 +950,12 @@ fn adverts_that_fall_due_together_are_spread_earlier_never_later() {
 fn vmac_master() -> Node {
     let mut a = master_node();
     let r = a.driver.instance_mut(0);
-    r.vmac = Some(vrrpd::driver::vmac::VmacLink {
+    r.vmac = Some(Box::new(vrrpd::driver::vmac::VmacLink {
         name: "vrrp.7".into(),
         mac: [0, 0, 0x5e, 0, 1, 7],
         ifindex: 30,
         base_ifindex: IFINDEX,
-    });
+    }));
     r.ifindex = 30;
     r.socket_key.ifindex = 30;
     for (ix, _) in r.addresses.values_mut() {

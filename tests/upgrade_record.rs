@@ -320,7 +320,7 @@ fn a_vmac_travels_with_its_instance_and_a_record_without_vmacs_still_reads() {
         ifindex: 30,
         base_ifindex: 2,
     };
-    node.driver.instance_mut(0).vmac = Some(vmac.clone());
+    node.driver.instance_mut(0).vmac = Some(Box::new(vmac.clone()));
     let mut record = record_of(&node);
     record.vmac_bases.insert("eth0".into(), [0, 0, 0]);
     assert_eq!(record.driver.instances[0].vmac.as_ref(), Some(&vmac));
@@ -328,7 +328,7 @@ fn a_vmac_travels_with_its_instance_and_a_record_without_vmacs_still_reads() {
     let config = parse(&text);
     let with_vmac = |found: Option<vrrpd::driver::vmac::VmacLink>| {
         let mut r = started(&config.instances[0], v4(A));
-        r.vmac = found;
+        r.vmac = found.map(Box::new);
         vec![r]
     };
     let taken = ms(1000);
@@ -339,7 +339,7 @@ fn a_vmac_travels_with_its_instance_and_a_record_without_vmacs_still_reads() {
         with_vmac(Some(vmac.clone())),
     )
     .unwrap();
-    assert_eq!(driver.instances()[0].vmac.as_ref(), Some(&vmac));
+    assert_eq!(driver.instances()[0].vmac.as_deref(), Some(&vmac));
     // Another VMAC than the one the old daemon ran on: refused, naming it.
     let other = vrrpd::driver::vmac::VmacLink {
         ifindex: 31,

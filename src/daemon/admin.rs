@@ -157,11 +157,11 @@ impl Daemon {
                     vrrp_instance = %name,
                     "({name}) demoted by {by}{note_text}; out of the election until `vrrpd promote {name}` or a restart"
                 );
-                self.driver.instance_mut(i).demoted = Some(Demotion {
+                self.driver.instance_mut(i).demoted = Some(Box::new(Demotion {
                     by_uid: peer.uid,
                     since: SystemTime::now(),
                     note: note.clone(),
-                });
+                }));
             } else {
                 info!(vrrp_instance = %name, "({name}) promoted by {by}; rejoining the election");
                 self.driver.instance_mut(i).demoted = None;

@@ -952,8 +952,6 @@ impl Daemon {
 mod tests {
     use super::*;
     use crate::proto::fsm::Stats;
-    use std::collections::HashMap;
-
     const CONF: &str = "global_defs {\n router_id node_a\n}\nvrrp_script chk {\n script \"/bin/true\"\n interval 1\n weight -10\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 48\n priority 150\n version 3\n advert_int 0.1\n virtual_ipaddress {\n  192.0.2.30/24\n }\n track_script {\n  chk\n }\n}\nvrrp_instance VI_2 {\n interface eth0\n virtual_router_id 49\n priority 100\n authentication {\n  auth_type PASS\n  auth_pass secret\n }\n unicast_src_ip 192.0.2.20\n unicast_peer {\n  192.0.2.21\n }\n virtual_ipaddress {\n  192.0.2.31\n }\n}\n";
 
     fn with_views<T>(f: impl FnOnce(&Config, &[View]) -> T) -> T {
@@ -966,9 +964,9 @@ mod tests {
             ..Stats::default()
         };
         let idle = Stats::default();
-        let mut drops = HashMap::new();
+        let mut drops = crate::driver::Tally::default();
         drops.insert("ttl", 4u64);
-        let none = HashMap::new();
+        let none = crate::driver::Tally::default();
         let at = SystemTime::UNIX_EPOCH + Duration::from_micros(1_795_677_059_486_823);
         let lateness = crate::driver::lateness::Lateness::default();
         let counters = |i: usize, state, stats, drops, interval, holds| View {

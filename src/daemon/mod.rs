@@ -1284,7 +1284,12 @@ impl Daemon {
                 } else {
                     Vec::new()
                 };
-                (r.source_ifindex(), r.ifname.clone(), held, r.vmac.clone())
+                (
+                    r.source_ifindex(),
+                    r.ifname.clone(),
+                    held,
+                    r.vmac.as_deref().cloned(),
+                )
             })
             .collect();
         let tracked: Vec<String> = self.tracked_interfaces();
@@ -1956,7 +1961,7 @@ fn interface_mtu(ifname: &str) -> u32 {
 }
 
 fn send_failed(r: &mut Running, now: Instant, dst: IpAddr, error: &dyn std::fmt::Display) {
-    *r.drops.entry("send_error").or_default() += 1;
+    r.drops.bump("send_error");
     if let Some(n) = r.log_limit.allow("send_error", now) {
         let note = ratelimit::suppressed_note(n);
         warn!("({}) sending advert to {dst}: {error}{note}", r.name());

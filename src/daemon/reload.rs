@@ -913,7 +913,7 @@ impl Daemon {
             }
         })?;
         let mut running = Running::new(Arc::clone(cfg), router, sock_index, key, addresses);
-        running.vmac = vmac.map(|v| v.link);
+        running.vmac = vmac.map(|v| Box::new(v.link));
         running.faults.link = !running_now && !cfg.dont_track_primary;
         running.faults.no_source = source.is_none();
         if running.faults.no_source {

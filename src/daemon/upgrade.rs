@@ -572,7 +572,7 @@ impl Daemon {
                 _ => resolved.link.index,
             };
             let mut running = Running::new(cfg.clone(), router, ifindex, key, resolved.addresses);
-            running.vmac = resolved.vmac.map(|v| v.link);
+            running.vmac = resolved.vmac.map(|v| Box::new(v.link));
             started.push(running);
         }
         let (mut driver, mut effects) = Driver::restore(taken, &record.driver, &config, started)?;

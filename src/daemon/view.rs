@@ -10,7 +10,7 @@
 //! [`SCHEMA`]) changing with it. Adding a field keeps the schema number;
 //! renaming or removing one bumps it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
@@ -140,7 +140,7 @@ pub struct Counters<'a> {
     pub stats: &'a Stats,
     /// Adverts dropped before the state machine (and refused sends,
     /// `send_error`), by reason.
-    pub drops: &'a HashMap<&'static str, u64>,
+    pub drops: &'a crate::driver::Tally,
     pub lateness: &'a Lateness,
 }
 
@@ -501,11 +501,11 @@ mod tests {
             unicast_source: None,
         };
         let mut r = Running::new(cfg, router, 2, key, Default::default());
-        r.demoted = Some(Demotion {
+        r.demoted = Some(Box::new(Demotion {
             by_uid: 0,
             since: std::time::SystemTime::UNIX_EPOCH,
             note: note.map(String::from),
-        });
+        }));
         r
     }
 

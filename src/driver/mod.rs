@@ -57,7 +57,7 @@ use crate::proto::timers::master_down_interval;
 use crate::proto::wire::Packet;
 use crate::proto::{Instant, Priority};
 
-pub use running::{Demotion, Faults, Running, SocketKey};
+pub use running::{Demotion, Faults, Running, SocketKey, Tally};
 
 /// Whether a Master of `cfg` drops traffic to its addresses
 /// ([`crate::config::Instance::drops_traffic`]).
@@ -1082,12 +1082,12 @@ impl Driver {
         };
         let r = &mut self.instances[i];
         if inbound.src == r.router.params().source && !r.faults.no_source {
-            *r.drops.entry("own_address").or_default() += 1;
+            r.drops.bump("own_address");
             return;
         }
         let peer = r.cfg.unicast_peers.iter().find(|p| p.addr == inbound.src);
         if r.cfg.is_unicast() && r.cfg.check_unicast_src && peer.is_none() {
-            *r.drops.entry("not_a_peer").or_default() += 1;
+            r.drops.bump("not_a_peer");
             if let Some(n) = r.log_limit.allow("not_a_peer", now) {
                 let text = format!(
                     "({}) advert from {} which is not a unicast peer - discarding{}",
@@ -1174,7 +1174,7 @@ impl Driver {
                 self.feed(i, now, Input::Advert { src, repr }, out);
             }
             Err(Dropped::Auth(drop)) => {
-                *r.drops.entry(drop.as_str()).or_default() += 1;
+                r.drops.bump(drop.as_str());
                 if let Some(n) = r.log_limit.allow(drop.as_str(), now) {
                     let text = format!(
                         "({}) dropped advert from {}: {}{}",
@@ -1189,7 +1189,7 @@ impl Driver {
                 }
             }
             Err(Dropped::Wire(reason)) => {
-                *r.drops.entry(reason.as_str()).or_default() += 1;
+                r.drops.bump(reason.as_str());
                 if let Some(n) = r.log_limit.allow(reason.as_str(), now) {
                     let text = format!(
                         "({}) dropped advert from {}: {}{}",
@@ -1443,7 +1443,7 @@ impl Driver {
                 *index = new;
             }
         }
-        r.vmac = vmac;
+        r.vmac = vmac.map(Box::new);
         // Sends that failed on the old socket (the priority-0 advert of
         // the FAULT the interface's loss caused) say nothing of the new
         // one: a Backup sends nothing that could clear them, and would go

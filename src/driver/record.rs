@@ -632,12 +632,12 @@ mod tests {
         assert!(!String::from_utf8(plain.to_json().unwrap())
             .unwrap()
             .contains("vmac"));
-        r.vmac = Some(crate::driver::vmac::VmacLink {
+        r.vmac = Some(Box::new(crate::driver::vmac::VmacLink {
             name: "vrrp.51".into(),
             ifindex: 9,
             mac: [0, 0, 0x5e, 0, 1, 51],
             base_ifindex: 2,
-        });
+        }));
         r.ifindex = 9;
         let record = Record::build(7, std::slice::from_ref(&r), Vec::new());
         let i = &record.instances[0];

@@ -23,7 +23,7 @@
 //! (`taken`): the new process's clock has another epoch, and the shell
 //! tells the restore how long the record travelled.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -225,11 +225,11 @@ fn counter_name(name: &str) -> Option<&'static str> {
         .find(|n| *n == name)
 }
 
-fn counters_out(map: &HashMap<&'static str, u64>) -> BTreeMap<String, u64> {
+fn counters_out(map: &super::running::Tally) -> BTreeMap<String, u64> {
     map.iter().map(|(k, v)| ((*k).to_string(), *v)).collect()
 }
 
-fn counters_in(map: &BTreeMap<String, u64>) -> HashMap<&'static str, u64> {
+fn counters_in(map: &BTreeMap<String, u64>) -> super::running::Tally {
     map.iter()
         .filter_map(|(k, v)| counter_name(k).map(|k| (k, *v)))
         .collect()
@@ -292,7 +292,7 @@ impl Driver {
                     probe_in: rel(r.probe_at),
                     drops: counters_out(&r.drops),
                     lateness: r.lateness.clone(),
-                    vmac: r.vmac.clone(),
+                    vmac: r.vmac.as_deref().cloned(),
                 })
                 .collect(),
             groups: self
@@ -362,7 +362,7 @@ impl Driver {
             }
             // An older daemon did not record VMACs: the one found is kept.
             if let (Some(old_vmac), Some(found)) = (&old.vmac, &running.vmac) {
-                if old_vmac != found {
+                if old_vmac != &**found {
                     return Err(RestoreError::Identity {
                         instance: cfg.name.clone(),
                         what: format!(
@@ -382,10 +382,12 @@ impl Driver {
             running.faults = old.faults;
             running.track_adjustment = old.track_adjustment;
             running.state_since = taken.offset(old.state_since_in);
-            running.demoted = old.demoted.as_ref().map(|d| Demotion {
-                by_uid: d.by_uid,
-                since: SystemTime::UNIX_EPOCH + Duration::from_millis(d.since_unix_ms),
-                note: d.note.clone(),
+            running.demoted = old.demoted.as_ref().map(|d| {
+                Box::new(Demotion {
+                    by_uid: d.by_uid,
+                    since: SystemTime::UNIX_EPOCH + Duration::from_millis(d.since_unix_ms),
+                    note: d.note.clone(),
+                })
             });
             running.send_failing_since = old.send_failing_since_in.map(|o| taken.offset(o));
             running.probe_at = old.probe_in.map(|o| taken.offset(o));
