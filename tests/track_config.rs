@@ -218,3 +218,26 @@ vrrp_instance VI_2 {
         );
     }
 }
+
+#[test]
+fn an_instance_that_tracks_nothing_costs_no_plan_entry() {
+    let conf = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.30\n }\n}\n";
+    let cfg = load_str(
+        "k.conf",
+        &format!(
+            "{CONF}{}",
+            conf.replace("VI_1", "VI_9")
+                .replace("router_id 1\n", "router_id 99\n")
+        ),
+        &LoadOptions::default(),
+    )
+    .config;
+    assert!(cfg.instances.iter().any(|i| i.name == "VI_9"));
+    let p = plan(&cfg);
+    assert!(p.contains_key("VI_1"));
+    assert!(
+        !p.contains_key("VI_9"),
+        "{:?}",
+        p.keys().collect::<Vec<_>>()
+    );
+}
