@@ -550,6 +550,7 @@ impl Worker {
         }
         self.jobs_since_trim = 0;
         self.trimmed_at = Some(std::time::Instant::now());
+        self.shared.lock().queue.compact();
         let took = super::sched::trim_heap();
         debug!(
             "heap trimmed after a burst of jobs in {} us",

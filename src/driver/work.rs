@@ -988,6 +988,15 @@ impl<S: Vip> WorkQueue<S> {
         )
     }
 
+    /// Rebuilds the per-address and per-owner maps with full nodes. Filled
+    /// one key at a time in ascending order (a start's addresses), a
+    /// B-tree's leaves split in half and stay half empty: 0.38 MB for 1000
+    /// addresses, where a bulk build packs them. Nothing else changes.
+    pub fn compact(&mut self) {
+        self.slots = std::mem::take(&mut self.slots).into_iter().collect();
+        self.sent = std::mem::take(&mut self.sent).into_iter().collect();
+    }
+
     /// Changes whenever [`WorkQueue::held`] may have: compare two readings
     /// to know whether to look again.
     pub fn held_generation(&self) -> u64 {
@@ -2031,6 +2040,34 @@ mod tests {
 
     fn held(q: &WorkQueue<IpAddr>) -> Vec<(String, u32, IpAddr)> {
         q.held().map(|(o, ix, a)| (o.to_owned(), ix, *a)).collect()
+    }
+
+    #[test]
+    fn compacting_keeps_every_address_and_job() {
+        let mut q = WorkQueue::new();
+        for n in 1..=200u8 {
+            q.want(&format!("VI_{n}"), IF1, v4(n), true);
+        }
+        // Half of them in the kernel, one in flight, the rest queued.
+        for t in 0..100 {
+            let job = q.pop(at(t)).unwrap();
+            q.completed(&job, Outcome::Added, at(t));
+        }
+        let in_flight = q.pop(at(100)).unwrap();
+        let before = (held(&q), q.queued().address_jobs, q.state(IF1, v4(150)));
+        q.compact();
+        assert_eq!(
+            (held(&q), q.queued().address_jobs, q.state(IF1, v4(150))),
+            before
+        );
+        q.completed(&in_flight, Outcome::Added, at(101));
+        assert_eq!(held(&q).len(), 101);
+        let mut left = 0;
+        while let Some(job) = q.pop(at(102)) {
+            q.completed(&job, Outcome::Added, at(102));
+            left += 1;
+        }
+        assert_eq!((left, held(&q).len()), (99, 200));
     }
 
     #[test]
