@@ -305,32 +305,30 @@ pub fn trim_heap() -> std::time::Duration {
     started.elapsed()
 }
 
-/// Unmaps this process's view of its own binary's code and read-only
-/// data, so that only what runs from now on is mapped again, page by page
-/// as it runs.
+/// Unmaps this process's view of the code and read-only data of its
+/// binary and libraries, so that only what runs from now on is mapped
+/// again, page by page as it runs.
 ///
 /// The kernel maps a file's cached pages 64 KB around each page a process
 /// touches (fault-around), and start-up runs most of the binary once (the
-/// configuration's parsers, the first netlink dumps): 3.7 of the 4.0 MB
-/// of text stayed mapped, counted in the RSS and PSS for good, while an
-/// idle daemon runs a fraction of it. `MADV_DONTNEED` on a private file
-/// mapping holding no private (copy-on-write) page drops page-table
-/// entries only: every byte reads the same from the page cache, where the
-/// pages stay (nothing is read from disk while they are cached), and the
-/// next call into them costs a minor fault. A mapping with a private page
-/// (the relocated RELRO data) is left alone, since this would lose it.
-/// With `vrrp_no_swap` (mlockall) the kernel refuses (EINVAL) and nothing
+/// configuration's parsers, the first netlink dumps, NSS lookups that load
+/// libnss_systemd): 3.7 of the binary's 4.0 MB of text stayed mapped,
+/// counted in the RSS and PSS for good, while an idle daemon runs a
+/// fraction of it. `MADV_DONTNEED` on a private file mapping holding no
+/// private (copy-on-write) page drops page-table entries only: every byte
+/// reads the same from the page cache, where the pages stay, and the next
+/// call into them costs a minor fault. It is what reclaim may do to such
+/// a mapping at any time, less the eviction. A mapping with a private page
+/// (relocated RELRO data) is left alone: this would lose it. With
+/// `vrrp_no_swap` (mlockall) the kernel refuses (EINVAL) and nothing
 /// moves. Returns the bytes unmapped.
 pub fn release_code_pages() -> io::Result<usize> {
-    let exe = std::fs::read_link("/proc/self/exe")?;
-    let exe = exe.to_string_lossy();
-    let exe = exe.trim_end_matches(" (deleted)");
     let smaps = std::fs::read_to_string("/proc/self/smaps")?;
     let mut released = 0;
-    for (start, end) in clean_mappings_of(&smaps, exe) {
-        // SAFETY: a whole read-only private mapping of the executable
-        // without a private page: dropping its page-table entries changes
-        // no byte the process can read.
+    for (start, end) in clean_file_mappings(&smaps) {
+        // SAFETY: a whole read-only private file mapping without a private
+        // page: dropping its page-table entries changes no byte the
+        // process can read (the next access maps the file's page again).
         let rc =
             unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
         if rc != 0 {
@@ -341,9 +339,9 @@ pub fn release_code_pages() -> io::Result<usize> {
     Ok(released)
 }
 
-/// The read-only private mappings of `path` in an smaps listing whose
-/// every page is still the file's (`Anonymous: 0 kB`), as address ranges.
-fn clean_mappings_of(smaps: &str, path: &str) -> Vec<(usize, usize)> {
+/// The read-only private mappings of files in an smaps listing whose every
+/// page is still the file's (`Anonymous: 0 kB`), as address ranges.
+fn clean_file_mappings(smaps: &str) -> Vec<(usize, usize)> {
     let mut found = Vec::new();
     let mut current: Option<(usize, usize)> = None;
     for line in smaps.lines() {
@@ -370,9 +368,9 @@ fn clean_mappings_of(smaps: &str, path: &str) -> Vec<(usize, usize)> {
             continue;
         };
         let name = fields.nth(3).unwrap_or("").trim_start();
-        let name = name.trim_end_matches(" (deleted)");
-        let read_only = perms.starts_with('r') && perms.as_bytes().get(1) == Some(&b'-');
-        current = (read_only && perms.ends_with('p') && name == path).then_some((start, end));
+        // r--p or r-xp of a file; not [vdso], [vvar], the heap or stacks.
+        let read_only_private = perms.len() == 4 && perms.starts_with("r-") && perms.ends_with('p');
+        current = (read_only_private && name.starts_with('/')).then_some((start, end));
     }
     found
 }
@@ -397,16 +395,22 @@ Anonymous:             0 kB
 Anonymous:             0 kB
 7f002000-7f003000 r-xp 00000000 00:00 0 
 Anonymous:             0 kB
+7ffd0000-7ffd2000 r-xp 00000000 00:00 0                          [vdso]
+Anonymous:             0 kB
 ";
 
     #[test]
-    fn only_the_binarys_read_only_mappings_without_private_pages_are_released() {
+    fn only_read_only_file_mappings_without_private_pages_are_released() {
         assert_eq!(
-            clean_mappings_of(SMAPS, "/usr/sbin/vrrpd"),
+            clean_file_mappings(SMAPS),
             // Not the RELRO page (a private page), not the writable data,
-            // not libc's, not an anonymous mapping; a replaced binary's
-            // " (deleted)" still matches.
-            vec![(0x55d0a000, 0x55d0b000), (0x55d0b000, 0x55d0f000)]
+            // not an anonymous mapping; a replaced file's " (deleted)"
+            // mapping and a library's are.
+            vec![
+                (0x55d0a000, 0x55d0b000),
+                (0x55d0b000, 0x55d0f000),
+                (0x7f000000, 0x7f001000)
+            ]
         );
     }
 
