@@ -505,7 +505,9 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         // Every instance has its initial state: tell systemd (Type=notify).
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     }
-    let _ = sched::trim_heap();
+    // Off the advert thread, as every trim: reading smaps to release the
+    // code pages takes 1-5 ms, and the first adverts are due.
+    tokio::task::spawn_blocking(sched::trim_heap);
     let mut ended = Ended::Stopped;
     let mut deletions: Option<mpsc::Receiver<crate::net::netlink::Deleted>> = None;
     // A successor's metrics endpoint: (when, attempt), see `retry_metrics`.

@@ -600,7 +600,9 @@ impl Daemon {
         });
         self.apply_prepared(prepared, None);
         info!("Reload complete");
-        let _ = super::sched::trim_heap();
+        // Off the advert thread: reading smaps to release the code pages
+        // takes 1-5 ms.
+        tokio::task::spawn_blocking(super::sched::trim_heap);
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
         self.exec.events.publish(json!({
             "event": "reload", "ok": true, "summary": summary,
