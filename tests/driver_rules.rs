@@ -940,7 +940,7 @@ fn adverts_that_fall_due_together_are_spread_earlier_never_later() {
     }
     let largest = per_round.values().max().copied().unwrap_or(0);
     assert!(
-        largest <= vrrpd::driver::phase::MIN_TOGETHER,
+        largest <= vrrpd::driver::phase::MAX_TOGETHER,
         "after the first round at most a few adverts leave together, got {largest}"
     );
 }

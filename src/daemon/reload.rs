@@ -782,6 +782,7 @@ impl Daemon {
         let states_before =
             (is_reload && config.global.fifo_write_vrrp_states_on_reload).then(|| self.states());
         let before = std::mem::replace(&mut self.config, config.clone());
+        self.tracks_routes = super::config_tracks_routes(&self.config);
         self.configure_linkbeat();
         self.handle(Event::Reload(Box::new(Reload {
             config,

@@ -660,6 +660,7 @@ impl Daemon {
                 warn!("{f}");
             }
         }
+        self.tracks_routes = super::config_tracks_routes(&config);
         self.config = config;
         self.configure_linkbeat();
         self.driver = driver;

@@ -9,11 +9,10 @@
 //! (bench-flood, 100 instances, 10 000 pps): lateness that no timer
 //! precision can remove, because it is the burst's own length.
 //!
-//! After a round in which more than a slot's worth of adverts of one
+//! After a round in which more than [`MAX_TOGETHER`] adverts of one
 //! interval left together, [`spread`] moves all but the first few of them
-//! to earlier next deadlines, in slots evenly over the second half of the
-//! interval: about 40 slots per interval, of [`MIN_TOGETHER`] to
-//! [`MAX_TOGETHER`] adverts.
+//! to earlier next deadlines, in slots of [`MAX_TOGETHER`] evenly over the
+//! second half of the interval.
 //! Only earlier: no advert is ever later than its Adver_Timer, and each
 //! instance's next gap is at least half an interval. Once spread the
 //! phases stay spread (each Adver_Timer restarts from its own send); a
@@ -30,26 +29,11 @@ use crate::proto::Instant;
 /// cost 1.40 %, no spreading 0.57 % (bench-failover idle1000, 2026-12-04).
 pub const MAX_TOGETHER: usize = 25;
 
-/// The smallest slot: fewer instances than 40 slots of [`MAX_TOGETHER`]
-/// are cut into slots of `n / 40` but at least this many, so that a late
-/// wake-up of the advert thread (the host's, 5-20 ms on a busy 2-core VM)
-/// delays few adverts: with 100 instances, slots of 25 meant one stall
-/// made 1 % of a run's adverts late, which is a p99 on its own.
-pub const MIN_TOGETHER: usize = 8;
-
-/// Slots per interval aimed at (wake-ups): 1000 instances make 40 of 25.
-const TARGET_SLOTS: usize = 40;
-
-/// The slot size for `n` adverts of one interval that left together.
-fn slot_size(n: usize) -> usize {
-    n.div_ceil(TARGET_SLOTS).clamp(MIN_TOGETHER, MAX_TOGETHER)
-}
-
 /// For adverts that just left together at `now`, as (instance, interval)
 /// in the order they were sent, the earlier next deadlines to set: per
-/// interval, the n adverts are cut into slots of `slot_size(n)`; slot s
+/// interval, the n adverts are cut into slots of [`MAX_TOGETHER`]; slot s
 /// of S moves to `now + interval - s * (interval / 2) / S`, the first slot
-/// keeps its deadline. Groups of at most one slot are left alone.
+/// keeps its deadline. Groups of at most [`MAX_TOGETHER`] are left alone.
 pub fn spread(now: Instant, sent: &[(usize, Duration)]) -> Vec<(usize, Instant)> {
     let mut intervals: Vec<Duration> = sent.iter().map(|(_, iv)| *iv).collect();
     intervals.sort();
@@ -62,18 +46,18 @@ pub fn spread(now: Instant, sent: &[(usize, Duration)]) -> Vec<(usize, Instant)>
             .map(|(i, _)| *i)
             .collect();
         let n = group.len();
-        let size = slot_size(n);
-        if n <= size {
+        if n <= MAX_TOGETHER {
             continue;
         }
-        // Slots of several: each wake-up sends a few adverts in one
-        // `sendmmsg` rather than one each (1000 instances: 40 wake-ups a
-        // second, not 1000; each has a fixed cost).
-        let slots = n.div_ceil(size);
+        // Slots of MAX_TOGETHER: each wake-up sends a few adverts in one
+        // `sendmmsg` rather than one each (1000 instances: 125 wake-ups a
+        // second, not 1000; every wake-up costs the driver a pass over its
+        // instances).
+        let slots = n.div_ceil(MAX_TOGETHER);
         let half = interval / 2;
-        for (k, &instance) in group.iter().enumerate().skip(size) {
+        for (k, &instance) in group.iter().enumerate().skip(MAX_TOGETHER) {
             // slot < slots, so the shift is below half an interval.
-            let slot = k / size;
+            let slot = k / MAX_TOGETHER;
             let shift = half.mul_f64(slot as f64 / slots as f64);
             out.push((instance, now + (interval - shift)));
         }
@@ -93,7 +77,7 @@ mod tests {
 
     #[test]
     fn a_small_round_is_left_alone() {
-        let sent: Vec<_> = (0..MIN_TOGETHER).map(|i| (i, SECOND)).collect();
+        let sent: Vec<_> = (0..MAX_TOGETHER).map(|i| (i, SECOND)).collect();
         assert!(spread(at(5000), &sent).is_empty());
     }
 
@@ -104,42 +88,22 @@ mod tests {
         let moved = spread(now, &sent);
         assert_eq!(
             moved.len(),
-            100 - MIN_TOGETHER,
+            100 - MAX_TOGETHER,
             "all but the first slot move"
         );
-        assert!(moved.iter().all(|(i, _)| *i >= MIN_TOGETHER));
+        assert!(moved.iter().all(|(i, _)| *i >= MAX_TOGETHER));
         let mut per_deadline = std::collections::BTreeMap::new();
         for (_, t) in &moved {
             assert!(*t < now + SECOND, "never later than the Adver_Timer");
             assert!(*t > now + SECOND / 2, "a gap of at least half an interval");
             *per_deadline.entry(*t).or_insert(0) += 1;
         }
-        // 13 slots of at most 8: the 12 moved ones 500/13 ms apart.
-        assert_eq!(per_deadline.len(), 12);
-        assert!(per_deadline.values().all(|n| *n <= MIN_TOGETHER));
+        // 4 slots of at most 25: the 3 moved ones 500/4 ms apart.
+        assert_eq!(per_deadline.len(), 3);
+        assert!(per_deadline.values().all(|n| *n <= MAX_TOGETHER));
         let times: Vec<_> = per_deadline.keys().collect();
         let gap = times[1].saturating_since(*times[0]);
-        assert_eq!(gap.as_micros(), 38_462);
-    }
-
-    #[test]
-    fn a_thousand_fill_slots_of_the_largest_size_not_more_wake_ups() {
-        let now = at(0);
-        let sent: Vec<_> = (0..1000).map(|i| (i, SECOND)).collect();
-        let moved = spread(now, &sent);
-        let mut per_deadline = std::collections::BTreeMap::new();
-        for (_, t) in &moved {
-            *per_deadline.entry(*t).or_insert(0usize) += 1;
-        }
-        // 40 slots of 25: the first keeps its deadline.
-        assert_eq!(moved.len(), 1000 - MAX_TOGETHER);
-        assert_eq!(per_deadline.len(), 39);
-        assert!(per_deadline.values().all(|n| *n == MAX_TOGETHER));
-        // 200 make 40 slots of 5 but for the smallest slot: 25 of 8.
-        let sent: Vec<_> = (0..200).map(|i| (i, SECOND)).collect();
-        let deadlines: std::collections::BTreeSet<_> =
-            spread(now, &sent).iter().map(|(_, t)| *t).collect();
-        assert_eq!(deadlines.len(), 24);
+        assert_eq!(gap, Duration::from_millis(125));
     }
 
     #[test]
@@ -151,7 +115,7 @@ mod tests {
         let moved = spread(now, &sent);
         assert_eq!(
             moved.len(),
-            40 - MIN_TOGETHER,
+            40 - MAX_TOGETHER,
             "the 5 at 0.1 s are few enough to stay"
         );
         assert!(moved.iter().all(|(i, _)| *i < 40));
