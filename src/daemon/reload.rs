@@ -781,8 +781,7 @@ impl Daemon {
         // which survived (a reload, not the start).
         let states_before =
             (is_reload && config.global.fifo_write_vrrp_states_on_reload).then(|| self.states());
-        let before = std::mem::replace(&mut self.config, config.clone());
-        self.tracks_routes = super::config_tracks_routes(&self.config);
+        let before = self.replace_config(config.clone());
         self.configure_linkbeat();
         self.handle(Event::Reload(Box::new(Reload {
             config,

@@ -341,6 +341,18 @@ pub fn release_code_pages() -> io::Result<usize> {
     Ok(released)
 }
 
+/// A mapping's header line in maps or smaps (`start-end perms offset dev
+/// inode path`): its address range, permissions and path ("" if none).
+fn mapping_header(line: &str) -> Option<(usize, usize, &str, &str)> {
+    let mut fields = line.splitn(6, ' ');
+    let (range, perms) = (fields.next()?, fields.next()?);
+    let (start, end) = range.split_once('-')?;
+    let start = usize::from_str_radix(start, 16).ok()?;
+    let end = usize::from_str_radix(end, 16).ok()?;
+    let name = fields.nth(3).unwrap_or("").trim_start();
+    Some((start, end, perms, name))
+}
+
 /// The read-only private mappings of files in an smaps listing whose every
 /// page is still the file's (`Anonymous: 0 kB`), as address ranges.
 fn clean_file_mappings(smaps: &str) -> Vec<(usize, usize)> {
@@ -355,21 +367,9 @@ fn clean_file_mappings(smaps: &str) -> Vec<(usize, usize)> {
             }
             continue;
         }
-        // A mapping's header: start-end perms offset dev inode path.
-        let mut fields = line.splitn(6, ' ');
-        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
+        let Some((start, end, perms, name)) = mapping_header(line) else {
             continue;
         };
-        let Some((start, end)) = range.split_once('-') else {
-            continue;
-        };
-        let (Ok(start), Ok(end)) = (
-            usize::from_str_radix(start, 16),
-            usize::from_str_radix(end, 16),
-        ) else {
-            continue;
-        };
-        let name = fields.nth(3).unwrap_or("").trim_start();
         // r--p or r-xp of a file; not [vdso], [vvar], the heap or stacks.
         let read_only_private = perms.len() == 4 && perms.starts_with("r-") && perms.ends_with('p');
         current = (read_only_private && name.starts_with('/')).then_some((start, end));
@@ -424,15 +424,12 @@ Anonymous:             0 kB
             let mut ours = false;
             let mut total = 0;
             for line in smaps.lines() {
-                if let Some(kb) = line.strip_prefix("Rss:") {
+                if let Some((_, _, perms, name)) = mapping_header(line) {
+                    ours = perms == "r-xp" && std::path::Path::new(name) == exe;
+                } else if let Some(kb) = line.strip_prefix("Rss:") {
                     if ours {
                         total += kb.trim().trim_end_matches(" kB").parse::<u64>().unwrap();
                     }
-                } else if line.contains(" r-xp ") {
-                    ours = line.ends_with(&*exe.to_string_lossy());
-                } else if line.contains('-') && line.split(' ').nth(1).is_some_and(|p| p.len() == 4)
-                {
-                    ours = false;
                 }
             }
             total

@@ -660,8 +660,7 @@ impl Daemon {
                 warn!("{f}");
             }
         }
-        self.tracks_routes = super::config_tracks_routes(&config);
-        self.config = config;
+        self.replace_config(config);
         self.configure_linkbeat();
         self.driver = driver;
         self.sync_firewall();

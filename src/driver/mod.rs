@@ -57,7 +57,7 @@ use crate::proto::timers::master_down_interval;
 use crate::proto::wire::Packet;
 use crate::proto::{Instant, Priority};
 
-pub use running::{Demotion, Faults, Running, SocketKey, Tally};
+pub use running::{ByKind, Demotion, Faults, Running, SocketKey, Tally};
 
 /// Whether a Master of `cfg` drops traffic to its addresses
 /// ([`crate::config::Instance::drops_traffic`]).

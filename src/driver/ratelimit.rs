@@ -12,13 +12,10 @@ pub const BURST: u32 = 3;
 /// The window: after it, a kind may log again and says how many it dropped.
 pub const WINDOW: Duration = Duration::from_secs(10);
 
-/// Per-kind windows (one limiter per instance, one for the daemon). A
-/// vector searched in order: an instance sees a handful of kinds, and it
-/// is 24 bytes without allocation until the first, where a hash map was 48
-/// in each of 1000 instances.
+/// Per-kind windows (one limiter per instance, one for the daemon).
 #[derive(Debug, Default)]
 pub struct LogLimit {
-    kinds: Vec<(&'static str, Window)>,
+    kinds: super::running::ByKind<Window>,
 }
 
 #[derive(Debug)]
@@ -33,19 +30,11 @@ impl LogLimit {
     /// number of lines of that kind suppressed since the last one logged,
     /// `None` to stay quiet.
     pub fn allow(&mut self, kind: &'static str, now: Instant) -> Option<u64> {
-        let at = match self.kinds.iter().position(|(k, _)| *k == kind) {
-            Some(at) => at,
-            None => {
-                let fresh = Window {
-                    start: now,
-                    logged: 0,
-                    suppressed: 0,
-                };
-                self.kinds.push((kind, fresh));
-                self.kinds.len() - 1
-            }
-        };
-        let w = &mut self.kinds[at].1;
+        let w = self.kinds.slot(kind, || Window {
+            start: now,
+            logged: 0,
+            suppressed: 0,
+        });
         if now.saturating_since(w.start) >= WINDOW {
             w.start = now;
             w.logged = 0;

@@ -56,48 +56,69 @@ pub struct Demotion {
     pub note: Option<String>,
 }
 
-/// Counts by reason, for the few reasons an instance ever sees: a vector
-/// searched in order (24 bytes and no allocation while empty, where a hash
-/// map took 48 in each of 1000 instances).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tally(Vec<(&'static str, u64)>);
+/// Values by a static kind name, for the few kinds an instance ever sees:
+/// a vector searched in order (24 bytes and no allocation while empty,
+/// where a hash map took 48 in each of 1000 instances). Drop counts
+/// ([`Tally`]) and log windows (`ratelimit::LogLimit`) keep theirs here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ByKind<V>(Vec<(&'static str, V)>);
 
-impl Tally {
-    /// One more of `reason`.
-    pub fn bump(&mut self, reason: &'static str) {
-        match self.0.iter_mut().find(|(k, _)| *k == reason) {
-            Some((_, n)) => *n += 1,
-            None => self.0.push((reason, 1)),
+impl<V> Default for ByKind<V> {
+    fn default() -> Self {
+        ByKind(Vec::new())
+    }
+}
+
+impl<V> ByKind<V> {
+    /// The value of `kind`, made by `make` the first time.
+    pub fn slot(&mut self, kind: &'static str, make: impl FnOnce() -> V) -> &mut V {
+        let at = match self.0.iter().position(|(k, _)| *k == kind) {
+            Some(at) => at,
+            None => {
+                self.0.push((kind, make()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[at].1
+    }
+
+    /// Sets the value of `kind`.
+    pub fn insert(&mut self, kind: &'static str, value: V) {
+        match self.0.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, v)) => *v = value,
+            None => self.0.push((kind, value)),
         }
     }
 
-    /// Sets the count of `reason`.
-    pub fn insert(&mut self, reason: &'static str, n: u64) {
-        match self.0.iter_mut().find(|(k, _)| *k == reason) {
-            Some((_, count)) => *count = n,
-            None => self.0.push((reason, n)),
-        }
-    }
-
-    pub fn get(&self, reason: &str) -> Option<&u64> {
-        self.0.iter().find(|(k, _)| *k == reason).map(|(_, n)| n)
+    pub fn get(&self, kind: &str) -> Option<&V> {
+        self.0.iter().find(|(k, _)| *k == kind).map(|(_, v)| v)
     }
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    /// Every reason seen, in the order first seen.
-    pub fn iter(&self) -> std::slice::Iter<'_, (&'static str, u64)> {
+    /// Every kind seen, in the order first seen.
+    pub fn iter(&self) -> std::slice::Iter<'_, (&'static str, V)> {
         self.0.iter()
     }
 }
 
-impl FromIterator<(&'static str, u64)> for Tally {
-    fn from_iter<I: IntoIterator<Item = (&'static str, u64)>>(iter: I) -> Self {
-        let mut t = Tally::default();
-        for (k, n) in iter {
-            t.insert(k, n);
+/// Counts by reason (an instance's drops).
+pub type Tally = ByKind<u64>;
+
+impl Tally {
+    /// One more of `reason`.
+    pub fn bump(&mut self, reason: &'static str) {
+        *self.slot(reason, || 0) += 1;
+    }
+}
+
+impl<V> FromIterator<(&'static str, V)> for ByKind<V> {
+    fn from_iter<I: IntoIterator<Item = (&'static str, V)>>(iter: I) -> Self {
+        let mut t = ByKind::default();
+        for (k, v) in iter {
+            t.insert(k, v);
         }
         t
     }
