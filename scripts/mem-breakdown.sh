@@ -10,6 +10,7 @@
 #   sudo N=1 scripts/mem-breakdown.sh
 #   sudo PAUSE=300 scripts/mem-breakdown.sh    # keep it running to look at it
 #   sudo HEAPTRACK=1 SETTLE=45 scripts/mem-breakdown.sh target/debug/vrrpd
+#   sudo ROLE=backup scripts/mem-breakdown.sh  # a peer (priority 200) is Master
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source-path=SCRIPTDIR/.. source=netns-tests/paths.sh
@@ -23,9 +24,10 @@ if [[ ${HEAPTRACK:-} ]] && ! command -v heaptrack >/dev/null; then
 fi
 NS=vmem$$a PEER=vmem$$b
 W=$(mktemp -d /var/tmp/vrrpd-mem.XXXXXX)
-PID=
+PID= PEER_PID=
 cleanup() {
     [[ $PID ]] && kill "$PID" 2>/dev/null && sleep 1
+    [[ $PEER_PID ]] && kill "$PEER_PID" 2>/dev/null && sleep 1
     ip netns del "$NS" 2>/dev/null || true
     ip netns del "$PEER" 2>/dev/null || true
     [[ ${KEEP:-} ]] || rm -rf "$W"
@@ -39,6 +41,7 @@ for k in 0 1 2 3; do
     ip -n "$NS" addr add "203.0.113.$((16 * k + 1))/28" dev "eth$k"
     ip -n "$NS" link set "eth$k" up
     ip -n "$PEER" link set "p$k" up
+    ip -n "$PEER" addr add "203.0.113.$((16 * k + 2))/28" dev "p$k"
 done
 {
     printf 'global_defs {\n vrrp_version 3\n}\n'
@@ -47,13 +50,23 @@ done
         printf 'vrrp_instance VI_%d {\n state BACKUP\n interface eth%d\n virtual_router_id %d\n priority 100\n advert_int 1\n virtual_ipaddress {\n  198.51.100.%d/32\n }\n}\n' "$i" "$k" "$v" "$v"
     done
 } >"$W/many.conf"
+if [[ ${ROLE:-master} == backup ]]; then
+    # The same instances at priority 200 on the peer's ends: it is Master,
+    # the node measured stays Backup. Its own /run and /tmp (control
+    # socket, runtime record).
+    sed -e 's/priority 100/priority 200/' -e 's/interface eth/interface p/' "$W/many.conf" >"$W/peer.conf"
+    private_dirs -c /run -c /tmp -k "$BIN" -k "$W"
+    ip netns exec "$PEER" "${PRIVATE_DIRS[@]}" "$BIN" -f "$W/peer.conf" -n -l -G >"$W/peer.log" 2>&1 &
+    PEER_PID=$!
+    sleep 3
+fi
 run=(ip netns exec "$NS")
 [[ ${HEAPTRACK:-} ]] && run+=(heaptrack -o "$W/heap")
 "${run[@]}" "$BIN" -f "$W/many.conf" -n -l -D -p "$W/pid" >"$W/log" 2>&1 &
 for _ in $(seq 1 40); do [[ -s $W/pid ]] && break; sleep 0.5; done
 sleep "$SETTLE"
 PID=$(cat "$W/pid")
-echo "instances Master: $(grep -c 'Entering MASTER' "$W/log"), VIPs held: $(ip -n "$NS" -4 -o addr | grep -c ' 198\.51\.100\.' || true)"
+echo "role ${ROLE:-master}: instances Master: $(grep -c 'Entering MASTER' "$W/log"), VIPs held: $(ip -n "$NS" -4 -o addr | grep -c ' 198\.51\.100\.' || true)"
 grep -E '^(Rss|Pss|Pss_Anon|Pss_File):' "/proc/$PID/smaps_rollup" | tr -s ' ' | tr '\n' ' '
 echo
 echo "largest mappings (RSS kB, name):"

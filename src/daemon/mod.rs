@@ -512,7 +512,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
     }
     // Off the advert thread, as every trim: reading smaps to release the
     // code pages takes 1-5 ms, and the first adverts are due.
-    tokio::task::spawn_blocking(sched::trim_heap);
+    tokio::task::spawn_blocking(|| sched::trim_heap("the start"));
     let mut ended = Ended::Stopped;
     let mut deletions: Option<mpsc::Receiver<crate::net::netlink::Deleted>> = None;
     // A successor's metrics endpoint: (when, attempt), see `retry_metrics`.
@@ -633,10 +633,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
             daemon.offer_record();
         }
         if !daemon.record_dirty && daemon.record.take_trim_due() {
-            tokio::task::spawn_blocking(|| {
-                let took = sched::trim_heap();
-                debug!("heap trimmed in {} us", took.as_micros());
-            });
+            tokio::task::spawn_blocking(|| sched::trim_heap("the runtime record's writes"));
         }
         // Route and rule deletions are watched once a tracked one is
         // configured (a socket of its own: a routing daemon's churn must

@@ -602,7 +602,7 @@ impl Daemon {
         info!("Reload complete");
         // Off the advert thread: reading smaps to release the code pages
         // takes 1-5 ms.
-        tokio::task::spawn_blocking(super::sched::trim_heap);
+        tokio::task::spawn_blocking(|| super::sched::trim_heap("a reload"));
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
         self.exec.events.publish(json!({
             "event": "reload", "ok": true, "summary": summary,

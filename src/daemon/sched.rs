@@ -291,20 +291,25 @@ pub fn limit_heap_arenas() {
 /// configuration, the parse, the prepared instances, all live at once for
 /// a moment) back to the kernel; glibc would keep them as the process's
 /// RSS for ever (about 2 MB at 1000 instances); then releases the code
-/// pages ([`release_code_pages`]). Returns how long it took: 1-5 ms, most
-/// of it reading smaps, so never on the advert thread (it holds each
-/// arena's lock during `malloc_trim`).
-pub fn trim_heap() -> std::time::Duration {
+/// pages ([`release_code_pages`]). `after` says what the burst was, for
+/// the debug line, which is written before the code pages go: logging is
+/// code the steady state never runs, and written after it would map its
+/// pages again for good. Takes 1-5 ms, most of it reading smaps, so never
+/// on the advert thread (it holds each arena's lock during `malloc_trim`).
+pub fn trim_heap(after: &str) {
     let started = std::time::Instant::now();
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim walks the allocator's own free lists.
     unsafe {
         libc::malloc_trim(0);
     }
+    tracing::debug!(
+        "heap trimmed after {after} in {} us",
+        started.elapsed().as_micros()
+    );
     if let Err(e) = release_code_pages() {
         tracing::debug!("code pages not released: {e}");
     }
-    started.elapsed()
 }
 
 /// Unmaps this process's view of the code and read-only data of its

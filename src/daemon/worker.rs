@@ -503,17 +503,33 @@ impl Worker {
                 None => None,
             };
             let Some(job) = job else {
-                if next.is_none() {
+                // Idle: the burst is over. A trim not yet allowed (the
+                // last one was less than MIN_TRIM_GAP ago) is done when it
+                // is, unless more jobs come first: the tail of a start
+                // (the second announcement burst) would otherwise stay
+                // untrimmed until the next failover.
+                let trim_at = if next.is_none() {
+                    self.trim_due_at()
+                } else {
+                    None
+                };
+                if trim_at.is_some_and(|at| at <= std::time::Instant::now()) {
                     self.trim_after_burst();
+                    continue;
                 }
                 // A permit stored by notify_one between the unlock and
                 // here is not lost: `notified` completes at once.
                 let woken = self.shared.wake.notified();
-                match next {
+                let wake_at = match (next, trim_at) {
+                    (Some(at), _) => Some(self.shared.clock.deadline(at)),
+                    (None, Some(at)) => Some(tokio::time::Instant::from_std(at)),
+                    (None, None) => None,
+                };
+                match wake_at {
                     Some(at) => {
                         tokio::select! {
                             () = woken => {}
-                            () = tokio::time::sleep_until(self.shared.clock.deadline(at)) => {}
+                            () = tokio::time::sleep_until(at) => {}
                         }
                     }
                     None => woken.await,
@@ -538,24 +554,24 @@ impl Worker {
         }
     }
 
+    fn trim_due_at(&self) -> Option<std::time::Instant> {
+        trim_due_at(
+            self.jobs_since_trim,
+            self.trimmed_at,
+            std::time::Instant::now(),
+        )
+    }
+
     /// Nothing left to do after a burst of jobs (a start's or a failover's
     /// addresses and announcements): the pages they freed go back to the
     /// kernel. The record writer's trim comes when the addresses settle,
     /// before the announcements' tail; this one after it (0.4 MB of a
     /// Master's RSS at 1000 instances).
     fn trim_after_burst(&mut self) {
-        if self.jobs_since_trim == 0 || self.trimmed_at.is_some_and(|t| t.elapsed() < MIN_TRIM_GAP)
-        {
-            return;
-        }
         self.jobs_since_trim = 0;
         self.trimmed_at = Some(std::time::Instant::now());
         self.shared.lock().queue.compact();
-        let took = super::sched::trim_heap();
-        debug!(
-            "heap trimmed after a burst of jobs in {} us",
-            took.as_micros()
-        );
+        super::sched::trim_heap("a burst of jobs");
     }
 
     /// Runs one route or rule job and hands its outcome to the queue.
@@ -841,5 +857,40 @@ fn log(report: &Report) {
                 warn!("{error}");
             }
         }
+    }
+}
+
+/// When the jobs run since the last trim may be trimmed: none run, never;
+/// else at once, or MIN_TRIM_GAP after the last trim if that is later.
+fn trim_due_at(
+    jobs_since_trim: u32,
+    trimmed_at: Option<std::time::Instant>,
+    now: std::time::Instant,
+) -> Option<std::time::Instant> {
+    if jobs_since_trim == 0 {
+        return None;
+    }
+    Some(trimmed_at.map_or(now, |at| (at + MIN_TRIM_GAP).max(now)))
+}
+
+#[cfg(test)]
+mod trim_tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_is_trimmed_once_the_gap_since_the_last_trim_has_passed() {
+        let t0 = std::time::Instant::now();
+        // Nothing run since the last trim: nothing to trim, ever.
+        assert_eq!(trim_due_at(0, Some(t0), t0), None);
+        assert_eq!(trim_due_at(0, None, t0), None);
+        // The first burst: at once.
+        assert_eq!(trim_due_at(3, None, t0), Some(t0));
+        // A burst that ends 1 s after a trim (a start's second
+        // announcement burst): deferred to the gap's end, not dropped.
+        let later = t0 + Duration::from_secs(1);
+        assert_eq!(trim_due_at(5, Some(t0), later), Some(t0 + MIN_TRIM_GAP));
+        // Long after: at once.
+        let much_later = t0 + Duration::from_secs(60);
+        assert_eq!(trim_due_at(5, Some(t0), much_later), Some(much_later));
     }
 }
