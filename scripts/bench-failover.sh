@@ -535,6 +535,10 @@ if [[ ${1:-} == --one ]]; then
     # share). Per window: A's advert gaps from the capture (p99, max), B's
     # transitions (a false failover), adverts B sent.
     SAT_S=${SAT_S:-120}
+    # On a VM, the time the hypervisor gave this guest's CPUs to someone
+    # else (/proc/stat "steal", all CPUs, in USER_HZ ticks): a late wake-up
+    # that no guest setting can prevent.
+    host_steal_ms() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" {print int($9 * 1000 / hz); exit}' /proc/stat; }
     SAT_RUNS=${SAT_RUNS:-3}
     # SAT_GLOBAL: one more global_defs line for both daemons (e.g.
     # "vrrp_rt_priority 1" for keepalived's realtime option).
@@ -568,9 +572,11 @@ if [[ ${1:-} == --one ]]; then
             if [[ $mode == own && $hog_sid == "$daemon_sid" ]] || [[ $mode == daemon && $hog_sid != "$daemon_sid" ]]; then
                 progress "  note: $label: hog session $hog_sid, daemon session $daemon_sid"
             fi
+            steal0=$(host_steal_ms)
             t0=$(now)
             sleep "$SAT_S"
             t1=$(now)
+            steal=$(($(host_steal_ms) - steal0))
             kill "${hogs[@]}" 2>/dev/null || true
             wait "${hogs[@]}" 2>/dev/null || true
             sleep 1
@@ -580,7 +586,8 @@ if [[ ${1:-} == --one ]]; then
             rec "$label: master's advert gap max (ms) [target 30]" "$(jq -r '.lateness.max_gap_ms // "nan"' <<<"$js")"
             rec "$label: false failovers (B's transitions)" "$(($(transitions b) - tb))"
             rec "$label: adverts B sent" "$(jq -r '.nodes.b.adverts' <<<"$js")"
-            progress "  $label: run $r/$SAT_RUNS: gap p99 $(awk -v l="$p99" 'BEGIN{printf "%.1f", l + 20}') max $(jq -r '.lateness.max_gap_ms' <<<"$js") ms, B transitions $(($(transitions b) - tb))"
+            rec "$label: host steal time, ms (the hypervisor ran something else)" "$steal"
+            progress "  $label: run $r/$SAT_RUNS: gap p99 $(awk -v l="$p99" 'BEGIN{printf "%.1f", l + 20}') max $(jq -r '.lateness.max_gap_ms' <<<"$js") ms, B transitions $(($(transitions b) - tb)), host steal $steal ms"
             settle_a "$VIP" 3
         done
     done
