@@ -68,6 +68,15 @@ fn steady_text_script() -> std::io::Result<PathBuf> {
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
     {
+        // A half-edited line (a space, a parenthesis, a quote) would make
+        // the whole script, and so the release link, fail: skipped, said.
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_$.*?".contains(c))
+        {
+            println!("cargo:warning=link/steady-state.txt: {name:?} is not a symbol name or glob; skipped");
+            continue;
+        }
         // A cold function (`.text.unlikely.` under LTO) that the steady
         // state still calls belongs here as well.
         script.push_str(&format!(

@@ -509,7 +509,11 @@ impl Worker {
                 // (the second announcement burst) would otherwise stay
                 // untrimmed until the next failover.
                 let trim_at = if next.is_none() {
-                    self.trim_due_at()
+                    trim_due_at(
+                        self.jobs_since_trim,
+                        self.trimmed_at,
+                        std::time::Instant::now(),
+                    )
                 } else {
                     None
                 };
@@ -552,14 +556,6 @@ impl Worker {
                 log(report);
             }
         }
-    }
-
-    fn trim_due_at(&self) -> Option<std::time::Instant> {
-        trim_due_at(
-            self.jobs_since_trim,
-            self.trimmed_at,
-            std::time::Instant::now(),
-        )
     }
 
     /// Nothing left to do after a burst of jobs (a start's or a failover's
