@@ -40,6 +40,10 @@
 #     master's namespace for SAT_S (120) s, SAT_RUNS (3) windows with the
 #     loops in a session of their own and 3 in the daemon's session: the
 #     master's advert gap p99 and max, the backup's transitions.
+#     SAT_MODES ("own daemon") picks the placements; SAT_PROBE=1 adds a
+#     realtime stall probe per CPU and lists each gap over 30 ms beside the
+#     probes' stalls and the daemon's late-send lines (a diagnosis: the
+#     probes take a little CPU from both daemons).
 # Scenarios: the seed (VRRPv2 unicast, PASS, 1 s) and VRRPv3 IPv4 at 0.1 s.
 # A daemon that is not available prints "n/a".  Needs root.
 set -euo pipefail
@@ -540,6 +544,7 @@ if [[ ${1:-} == --one ]]; then
     # that no guest setting can prevent.
     host_steal_ms() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" {print int($9 * 1000 / hz); exit}' /proc/stat; }
     SAT_RUNS=${SAT_RUNS:-3}
+    SAT_MODES=${SAT_MODES:-"own daemon"}
     # SAT_GLOBAL: one more global_defs line for both daemons (e.g.
     # "vrrp_rt_priority 1" for keepalived's realtime option).
     nl=$'\n'
@@ -552,7 +557,7 @@ if [[ ${1:-} == --one ]]; then
     settle_a "$VIP" 3
     start_daemon b "$WORK/sat-b.conf" >&2
     sleep 1
-    for mode in own daemon; do
+    for mode in $SAT_MODES; do
         for ((r = 1; r <= SAT_RUNS; r++)); do
             label="saturated 0.02 s, hog in its own session"
             [[ $mode == daemon ]] && label="saturated 0.02 s, hog in the daemon's session"
@@ -572,6 +577,19 @@ if [[ ${1:-} == --one ]]; then
             if [[ $mode == own && $hog_sid == "$daemon_sid" ]] || [[ $mode == daemon && $hog_sid != "$daemon_sid" ]]; then
                 progress "  note: $label: hog session $hog_sid, daemon session $daemon_sid"
             fi
+            # SAT_PROBE=1: a realtime probe per CPU (stallprobe.py --fifo)
+            # beside the hog, naming when a CPU itself did not run; each
+            # gap over 30 ms is then listed with the probes' stalls and
+            # the daemon's own late-send lines around it.
+            probes=()
+            if [[ ${SAT_PROBE:-} ]]; then
+                for ((c = 0; c < $(nproc); c++)); do
+                    "$PY" "$NT_DIR/tools/stallprobe.py" --duration "$((SAT_S + 5))" --fifo 50 --cpu "$c" \
+                        --log-over-ms 5 >"$WORK/probe-$c.json" &
+                    probes+=($!)
+                done
+            fi
+            log_lines=$(wc -l <"$WORK/a.log")
             steal0=$(host_steal_ms)
             t0=$(now)
             sleep "$SAT_S"
@@ -579,8 +597,20 @@ if [[ ${1:-} == --one ]]; then
             steal=$(($(host_steal_ms) - steal0))
             kill "${hogs[@]}" 2>/dev/null || true
             wait "${hogs[@]}" 2>/dev/null || true
+            if ((${#probes[@]})); then
+                kill -TERM "${probes[@]}" 2>/dev/null || true
+                wait "${probes[@]}" 2>/dev/null || true
+            fi
             sleep 1
-            js=$("$PY" "$NT_DIR/tools/pcapstat.py" "$WORK/br0.pcap" --from "$t0" --to "$t1" --interval 0.02 --vrids 53)
+            js=$("$PY" "$NT_DIR/tools/pcapstat.py" "$WORK/br0.pcap" --from "$t0" --to "$t1" --interval 0.02 --vrids 53 --long-gap-ms 30)
+            if [[ ${SAT_PROBE:-} ]]; then
+                for ((c = 0; c < $(nproc); c++)); do
+                    progress "    CPU $c realtime probe: $(jq -c '{p99, max, stalls}' "$WORK/probe-$c.json")"
+                done
+                progress "    gaps over 30 ms (end, ms): $(jq -c '.lateness.long_gaps' <<<"$js")"
+                progress "    daemon's late-send lines: $(tail -n +"$((log_lines + 1))" "$WORK/a.log" | grep -c -i 'late' || true)"
+                { tail -n +"$((log_lines + 1))" "$WORK/a.log" | grep -i 'late' || true; } | head -5 | while read -r l; do progress "      $l"; done
+            fi
             p99=$(jq -r '.lateness.p99 // "nan"' <<<"$js")
             rec "$label: master's advert gap p99 (ms) [target 21]" "$(awk -v l="$p99" 'BEGIN{printf "%.1f", l + 20}')"
             rec "$label: master's advert gap max (ms) [target 30]" "$(jq -r '.lateness.max_gap_ms // "nan"' <<<"$js")"

@@ -100,6 +100,9 @@ fn toml_out_of_range_is_an_error_with_its_line() {
         ("realtime_priority = 0", "1..99"),
         ("rlimit_rttime_us = 1", "RT time limit"),
         ("lock_memory = \"yes\"", "invalid type"),
+        ("realtime_cpu_budget_percent = 0", "1..100 percent"),
+        ("realtime_cpu_budget_percent = 101", "1..100 percent"),
+        ("guarded_realtime = 1", "invalid type"),
     ] {
         let text = format!(
             "[global.scheduling]\n{line}\n\n[[instance]]\nname = \"a\"\ninterface = \"eth0\"\nvrid = 5\n"
@@ -112,4 +115,47 @@ fn toml_out_of_range_is_an_error_with_its_line() {
         assert_eq!(d.1, 2, "{line}: {diags:?}");
         assert!(d.3.contains(needle), "{line}: {diags:?}");
     }
+}
+
+#[test]
+fn guarded_realtime_is_the_default_until_a_keepalived_keyword_chooses() {
+    let (c, diags) = load("/k.conf", INSTANCE);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert!(c.global.scheduling.guarded_realtime);
+    assert!(c.global.scheduling.default_realtime());
+    // Each keepalived keyword that picks a policy or a nice value takes
+    // the choice back, as keepalived would apply it; `vrrp_priority 0` is
+    // how a keepalived.conf keeps SCHED_OTHER.
+    for kw in [
+        "vrrp_priority 0",
+        "vrrp_rt_priority 5",
+        "max_auto_priority 10",
+    ] {
+        let (c, diags) = load("/k.conf", &format!("global_defs {{\n {kw}\n}}\n{INSTANCE}"));
+        assert!(diags.is_empty(), "{kw}: {diags:?}");
+        assert!(!c.global.scheduling.default_realtime(), "{kw}");
+    }
+    // Settings that do not choose the policy leave it on.
+    let (c, _) = load(
+        "/k.conf",
+        &format!("global_defs {{\n vrrp_no_swap\n vrrp_cpu_affinity 0\n vrrp_rlimit_rttime 50000\n}}\n{INSTANCE}"),
+    );
+    assert!(c.global.scheduling.default_realtime());
+}
+
+#[test]
+fn toml_turns_the_realtime_default_off_and_sets_its_budget() {
+    let text = "[global.scheduling]\nguarded_realtime = false\nrealtime_cpu_budget_percent = 40\n\n[[instance]]\nname = \"a\"\ninterface = \"eth0\"\nvrid = 5\n";
+    let (c, diags) = load("/a.toml", text);
+    assert!(diags.is_empty(), "{diags:?}");
+    let s = &c.global.scheduling;
+    assert!(!s.guarded_realtime && !s.default_realtime());
+    assert_eq!(s.realtime_cpu_budget_percent.map(|b| b.get()), Some(40));
+    // And both survive the round trip; the default writes nothing.
+    let back = to_toml(&c).expect("toml");
+    assert!(back.contains("guarded_realtime = false"), "{back}");
+    let (c2, _) = load("/a.toml", &back);
+    assert_eq!(c2.global.scheduling, c.global.scheduling);
+    let (d, _) = load("/k.conf", INSTANCE);
+    assert!(!to_toml(&d).expect("toml").contains("guarded_realtime"));
 }

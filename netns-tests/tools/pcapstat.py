@@ -2,7 +2,7 @@
 """What each lab node sent in a time window, from a bridge capture (stdlib only).
 
 usage: pcapstat.py PCAP --from T0 --to T1 --interval S [--vrids 1-100]
-                   [--node a=02:00:00:00:00:01 ...]
+                   [--long-gap-ms MS] [--node a=02:00:00:00:00:01 ...]
 
 Reads a classic pcap (tcpdump -w, µs or ns timestamps, Ethernet) and prints
 one JSON object:
@@ -16,7 +16,9 @@ one JSON object:
                     before T0 anchors the first gap; a VRID silent at T1
                     counts its open gap), pooled over VRIDs: n, p50, p99,
                     max in ms, and max_gap_ms (with --samples: every
-                    gap's lateness too, so runs can be pooled)
+                    gap's lateness too, so runs can be pooled; with
+                    --long-gap-ms: long_gaps, [end epoch, gap ms] of
+                    each gap over it, to find its cause in other logs)
   per_interval      node a's frames in intervals of S from T0: mean and max
                     of adverts, garps+nas and frames per interval
   advert_vrids      how many VRIDs node a advertised in the window
@@ -111,6 +113,8 @@ def main() -> int:
     ap.add_argument("--vrids", default="")
     ap.add_argument("--samples", action="store_true",
                     help="also lateness.samples: every gap's lateness in ms (pooling runs)")
+    ap.add_argument("--long-gap-ms", type=float, default=None,
+                    help="list node a's gaps longer than this (end time, gap ms)")
     ap.add_argument("--node", action="append", default=[], help="NAME=MAC")
     a = ap.parse_args()
     nodes = dict(DEFAULT_NODES)
@@ -165,6 +169,7 @@ def main() -> int:
             times.setdefault(c[1], []).append(ts)
 
     late = []
+    long_gaps = []   # (end, gap) of gaps over --long-gap-ms
     vrids = set(times) | set(anchor) | (want or set())
     for v in vrids:
         ts = sorted(times.get(v, []))
@@ -172,6 +177,8 @@ def main() -> int:
         for t in ts:
             if prev is not None:
                 late.append(t - prev - iv)
+                if a.long_gap_ms is not None and (t - prev) * 1000 > a.long_gap_ms:
+                    long_gaps.append((t, t - prev))
             prev = t
         if prev is None:
             prev = t0
@@ -188,6 +195,8 @@ def main() -> int:
             "max": None if not late else round(late[-1] * 1000, 2),
             "max_gap_ms": None if not late else round((late[-1] + iv) * 1000, 2),
             **({"samples": [round(x * 1000, 3) for x in late]} if a.samples else {}),
+            **({"long_gaps": [[round(t, 6), round(g * 1000, 2)] for t, g in sorted(long_gaps)]}
+               if a.long_gap_ms is not None else {}),
         },
         "per_interval": {
             "intervals": nbins,

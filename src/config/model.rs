@@ -627,14 +627,24 @@ impl Default for Global {
     }
 }
 
-/// How the advert thread (the driver's) is scheduled. With nothing set it
-/// stays SCHED_OTHER at the nice it was started with and asks the kernel for
-/// a short time slice (EEVDF, Linux 6.12+), so it preempts a CPU hog when its
-/// deadline comes instead of waiting out the hog's slice; see
-/// `daemon::sched`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// How the advert thread (the driver's) is scheduled. With none of `nice`,
+/// `realtime_priority` and `max_auto_priority` set it runs SCHED_RR at
+/// priority 1 under a CPU budget (`guarded_realtime`, vrrpd's default); with
+/// one of them, as keepalived does; see `daemon::sched`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scheduling {
+    /// vrrpd's default when no keepalived scheduling keyword chose: SCHED_RR
+    /// 1 while the thread uses at most `realtime_cpu_budget_percent` of a
+    /// CPU, SCHED_OTHER (short slice) for a while when it uses more
+    /// (`driver::rtguard`). false: SCHED_OTHER with the short slice, as
+    /// keepalived's default. TOML only; a keepalived.conf opts out with
+    /// `vrrp_priority 0`.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub guarded_realtime: bool,
+    /// The guard's budget, percent of one CPU per second (default 25).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realtime_cpu_budget_percent: Option<CpuBudget>,
     /// Nice value, -20 (first) to 19 (`vrrp_priority`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nice: Option<Nice>,
@@ -661,6 +671,33 @@ pub struct Scheduling {
     /// `min_auto_priority_delay`, default 1000000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_auto_priority_delay_us: Option<AutoDelay>,
+}
+
+impl Default for Scheduling {
+    fn default() -> Self {
+        Scheduling {
+            guarded_realtime: true,
+            realtime_cpu_budget_percent: None,
+            nice: None,
+            realtime_priority: None,
+            rlimit_rttime_us: None,
+            lock_memory: false,
+            cpu_affinity: Vec::new(),
+            max_auto_priority: None,
+            min_auto_priority_delay_us: None,
+        }
+    }
+}
+
+impl Scheduling {
+    /// Whether vrrpd's guarded realtime default is in force: asked for, and
+    /// no keepalived keyword chose the policy.
+    pub fn default_realtime(&self) -> bool {
+        self.guarded_realtime
+            && self.nice.is_none()
+            && self.realtime_priority.is_none()
+            && self.max_auto_priority.is_none()
+    }
 }
 
 /// An integer newtype that only holds `$range`: deserialized from any
@@ -711,6 +748,11 @@ bounded_int!(
 );
 
 bounded_int!(
+    /// The realtime guard's budget, percent of one CPU, 1..=100.
+    CpuBudget(u8), 1..=100, "a CPU budget is 1..100 percent"
+);
+
+bounded_int!(
     /// keepalived's `min_auto_priority_delay`, microseconds 1..=10000000.
     AutoDelay(u32), 1..=10_000_000, "min_auto_priority_delay is 1..10000000 us"
 );
@@ -718,6 +760,8 @@ bounded_int!(
 impl RtTime {
     /// keepalived's default `vrrp_rlimit_rttime`.
     pub const DEFAULT: RtTime = RtTime(10_000);
+    /// RLIMIT_RTTIME of vrrpd's realtime default (`daemon::sched`): 1 s.
+    pub const GUARD: RtTime = RtTime(1_000_000);
 }
 
 /// The state an instance asks for at start; only a wish (RFC 9568 §6.4.1).
@@ -964,6 +1008,9 @@ pub struct Instance {
 
 fn yes() -> bool {
     true
+}
+fn is_true(v: &bool) -> bool {
+    *v
 }
 fn default_priority() -> Priority {
     Priority::DEFAULT

@@ -223,6 +223,8 @@ struct Daemon {
     scheduled: bool,
     /// `max_auto_priority`: what a starved wake-up raises the thread to.
     auto_priority: crate::driver::autoprio::AutoPriority,
+    /// vrrpd's realtime default in force: the guard of its CPU budget.
+    rt_guard: Option<crate::driver::rtguard::RealtimeGuard>,
     /// The `reload_time_file` watcher: (file, reload_repeat) and its task.
     reload_timer: Option<((PathBuf, bool), tokio::task::AbortHandle)>,
     /// A reload's off-driver part is done (one at a time).
@@ -418,6 +420,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
         reloads: reload::Reloads::default(),
         scheduled: false,
         auto_priority: crate::driver::autoprio::AutoPriority::new(&Default::default()),
+        rt_guard: None,
         reload_timer: None,
         reload_done,
         trackers_done,
@@ -532,6 +535,7 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
     let mut armed: Option<Instant> = None;
     loop {
         let now = daemon.clock.now();
+        daemon.guard_realtime(now);
         let next = daemon.driver.poll_at();
         let mut after = next
             .map(|t| t.saturating_since(now))
@@ -767,6 +771,62 @@ impl Daemon {
     /// Hands the core everything already received: the batches the readers
     /// queued, then up to [`DRAIN_MAX`] datagrams waiting in each socket.
     /// Called before a Backup's timer acts ([`Driver::backup_timer_due`]).
+    /// Applies `s` to the advert thread (at start, and when a reload
+    /// changes it) and says what is in force.
+    fn apply_scheduling(&mut self, s: &config::Scheduling) {
+        self.scheduled = true;
+        let (summary, failed) = sched::apply(s);
+        self.auto_priority = crate::driver::autoprio::AutoPriority::new(s);
+        self.rt_guard = (s.default_realtime() && sched::current().is_ok_and(|t| t.realtime))
+            .then(|| crate::driver::rtguard::RealtimeGuard::new(sched::budget_percent(s)));
+        info!("Advert thread: {summary}");
+        for f in failed {
+            warn!("{f}");
+        }
+    }
+
+    /// vrrpd's realtime default: once per window, the advert thread's CPU
+    /// time against its budget ([`crate::driver::rtguard`]).
+    fn guard_realtime(&mut self, now: Instant) {
+        let Some(guard) = self.rt_guard.as_mut() else {
+            return;
+        };
+        if !guard.sample_due(now) {
+            return;
+        }
+        let Ok(cpu) = sched::thread_cpu_time() else {
+            return;
+        };
+        let Some(action) = guard.sample(now, cpu) else {
+            return;
+        };
+        let s = &self.config.global.scheduling;
+        match action {
+            crate::driver::rtguard::GuardAction::Demote { used_percent, hold } => {
+                let plain = config::Scheduling {
+                    guarded_realtime: false,
+                    ..s.clone()
+                };
+                let (summary, failed) = sched::apply(&plain);
+                warn!(
+                    "Advert thread used {used_percent} % of a CPU in the last second (budget {} %): {summary} for at least {} s",
+                    sched::budget_percent(s),
+                    hold.as_secs()
+                );
+                for f in failed {
+                    warn!("{f}");
+                }
+            }
+            crate::driver::rtguard::GuardAction::Restore { used_percent } => {
+                let (summary, failed) = sched::apply(s);
+                info!("Advert thread back to realtime ({used_percent} % of a CPU in the last second): {summary}");
+                for f in failed {
+                    warn!("{f}");
+                }
+            }
+        }
+    }
+
     /// The advert timer fired `late` after its deadline: keepalived's
     /// starvation rule ([`crate::driver::autoprio`]).
     fn woke_late(&mut self, late: Duration) {

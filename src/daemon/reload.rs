@@ -768,14 +768,7 @@ impl Daemon {
             info!("Cannot change disable_local_igmp at a reload - please restart vrrpd");
         }
         if !self.scheduled || self.config.global.scheduling != config.global.scheduling {
-            self.scheduled = true;
-            let (summary, failed) = super::sched::apply(&config.global.scheduling);
-            self.auto_priority =
-                crate::driver::autoprio::AutoPriority::new(&config.global.scheduling);
-            info!("Advert thread: {summary}");
-            for f in failed {
-                warn!("{f}");
-            }
+            self.apply_scheduling(&config.global.scheduling);
         }
         // fifo_write_vrrp_states_on_reload: the states before, to tell
         // which survived (a reload, not the start).

@@ -115,14 +115,21 @@ pub fn apply(s: &Scheduling) -> (String, Vec<NotApplied>) {
         runtime: SLICE_NS,
         ..SchedAttr::default()
     };
-    if let Some(prio) = s.realtime_priority {
+    let default_realtime = s.default_realtime();
+    let realtime = s
+        .realtime_priority
+        .map(|p| (p.get(), format!("vrrp_rt_priority {}", p.get())))
+        .or_else(|| {
+            default_realtime.then(|| (DEFAULT_RT_PRIORITY, "realtime (vrrpd's default)".into()))
+        });
+    if let Some((prio, what)) = realtime {
         // The limit first: a realtime thread must never run without it.
-        let limit = s.rlimit_rttime_us.unwrap_or(RtTime::DEFAULT);
-        let rt = match set_rttime(limit) {
+        let limit = rttime_limit(s);
+        let rt = match set_rttime(limit).or_else(keep_a_lower_rttime) {
             Ok(()) => {
                 let rr = SchedAttr {
                     policy: SCHED_RR,
-                    priority: u32::from(prio.get()),
+                    priority: u32::from(prio),
                     nice: 0,
                     runtime: 0,
                     ..attr
@@ -133,10 +140,7 @@ pub fn apply(s: &Scheduling) -> (String, Vec<NotApplied>) {
         };
         match rt {
             Ok(rr) => attr = rr,
-            Err(error) => failed.push(NotApplied {
-                what: format!("vrrp_rt_priority {}", prio.get()),
-                error,
-            }),
+            Err(error) => failed.push(NotApplied { what, error }),
         }
     }
     if attr.policy == SCHED_OTHER {
@@ -157,10 +161,16 @@ pub fn apply(s: &Scheduling) -> (String, Vec<NotApplied>) {
     }
     let now = current();
     let summary = match now {
+        Ok(t) if t.realtime && default_realtime => format!(
+            "SCHED_RR priority {} (vrrpd's default: while it uses at most {} % of a CPU), RLIMIT_RTTIME {} us",
+            t.rt_priority,
+            budget_percent(s),
+            rttime_in_force()
+        ),
         Ok(t) if t.realtime => format!(
             "SCHED_RR priority {}, RLIMIT_RTTIME {} us",
             t.rt_priority,
-            s.rlimit_rttime_us.unwrap_or(RtTime::DEFAULT).get()
+            rttime_in_force()
         ),
         Ok(t) if t.slice_ns > 0 => format!(
             "SCHED_OTHER nice {}, time slice {:.1} ms",
@@ -181,6 +191,41 @@ pub fn apply(s: &Scheduling) -> (String, Vec<NotApplied>) {
         summary.push_str(&format!(", CPUs {:?}", s.cpu_affinity));
     }
     (summary, failed)
+}
+
+/// The realtime priority of vrrpd's default: the lowest, so that any
+/// realtime task the operator runs comes first.
+pub const DEFAULT_RT_PRIORITY: u8 = 1;
+
+/// RLIMIT_RTTIME of vrrpd's realtime default: not a budget (the guard,
+/// `driver::rtguard`, is) but the net under a thread that stops
+/// returning to its loop, where the guard cannot see it: half a second
+/// without sleeping logs a warning, a whole one ends the daemon (systemd
+/// restarts it). The driver sleeps between events, and applying a reload
+/// of 1000 instances takes tens of milliseconds.
+pub const DEFAULT_GUARD_RTTIME: RtTime = RtTime::GUARD;
+
+/// The RLIMIT_RTTIME that goes with `s`'s realtime priority.
+fn rttime_limit(s: &Scheduling) -> RtTime {
+    s.rlimit_rttime_us
+        .unwrap_or(if s.realtime_priority.is_none() {
+            DEFAULT_GUARD_RTTIME
+        } else {
+            RtTime::DEFAULT
+        })
+}
+
+/// The guard's budget, percent of one CPU.
+pub fn budget_percent(s: &Scheduling) -> u8 {
+    s.realtime_cpu_budget_percent
+        .map_or(crate::driver::rtguard::DEFAULT_BUDGET_PERCENT, |b| b.get())
+}
+
+/// CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`).
+pub fn thread_cpu_time() -> io::Result<std::time::Duration> {
+    let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .map_err(io::Error::from)?;
+    Ok(std::time::Duration::from(ts))
 }
 
 /// The calling thread's scheduling, from `sched_getattr(2)`.
@@ -250,6 +295,41 @@ fn set_rttime(limit: RtTime) -> io::Result<()> {
         Ok(())
     } else {
         Err(io::Error::last_os_error())
+    }
+}
+
+/// Raising a hard limit needs CAP_SYS_RESOURCE, which the unit does not
+/// grant: a reload from a short `vrrp_rlimit_rttime` to a longer one (or
+/// to the default's 1 s) keeps the shorter limit in force, still a net,
+/// until a restart. Any other failure stays one.
+fn keep_a_lower_rttime(error: io::Error) -> io::Result<()> {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: valid out pointer.
+    let read = unsafe { libc::getrlimit(libc::RLIMIT_RTTIME, &mut rl) } == 0;
+    if error.raw_os_error() == Some(libc::EPERM) && read && rl.rlim_max != libc::RLIM_INFINITY {
+        Ok(())
+    } else {
+        Err(error)
+    }
+}
+
+/// The hard RLIMIT_RTTIME in force, for the summary line.
+fn rttime_in_force() -> String {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: valid out pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_RTTIME, &mut rl) } != 0 {
+        return "unknown".into();
+    }
+    if rl.rlim_max == libc::RLIM_INFINITY {
+        "unlimited".into()
+    } else {
+        rl.rlim_max.to_string()
     }
 }
 
@@ -466,14 +546,18 @@ Anonymous:             0 kB
     }
 
     #[test]
-    fn default_asks_for_a_short_slice_and_resets_on_fork() {
+    fn without_realtime_it_asks_for_a_short_slice_and_resets_on_fork() {
         if !kernel_has_custom_slices() {
             eprintln!("SKIP: this kernel has no custom EEVDF slices (Linux < 6.12)");
             return;
         }
         let (before, after, child) = on_thread(|| {
             let before = current().expect("getattr");
-            let (summary, failed) = apply(&Scheduling::default());
+            let plain = Scheduling {
+                guarded_realtime: false,
+                ..Scheduling::default()
+            };
+            let (summary, failed) = apply(&plain);
             assert!(failed.is_empty(), "{failed:?}");
             assert!(summary.contains("time slice 0.1 ms"), "{summary}");
             let after = current().expect("getattr");
@@ -493,7 +577,92 @@ Anonymous:             0 kB
         assert!(!child.reset_on_fork);
     }
 
+    /// RLIMIT_RTTIME is process-wide, and without CAP_SYS_RESOURCE a hard
+    /// limit only goes down: the two realtime cases run in one test, the
+    /// default's 1 s first, then vrrp_rt_priority's 250 ms.
     #[test]
+    fn realtime_cases_in_the_order_the_limit_allows() {
+        the_default_is_round_robin_1_under_a_one_second_rttime_net();
+        realtime_priority_is_round_robin_with_an_rttime_limit_and_not_inherited();
+        a_reload_to_the_default_keeps_a_lower_limit_it_cannot_raise();
+    }
+
+    /// After vrrp_rt_priority's 250 ms, the default's 1 s needs
+    /// CAP_SYS_RESOURCE: without it the thread is realtime all the same,
+    /// under the 250 ms still in force.
+    fn a_reload_to_the_default_keeps_a_lower_limit_it_cannot_raise() {
+        let limited = Scheduling {
+            realtime_priority: Some(RtPriority::try_from(7).expect("prio")),
+            rlimit_rttime_us: Some(RtTime::try_from(250_000).expect("rttime")),
+            ..Scheduling::default()
+        };
+        let (first, (summary, failed, me)) = on_thread(move || {
+            let first = apply(&limited).1;
+            let (summary, failed) = apply(&Scheduling::default());
+            (first, (summary, failed, current().expect("getattr")))
+        });
+        if first
+            .iter()
+            .any(|f| f.error.raw_os_error() == Some(libc::EPERM))
+        {
+            eprintln!("SKIP: realtime scheduling not permitted here: {first:?}");
+            return;
+        }
+        assert!(failed.is_empty(), "{failed:?}");
+        assert!(me.realtime && me.rt_priority == 1, "{me:?}");
+        assert!(
+            summary.ends_with("RLIMIT_RTTIME 250000 us")
+                || summary.ends_with("RLIMIT_RTTIME 1000000 us"),
+            "{summary}"
+        );
+    }
+
+    fn the_default_is_round_robin_1_under_a_one_second_rttime_net() {
+        let result = on_thread(|| {
+            let (summary, failed) = apply(&Scheduling::default());
+            let me = current().expect("getattr");
+            let mut rl = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: valid out pointer.
+            unsafe { libc::getrlimit(libc::RLIMIT_RTTIME, &mut rl) };
+            (summary, failed, me, (rl.rlim_cur, rl.rlim_max))
+        });
+        let (summary, failed, me, rttime) = result;
+        // The rlimit is process-wide: put back what the test runner had.
+        let rl = libc::rlimit {
+            rlim_cur: libc::RLIM_INFINITY,
+            rlim_max: libc::RLIM_INFINITY,
+        };
+        // SAFETY: valid rlimit.
+        unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &rl) };
+        if let Some(f) = failed
+            .iter()
+            .find(|f| f.error.raw_os_error() == Some(libc::EPERM))
+        {
+            // Not permitted: the short slice still applies, and the one
+            // warning says what was not.
+            assert!(
+                f.to_string()
+                    .starts_with("realtime (vrrpd's default) not applied"),
+                "{f}"
+            );
+            eprintln!("SKIP: realtime scheduling not permitted here: {failed:?}");
+            return;
+        }
+        assert!(failed.is_empty(), "{failed:?}");
+        assert!(
+            me.realtime && me.rt_priority == 1 && me.reset_on_fork,
+            "{me:?}"
+        );
+        assert_eq!(
+            summary,
+            "SCHED_RR priority 1 (vrrpd's default: while it uses at most 25 % of a CPU), RLIMIT_RTTIME 1000000 us"
+        );
+        assert_eq!(rttime, (500_000, 1_000_000));
+    }
+
     fn realtime_priority_is_round_robin_with_an_rttime_limit_and_not_inherited() {
         let s = Scheduling {
             realtime_priority: Some(RtPriority::try_from(7).expect("prio")),
@@ -541,6 +710,37 @@ Anonymous:             0 kB
         };
         // SAFETY: valid rlimit.
         unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &rl) };
+    }
+
+    #[test]
+    fn a_nice_value_keeps_the_thread_off_realtime() {
+        let s = Scheduling {
+            nice: Some(Nice::try_from(0).expect("nice")),
+            ..Scheduling::default()
+        };
+        let me = on_thread(move || {
+            let (_, failed) = apply(&s);
+            assert!(failed.is_empty(), "{failed:?}");
+            current().expect("getattr")
+        });
+        assert!(!me.realtime, "{me:?}");
+    }
+
+    #[test]
+    fn the_threads_cpu_time_grows_with_its_work() {
+        let (a, b) = on_thread(|| {
+            let a = thread_cpu_time().expect("clock");
+            let t = std::time::Instant::now();
+            let mut x = 0u64;
+            while t.elapsed() < std::time::Duration::from_millis(20) {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+            (a, thread_cpu_time().expect("clock"))
+        });
+        assert!(
+            b >= a + std::time::Duration::from_millis(10),
+            "{a:?} -> {b:?}"
+        );
     }
 
     #[test]

@@ -651,14 +651,7 @@ impl Daemon {
             }
         }
         if !self.scheduled {
-            self.scheduled = true;
-            let (summary, failed) = super::sched::apply(&config.global.scheduling);
-            self.auto_priority =
-                crate::driver::autoprio::AutoPriority::new(&config.global.scheduling);
-            info!("Advert thread: {summary}");
-            for f in failed {
-                warn!("{f}");
-            }
+            self.apply_scheduling(&config.global.scheduling);
         }
         self.replace_config(config);
         self.configure_linkbeat();

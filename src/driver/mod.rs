@@ -39,6 +39,7 @@ pub mod record;
 pub mod reload_states;
 pub mod reload_time;
 pub mod routes;
+pub mod rtguard;
 mod running;
 mod sync;
 pub mod upgrade;
