@@ -278,6 +278,9 @@ run_matrix() {
     mdi=$(max_mdi 101 "${MODES[@]}")
     wait_for "$(fcalc "$mdi + 3")" all_vips a "${MODES[@]}" || fail "A did not become master of every mode"
     start_as "$db" b "$WORK/b-normal.conf"
+    # B's pid file can come before its instances log their start (Entering
+    # BACKUP STATE (init)): the steady window counts transitions from here.
+    wait_for 3 eval '(($(transitions b) >= ${#MODES[@]}))' || fail "B did not start its instances"
     steady_window "${STEADY_SECS:-3}"
 
     # --- graceful handover: A stops (priority 0), B takes over within Skew_Time.

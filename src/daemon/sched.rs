@@ -528,6 +528,18 @@ Anonymous:             0 kB
     }
     use crate::config::{Nice, RtPriority};
 
+    /// Whether the kernel refused realtime here (no CAP_SYS_NICE): the test
+    /// is skipped, and says so.
+    fn not_permitted(failed: &[NotApplied]) -> bool {
+        let refused = failed
+            .iter()
+            .any(|f| f.error.raw_os_error() == Some(libc::EPERM));
+        if refused {
+            eprintln!("SKIP: realtime scheduling not permitted here: {failed:?}");
+        }
+        refused
+    }
+
     /// Runs `f` on a fresh thread, so the test runner's threads keep their scheduling.
     fn on_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
         std::thread::spawn(f).join().expect("test thread")
@@ -601,11 +613,7 @@ Anonymous:             0 kB
             let (summary, failed) = apply(&Scheduling::default());
             (first, (summary, failed, current().expect("getattr")))
         });
-        if first
-            .iter()
-            .any(|f| f.error.raw_os_error() == Some(libc::EPERM))
-        {
-            eprintln!("SKIP: realtime scheduling not permitted here: {first:?}");
+        if not_permitted(&first) {
             return;
         }
         assert!(failed.is_empty(), "{failed:?}");
@@ -684,11 +692,7 @@ Anonymous:             0 kB
             (summary, failed, me, child, (rl.rlim_cur, rl.rlim_max))
         });
         let (summary, failed, me, child, rttime) = result;
-        if failed
-            .iter()
-            .any(|f| f.error.raw_os_error() == Some(libc::EPERM))
-        {
-            eprintln!("SKIP: realtime scheduling not permitted here: {failed:?}");
+        if not_permitted(&failed) {
             return;
         }
         assert!(failed.is_empty(), "{failed:?}");
