@@ -690,6 +690,16 @@ async fn run_with(opts: Options, config: Config) -> Result<Ended, DaemonError> {
     Ok(ended)
 }
 
+/// Applies `s` to the calling (advert) thread: one warning per setting the
+/// kernel refused; the summary of what is in force.
+fn apply_and_warn(s: &config::Scheduling) -> String {
+    let (summary, failed) = sched::apply(s);
+    for f in failed {
+        warn!("{f}");
+    }
+    summary
+}
+
 /// The next route or rule deletion, once watched.
 async fn recv_deleted(
     rx: &mut Option<mpsc::Receiver<crate::net::netlink::Deleted>>,
@@ -768,21 +778,15 @@ fn signal_stream(kind: SignalKind) -> Result<tokio::signal::unix::Signal, Daemon
 }
 
 impl Daemon {
-    /// Hands the core everything already received: the batches the readers
-    /// queued, then up to [`DRAIN_MAX`] datagrams waiting in each socket.
-    /// Called before a Backup's timer acts ([`Driver::backup_timer_due`]).
     /// Applies `s` to the advert thread (at start, and when a reload
     /// changes it) and says what is in force.
     fn apply_scheduling(&mut self, s: &config::Scheduling) {
         self.scheduled = true;
-        let (summary, failed) = sched::apply(s);
+        let summary = apply_and_warn(s);
         self.auto_priority = crate::driver::autoprio::AutoPriority::new(s);
         self.rt_guard = (s.default_realtime() && sched::current().is_ok_and(|t| t.realtime))
             .then(|| crate::driver::rtguard::RealtimeGuard::new(sched::budget_percent(s)));
         info!("Advert thread: {summary}");
-        for f in failed {
-            warn!("{f}");
-        }
     }
 
     /// vrrpd's realtime default: once per window, the advert thread's CPU
@@ -807,22 +811,16 @@ impl Daemon {
                     guarded_realtime: false,
                     ..s.clone()
                 };
-                let (summary, failed) = sched::apply(&plain);
+                let summary = apply_and_warn(&plain);
                 warn!(
                     "Advert thread used {used_percent} % of a CPU in the last second (budget {} %): {summary} for at least {} s",
                     sched::budget_percent(s),
                     hold.as_secs()
                 );
-                for f in failed {
-                    warn!("{f}");
-                }
             }
             crate::driver::rtguard::GuardAction::Restore { used_percent } => {
-                let (summary, failed) = sched::apply(s);
+                let summary = apply_and_warn(s);
                 info!("Advert thread back to realtime ({used_percent} % of a CPU in the last second): {summary}");
-                for f in failed {
-                    warn!("{f}");
-                }
             }
         }
     }
@@ -841,13 +839,13 @@ impl Daemon {
         let Some(prio) = overdue.raise_to else { return };
         let mut s = self.config.global.scheduling.clone();
         s.realtime_priority = config::RtPriority::try_from(i64::from(prio)).ok();
-        let (summary, failed) = sched::apply(&s);
+        let summary = apply_and_warn(&s);
         info!("Set realtime priority {prio} (max_auto_priority): advert thread {summary}");
-        for f in failed {
-            warn!("{f}");
-        }
     }
 
+    /// Hands the core everything already received: the batches the readers
+    /// queued, then up to [`DRAIN_MAX`] datagrams waiting in each socket.
+    /// Called before a Backup's timer acts ([`Driver::backup_timer_due`]).
     fn drain_received(&mut self, packets_rx: &mut PacketRx) {
         while let Ok((socket, batch)) = packets_rx.try_recv() {
             for datagram in batch {

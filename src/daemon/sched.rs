@@ -197,19 +197,17 @@ pub fn apply(s: &Scheduling) -> (String, Vec<NotApplied>) {
 /// realtime task the operator runs comes first.
 pub const DEFAULT_RT_PRIORITY: u8 = 1;
 
-/// RLIMIT_RTTIME of vrrpd's realtime default: not a budget (the guard,
-/// `driver::rtguard`, is) but the net under a thread that stops
-/// returning to its loop, where the guard cannot see it: half a second
-/// without sleeping logs a warning, a whole one ends the daemon (systemd
-/// restarts it). The driver sleeps between events, and applying a reload
-/// of 1000 instances takes tens of milliseconds.
-pub const DEFAULT_GUARD_RTTIME: RtTime = RtTime::GUARD;
-
-/// The RLIMIT_RTTIME that goes with `s`'s realtime priority.
+/// The RLIMIT_RTTIME that goes with `s`'s realtime priority. vrrpd's
+/// default gets [`RtTime::GUARD`]: not a budget (the guard,
+/// `driver::rtguard`, is) but the net under a thread that stops returning
+/// to its loop, where the guard cannot see it: half a second without
+/// sleeping logs a warning, a whole one ends the daemon (systemd restarts
+/// it). The driver sleeps between events, and applying a reload of 1000
+/// instances takes tens of milliseconds.
 fn rttime_limit(s: &Scheduling) -> RtTime {
     s.rlimit_rttime_us
         .unwrap_or(if s.realtime_priority.is_none() {
-            DEFAULT_GUARD_RTTIME
+            RtTime::GUARD
         } else {
             RtTime::DEFAULT
         })
@@ -303,34 +301,33 @@ fn set_rttime(limit: RtTime) -> io::Result<()> {
 /// to the default's 1 s) keeps the shorter limit in force, still a net,
 /// until a restart. Any other failure stays one.
 fn keep_a_lower_rttime(error: io::Error) -> io::Result<()> {
-    let mut rl = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: valid out pointer.
-    let read = unsafe { libc::getrlimit(libc::RLIMIT_RTTIME, &mut rl) } == 0;
-    if error.raw_os_error() == Some(libc::EPERM) && read && rl.rlim_max != libc::RLIM_INFINITY {
-        Ok(())
-    } else {
-        Err(error)
+    match rttime_hard() {
+        Some(Some(_)) if error.raw_os_error() == Some(libc::EPERM) => Ok(()),
+        _ => Err(error),
     }
 }
 
 /// The hard RLIMIT_RTTIME in force, for the summary line.
 fn rttime_in_force() -> String {
+    match rttime_hard() {
+        None => "unknown".into(),
+        Some(None) => "unlimited".into(),
+        Some(Some(us)) => us.to_string(),
+    }
+}
+
+/// The hard RLIMIT_RTTIME: None when it cannot be read, Some(None) when
+/// unlimited.
+fn rttime_hard() -> Option<Option<libc::rlim_t>> {
     let mut rl = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: valid out pointer.
     if unsafe { libc::getrlimit(libc::RLIMIT_RTTIME, &mut rl) } != 0 {
-        return "unknown".into();
+        return None;
     }
-    if rl.rlim_max == libc::RLIM_INFINITY {
-        "unlimited".into()
-    } else {
-        rl.rlim_max.to_string()
-    }
+    Some((rl.rlim_max != libc::RLIM_INFINITY).then_some(rl.rlim_max))
 }
 
 fn set_affinity(cpus: &[u16]) -> io::Result<()> {
